@@ -1,0 +1,119 @@
+"""The `wcpipe` command: global options, lazily loaded subcommands, and the one error boundary.
+
+Subcommand modules are imported only when used (and must not import boto3 or rich at module
+level), so `wcpipe --help` starts fast. Exit codes: 0 ok, 1 failed or mismatch, 2 bad usage or spec.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from wcpipe.cli.app import App
+
+COMMANDS: dict[str, str] = {
+    "init": "wcpipe.cli.init_cmd:init",
+    "validate": "wcpipe.cli.spec_cmds:validate",
+    "schema": "wcpipe.cli.spec_cmds:schema",
+    "plan": "wcpipe.cli.provision:plan",
+    "up": "wcpipe.cli.provision:up",
+    "status": "wcpipe.cli.provision:status",
+    "down": "wcpipe.cli.provision:down",
+    "run-crawler": "wcpipe.cli.operate:run_crawler",
+    "start-job": "wcpipe.cli.operate:start_job",
+    "run": "wcpipe.cli.operate:run",
+    "logs": "wcpipe.cli.logs_cmd:logs",
+    "verify": "wcpipe.cli.verify_cmd:verify",
+    "sandbox": "wcpipe.cli.sandbox_cmd:sandbox",
+    "demo": "wcpipe.cli.sandbox_cmd:demo",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None  # not built yet
+            raise
+        command: click.Command = getattr(module, attr)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-c", "--config", "config", default="config/pipeline.yaml", show_default=True,
+              type=click.Path(dir_okay=False), help="The pipeline spec.")
+@click.option("--profile", help="AWS profile (overrides the spec).")
+@click.option("--region", help="AWS region (overrides the spec).")
+@click.option("--endpoint-url", help="Send every AWS request here (a sandbox or moto server). "
+              "AWS_ENDPOINT_URL is honoured too.")
+@click.option("--output", "output", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Format of the data on stdout.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(package_name="wcpipe")
+@click.pass_context
+def cli(ctx: click.Context, config: str, profile: str | None, region: str | None,
+        endpoint_url: str | None, output: str, debug: bool) -> None:
+    """Stand up, run, check and tear down an S3 -> Glue -> Redshift pipeline from one YAML file.
+
+    Exit codes: 0 ok, 1 failed or mismatch, 2 bad usage or spec.
+    """
+    ctx.obj = App(config_path=config, profile=profile, region=region, endpoint_url=endpoint_url,
+                  output=output, debug=debug)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """The console script: run the CLI and turn every error into one line and an exit code."""
+    from wcpipe.errors import WcpipeError
+
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        return cli.main(args=argv, prog_name="wcpipe", standalone_mode=False)
+    except click.exceptions.Abort:
+        _ui().error("aborted")
+        return sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        return sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        return sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        _ui().error("interrupted")
+        return sys.exit(130)
+    except Exception as exc:
+        error = exc if isinstance(exc, WcpipeError) else _translate(exc)
+        ui = _ui()
+        if debug:
+            ui.traceback()
+        ui.error(str(error), getattr(error, "hint", None))
+        return sys.exit(error.exit_code)
+
+
+def _translate(exc: Exception) -> Any:
+    from wcpipe.errors import WcpipeError, translate
+
+    try:
+        import botocore.exceptions as bx
+
+        if isinstance(exc, bx.BotoCoreError | bx.ClientError):
+            return translate(exc)
+    except ImportError:  # pragma: no cover
+        pass
+    return WcpipeError(f"unexpected error: {type(exc).__name__}: {exc} (rerun with --debug)")
+
+
+def _ui() -> Any:
+    from wcpipe import ui
+
+    return ui

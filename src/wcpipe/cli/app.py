@@ -1,0 +1,56 @@
+"""State shared by all commands: global options, the spec (loaded once), the AWS context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wcpipe.resources.base import Context, Resource
+    from wcpipe.spec import Spec
+
+
+@dataclass
+class App:
+    config_path: str
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    output: str = "text"
+    debug: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from wcpipe import ui
+
+        ui.configure(output=self.output, debug=self.debug)
+
+    @cached_property
+    def spec(self) -> Spec:
+        from wcpipe.spec import load_spec
+
+        return load_spec(self.config_path)
+
+    @cached_property
+    def context(self) -> Context:
+        """The AWS context. Loading the spec comes first, so a bad spec never reaches AWS."""
+        from wcpipe.aws import Aws
+        from wcpipe.resources.base import Context
+
+        spec = self.spec
+        aws = Aws(
+            region=self.region or spec.region,
+            profile=self.profile or spec.profile,
+            endpoint_url=self.endpoint_url or spec.endpoint_url,
+        )
+        return Context(spec=spec, aws=aws)
+
+    def resources(self) -> list[Resource]:
+        from wcpipe.resources import catalog
+
+        return catalog(self.context)
+
+    @property
+    def json(self) -> bool:
+        return self.output == "json"

@@ -1,0 +1,144 @@
+"""`wcpipe plan`, `up`, `status`, `down`: thin commands over `wcpipe.engine`."""
+
+from __future__ import annotations
+
+import click
+
+from wcpipe.cli.app import App
+
+
+def _changes_table(changes: list) -> None:  # type: ignore[type-arg]
+    from wcpipe import ui
+
+    ui.table(
+        ["resource", "name", "action", "fields"],
+        [(c.kind, c.name, c.action, ", ".join(c.fields)) for c in changes],
+    )
+
+
+@click.command()
+@click.pass_obj
+def plan(app: App) -> None:
+    """Show what `up` would create or update. Read-only."""
+    from wcpipe import engine, ui
+
+    resources = app.resources()
+    with ui.spinner("reading the current state"):
+        the_plan = engine.plan(app.context, resources)
+    if app.json:
+        ui.emit_json({"changes": [c.as_dict() for c in the_plan.changes],
+                      "pending": len(the_plan.pending)})
+        return
+    _changes_table(the_plan.changes)
+    n = len(the_plan.pending)
+    ui.info("no changes" if n == 0 else f"{n} change(s) pending")
+
+
+@click.command()
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def up(app: App, yes: bool) -> None:
+    """Create or update every resource of the pipeline, in dependency order. Idempotent."""
+    from wcpipe import engine, ui
+    from wcpipe.errors import NotOwnedError, UsageError
+
+    resources = app.resources()
+    with ui.spinner("reading the current state"):
+        the_plan = engine.plan(app.context, resources)
+    if the_plan.blocked:
+        c = the_plan.blocked[0]
+        raise NotOwnedError(c.kind, c.name, app.spec.name)
+    pending = the_plan.pending
+    if not pending:
+        if app.json:
+            ui.emit_json({"changes": [], "result": {}})
+        else:
+            ui.info("everything is up to date; nothing to do")
+        return
+    if not app.json:
+        _changes_table(pending)
+        billable = [c for c in pending if c.billable and c.action == "create"]
+        for c in billable:
+            ui.warn(f"{c.kind} {c.name} is billable while it exists (remove it with `wcpipe down`)")
+    if not yes and not ui.confirm(f"apply {len(pending)} change(s)?"):
+        raise UsageError("not confirmed; rerun with --yes to apply without asking")
+    result = engine.apply(app.context, resources, the_plan, reporter=ui.ProgressReporter())
+    if app.json:
+        ui.emit_json({"changes": [c.as_dict() for c in pending], "result": result})
+    else:
+        counts: dict[str, int] = {}
+        for outcome in result.values():
+            counts[outcome] = counts.get(outcome, 0) + 1
+        ui.info("done: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+
+
+@click.command()
+@click.pass_obj
+def status(app: App) -> None:
+    """Each resource: present, missing or drifted, with its key facts."""
+    from wcpipe import engine, ui
+
+    resources = app.resources()
+    with ui.spinner("reading the current state"):
+        rows = engine.status(app.context, resources)
+    extra = _operational_status(app)
+    if app.json:
+        ui.emit_json({"resources": [s.as_dict() for s in rows], **extra})
+        return
+    ui.table(
+        ["resource", "name", "state", "facts"],
+        [(s.kind, s.name, s.state,
+          "; ".join([*(f"{k}: {v}" for k, v in s.facts.items()),
+                     *([f"differs: {', '.join(s.drift)}"] if s.drift else [])]))
+         for s in rows],
+    )
+    for title, pairs in extra.items():
+        if isinstance(pairs, dict) and pairs:
+            ui.kv(list(pairs.items()), title=title)
+
+
+def _operational_status(app: App) -> dict:  # type: ignore[type-arg]
+    """Last crawls, last job run, Lambda invocations: added by the operations module if present."""
+    try:
+        from wcpipe.operate.status import operational_status
+    except ImportError:
+        return {}
+    return operational_status(app.context)
+
+
+@click.command()
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--final-snapshot/--no-final-snapshot", default=None,
+              help="Snapshot the Redshift cluster before deleting it (default: the spec's "
+                   "warehouse.final_snapshot).")
+@click.pass_obj
+def down(app: App, yes: bool, final_snapshot: bool | None) -> None:
+    """Delete every resource this pipeline owns, in reverse order. Re-runnable."""
+    from wcpipe import engine, ui
+    from wcpipe.errors import UsageError
+
+    if final_snapshot is not None:
+        app.context.publish("options", {"final_snapshot": final_snapshot})
+    resources = app.resources()
+    with ui.spinner("reading the current state"):
+        the_plan = engine.plan_down(app.context, resources)
+    doomed = [c for c in the_plan.changes if c.action == "delete"]
+    kept = [c for c in the_plan.changes if c.action == "keep"]
+    for c in kept:
+        ui.warn(f"{c.kind} {c.name} exists but is not owned by this pipeline: leaving it alone")
+    if not doomed:
+        if app.json:
+            ui.emit_json({"deleted": [], "kept": [c.as_dict() for c in kept]})
+        else:
+            ui.info("nothing to delete")
+        return
+    if not app.json:
+        _changes_table(doomed)
+    if not yes and not ui.confirm(f"delete {len(doomed)} resource(s)?"):
+        raise UsageError("not confirmed; rerun with --yes to delete without asking")
+    result = engine.destroy(app.context, resources, the_plan, reporter=ui.ProgressReporter())
+    if app.json:
+        ui.emit_json({"deleted": [k for k, v in result.items() if v == "deleted"],
+                      "kept": [c.as_dict() for c in kept]})
+    else:
+        ui.info(f"deleted {sum(1 for v in result.values() if v == 'deleted')} resource(s)")

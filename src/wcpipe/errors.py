@@ -1,0 +1,114 @@
+"""One error tree for wcpipe, and the one place botocore errors become messages for people.
+
+Exit codes: 0 ok, 1 failed or mismatch, 2 bad usage or spec. The library raises these; only the
+CLI boundary (`wcpipe.cli.main`) turns them into output and an exit code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class WcpipeError(Exception):
+    """Root of every error wcpipe reports to a user. Its message is one line."""
+
+    exit_code = 1
+    hint: str | None = None
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+
+class SpecError(WcpipeError):
+    """The spec (or a command-line argument) is invalid: nothing was sent to AWS."""
+
+    exit_code = 2
+
+
+class UsageError(WcpipeError):
+    exit_code = 2
+
+
+class NotOwnedError(WcpipeError):
+    """A resource with the name wcpipe would use exists but is not tagged as this pipeline's."""
+
+    def __init__(self, kind: str, name: str, pipeline: str) -> None:
+        super().__init__(
+            f"{kind} {name!r} exists but is not owned by pipeline {pipeline!r} "
+            "(no wcpipe:pipeline tag); wcpipe will not adopt or delete it",
+            hint="rename the pipeline, or remove or tag the existing resource yourself",
+        )
+        self.kind = kind
+        self.name = name
+
+
+class WaitTimeout(WcpipeError):
+    """A bounded wait ran out."""
+
+
+class ResourceFailed(WcpipeError):
+    """A resource, crawl or job run reached a failure state."""
+
+
+class Mismatch(WcpipeError):
+    """`verify` found that source and warehouse disagree."""
+
+
+class CycleError(WcpipeError):
+    exit_code = 2
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a botocore ClientError, else None."""
+    response: Any = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code else None
+    return None
+
+
+def error_message(exc: BaseException) -> str:
+    response: Any = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Message", "")) or str(exc)
+    return str(exc)
+
+
+_HINTS = {
+    "AccessDenied": "the credentials in use lack this permission; check --profile and the IAM policy",
+    "AccessDeniedException": "the credentials in use lack this permission; check --profile",
+    "UnrecognizedClientException": "the credentials are not valid for this endpoint/region",
+    "InvalidClientTokenId": "the credentials are not valid; check --profile",
+    "ExpiredToken": "the session token expired; refresh your credentials",
+    "ExpiredTokenException": "the session token expired; refresh your credentials",
+    "ThrottlingException": "AWS is throttling requests; wait a minute and run the command again",
+}
+
+
+def translate(exc: BaseException, doing: str | None = None) -> WcpipeError:
+    """Turn a botocore/boto3 exception into a WcpipeError: what failed + what AWS said + what to do."""
+    from botocore import exceptions as bx
+
+    prefix = f"{doing}: " if doing else ""
+    if isinstance(exc, WcpipeError):
+        return exc
+    if isinstance(exc, bx.NoCredentialsError):
+        return WcpipeError(
+            f"{prefix}no AWS credentials found",
+            hint="configure a profile (--profile) or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
+        )
+    if isinstance(exc, bx.NoRegionError):
+        return WcpipeError(f"{prefix}no AWS region set", hint="pass --region or set it in the spec")
+    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError):
+        return WcpipeError(f"{prefix}cannot reach AWS: {exc}", hint="check --endpoint-url / network")
+    if isinstance(exc, bx.ProfileNotFound):
+        return WcpipeError(f"{prefix}{exc}", hint="check --profile against ~/.aws/config")
+    if isinstance(exc, bx.ClientError):
+        code = error_code(exc) or "Error"
+        op = getattr(exc, "operation_name", "request")
+        return WcpipeError(f"{prefix}{op} failed: {code}: {error_message(exc)}", hint=_HINTS.get(code))
+    if isinstance(exc, bx.BotoCoreError):
+        return WcpipeError(f"{prefix}{exc}")
+    return WcpipeError(f"{prefix}{type(exc).__name__}: {exc}")

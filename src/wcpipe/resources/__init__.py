@@ -1,0 +1,71 @@
+"""The pipeline's resources, one AWS service per module, and the catalog that lists them.
+
+Dependency keys (`<service>.<what>`), for orientation:
+
+    s3.bucket ─┬─ s3.artifacts ─┬─ glue.job
+               └─ s3.data       └─ lambda.function ── lambda.permission ── events.rule
+    iam.glue-role, iam.lambda-role, iam.redshift-role, secretsmanager.admin-secret
+    ec2.security-group, ec2.s3-endpoint, redshift.subnet-group
+      └─ redshift.cluster | redshift-serverless.namespace ── redshift-serverless.workgroup
+           └─ redshift-data.table ── glue.redshift-crawler
+           └─ glue.connection ── glue.job, glue.redshift-crawler
+    glue.classifier, glue.s3-database ── glue.s3-crawler
+    logs.lambda-log-group ── lambda.function
+"""
+
+from __future__ import annotations
+
+from wcpipe.resources.base import Context, Resource
+
+
+def warehouse_key(ctx: Context) -> str:
+    """The resource whose outputs carry the warehouse endpoint."""
+    if ctx.spec.warehouse.type == "serverless":
+        return "redshift-serverless.workgroup"
+    return "redshift.cluster"
+
+
+def catalog(ctx: Context) -> list[Resource]:
+    """Every resource the spec declares, in no particular order (the engine orders them)."""
+    from wcpipe.resources import (
+        ec2,
+        events,
+        glue,
+        iam,
+        lambda_,
+        logs,
+        redshift,
+        redshift_data,
+        redshift_serverless,
+        s3,
+        secretsmanager,
+    )
+
+    classes: list[type[Resource]] = [
+        s3.Bucket,
+        s3.Artifacts,
+        s3.DataFiles,
+        iam.GlueRole,
+        iam.LambdaRole,
+        iam.RedshiftRole,
+        secretsmanager.AdminSecret,
+        ec2.SecurityGroup,
+        ec2.S3Endpoint,
+        glue.Classifier,
+        glue.S3Database,
+        glue.RedshiftDatabase,
+        glue.Connection,
+        glue.S3Crawler,
+        glue.RedshiftCrawler,
+        glue.Job,
+        redshift_data.TargetTable,
+        logs.LambdaLogGroup,
+        lambda_.Function,
+        lambda_.Permission,
+        events.Rule,
+    ]
+    if ctx.spec.warehouse.type == "serverless":
+        classes += [redshift_serverless.Namespace, redshift_serverless.Workgroup]
+    else:
+        classes += [redshift.SubnetGroup, redshift.Cluster]
+    return [cls(ctx) for cls in classes]

@@ -1,0 +1,108 @@
+"""Shared fixtures. Fake credentials are set at import time, before any client can exist, and
+nothing reads a developer's AWS profile or config: no test can reach real AWS."""
+
+from __future__ import annotations
+
+import os
+
+for _var in list(os.environ):
+    if _var.startswith("AWS_"):
+        del os.environ[_var]
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_CONFIG_FILE=os.devnull,
+    AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    AWS_EC2_METADATA_DISABLED="true",
+)
+
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC_PATH = ROOT / "config" / "pipeline.yaml"
+EVENTS_DIR = ROOT / "tests" / "fixtures" / "glue-events"
+
+
+class FakeClock:
+    """Injected time: `sleep` advances `now` instantly and records each sleep."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def spec():  # type: ignore[no-untyped-def]
+    from wcpipe.spec import load_spec
+
+    return load_spec(SPEC_PATH)
+
+
+@pytest.fixture
+def moto() -> Iterator[None]:
+    """moto's in-process mock, started before any client exists."""
+    from moto import mock_aws
+
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def aws(moto):  # type: ignore[no-untyped-def]
+    from wcpipe.aws import Aws
+
+    return Aws(region="us-east-1")
+
+
+@pytest.fixture
+def ctx(spec, aws, clock):  # type: ignore[no-untyped-def]
+    from wcpipe.resources.base import Context
+    from wcpipe.wait import Timing
+
+    return Context(spec=spec, aws=aws, timing=Timing(sleep=clock.sleep, clock=clock))
+
+
+@pytest.fixture
+def data_api_finishes(moto) -> Iterator[list[str]]:
+    """moto's Data API never finishes a statement: make every statement FINISHED when described,
+    and record the SQL sent (the sandbox runs it for real on PostgreSQL)."""
+    from moto.redshiftdata import models
+
+    sent: list[str] = []
+    original = models.RedshiftDataAPIServiceBackend.describe_statement
+
+    def describe(self, statement_id):  # type: ignore[no-untyped-def]
+        statement = original(self, statement_id)
+        statement.status = "FINISHED"
+        return statement
+
+    original_execute = models.RedshiftDataAPIServiceBackend.execute_statement
+
+    def execute(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        sent.append(kwargs.get("sql") or (args[5] if len(args) > 5 else ""))
+        return original_execute(self, *args, **kwargs)
+
+    models.RedshiftDataAPIServiceBackend.describe_statement = describe  # type: ignore[method-assign]
+    models.RedshiftDataAPIServiceBackend.execute_statement = execute  # type: ignore[method-assign]
+    try:
+        yield sent
+    finally:
+        models.RedshiftDataAPIServiceBackend.describe_statement = original  # type: ignore[method-assign]
+        models.RedshiftDataAPIServiceBackend.execute_statement = original_execute  # type: ignore[method-assign]
