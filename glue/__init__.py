@@ -1,0 +1,1 @@
+"""The Glue job script (uploaded by wcpipe, runs in AWS Glue)."""

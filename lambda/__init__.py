@@ -1,0 +1,1 @@
+"""The Lambda function that starts the Glue job (packaged by wcpipe, runs in AWS)."""

@@ -1,0 +1,1 @@
+"""The offline sandbox: a moto server plus what this pipeline needs that moto lacks."""
