@@ -170,6 +170,9 @@ def decide(ctx: Context, resources: list[Resource], observed: dict[str, Observed
                 changes.append(Change(r.key, r.kind, r.name, "create", billable=r.billable))
                 continue
             ctx.publish(r.key, r.outputs(obs))
+            if not r.owned(obs) and r.shared:
+                changes.append(Change(r.key, r.kind, r.name, "none", billable=r.billable))
+                continue
             if not r.owned(obs):
                 changes.append(Change(r.key, r.kind, r.name, "not-owned", billable=r.billable))
                 continue

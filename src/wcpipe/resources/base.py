@@ -97,6 +97,9 @@ class Resource(ABC):
     billable: ClassVar[bool] = False
     taggable: ClassVar[bool] = True
     """False where AWS offers no tags (a classifier, a Lambda permission): owned by exact name."""
+    shared: ClassVar[bool] = False
+    """True where one that exists without our tag is reused as it is, never changed or deleted
+    (the VPC's S3 gateway endpoint)."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -149,6 +152,8 @@ class Resource(ABC):
         if observed is None:
             created = self.create()
             return "created", created if created is not None else self.describe()
+        if self.shared and not self.owned(observed):
+            return "unchanged", observed
         self.check_owned(observed)
         fields = self.differences(observed)
         if not fields:
