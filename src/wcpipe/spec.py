@@ -234,8 +234,8 @@ class Logs(_Model):
 
 class Spec(_Model):
     name: str = Field(
-        pattern=PIPELINE_NAME,
         description="Pipeline name: the prefix of every physical name and the ownership tag.",
+        json_schema_extra={"pattern": PIPELINE_NAME},
     )
     region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     profile: str | None = None
@@ -249,6 +249,16 @@ class Spec(_Model):
     lambda_: Lambda = Field(Lambda(), alias="lambda")
     logs: Logs = Logs()
     tags: dict[Annotated[str, Field(min_length=1, max_length=128)], str] = {}
+
+    @field_validator("name")
+    @classmethod
+    def _pipeline_name(cls, v: str) -> str:
+        if not re.fullmatch(PIPELINE_NAME, v):
+            raise ValueError(
+                f"{v!r} is not a valid pipeline name: use 2-24 lowercase letters, digits and "
+                "hyphens, starting with a letter (it prefixes bucket and resource names)"
+            )
+        return v
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Spec:
@@ -290,9 +300,13 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str,
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str | int | float | bool) and key is not None:
-            raise SpecError(f"line {key_node.start_mark.line + 1}: mapping keys must be strings")
+            raise yaml.constructor.ConstructorError(
+                None, None, "mapping keys must be strings", key_node.start_mark
+            )
         if key in mapping:
-            raise SpecError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
         mapping[key] = loader.construct_object(value_node, deep=True)
         lines[str(key)] = key_node.start_mark.line + 1
     return _Lined(mapping, lines, node.start_mark.line + 1)

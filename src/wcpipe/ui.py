@@ -39,8 +39,9 @@ def _console(stream: str) -> Console:
     if stream not in _consoles:
         from rich.console import Console
 
+        # No `file=`: rich then looks up sys.stdout/sys.stderr on every write, so a console
+        # survives the streams being swapped (tests, the demo's in-process commands).
         _consoles[stream] = Console(
-            file=sys.stdout if stream == "out" else sys.stderr,
             stderr=stream == "err",
             highlight=False,
             soft_wrap=False,

@@ -1,0 +1,188 @@
+"""The engine: ordering, cycles, concurrency, failure handling, ownership, reverse teardown.
+
+These use in-memory resources (not fakes of AWS: they stand for 'a resource' in the graph)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar
+
+import pytest
+
+from wcpipe import engine
+from wcpipe.errors import CycleError, NotOwnedError, WcpipeError
+from wcpipe.names import OWNER_TAG
+from wcpipe.resources.base import Context, Observed, Resource
+from wcpipe.spec import parse_spec
+
+SPEC = parse_spec("name: tt\ntable: {name: x, columns: [{name: a, type: int}]}\n")
+
+
+class World:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+        self.log: list[str] = []
+        self.lock = threading.Lock()
+
+
+def make(key: str, deps: tuple[str, ...] = (), *, shared: bool = False) -> type[Resource]:
+    class Thing(Resource):
+        kind = "thing"
+        depends_on: ClassVar[tuple[str, ...]] = deps
+
+        def __init__(self, ctx: Context, world: World) -> None:
+            super().__init__(ctx)
+            self.world = world
+
+        @property
+        def name(self) -> str:
+            return key
+
+        def describe(self) -> Observed | None:
+            item = self.world.items.get(key)
+            return None if item is None else Observed(dict(item), dict(item["tags"]))
+
+        def differences(self, observed: Observed) -> list[str]:
+            return [] if observed.data.get("size") == 1 else ["size"]
+
+        def create(self) -> Observed | None:
+            with self.world.lock:
+                for d in deps:
+                    assert d in self.world.items, f"{key} created before {d}"
+                self.world.items[key] = {"size": 1, "tags": dict(self.ctx.tags)}
+                self.world.log.append(f"create {key}")
+            return None
+
+        def update(self, observed: Observed, fields: list[str]) -> None:
+            self.world.items[key]["size"] = 1
+            self.world.log.append(f"update {key}")
+
+        def delete(self, observed: Observed) -> None:
+            with self.world.lock:
+                for other in self.world.items:
+                    assert key not in DEPS.get(other, ()), f"{key} deleted before {other}"
+                del self.world.items[key]
+                self.world.log.append(f"delete {key}")
+
+    Thing.key = key
+    Thing.shared = shared
+    DEPS[key] = deps
+    return Thing
+
+
+DEPS: dict[str, tuple[str, ...]] = {}
+
+
+@pytest.fixture
+def setup():  # type: ignore[no-untyped-def]
+    ctx = Context(spec=SPEC, aws=None)  # type: ignore[arg-type]
+    world = World()
+    classes = [make("a"), make("b", ("a",)), make("c", ("a",)), make("d", ("b", "c"))]
+    return ctx, world, [cls(ctx, world) for cls in classes]  # type: ignore[call-arg]
+
+
+def test_order_batches_and_is_deterministic(setup) -> None:  # type: ignore[no-untyped-def]
+    _ctx, _world, resources = setup
+    batches = engine.order(reversed(resources))
+    assert [[r.key for r in b] for b in batches] == [["a"], ["b", "c"], ["d"]]
+
+
+def test_cycle_is_named() -> None:
+    ctx = Context(spec=SPEC, aws=None)  # type: ignore[arg-type]
+    world = World()
+    resources = [make("x", ("y",))(ctx, world), make("y", ("x",))(ctx, world)]  # type: ignore[call-arg]
+    with pytest.raises(CycleError, match=r"cycle: (x -> y -> x|y -> x -> y)"):
+        engine.plan(ctx, resources)
+
+
+def test_up_twice_then_down_twice(setup) -> None:  # type: ignore[no-untyped-def]
+    ctx, world, resources = setup
+    plan = engine.plan(ctx, resources)
+    assert [c.action for c in plan.changes] == ["create"] * 4
+    result = engine.apply(ctx, resources, plan)
+    assert result == {"a": "created", "b": "created", "c": "created", "d": "created"}
+    second = engine.plan(ctx, resources)
+    assert second.pending == []
+    assert set(engine.apply(ctx, resources, second).values()) == {"unchanged"}
+    assert [x for x in world.log if not x.startswith("create")] == []
+
+    down = engine.plan_down(ctx, resources)
+    assert engine.destroy(ctx, resources, down) == dict.fromkeys("abcd", "deleted")
+    assert world.items == {}
+    again = engine.plan_down(ctx, resources)
+    assert set(engine.destroy(ctx, resources, again).values()) == {"absent"}
+
+
+def test_drift_is_planned_as_update_with_fields(setup) -> None:  # type: ignore[no-untyped-def]
+    ctx, world, resources = setup
+    engine.apply(ctx, resources, engine.plan(ctx, resources))
+    world.items["c"]["size"] = 5
+    plan = engine.plan(ctx, resources)
+    assert [(c.key, c.fields) for c in plan.pending] == [("c", ("size",))]
+    assert engine.apply(ctx, resources, plan)["c"] == "updated"
+    assert world.items["c"]["size"] == 1
+
+
+def test_independent_resources_run_concurrently() -> None:
+    ctx = Context(spec=SPEC, aws=None)  # type: ignore[arg-type]
+    world = World()
+    barrier = threading.Barrier(3, timeout=5)
+
+    def slow(key: str) -> type[Resource]:
+        base = make(key)
+
+        class Slow(base):  # type: ignore[valid-type,misc]
+            def create(self) -> Observed | None:
+                barrier.wait()  # only passes if all three run at once
+                return super().create()
+
+        return Slow
+
+    resources = [slow(k)(ctx, world) for k in ("p", "q", "r")]  # type: ignore[call-arg]
+    engine.apply(ctx, resources, engine.plan(ctx, resources))
+    assert set(world.items) == {"p", "q", "r"}
+
+
+def test_failure_stops_dependents_and_reports_first_error(setup) -> None:  # type: ignore[no-untyped-def]
+    ctx, world, resources = setup
+
+    def boom() -> Observed | None:
+        raise RuntimeError("kaput")
+
+    resources[1].create = boom  # "b" fails
+    with pytest.raises(WcpipeError, match="thing b: RuntimeError: kaput"):
+        engine.apply(ctx, resources, engine.plan(ctx, resources))
+    assert "d" not in world.items  # never started: its dependency failed
+    assert "a" in world.items
+
+
+def test_not_owned_blocks_up_and_is_kept_on_down(setup) -> None:  # type: ignore[no-untyped-def]
+    ctx, world, resources = setup
+    world.items["b"] = {"size": 1, "tags": {"someone": "else"}}
+    plan = engine.plan(ctx, resources)
+    assert [c.key for c in plan.blocked] == ["b"]
+    with pytest.raises(NotOwnedError, match="thing 'b' exists but is not owned"):
+        engine.apply(ctx, resources, plan)
+    assert world.items.keys() == {"b"}
+    down = engine.plan_down(ctx, resources)
+    assert {c.key: c.action for c in down.changes}["b"] == "keep"
+    engine.destroy(ctx, resources, down)
+    assert "b" in world.items
+
+
+def test_shared_resource_is_reused_not_blocked() -> None:
+    ctx = Context(spec=SPEC, aws=None)  # type: ignore[arg-type]
+    world = World()
+    world.items["s"] = {"size": 3, "tags": {}}
+    resources = [make("s", shared=True)(ctx, world)]  # type: ignore[call-arg]
+    plan = engine.plan(ctx, resources)
+    assert plan.changes[0].action == "none"
+    assert engine.apply(ctx, resources, plan) == {"s": "unchanged"}
+    engine.destroy(ctx, resources, engine.plan_down(ctx, resources))
+    assert world.items["s"]["size"] == 3
+
+
+def test_owner_tag_wins_over_spec_tags() -> None:
+    spec = parse_spec("name: tt\ntags: {team: data}\ntable: {name: x, columns: [{name: a, type: int}]}\n")
+    ctx = Context(spec=spec, aws=None)  # type: ignore[arg-type]
+    assert ctx.tags == {"team": "data", OWNER_TAG: "tt"}

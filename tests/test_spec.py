@@ -1,0 +1,211 @@
+"""The spec: the shipped one is valid and short; bad ones fail with one line naming the YAML path
+and line, exit code 2, no traceback and not a single AWS request."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from wcpipe.cli import cli, main
+from wcpipe.errors import SpecError
+from wcpipe.spec import json_schema, load_spec, parse_spec, type_family
+
+MINIMAL = """\
+name: fifa
+table:
+  name: attendance
+  columns:
+    - {name: year, type: smallint}
+"""
+
+
+def test_shipped_spec_is_valid(spec) -> None:  # type: ignore[no-untyped-def]
+    assert spec.name == "fifa"
+    assert spec.load.mode == "merge" and spec.load.keys == ("year",)
+    assert spec.table.column("highest_attendance").clean == ("strip_footnotes", "thousands")
+    assert spec.data_paths()[0].is_file()
+
+
+def test_minimal_spec_gets_defaults() -> None:
+    spec = parse_spec(MINIMAL)
+    assert spec.data.prefix == "raw/"
+    assert spec.data.csv.header is True
+    assert spec.warehouse.type == "provisioned"
+    assert spec.glue.bookmarks is True
+    assert spec.table.schema_ == "public"
+
+
+def test_models_are_frozen() -> None:
+    spec = parse_spec(MINIMAL)
+    with pytest.raises(Exception):  # noqa: B017 - pydantic's ValidationError on a frozen model
+        spec.name = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "typ"),
+    [("integer", "integer"), ("INT", "integer"), ("decimal(12, 2)", "decimal"),
+     ("varchar(max)", "varchar"), ("double precision", "double"), ("timestamptz", "timestamp")],
+)
+def test_type_family(text: str, typ: str) -> None:
+    assert type_family(text) == typ
+
+
+def test_json_schema_names_the_fields() -> None:
+    schema = json_schema()
+    assert "name" in schema["required"] and "table" in schema["required"]
+    assert "lambda" in schema["properties"]
+
+
+def _with(tail: str) -> str:
+    return MINIMAL + tail
+
+
+# (case, YAML text, the line expected in the message, a fragment of the message)
+BAD_SPECS: list[tuple[str, str, int | None, str]] = [
+    ("yaml-syntax", "name: fifa\ntable: [\n", 3, "invalid YAML"),
+    ("yaml-tab-indent", "name: fifa\ntable:\n\tname: x\n", 3, "invalid YAML"),
+    ("not-a-mapping", "- a\n- b\n", None, "expected a mapping"),
+    ("empty-file", "", None, "expected a mapping"),
+    ("missing-name", "table: {name: t, columns: [{name: a, type: int}]}\n", 1, "name: required"),
+    ("missing-table", "name: fifa\n", 1, "table: required"),
+    ("unknown-top-key", _with("colour: blue\n"), 6, "colour: unknown key"),
+    ("unknown-nested-key", _with("glue:\n  wokers: 3\n"), 7, "glue.wokers: unknown key"),
+    ("name-uppercase", MINIMAL.replace("fifa", "FIFA"), 1, "not a valid pipeline name"),
+    ("name-too-long", MINIMAL.replace("fifa", "f" * 40), 1, "name"),
+    ("name-underscore", MINIMAL.replace("fifa", "fi_fa"), 1, "name"),
+    ("bad-region", _with("region: mars-1\n"), 6, "region"),
+    ("bad-endpoint", _with("endpoint_url: localhost:5000\n"), 6, "endpoint_url"),
+    ("bad-column-type", MINIMAL.replace("smallint", "varchr(3)"), 5, "not a supported Redshift type"),
+    ("column-type-wrong-kind", MINIMAL.replace("smallint", "[1]"), 5, "type"),
+    ("sql-unsafe-column", MINIMAL.replace("year", "year; drop table x"), 5, "columns[0].name"),
+    ("column-uppercase", MINIMAL.replace("name: year", "name: Year"), 5, "columns[0].name"),
+    ("reserved-column", MINIMAL.replace("name: year", "name: select"), 5, "reserved SQL word"),
+    ("duplicate-column", _with("    - {name: year, type: integer}\n"), 4, "duplicate column"),
+    ("no-columns", "name: fifa\ntable:\n  name: t\n  columns: []\n", 4, "at least 1"),
+    ("unsafe-table-name", MINIMAL.replace("attendance", '"my table"'), 3, "table.name"),
+    ("unsafe-schema", _with("").replace("  name: attendance", "  name: attendance\n  schema: a-b"),
+     4, "table.schema"),
+    ("bad-load-mode", _with("load: {mode: upsert}\n"), 6, "load.mode"),
+    ("merge-without-keys", _with("load: {mode: merge}\n"), 6, "needs 'keys'"),
+    ("merge-key-not-column", _with("load: {mode: merge, keys: [id]}\n"), None, "merge key 'id'"),
+    ("keys-without-merge", _with("load: {mode: append, keys: [year]}\n"), 6, "only apply"),
+    ("workers-not-int", _with("glue: {workers: many}\n"), 6, "glue.workers"),
+    ("workers-too-few", _with("glue: {workers: 1}\n"), 6, "glue.workers"),
+    ("bad-glue-version", _with("glue: {version: '2.0'}\n"), 6, "glue.version"),
+    ("bad-runtime", _with("lambda: {runtime: python2.7}\n"), 6, "lambda.runtime"),
+    ("bad-retention", _with("logs: {retention_days: 10}\n"), 6, "logs.retention_days"),
+    ("bad-warehouse-type", _with("warehouse: {type: bigquery}\n"), 6, "warehouse.type"),
+    ("bad-node-type", _with("warehouse: {node_type: m5.large}\n"), 6, "warehouse.node_type"),
+    ("rpu-not-multiple", _with("warehouse: {type: serverless, base_rpu: 12}\n"), 6, "multiple of 8"),
+    ("max-below-base", _with("warehouse: {base_rpu: 32, max_rpu: 16}\n"), 6, "at least base_rpu"),
+    ("reserved-admin", _with("warehouse: {admin_user: rdsdb}\n"), 6, "reserved"),
+    ("bad-delimiter", _with("data: {csv: {delimiter: ';;'}}\n"), 6, "data.csv.delimiter"),
+    ("bad-encoding", _with("data: {csv: {encoding: klingon}}\n"), 6, "unknown encoding"),
+    ("bad-prefix", _with("data: {prefix: /raw}\n"), 6, "data.prefix"),
+    ("bad-bucket", _with("data: {bucket: My_Bucket}\n"), 6, "data.bucket"),
+    ("files-not-list", _with("data: {files: 3}\n"), 6, "data.files"),
+    ("drop-rows-unknown-column", _with("data: {drop_rows: [{column: Nope, values: [x]}]}\n"),
+     None, "drop_rows column 'Nope'"),
+    ("bad-clean-rule", MINIMAL.replace("smallint}", "smallint, clean: [magic]}"), 5, "clean[0]"),
+    ("reserved-tag", _with("tags: {'wcpipe:pipeline': other}\n"), None, "reserved"),
+    ("duplicate-key", _with("name: other\n"), 6, "duplicate key"),
+    ("bad-vpc-id", _with("network: {vpc_id: default}\n"), 6, "network.vpc_id"),
+    ("nullable-not-bool", MINIMAL.replace("smallint}", "smallint, nullable: perhaps}"), 5,
+     "nullable"),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "line", "fragment"), BAD_SPECS, ids=[c[0] for c in BAD_SPECS])
+def test_bad_spec_names_path_and_line(case: str, text: str, line: int | None, fragment: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(text, source="p.yaml")
+    message = str(info.value)
+    assert "\n" not in message
+    assert fragment in message, message
+    if line is not None:
+        assert message.startswith(f"p.yaml:{line}: "), message
+    assert info.value.exit_code == 2
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(BAD_SPECS) >= 30
+
+
+class _CountingHandler(http.server.BaseHTTPRequestHandler):
+    count = 0
+
+    def _any(self) -> None:
+        type(self).count += 1
+        self.send_response(500)
+        self.end_headers()
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _any
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def _server() -> Iterator[tuple[str, type[_CountingHandler]]]:
+    handler = type("Handler", (_CountingHandler,), {"count": 0})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def counting_endpoint(_server):  # type: ignore[no-untyped-def]
+    """A local endpoint that counts every request it gets (and answers 500)."""
+    _server[1].count = 0
+    return _server
+
+
+@pytest.mark.parametrize("command", ["plan", "up --yes", "status", "down --yes", "verify",
+                                     "run-crawler", "validate"])
+@pytest.mark.parametrize("case", ["unknown-top-key", "bad-column-type", "yaml-syntax",
+                                  "merge-key-not-column"])
+def test_cli_bad_spec_exit_2_one_line_no_request(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], counting_endpoint, command: str, case: str
+) -> None:  # type: ignore[no-untyped-def]
+    endpoint, handler = counting_endpoint
+    text = next(c[1] for c in BAD_SPECS if c[0] == case)
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(text)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["-c", str(path), "--endpoint-url", endpoint, *command.split()])
+    out, err = capfd.readouterr()
+    assert exit_info.value.code == 2
+    assert "Traceback" not in err and "Traceback" not in out
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert str(path) in lines[0]
+    assert handler.count == 0
+
+
+def test_validate_json_summary() -> None:
+    result = CliRunner().invoke(cli, ["--output", "json", "validate"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["valid"] is True and data["pipeline"] == "fifa"
+    assert len(data["columns"]) == 9
+
+
+def test_schema_command_prints_json_schema() -> None:
+    result = CliRunner().invoke(cli, ["schema"])
+    assert result.exit_code == 0
+    assert json.loads(result.output)["title"] == "Spec"
+
+
+def test_missing_spec_file(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="spec file not found"):
+        load_spec(tmp_path / "nope.yaml")
