@@ -1,0 +1,298 @@
+"""The sandbox's public face: the `Sandbox` object every sandbox module codes against.
+
+Contract:
+- `Sandbox(...)` is cheap; `start()` (or `with Sandbox() as sb:`) starts moto's server on
+  127.0.0.1, the warehouse (embedded PostgreSQL, or `warehouse_dsn`), installs the patches
+  (`server.install_patches`, once per process) and the hooks (`install_hooks`), and returns self.
+  `stop()` stops both and resets moto's state when it is the last sandbox in the process.
+- Patches are process-wide, but each request is served "as" one sandbox: the server's WSGI
+  middleware sets `current()` for the request's thread, and `background()` work inherits it.
+  Patched code calls `current()` to find the sandbox (its warehouse, its workers).
+- Helpers for sandbox modules (crawler, jobs, lambda_runner): `backend(service)`, `emit_event`,
+  `log`, `put_metric`, `pg_connect`, `background(pool, fn, ...)`, and `idle()` for tests that
+  wait until every background statement, delivery, crawl and run has finished.
+- `latency`: the profile hook. `None` means no added delay. Otherwise a callable
+  `(service, operation) -> seconds` that the server's middleware sleeps before serving each
+  request (see `server._Middleware`), so a benchmark can model AWS's per-call latency.
+- Nothing here reads a real AWS profile: the sandbox's own clients use fake credentials.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import copy
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
+
+DEFAULT_ACCOUNT = "123456789012"  # moto's default account for any access key it does not know
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+# Every moto internal the sandbox patches or calls, in one place: tests/sandbox/test_moto_pins.py
+# fails loudly when an upgrade removes one. Keep it in step with server.py, dataapi.py,
+# glue_ops.py, lambda_runner.py (and crawler.py / jobs.py, which add theirs via HOOK_PINS).
+MOTO_VERSION = "5.2.5"
+PATCHED_INTERNALS: tuple[tuple[str, str], ...] = (
+    ("moto.moto_server.threaded_moto_server", "ThreadedMotoServer"),
+    ("moto.moto_server.werkzeug_app", "DomainDispatcherApplication"),
+    ("moto.moto_server.werkzeug_app", "create_backend_app"),
+    ("moto.moto_server.werkzeug_app", "MotoRequestHandler"),
+    ("moto.moto_api._internal.models", "moto_api_backend"),
+    ("moto.backends", "get_backend"),
+    ("moto.core.responses", "BaseResponse"),
+    ("moto.redshiftdata.responses", "RedshiftDataAPIServiceResponse"),
+    ("moto.redshiftdata.exceptions", "ValidationException"),
+    ("moto.redshiftdata.exceptions", "ResourceNotFoundException"),
+    ("moto.glue.responses", "GlueResponse"),
+    ("moto.glue.models", "GlueBackend"),
+    ("moto.glue.models", "FakeJob"),
+    ("moto.glue.models", "FakeCrawler"),
+    ("moto.glue.exceptions", "EntityNotFoundException"),
+    ("moto.glue.exceptions", "AlreadyExistsException"),
+    ("moto.events.models", "Rule"),
+    ("moto.events.models", "EventsBackend"),
+    ("moto.awslambda.models", "LambdaFunction"),
+    ("moto.logs.models", "LogsBackend"),
+    ("moto.cloudwatch.models", "CloudWatchBackend"),
+)
+
+_GLOBAL_SERVICES = {"s3": "global", "iam": "global", "cloudfront": "global"}
+
+_current: contextvars.ContextVar[Sandbox | None] = contextvars.ContextVar(
+    "wcpipe_sandbox", default=None
+)
+_active: list[Sandbox] = []
+_active_lock = threading.Lock()
+
+
+def current() -> Sandbox:
+    """The sandbox serving this request (or running this background work).
+
+    Falls back to the only running sandbox, for code that runs outside a request.
+    """
+    sandbox = _current.get()
+    if sandbox is not None:
+        return sandbox
+    with _active_lock:
+        if len(_active) == 1:
+            return _active[0]
+        raise RuntimeError(f"no current sandbox ({len(_active)} running)")
+
+
+def install_hooks(sandbox: Sandbox) -> None:
+    """Let the optional sandbox modules (crawls, job runs) install themselves, if present.
+
+    Each module exposes `install(sandbox)`; it must be idempotent per process (patch once) and
+    use `current()` to find the sandbox at request time.
+    """
+    import importlib
+
+    for name in ("wcpipe.sandbox.crawler", "wcpipe.sandbox.jobs"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue  # not built yet
+            raise
+        module.install(sandbox)
+
+
+class Sandbox:
+    """An offline AWS for one pipeline: moto + PostgreSQL + what moto lacks."""
+
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        data_dir: str | Path | None = None,
+        warehouse_dsn: str | None = None,
+        region: str = "us-east-1",
+        latency: Callable[[str, str], float] | None = None,
+        lambda_cache: str | Path | None = None,
+    ) -> None:
+        self.port = port
+        self.data_dir = Path(data_dir) if data_dir else None
+        self.warehouse_dsn = warehouse_dsn
+        self.region = region
+        self.account_id = DEFAULT_ACCOUNT
+        # Profile hook: None = no delay; else (service, operation) -> seconds before each request.
+        self.latency: Callable[[str, str], float] | None = latency
+        self.lambda_cache = Path(lambda_cache) if lambda_cache else None
+        self.endpoint = ""
+        self.pg_dsn = ""
+        self._runtime: Any = None  # server.Runtime while started
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._pending: set[Future[Any]] = set()
+        self._lock = threading.Lock()
+        self.state: dict[str, Any] = {}  # per-sandbox state for patched code (statements, ...)
+
+    # Lifecycle ---------------------------------------------------------------------------
+    def start(self) -> Sandbox:
+        from wcpipe.sandbox import server
+
+        if self._runtime is None:
+            self._runtime = server.start(self)
+            with _active_lock:
+                _active.append(self)
+            with self.activate():
+                install_hooks(self)
+        return self
+
+    def stop(self) -> None:
+        from wcpipe.sandbox import server
+
+        if self._runtime is None:
+            return
+        self.idle(timeout=10)
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
+        self._pools.clear()
+        with _active_lock:
+            _active.remove(self)
+            last = not _active
+        server.stop(self, self._runtime, reset_moto=last)
+        self._runtime = None
+        self.state.clear()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @contextlib.contextmanager
+    def activate(self) -> Iterator[Sandbox]:
+        """Make this the `current()` sandbox for the duration (the middleware does this)."""
+        token = _current.set(self)
+        try:
+            yield self
+        finally:
+            _current.reset(token)
+
+    # Background work -----------------------------------------------------------------------
+    def background(
+        self, pool: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Future[Any]:
+        """Run `fn` on the named worker pool ("statements", "events", "crawls", "jobs", ...)
+        with this sandbox current. Exceptions are kept in the future, never raised here."""
+        with self._lock:
+            executor = self._pools.get(pool)
+            if executor is None:
+                executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"sandbox-{pool}")
+                self._pools[pool] = executor
+            ctx = contextvars.copy_context()
+            ctx.run(_current.set, self)
+            future = executor.submit(ctx.run, fn, *args, **kwargs)
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def idle(self, timeout: float = 30.0) -> bool:
+        """Wait until no background work is pending (work may start more work); True if idle."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                pending = list(self._pending)
+            if not pending:
+                return True
+            for future in pending:
+                with contextlib.suppress(Exception):
+                    future.exception(timeout=max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            return not self._pending
+
+    # Helpers for sandbox modules -----------------------------------------------------------
+    def backend(self, service: str) -> Any:
+        """moto's backend for this account and region (global services: their one backend)."""
+        from moto.backends import get_backend
+
+        backends = get_backend(service)  # type: ignore[call-overload]
+        return backends[self.account_id][_GLOBAL_SERVICES.get(service, self.region)]
+
+    def pg_connect(self, database: str | None = None) -> psycopg.Connection[Any]:
+        """A new autocommit connection to the warehouse: `database` (created on first use) or,
+        by default, the server's maintenance database."""
+        from wcpipe.sandbox import warehouse_pg
+
+        return warehouse_pg.connect(self.pg_dsn, database)
+
+    def emit_event(self, event: dict[str, Any]) -> None:
+        """Put one event, in the shape EventBridge delivers it (version, id, detail-type, source,
+        account, time, region, resources, detail), on the default bus; every enabled rule whose
+        pattern matches delivers it to its targets (Lambda targets through lambda_runner)."""
+        event = copy.deepcopy(event)
+        event.setdefault("version", "0")
+        event.setdefault("account", self.account_id)
+        event.setdefault("region", self.region)
+        event.setdefault("resources", [])
+        event.setdefault("time", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        if "id" not in event:
+            import uuid
+
+            event["id"] = str(uuid.uuid4())
+        bus = self.backend("events").describe_event_bus("default")
+        with self.activate():
+            for rule in list(bus.rules.values()):
+                rule.send_to_targets(event)
+
+    def log(self, group: str, stream: str, message: str, timestamp_ms: int | None = None) -> None:
+        """Append one event to CloudWatch Logs, creating the group and stream if missing."""
+        logs = self.backend("logs")
+        with self._lock:
+            if group not in logs.groups:
+                logs.create_log_group(group, {})
+            if stream not in logs.groups[group].streams:
+                logs.create_log_stream(group, stream)
+        ts = timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)
+        logs.put_log_events(group, stream, [{"timestamp": ts, "message": message}])
+
+    def put_metric(
+        self,
+        namespace: str,
+        name: str,
+        value: float,
+        dimensions: dict[str, str],
+        unit: str = "None",
+    ) -> None:
+        """Record one datapoint now, as the service itself would (get_metric_statistics sees it)."""
+        self.backend("cloudwatch").put_metric_data(
+            namespace,
+            [
+                {
+                    "MetricName": name,
+                    "Value": value,
+                    "Unit": unit,
+                    "Timestamp": datetime.now(UTC),
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+                }
+            ],
+        )
+
+    def client(self, service: str) -> Any:
+        """A boto3 client pointed at this sandbox with fake credentials (for tests and demo)."""
+        import boto3
+
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.endpoint,
+            region_name=self.region,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+        )
