@@ -183,6 +183,8 @@ def test_shared_resource_is_reused_not_blocked() -> None:
 
 
 def test_owner_tag_wins_over_spec_tags() -> None:
-    spec = parse_spec("name: tt\ntags: {team: data}\ntable: {name: x, columns: [{name: a, type: int}]}\n")
+    spec = parse_spec(
+        "name: tt\ntags: {team: data}\ntable: {name: x, columns: [{name: a, type: int}]}\n"
+    )
     ctx = Context(spec=spec, aws=None)  # type: ignore[arg-type]
     assert ctx.tags == {"team": "data", OWNER_TAG: "tt"}

@@ -49,8 +49,14 @@ def test_models_are_frozen() -> None:
 
 @pytest.mark.parametrize(
     ("text", "typ"),
-    [("integer", "integer"), ("INT", "integer"), ("decimal(12, 2)", "decimal"),
-     ("varchar(max)", "varchar"), ("double precision", "double"), ("timestamptz", "timestamp")],
+    [
+        ("integer", "integer"),
+        ("INT", "integer"),
+        ("decimal(12, 2)", "decimal"),
+        ("varchar(max)", "varchar"),
+        ("double precision", "double"),
+        ("timestamptz", "timestamp"),
+    ],
 )
 def test_type_family(text: str, typ: str) -> None:
     assert type_family(text) == typ
@@ -81,7 +87,12 @@ BAD_SPECS: list[tuple[str, str, int | None, str]] = [
     ("name-underscore", MINIMAL.replace("fifa", "fi_fa"), 1, "name"),
     ("bad-region", _with("region: mars-1\n"), 6, "region"),
     ("bad-endpoint", _with("endpoint_url: localhost:5000\n"), 6, "endpoint_url"),
-    ("bad-column-type", MINIMAL.replace("smallint", "varchr(3)"), 5, "not a supported Redshift type"),
+    (
+        "bad-column-type",
+        MINIMAL.replace("smallint", "varchr(3)"),
+        5,
+        "not a supported Redshift type",
+    ),
     ("column-type-wrong-kind", MINIMAL.replace("smallint", "[1]"), 5, "type"),
     ("sql-unsafe-column", MINIMAL.replace("year", "year; drop table x"), 5, "columns[0].name"),
     ("column-uppercase", MINIMAL.replace("name: year", "name: Year"), 5, "columns[0].name"),
@@ -89,8 +100,12 @@ BAD_SPECS: list[tuple[str, str, int | None, str]] = [
     ("duplicate-column", _with("    - {name: year, type: integer}\n"), 4, "duplicate column"),
     ("no-columns", "name: fifa\ntable:\n  name: t\n  columns: []\n", 4, "at least 1"),
     ("unsafe-table-name", MINIMAL.replace("attendance", '"my table"'), 3, "table.name"),
-    ("unsafe-schema", _with("").replace("  name: attendance", "  name: attendance\n  schema: a-b"),
-     4, "table.schema"),
+    (
+        "unsafe-schema",
+        _with("").replace("  name: attendance", "  name: attendance\n  schema: a-b"),
+        4,
+        "table.schema",
+    ),
     ("bad-load-mode", _with("load: {mode: upsert}\n"), 6, "load.mode"),
     ("merge-without-keys", _with("load: {mode: merge}\n"), 6, "needs 'keys'"),
     ("merge-key-not-column", _with("load: {mode: merge, keys: [id]}\n"), None, "merge key 'id'"),
@@ -102,7 +117,12 @@ BAD_SPECS: list[tuple[str, str, int | None, str]] = [
     ("bad-retention", _with("logs: {retention_days: 10}\n"), 6, "logs.retention_days"),
     ("bad-warehouse-type", _with("warehouse: {type: bigquery}\n"), 6, "warehouse.type"),
     ("bad-node-type", _with("warehouse: {node_type: m5.large}\n"), 6, "warehouse.node_type"),
-    ("rpu-not-multiple", _with("warehouse: {type: serverless, base_rpu: 12}\n"), 6, "multiple of 8"),
+    (
+        "rpu-not-multiple",
+        _with("warehouse: {type: serverless, base_rpu: 12}\n"),
+        6,
+        "multiple of 8",
+    ),
     ("max-below-base", _with("warehouse: {base_rpu: 32, max_rpu: 16}\n"), 6, "at least base_rpu"),
     ("reserved-admin", _with("warehouse: {admin_user: rdsdb}\n"), 6, "reserved"),
     ("bad-delimiter", _with("data: {csv: {delimiter: ';;'}}\n"), 6, "data.csv.delimiter"),
@@ -110,19 +130,31 @@ BAD_SPECS: list[tuple[str, str, int | None, str]] = [
     ("bad-prefix", _with("data: {prefix: /raw}\n"), 6, "data.prefix"),
     ("bad-bucket", _with("data: {bucket: My_Bucket}\n"), 6, "data.bucket"),
     ("files-not-list", _with("data: {files: 3}\n"), 6, "data.files"),
-    ("drop-rows-unknown-column", _with("data: {drop_rows: [{column: Nope, values: [x]}]}\n"),
-     None, "drop_rows column 'Nope'"),
+    (
+        "drop-rows-unknown-column",
+        _with("data: {drop_rows: [{column: Nope, values: [x]}]}\n"),
+        None,
+        "drop_rows column 'Nope'",
+    ),
     ("bad-clean-rule", MINIMAL.replace("smallint}", "smallint, clean: [magic]}"), 5, "clean[0]"),
     ("reserved-tag", _with("tags: {'wcpipe:pipeline': other}\n"), None, "reserved"),
     ("duplicate-key", _with("name: other\n"), 6, "duplicate key"),
     ("bad-vpc-id", _with("network: {vpc_id: default}\n"), 6, "network.vpc_id"),
-    ("nullable-not-bool", MINIMAL.replace("smallint}", "smallint, nullable: perhaps}"), 5,
-     "nullable"),
+    (
+        "nullable-not-bool",
+        MINIMAL.replace("smallint}", "smallint, nullable: perhaps}"),
+        5,
+        "nullable",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "text", "line", "fragment"), BAD_SPECS, ids=[c[0] for c in BAD_SPECS])
-def test_bad_spec_names_path_and_line(case: str, text: str, line: int | None, fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("case", "text", "line", "fragment"), BAD_SPECS, ids=[c[0] for c in BAD_SPECS]
+)
+def test_bad_spec_names_path_and_line(
+    case: str, text: str, line: int | None, fragment: str
+) -> None:
     with pytest.raises(SpecError) as info:
         parse_spec(text, source="p.yaml")
     message = str(info.value)
@@ -170,10 +202,12 @@ def counting_endpoint(_server):  # type: ignore[no-untyped-def]
     return _server
 
 
-@pytest.mark.parametrize("command", ["plan", "up --yes", "status", "down --yes", "verify",
-                                     "run-crawler", "validate"])
-@pytest.mark.parametrize("case", ["unknown-top-key", "bad-column-type", "yaml-syntax",
-                                  "merge-key-not-column"])
+@pytest.mark.parametrize(
+    "command", ["plan", "up --yes", "status", "down --yes", "verify", "run-crawler", "validate"]
+)
+@pytest.mark.parametrize(
+    "case", ["unknown-top-key", "bad-column-type", "yaml-syntax", "merge-key-not-column"]
+)
 def test_cli_bad_spec_exit_2_one_line_no_request(
     tmp_path: Path, capfd: pytest.CaptureFixture[str], counting_endpoint, command: str, case: str
 ) -> None:  # type: ignore[no-untyped-def]

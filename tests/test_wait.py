@@ -16,16 +16,30 @@ def _client_error(code: str, message: str) -> ClientError:
 def test_poll_backs_off_until_done(clock) -> None:  # type: ignore[no-untyped-def]
     states = iter(["creating", "creating", "creating", "available"])
     timing = Timing(sleep=clock.sleep, clock=clock, initial=1, maximum=3, factor=2)
-    assert poll(lambda: next(states), what="cluster", done=lambda s: s == "available",
-                timeout=60, timing=timing) == "available"
+    assert (
+        poll(
+            lambda: next(states),
+            what="cluster",
+            done=lambda s: s == "available",
+            timeout=60,
+            timing=timing,
+        )
+        == "available"
+    )
     assert clock.sleeps == [1, 2, 3]
 
 
 def test_poll_raises_on_failure_state(clock) -> None:  # type: ignore[no-untyped-def]
     timing = Timing(sleep=clock.sleep, clock=clock)
     with pytest.raises(ResourceFailed, match="crawler: FAILED"):
-        poll(lambda: "FAILED", what="crawler", done=lambda s: False,
-             failed=lambda s: s if s == "FAILED" else None, timeout=60, timing=timing)
+        poll(
+            lambda: "FAILED",
+            what="crawler",
+            done=lambda s: False,
+            failed=lambda s: s if s == "FAILED" else None,
+            timeout=60,
+            timing=timing,
+        )
 
 
 def test_poll_times_out_with_what_it_waited_for(clock) -> None:  # type: ignore[no-untyped-def]
@@ -38,10 +52,16 @@ def test_poll_times_out_with_what_it_waited_for(clock) -> None:  # type: ignore[
 @pytest.mark.parametrize(
     ("code", "message", "expected"),
     [
-        ("InvalidParameterValueException",
-         "The role defined for the function cannot be assumed by Lambda.", True),
-        ("InvalidInputException", "Service is unable to assume provided role. Please verify role's "
-         "TrustPolicy", True),
+        (
+            "InvalidParameterValueException",
+            "The role defined for the function cannot be assumed by Lambda.",
+            True,
+        ),
+        (
+            "InvalidInputException",
+            "Service is unable to assume provided role. Please verify role's TrustPolicy",
+            True,
+        ),
         ("InvalidParameterValueException", "Unzipped size must be smaller than 262144000", False),
         ("ThrottlingException", "cannot be assumed", False),
     ],
@@ -56,8 +76,10 @@ def test_retry_while_role_propagates_succeeds(clock) -> None:  # type: ignore[no
     def create() -> str:
         calls.append(1)
         if len(calls) < 3:
-            raise _client_error("InvalidParameterValueException",
-                                "The role defined for the function cannot be assumed by Lambda.")
+            raise _client_error(
+                "InvalidParameterValueException",
+                "The role defined for the function cannot be assumed by Lambda.",
+            )
         return "ok"
 
     timing = Timing(sleep=clock.sleep, clock=clock)

@@ -43,7 +43,9 @@ class Aws:
             if self._session is None:
                 import boto3
 
-                self._session = boto3.Session(profile_name=self.profile, region_name=self.region_name)
+                self._session = boto3.Session(
+                    profile_name=self.profile, region_name=self.region_name
+                )
             return self._session
 
     @property

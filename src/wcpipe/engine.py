@@ -121,7 +121,8 @@ def _run_graph(
         while True:
             if not errors:
                 ready = sorted(
-                    k for k in by_key
+                    k
+                    for k in by_key
                     if k not in done and k not in running.values() and waits_on[k] <= done.keys()
                 )
                 for k in ready:
@@ -144,7 +145,9 @@ def _run_graph(
     return done
 
 
-def describe_all(ctx: Context, resources: list[Resource], workers: int = 8) -> dict[str, Observed | None]:
+def describe_all(
+    ctx: Context, resources: list[Resource], workers: int = 8
+) -> dict[str, Observed | None]:
     """One describe per resource, concurrently (read calls only)."""
 
     def one(r: Resource) -> Observed | None:
@@ -160,7 +163,9 @@ def describe_all(ctx: Context, resources: list[Resource], workers: int = 8) -> d
     return results
 
 
-def decide(ctx: Context, resources: list[Resource], observed: dict[str, Observed | None]) -> list[Change]:
+def decide(
+    ctx: Context, resources: list[Resource], observed: dict[str, Observed | None]
+) -> list[Change]:
     """The plan, from observations. Pure apart from reading dependency outputs."""
     changes = []
     for batch in order(resources):
@@ -272,8 +277,14 @@ class Status:
     drift: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"resource": self.key, "kind": self.kind, "name": self.name, "state": self.state,
-                "drift": list(self.drift), "facts": self.facts}
+        return {
+            "resource": self.key,
+            "kind": self.kind,
+            "name": self.name,
+            "state": self.state,
+            "drift": list(self.drift),
+            "facts": self.facts,
+        }
 
 
 def status(ctx: Context, resources: list[Resource]) -> list[Status]:
@@ -285,7 +296,10 @@ def status(ctx: Context, resources: list[Resource]) -> list[Status]:
         obs = the_plan.observed[c.key]
         facts = r.facts(obs) if obs is not None else {}
         state: Literal["present", "missing", "drifted", "not-owned"] = {
-            "create": "missing", "update": "drifted", "none": "present", "not-owned": "not-owned",
+            "create": "missing",
+            "update": "drifted",
+            "none": "present",
+            "not-owned": "not-owned",
         }[c.action]  # type: ignore[assignment]
         out.append(Status(c.key, c.kind, c.name, state, facts, c.fields))
     return out

@@ -77,7 +77,7 @@ def error_message(exc: BaseException) -> str:
 
 
 _HINTS = {
-    "AccessDenied": "the credentials in use lack this permission; check --profile and the IAM policy",
+    "AccessDenied": "the credentials in use lack this permission; check --profile and IAM",
     "AccessDeniedException": "the credentials in use lack this permission; check --profile",
     "UnrecognizedClientException": "the credentials are not valid for this endpoint/region",
     "InvalidClientTokenId": "the credentials are not valid; check --profile",
@@ -88,7 +88,7 @@ _HINTS = {
 
 
 def translate(exc: BaseException, doing: str | None = None) -> WcpipeError:
-    """Turn a botocore/boto3 exception into a WcpipeError: what failed + what AWS said + what to do."""
+    """A botocore/boto3 exception as a WcpipeError: what failed, what AWS said, what to do."""
     from botocore import exceptions as bx
 
     prefix = f"{doing}: " if doing else ""
@@ -102,13 +102,17 @@ def translate(exc: BaseException, doing: str | None = None) -> WcpipeError:
     if isinstance(exc, bx.NoRegionError):
         return WcpipeError(f"{prefix}no AWS region set", hint="pass --region or set it in the spec")
     if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError):
-        return WcpipeError(f"{prefix}cannot reach AWS: {exc}", hint="check --endpoint-url / network")
+        return WcpipeError(
+            f"{prefix}cannot reach AWS: {exc}", hint="check --endpoint-url / network"
+        )
     if isinstance(exc, bx.ProfileNotFound):
         return WcpipeError(f"{prefix}{exc}", hint="check --profile against ~/.aws/config")
     if isinstance(exc, bx.ClientError):
         code = error_code(exc) or "Error"
         op = getattr(exc, "operation_name", "request")
-        return WcpipeError(f"{prefix}{op} failed: {code}: {error_message(exc)}", hint=_HINTS.get(code))
+        return WcpipeError(
+            f"{prefix}{op} failed: {code}: {error_message(exc)}", hint=_HINTS.get(code)
+        )
     if isinstance(exc, bx.BotoCoreError):
         return WcpipeError(f"{prefix}{exc}")
     return WcpipeError(f"{prefix}{type(exc).__name__}: {exc}")

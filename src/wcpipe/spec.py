@@ -29,11 +29,13 @@ from wcpipe.errors import SpecError
 SQL_IDENTIFIER = r"^[a-z_][a-z0-9_]{0,126}$"
 PIPELINE_NAME = r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$"
 RESERVED_WORDS = frozenset(
-    "all and any as asc between by case cast check column constraint create default delete desc "
-    "distinct do drop else end except false for foreign from grant group having in insert "
-    "intersect into is join leading left like limit not null offset on or order primary "
-    "references right select session_user table then to trailing true union unique user using "
-    "when where with".split()
+    """
+    all and any as asc between by case cast check column constraint create default delete desc
+    distinct do drop else end except false for foreign from grant group having in insert
+    intersect into is join leading left like limit not null offset on or order primary
+    references right select session_user table then to trailing true union unique user using
+    when where with
+    """.split()
 )
 
 _TYPE_PATTERNS: dict[str, str] = {
@@ -307,7 +309,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str,
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
             )
-        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping[str(key)] = loader.construct_object(value_node, deep=True)
         lines[str(key)] = key_node.start_mark.line + 1
     return _Lined(mapping, lines, node.start_mark.line + 1)
 
@@ -330,8 +332,8 @@ class _LinedList(list[Any]):
         self.lines = lines
 
 
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)  # type: ignore[arg-type]
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
 def _line_of(doc: Any, loc: tuple[int | str, ...]) -> int | None:
@@ -356,7 +358,7 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
-def _explain(err: dict[str, Any]) -> str:
+def _explain(err: Any) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         return "unknown key"
@@ -369,7 +371,7 @@ def _explain(err: dict[str, Any]) -> str:
 def parse_spec(text: str, *, source: str = "<spec>", base_dir: Path | None = None) -> Spec:
     """Parse YAML text into a Spec, or raise SpecError naming the path and line."""
     try:
-        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        doc = yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -382,7 +384,9 @@ def parse_spec(text: str, *, source: str = "<spec>", base_dir: Path | None = Non
         spec = Spec.model_validate(doc)
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        loc = tuple(
+            p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+        )
         line = _line_of(doc, loc)
         where = f"{source}:{line}" if line else source
         # Pydantic reports aliases in loc; show them as the user wrote them.

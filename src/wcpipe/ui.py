@@ -141,10 +141,22 @@ def table(
 
 
 _DEFAULT_STYLES = {
-    "create": "green", "created": "green", "update": "yellow", "updated": "yellow",
-    "delete": "red", "deleted": "red", "not-owned": "bold red", "missing": "red",
-    "drifted": "yellow", "present": "green", "none": "dim", "unchanged": "dim",
-    "ok": "green", "MISMATCH": "bold red", "SUCCEEDED": "green", "FAILED": "bold red",
+    "create": "green",
+    "created": "green",
+    "update": "yellow",
+    "updated": "yellow",
+    "delete": "red",
+    "deleted": "red",
+    "not-owned": "bold red",
+    "missing": "red",
+    "drifted": "yellow",
+    "present": "green",
+    "none": "dim",
+    "unchanged": "dim",
+    "ok": "green",
+    "MISMATCH": "bold red",
+    "SUCCEEDED": "green",
+    "FAILED": "bold red",
 }
 
 
@@ -176,8 +188,9 @@ class ProgressReporter(Reporter):
         if is_tty() and not json_mode():
             from rich.live import Live
 
-            self._live = Live(self._render(), console=_console("err"), refresh_per_second=8,
-                              transient=False)
+            self._live = Live(
+                self._render(), console=_console("err"), refresh_per_second=8, transient=False
+            )
             self._live.start()
 
     def _render(self) -> Any:
@@ -188,8 +201,15 @@ class ProgressReporter(Reporter):
             t.add_column(c)
         for key, (kind, name, state, note) in self._rows.items():
             elapsed = ""
-            if key in self._started and state not in ("created", "updated", "unchanged",
-                                                       "deleted", "absent", "kept", "failed"):
+            if key in self._started and state not in (
+                "created",
+                "updated",
+                "unchanged",
+                "deleted",
+                "absent",
+                "kept",
+                "failed",
+            ):
                 elapsed = f"{time.monotonic() - self._started[key]:.0f}s"
             t.add_row(kind, name, _cell(state, None), " ".join(x for x in (note, elapsed) if x))
         return t

@@ -61,7 +61,9 @@ def poll(
         if on_poll:
             on_poll(value, elapsed)
         if elapsed + delay > timeout:
-            raise WaitTimeout(f"gave up waiting for {what} after {elapsed:.0f}s (limit {timeout:.0f}s)")
+            raise WaitTimeout(
+                f"gave up waiting for {what} after {elapsed:.0f}s (limit {timeout:.0f}s)"
+            )
         timing.sleep(delay)
     raise AssertionError("unreachable")
 
@@ -69,12 +71,23 @@ def poll(
 # Messages AWS returns while a freshly created role is not yet assumable by the service. Error
 # codes alone cannot tell this apart from a real misconfiguration, so these are matched on the
 # message -- the one place wcpipe does so, because AWS offers nothing better.
-_PROPAGATION_CODES = {"InvalidParameterValueException", "InvalidInputException",
-                      "AccessDeniedException", "ValidationException", "InvalidParameterValue",
-                      "InvalidParameterCombination", "UnauthorizedOperation"}
-_PROPAGATION_PHRASES = ("cannot be assumed", "unable to assume", "could not be assumed",
-                        "not authorized to perform: sts:assumerole", "should be given assume role",
-                        "role defined for the function cannot be assumed")
+_PROPAGATION_CODES = {
+    "InvalidParameterValueException",
+    "InvalidInputException",
+    "AccessDeniedException",
+    "ValidationException",
+    "InvalidParameterValue",
+    "InvalidParameterCombination",
+    "UnauthorizedOperation",
+}
+_PROPAGATION_PHRASES = (
+    "cannot be assumed",
+    "unable to assume",
+    "could not be assumed",
+    "not authorized to perform: sts:assumerole",
+    "should be given assume role",
+    "role defined for the function cannot be assumed",
+)
 
 
 def is_role_propagation_error(exc: BaseException) -> bool:

@@ -64,26 +64,40 @@ def submit(ctx: Context, sql: str | list[str], params: dict[str, Any] | None = N
     return str(client.execute_statement(**kwargs)["Id"])
 
 
-def wait(ctx: Context, statement_id: str, *, timeout: float = 600, what: str = "SQL statement",
-         timing: Timing | None = None) -> dict[str, Any]:
+def wait(
+    ctx: Context,
+    statement_id: str,
+    *,
+    timeout: float = 600,
+    what: str = "SQL statement",
+    timing: Timing | None = None,
+) -> dict[str, Any]:
     """Wait for a statement to finish; raise ResourceFailed with Redshift's error if it failed."""
     client = ctx.client("redshift-data")
-    fast = timing or Timing(sleep=ctx.timing.sleep, clock=ctx.timing.clock,
-                            initial=0.05, maximum=2.0, factor=2.0)
+    fast = timing or Timing(
+        sleep=ctx.timing.sleep, clock=ctx.timing.clock, initial=0.05, maximum=2.0, factor=2.0
+    )
     desc: dict[str, Any] = poll(
         lambda: client.describe_statement(Id=statement_id),
         what=what,
         done=lambda d: d["Status"] == "FINISHED",
-        failed=lambda d: (f"{d['Status']}: {d.get('Error', 'no error text')}"
-                          if d["Status"] in _FAILED else None),
+        failed=lambda d: (
+            f"{d['Status']}: {d.get('Error', 'no error text')}" if d["Status"] in _FAILED else None
+        ),
         timeout=timeout,
         timing=fast,
     )
     return desc
 
 
-def execute(ctx: Context, sql: str | list[str], params: dict[str, Any] | None = None, *,
-            what: str = "SQL statement", timeout: float = 600) -> dict[str, Any]:
+def execute(
+    ctx: Context,
+    sql: str | list[str],
+    params: dict[str, Any] | None = None,
+    *,
+    what: str = "SQL statement",
+    timeout: float = 600,
+) -> dict[str, Any]:
     return wait(ctx, submit(ctx, sql, params), what=what, timeout=timeout)
 
 
@@ -115,8 +129,9 @@ def rows(ctx: Context, statement_id: str) -> Iterator[dict[str, Any]]:
             return
 
 
-def query(ctx: Context, sql: str, params: dict[str, Any] | None = None, *,
-          what: str = "query") -> list[dict[str, Any]]:
+def query(
+    ctx: Context, sql: str, params: dict[str, Any] | None = None, *, what: str = "query"
+) -> list[dict[str, Any]]:
     desc = execute(ctx, sql, params, what=what)
     if not desc.get("HasResultSet", True):
         raise ResourceFailed(f"{what}: the statement returned no result set")

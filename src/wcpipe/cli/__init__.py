@@ -52,25 +52,54 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-c", "--config", "config", default="config/pipeline.yaml", show_default=True,
-              type=click.Path(dir_okay=False), help="The pipeline spec.")
+@click.option(
+    "-c",
+    "--config",
+    "config",
+    default="config/pipeline.yaml",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The pipeline spec.",
+)
 @click.option("--profile", help="AWS profile (overrides the spec).")
 @click.option("--region", help="AWS region (overrides the spec).")
-@click.option("--endpoint-url", help="Send every AWS request here (a sandbox or moto server). "
-              "AWS_ENDPOINT_URL is honoured too.")
-@click.option("--output", "output", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Format of the data on stdout.")
+@click.option(
+    "--endpoint-url",
+    help="Send every AWS request here (a sandbox or moto server). "
+    "AWS_ENDPOINT_URL is honoured too.",
+)
+@click.option(
+    "--output",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Format of the data on stdout.",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.version_option(package_name="wcpipe")
 @click.pass_context
-def cli(ctx: click.Context, config: str, profile: str | None, region: str | None,
-        endpoint_url: str | None, output: str, debug: bool) -> None:
+def cli(
+    ctx: click.Context,
+    config: str,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    output: str,
+    debug: bool,
+) -> None:
     """Stand up, run, check and tear down an S3 -> Glue -> Redshift pipeline from one YAML file.
 
     Exit codes: 0 ok, 1 failed or mismatch, 2 bad usage or spec.
     """
-    ctx.obj = App(config_path=config, profile=profile, region=region, endpoint_url=endpoint_url,
-                  output=output, debug=debug)
+    ctx.obj = App(
+        config_path=config,
+        profile=profile,
+        region=region,
+        endpoint_url=endpoint_url,
+        output=output,
+        debug=debug,
+    )
 
 
 def main(argv: list[str] | None = None) -> Any:

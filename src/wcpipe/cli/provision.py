@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from wcpipe.cli.app import App
 
+if TYPE_CHECKING:
+    from wcpipe.engine import Change
 
-def _changes_table(changes: list) -> None:  # type: ignore[type-arg]
+
+def _changes_table(changes: list[Change]) -> None:
     from wcpipe import ui
 
     ui.table(
@@ -26,8 +31,9 @@ def plan(app: App) -> None:
     with ui.spinner("reading the current state"):
         the_plan = engine.plan(app.context, resources)
     if app.json:
-        ui.emit_json({"changes": [c.as_dict() for c in the_plan.changes],
-                      "pending": len(the_plan.pending)})
+        ui.emit_json(
+            {"changes": [c.as_dict() for c in the_plan.changes], "pending": len(the_plan.pending)}
+        )
         return
     _changes_table(the_plan.changes)
     n = len(the_plan.pending)
@@ -87,17 +93,27 @@ def status(app: App) -> None:
         return
     ui.table(
         ["resource", "name", "state", "facts"],
-        [(s.kind, s.name, s.state,
-          "; ".join([*(f"{k}: {v}" for k, v in s.facts.items()),
-                     *([f"differs: {', '.join(s.drift)}"] if s.drift else [])]))
-         for s in rows],
+        [
+            (
+                s.kind,
+                s.name,
+                s.state,
+                "; ".join(
+                    [
+                        *(f"{k}: {v}" for k, v in s.facts.items()),
+                        *([f"differs: {', '.join(s.drift)}"] if s.drift else []),
+                    ]
+                ),
+            )
+            for s in rows
+        ],
     )
     for title, pairs in extra.items():
         if isinstance(pairs, dict) and pairs:
             ui.kv(list(pairs.items()), title=title)
 
 
-def _operational_status(app: App) -> dict:  # type: ignore[type-arg]
+def _operational_status(app: App) -> dict[str, Any]:
     """Last crawls, last job run, Lambda invocations: added by the operations module if present."""
     try:
         from wcpipe.operate.status import operational_status
@@ -108,9 +124,12 @@ def _operational_status(app: App) -> dict:  # type: ignore[type-arg]
 
 @click.command()
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--final-snapshot/--no-final-snapshot", default=None,
-              help="Snapshot the Redshift cluster before deleting it (default: the spec's "
-                   "warehouse.final_snapshot).")
+@click.option(
+    "--final-snapshot/--no-final-snapshot",
+    default=None,
+    help="Snapshot the Redshift cluster before deleting it (default: the spec's "
+    "warehouse.final_snapshot).",
+)
 @click.pass_obj
 def down(app: App, yes: bool, final_snapshot: bool | None) -> None:
     """Delete every resource this pipeline owns, in reverse order. Re-runnable."""
@@ -138,7 +157,11 @@ def down(app: App, yes: bool, final_snapshot: bool | None) -> None:
         raise UsageError("not confirmed; rerun with --yes to delete without asking")
     result = engine.destroy(app.context, resources, the_plan, reporter=ui.ProgressReporter())
     if app.json:
-        ui.emit_json({"deleted": [k for k, v in result.items() if v == "deleted"],
-                      "kept": [c.as_dict() for c in kept]})
+        ui.emit_json(
+            {
+                "deleted": [k for k, v in result.items() if v == "deleted"],
+                "kept": [c.as_dict() for c in kept],
+            }
+        )
     else:
         ui.info(f"deleted {sum(1 for v in result.values() if v == 'deleted')} resource(s)")

@@ -21,19 +21,35 @@ def validate(app: App) -> None:
         "table": f"{spec.table.schema_}.{spec.table.name} ({len(spec.table.columns)} columns)",
         "load": spec.load.mode + (f" on {', '.join(spec.load.keys)}" if spec.load.keys else ""),
         "warehouse": spec.warehouse.type
-        + (f" {spec.warehouse.nodes} x {spec.warehouse.node_type}"
-           if spec.warehouse.type == "provisioned" else f" {spec.warehouse.base_rpu} RPU"),
+        + (
+            f" {spec.warehouse.nodes} x {spec.warehouse.node_type}"
+            if spec.warehouse.type == "provisioned"
+            else f" {spec.warehouse.base_rpu} RPU"
+        ),
         "glue": f"{spec.glue.version}, {spec.glue.workers} x {spec.glue.worker_type}",
     }
     if app.json:
-        ui.emit_json({"valid": True, **summary,
-                      "columns": [c.model_dump(by_alias=True) for c in spec.table.columns]})
+        ui.emit_json(
+            {
+                "valid": True,
+                **summary,
+                "columns": [c.model_dump(by_alias=True) for c in spec.table.columns],
+            }
+        )
         return
     ui.kv(list(summary.items()), title=f"{app.config_path}: valid")
     ui.table(
         ["column", "type", "source", "nullable", "cleaning"],
-        [(c.name, c.type, c.source_column or "''", "yes" if c.nullable else "no",
-          ", ".join(c.clean)) for c in spec.table.columns],
+        [
+            (
+                c.name,
+                c.type,
+                c.source_column or "''",
+                "yes" if c.nullable else "no",
+                ", ".join(c.clean),
+            )
+            for c in spec.table.columns
+        ],
     )
 
 

@@ -84,7 +84,9 @@ class Context:
             return self.outputs.get(key, {}).get(name, default)
 
 
-def tags_from_list(items: list[dict[str, str]] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
+def tags_from_list(
+    items: list[dict[str, str]] | None, key: str = "Key", value: str = "Value"
+) -> dict[str, str]:
     return {t[key]: t[value] for t in items or []}
 
 
