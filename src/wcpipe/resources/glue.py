@@ -1,0 +1,633 @@
+"""Glue: the CSV classifier, the two catalog databases, the Redshift connection, the two crawlers
+and the load job.
+
+Contract (see `resources/base.py`):
+- `describe()` makes only read calls (`get_*`, `get_tags`) and returns None when Glue answers
+  EntityNotFoundException.
+- `differences()` is pure and compares only the fields wcpipe sets; a desired value that is not
+  known until a dependency exists (`UNKNOWN`, during `plan`) is never reported as a difference.
+- `create()`, `update()` and `delete()` are the only methods that mutate. Glue's Update* calls
+  replace the whole definition, so an update always sends the full desired definition.
+- Tags (everything but the classifier, which Glue cannot tag) are set on create, read with
+  `get_tags` on the resource's ARN, and corrected with `tag_resource` / `untag_resource`.
+- Creating a crawler or a job retries while a new IAM role propagates (`wait.py`).
+
+This module holds one AWS service, so it runs a little past the usual ~400 lines.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import abstractmethod
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar
+
+from wcpipe.errors import error_code
+from wcpipe.resources import warehouse_key
+from wcpipe.resources.base import Context, Observed, Resource
+from wcpipe.transform import job_arguments
+from wcpipe.wait import poll, retry_while_role_propagates
+
+UNKNOWN = "(known after apply)"
+"""A desired value that depends on a resource not created yet."""
+
+NOT_FOUND = "EntityNotFoundException"
+ALREADY_EXISTS = "AlreadyExistsException"
+
+# Deterministic text; compared as parsed JSON because Glue may return it re-serialized.
+CRAWLER_CONFIGURATION = json.dumps(
+    {
+        "Version": 1.0,
+        "CrawlerOutput": {"Tables": {"AddOrUpdateBehavior": "MergeNewColumns"}},
+        "Grouping": {"TableGroupingPolicy": "CombineCompatibleSchemas"},
+    },
+    sort_keys=True,
+    separators=(",", ":"),
+)
+
+
+def _ignoring(call: Callable[[], Any], *codes: str) -> Any:
+    """Run `call`; an AWS error whose code is in `codes` is an outcome: return None."""
+    try:
+        return call()
+    except Exception as exc:
+        if error_code(exc) in codes:
+            return None
+        raise
+
+
+def _matches(observed: Any, desired: Any) -> bool:
+    """Whether `observed` holds `desired`: dicts compare only the keys wcpipe sets (Glue adds
+    empty lists and defaults of its own), lists item by item, anything else by equality."""
+    if isinstance(desired, dict):
+        return isinstance(observed, dict) and all(
+            _matches(observed.get(k), v) for k, v in desired.items()
+        )
+    if isinstance(desired, list):
+        return (
+            isinstance(observed, list)
+            and len(observed) == len(desired)
+            and all(_matches(o, d) for o, d in zip(observed, desired, strict=True))
+        )
+    return bool(observed == desired)
+
+
+def _role_name(role: str | None) -> str:
+    """Glue accepts a role name or ARN and may echo either; compare the name."""
+    return (role or "").rsplit("/", 1)[-1]
+
+
+def _when(moment: Any) -> str:
+    return moment.isoformat(timespec="seconds") if isinstance(moment, datetime) else ""
+
+
+def _glue_role_arn(ctx: Context) -> str:
+    fallback = ctx.names.role_arn(ctx.names.glue_role, ctx.aws.partition)
+    return str(ctx.output_or("iam.glue-role", "arn") or fallback)
+
+
+class _Glue(Resource):
+    """What every Glue resource shares: the client, the ARN, tags, not-found handling."""
+
+    arn_type: ClassVar[str]
+
+    @property
+    def glue(self) -> Any:
+        return self.ctx.client("glue")
+
+    @property
+    def arn(self) -> str:
+        return self.ctx.aws.arn("glue", f"{self.arn_type}/{self.name}")
+
+    def _observe(self, get: Callable[[], dict[str, Any]]) -> Observed | None:
+        data = _ignoring(get, NOT_FOUND)
+        if data is None:
+            return None
+        tags = self.glue.get_tags(ResourceArn=self.arn).get("Tags", {}) if self.taggable else {}
+        return Observed(data, dict(tags))
+
+    def _tag_differences(self, observed: Observed) -> list[str]:
+        if not self.taggable:
+            return []
+        ours = {k: v for k, v in observed.tags.items() if not k.startswith("aws:")}
+        return [] if ours == self.ctx.tags else ["tags"]
+
+    def _sync_tags(self, observed: Observed) -> None:
+        want = self.ctx.tags
+        add = {k: v for k, v in want.items() if observed.tags.get(k) != v}
+        remove = sorted(k for k in observed.tags if k not in want and not k.startswith("aws:"))
+        if add:
+            self.glue.tag_resource(ResourceArn=self.arn, TagsToAdd=add)
+        if remove:
+            self.glue.untag_resource(ResourceArn=self.arn, TagsToRemove=remove)
+
+    def outputs(self, observed: Observed) -> dict[str, Any]:
+        return {"name": self.name, "arn": self.arn}
+
+
+# Classifier ---------------------------------------------------------------------------------
+
+
+class Classifier(_Glue):
+    """A CSV classifier that states the header. Glue's built-in CSV classifier decides whether
+    the first line is a header by comparing its types with the data's; when every column is a
+    string (as in the FIFA file) it cannot tell, and names the columns col0, col1, ..."""
+
+    key = "glue.classifier"
+    kind = "CSV classifier"
+    taggable = False
+    arn_type = "classifier"
+
+    # Glue leaves these out of GetClassifier when they hold their defaults.
+    _DEFAULTS: ClassVar[dict[str, Any]] = {
+        "DisableValueTrimming": False,
+        "AllowSingleColumn": False,
+    }
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.classifier
+
+    def definition(self) -> dict[str, Any]:
+        # Header (the column names) is left unset: the spec does not know the file's columns in
+        # file order, and the file's own header line names them.
+        csv = self.ctx.spec.data.csv
+        return {
+            "Name": self.name,
+            "Delimiter": csv.delimiter,
+            "QuoteSymbol": csv.quote,
+            "ContainsHeader": "PRESENT" if csv.header else "ABSENT",
+            "DisableValueTrimming": False,
+            "AllowSingleColumn": False,
+        }
+
+    def describe(self) -> Observed | None:
+        return self._observe(
+            lambda: self.glue.get_classifier(Name=self.name)["Classifier"].get("CsvClassifier", {})
+        )
+
+    def differences(self, observed: Observed) -> list[str]:
+        return [
+            k
+            for k, v in self.definition().items()
+            if k != "Name" and observed.data.get(k, self._DEFAULTS.get(k)) != v
+        ]
+
+    def create(self) -> Observed | None:
+        _ignoring(
+            lambda: self.glue.create_classifier(CsvClassifier=self.definition()), ALREADY_EXISTS
+        )
+        return None
+
+    def update(self, observed: Observed, fields: list[str]) -> None:
+        self.glue.update_classifier(CsvClassifier=self.definition())
+
+    def delete(self, observed: Observed) -> None:
+        _ignoring(lambda: self.glue.delete_classifier(Name=self.name), NOT_FOUND)
+
+
+# Databases ----------------------------------------------------------------------------------
+
+
+class _Database(_Glue):
+    kind = "Glue database"
+    arn_type = "database"
+
+    @property
+    @abstractmethod
+    def description(self) -> str: ...
+
+    def _input(self) -> dict[str, Any]:
+        return {"Name": self.name, "Description": self.description}
+
+    def describe(self) -> Observed | None:
+        return self._observe(lambda: self.glue.get_database(Name=self.name)["Database"])
+
+    def differences(self, observed: Observed) -> list[str]:
+        fields = [] if observed.data.get("Description") == self.description else ["Description"]
+        return fields + self._tag_differences(observed)
+
+    def create(self) -> Observed | None:
+        _ignoring(
+            lambda: self.glue.create_database(DatabaseInput=self._input(), Tags=self.ctx.tags),
+            ALREADY_EXISTS,
+        )
+        return None
+
+    def update(self, observed: Observed, fields: list[str]) -> None:
+        if "Description" in fields:
+            self.glue.update_database(Name=self.name, DatabaseInput=self._input())
+        if "tags" in fields:
+            self._sync_tags(observed)
+
+    def delete(self, observed: Observed) -> None:
+        # Glue deletes the database's tables (and their partitions) with it.
+        _ignoring(lambda: self.glue.delete_database(Name=self.name), NOT_FOUND)
+
+
+class S3Database(_Database):
+    key = "glue.s3-database"
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.s3_database
+
+    @property
+    def description(self) -> str:
+        return f"wcpipe {self.ctx.spec.name}: the CSV files under {self.ctx.names.data_uri}"
+
+
+class RedshiftDatabase(_Database):
+    key = "glue.redshift-database"
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.redshift_database
+
+    @property
+    def description(self) -> str:
+        return f"wcpipe {self.ctx.spec.name}: Redshift table {self.ctx.names.jdbc_include_path}"
+
+
+# Connection ---------------------------------------------------------------------------------
+
+
+class Connection(_Glue):
+    """The JDBC connection the job and the Redshift crawler use. Credentials come from the admin
+    secret (SECRET_ID); the connection never holds a user name or password."""
+
+    key = "glue.connection"
+    kind = "Glue connection"
+    arn_type = "connection"
+    depends_on = (
+        "ec2.security-group",
+        "secretsmanager.admin-secret",
+        "redshift.cluster",
+        "redshift-serverless.workgroup",
+    )
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.connection
+
+    def connection_input(self, *, known: bool = True) -> dict[str, Any]:
+        """The ConnectionInput. With `known=False` (planning) a value a dependency has not
+        published yet is UNKNOWN instead of an error."""
+
+        def value(key: str, name: str) -> Any:
+            if known:
+                return self.ctx.output(key, name)
+            found = self.ctx.output_or(key, name)
+            return UNKNOWN if found is None else found
+
+        warehouse = warehouse_key(self.ctx)
+        host, port = value(warehouse, "host"), value(warehouse, "port")
+        database = self.ctx.spec.warehouse.database
+        url = UNKNOWN if UNKNOWN in (host, port) else f"jdbc:redshift://{host}:{port}/{database}"
+        group = "ec2.security-group"
+        return {
+            "Name": self.name,
+            "Description": f"wcpipe {self.ctx.spec.name}: Redshift through the admin secret",
+            "ConnectionType": "JDBC",
+            "ConnectionProperties": {
+                "JDBC_CONNECTION_URL": url,
+                "SECRET_ID": self.ctx.names.secret,
+                "JDBC_ENFORCE_SSL": "true",
+            },
+            "PhysicalConnectionRequirements": {
+                "SubnetId": value(group, "subnet_id"),
+                "AvailabilityZone": value(group, "availability_zone"),
+                "SecurityGroupIdList": [value(group, "group_id")],
+            },
+        }
+
+    def describe(self) -> Observed | None:
+        return self._observe(
+            lambda: self.glue.get_connection(Name=self.name, HidePassword=True)["Connection"]
+        )
+
+    def differences(self, observed: Observed) -> list[str]:
+        want, data = self.connection_input(known=False), observed.data
+        fields = [] if data.get("Description") == want["Description"] else ["Description"]
+        # AWS always returns ConnectionType; moto 5.2.5 leaves it out.
+        if data.get("ConnectionType", "JDBC") != "JDBC":
+            fields.append("ConnectionType")
+        for section in ("ConnectionProperties", "PhysicalConnectionRequirements"):
+            have = data.get(section) or {}
+            for k, v in want[section].items():
+                if UNKNOWN not in (v if isinstance(v, list) else [v]) and have.get(k) != v:
+                    fields.append(f"{section}.{k}")
+        # Credentials belong in the secret: a user name or password here is drift.
+        props = data.get("ConnectionProperties") or {}
+        fields += [f"ConnectionProperties.{k}" for k in ("USERNAME", "PASSWORD") if k in props]
+        return fields + self._tag_differences(observed)
+
+    def create(self) -> Observed | None:
+        _ignoring(
+            lambda: self.glue.create_connection(
+                ConnectionInput=self.connection_input(), Tags=self.ctx.tags
+            ),
+            ALREADY_EXISTS,
+        )
+        return None
+
+    def update(self, observed: Observed, fields: list[str]) -> None:
+        if any(f != "tags" for f in fields):
+            self.glue.update_connection(Name=self.name, ConnectionInput=self.connection_input())
+        if "tags" in fields:
+            self._sync_tags(observed)
+
+    def delete(self, observed: Observed) -> None:
+        _ignoring(lambda: self.glue.delete_connection(ConnectionName=self.name), NOT_FOUND)
+
+    def facts(self, observed: Observed) -> dict[str, str]:
+        url = (observed.data.get("ConnectionProperties") or {}).get("JDBC_CONNECTION_URL", "")
+        return {"url": str(url)}
+
+
+# Crawlers -----------------------------------------------------------------------------------
+
+
+class _Crawler(_Glue):
+    """A crawler: create, update and delete shared by the S3 and the Redshift crawlers."""
+
+    kind = "Glue crawler"
+    arn_type = "crawler"
+    billable = True
+    stop_timeout: ClassVar[float] = 600.0
+    """How long to wait for a running crawl to stop before deleting or updating."""
+
+    @property
+    @abstractmethod
+    def database_name(self) -> str: ...
+
+    @property
+    @abstractmethod
+    def description(self) -> str: ...
+
+    @abstractmethod
+    def targets(self) -> dict[str, Any]: ...
+
+    def classifiers(self) -> list[str]:
+        return []
+
+    def definition(self) -> dict[str, Any]:
+        return {
+            "Name": self.name,
+            "Role": _glue_role_arn(self.ctx),
+            "DatabaseName": self.database_name,
+            "Description": self.description,
+            "Targets": self.targets(),
+            "Classifiers": self.classifiers(),
+            "SchemaChangePolicy": {
+                "UpdateBehavior": "UPDATE_IN_DATABASE",
+                "DeleteBehavior": "LOG",
+            },
+            "RecrawlPolicy": {"RecrawlBehavior": "CRAWL_EVERYTHING"},
+            "Configuration": CRAWLER_CONFIGURATION,
+        }
+
+    def describe(self) -> Observed | None:
+        return self._observe(lambda: self.glue.get_crawler(Name=self.name)["Crawler"])
+
+    def differences(self, observed: Observed) -> list[str]:
+        want, data = self.definition(), observed.data
+        fields = []
+        if _role_name(data.get("Role")) != _role_name(want["Role"]):
+            fields.append("Role")
+        for k in ("DatabaseName", "Description", "SchemaChangePolicy", "RecrawlPolicy"):
+            if not _matches(data.get(k), want[k]):
+                fields.append(k)
+        if (data.get("Classifiers") or []) != want["Classifiers"]:
+            fields.append("Classifiers")
+        targets = data.get("Targets") or {}
+        extra = [k for k, v in targets.items() if v and k not in want["Targets"]]
+        if extra or not _matches(targets, want["Targets"]):
+            fields.append("Targets")
+        if json.loads(data.get("Configuration") or "null") != json.loads(want["Configuration"]):
+            fields.append("Configuration")
+        return fields + self._tag_differences(observed)
+
+    def create(self) -> Observed | None:
+        definition = self.definition()
+        retry_while_role_propagates(
+            lambda: _ignoring(
+                lambda: self.glue.create_crawler(**definition, Tags=self.ctx.tags), ALREADY_EXISTS
+            ),
+            what=f"creating {self.kind} {self.name}",
+            timing=self.ctx.timing,
+        )
+        return None
+
+    def update(self, observed: Observed, fields: list[str]) -> None:
+        if any(f != "tags" for f in fields):
+            definition = self.definition()
+            try:
+                self.glue.update_crawler(**definition)
+            except Exception as exc:
+                # Glue refuses to change a crawler mid-crawl: let the crawl finish, then update.
+                if error_code(exc) != "CrawlerRunningException":
+                    raise
+                self._wait_until_ready("finish its crawl")
+                self.glue.update_crawler(**definition)
+        if "tags" in fields:
+            self._sync_tags(observed)
+
+    def delete(self, observed: Observed) -> None:
+        if observed.data.get("State") in ("RUNNING", "STOPPING"):
+            self._stop()
+        try:
+            _ignoring(lambda: self.glue.delete_crawler(Name=self.name), NOT_FOUND)
+        except Exception as exc:
+            # It started after we looked (a schedule, a person): stop it and try once more.
+            if error_code(exc) != "CrawlerRunningException":
+                raise
+            self._stop()
+            _ignoring(lambda: self.glue.delete_crawler(Name=self.name), NOT_FOUND)
+
+    def _stop(self) -> None:
+        _ignoring(
+            lambda: self.glue.stop_crawler(Name=self.name),
+            "CrawlerNotRunningException",
+            "CrawlerStoppingException",
+            NOT_FOUND,
+        )
+        self._wait_until_ready("stop")
+
+    def _wait_until_ready(self, doing: str) -> None:
+        def state() -> str:
+            crawler = _ignoring(lambda: self.glue.get_crawler(Name=self.name), NOT_FOUND)
+            return "GONE" if crawler is None else str(crawler["Crawler"].get("State"))
+
+        self.ctx.note(self.key, f"waiting for crawler {self.name} to {doing}")
+        poll(
+            state,
+            what=f"{self.kind} {self.name} to {doing}",
+            done=lambda s: s in ("READY", "GONE"),
+            timeout=self.stop_timeout,
+            timing=self.ctx.timing,
+        )
+
+    def facts(self, observed: Observed) -> dict[str, str]:
+        last = observed.data.get("LastCrawl") or {}
+        when = _when(last.get("StartTime"))
+        return {
+            "state": str(observed.data.get("State", "")),
+            "last crawl": f"{last['Status']} {when}".strip() if last.get("Status") else "never",
+        }
+
+
+class S3Crawler(_Crawler):
+    key = "glue.s3-crawler"
+    depends_on = ("glue.classifier", "glue.s3-database", "iam.glue-role", "s3.bucket")
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.s3_crawler
+
+    @property
+    def database_name(self) -> str:
+        return self.ctx.names.s3_database
+
+    @property
+    def description(self) -> str:
+        return (
+            f"wcpipe {self.ctx.spec.name}: catalogs the CSV files under {self.ctx.names.data_uri}"
+        )
+
+    def targets(self) -> dict[str, Any]:
+        return {"S3Targets": [{"Path": self.ctx.names.data_uri}]}
+
+    def classifiers(self) -> list[str]:
+        return [self.ctx.names.classifier]
+
+
+class RedshiftCrawler(_Crawler):
+    key = "glue.redshift-crawler"
+    depends_on = (
+        "glue.redshift-database",
+        "glue.connection",
+        "iam.glue-role",
+        "redshift-data.table",
+    )
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.redshift_crawler
+
+    @property
+    def database_name(self) -> str:
+        return self.ctx.names.redshift_database
+
+    @property
+    def description(self) -> str:
+        return f"wcpipe {self.ctx.spec.name}: catalogs Redshift table {self.ctx.names.jdbc_include_path}"
+
+    def targets(self) -> dict[str, Any]:
+        names = self.ctx.names
+        return {
+            "JdbcTargets": [{"ConnectionName": names.connection, "Path": names.jdbc_include_path}]
+        }
+
+
+# Job ----------------------------------------------------------------------------------------
+
+
+def job_definition(ctx: Context) -> dict[str, Any]:
+    """The CreateJob parameters (without Tags): the job's whole definition, decided from the
+    spec and what dependencies published. Makes no AWS request beyond the cached account id."""
+    spec, names = ctx.spec, ctx.names
+    script = ctx.output_or("s3.artifacts", "glue_script_uri") or (
+        f"s3://{names.bucket}/{names.glue_script_key}"
+    )
+    bookmarks = "job-bookmark-enable" if spec.glue.bookmarks else "job-bookmark-disable"
+    # Only names and the mapping travel in arguments: the job reads credentials from the
+    # connection's secret, so no password ever appears here.
+    arguments = {
+        "--job-bookmark-option": bookmarks,
+        "--TempDir": names.glue_temp_dir,
+        "--enable-continuous-cloudwatch-log": "true",
+        "--enable-metrics": "true",
+        "--enable-job-insights": "true",
+        "--extra-py-files": f"s3://{names.bucket}/wcpipe/glue/wcpipe_lib.zip",
+        **job_arguments(spec, names),
+    }
+    return {
+        "Name": names.job,
+        "Description": f"wcpipe {spec.name}: load {names.data_uri} into "
+        f"{spec.table.schema_}.{spec.table.name}",
+        "Role": _glue_role_arn(ctx),
+        "Command": {"Name": "glueetl", "ScriptLocation": str(script), "PythonVersion": "3"},
+        "GlueVersion": spec.glue.version,
+        "WorkerType": spec.glue.worker_type,
+        "NumberOfWorkers": spec.glue.workers,
+        "Timeout": spec.glue.timeout_minutes,
+        "MaxRetries": 0,
+        "ExecutionProperty": {"MaxConcurrentRuns": 1},
+        "Connections": {"Connections": [names.connection]},
+        "DefaultArguments": arguments,
+    }
+
+
+class Job(_Glue):
+    key = "glue.job"
+    kind = "Glue job"
+    arn_type = "job"
+    depends_on = ("iam.glue-role", "s3.artifacts", "glue.connection")
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.job
+
+    def describe(self) -> Observed | None:
+        return self._observe(lambda: self.glue.get_job(JobName=self.name)["Job"])
+
+    def differences(self, observed: Observed) -> list[str]:
+        want, data = job_definition(self.ctx), observed.data
+        fields = []
+        for k, v in want.items():
+            if k == "Name":
+                continue
+            if k == "Role":
+                same = _role_name(data.get(k)) == _role_name(v)
+            elif k == "DefaultArguments":  # exact: an argument added out of band is drift
+                same = (data.get(k) or {}) == v
+            else:
+                same = _matches(data.get(k), v)
+            if not same:
+                fields.append(k)
+        return fields + self._tag_differences(observed)
+
+    def create(self) -> Observed | None:
+        definition = job_definition(self.ctx)
+        retry_while_role_propagates(
+            lambda: _ignoring(
+                lambda: self.glue.create_job(**definition, Tags=self.ctx.tags),
+                ALREADY_EXISTS,
+                "IdempotentParameterMismatchException",
+            ),
+            what=f"creating {self.kind} {self.name}",
+            timing=self.ctx.timing,
+        )
+        return None
+
+    def update(self, observed: Observed, fields: list[str]) -> None:
+        if any(f != "tags" for f in fields):
+            job_update = {k: v for k, v in job_definition(self.ctx).items() if k != "Name"}
+            self.glue.update_job(JobName=self.name, JobUpdate=job_update)
+        if "tags" in fields:
+            self._sync_tags(observed)
+
+    def delete(self, observed: Observed) -> None:
+        # Glue answers success for a job that does not exist.
+        _ignoring(lambda: self.glue.delete_job(JobName=self.name), NOT_FOUND)
+
+    def facts(self, observed: Observed) -> dict[str, str]:
+        """One read: the most recent run (Glue lists runs newest first)."""
+        runs = self.glue.get_job_runs(JobName=self.name, MaxResults=1).get("JobRuns", [])
+        if not runs:
+            return {"last run": "never"}
+        run = runs[0]
+        when = _when(run.get("StartedOn"))
+        return {"last run": f"{run.get('JobRunState', '')} {when}".strip()}
