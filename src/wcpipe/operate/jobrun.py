@@ -1,0 +1,215 @@
+"""Start the pipeline's Glue job, wait for a run, and follow its log lines while it runs.
+
+Contract:
+- `start_job_run(ctx)` refuses a second concurrent run: it looks for an active run first
+  (GetJobRuns) and also turns Glue's `ConcurrentRunsExceededException` into the same clear
+  `JobAlreadyRunning` error (the check and the start are not atomic).
+- `wait_for_job_run(ctx, run_id)` polls GetJobRun to a terminal state within a bound (the spec's
+  job timeout plus a margin) and returns a `JobRun`; it does not raise on a failed run, so the
+  caller can show the run first. `JobRun.raise_if_failed()` raises `ResourceFailed` with Glue's
+  ErrorMessage.
+- `follow_job_run(ctx, run_id, emit)` does both at once: between state polls it prints the run's
+  new log lines (`/aws-glue/jobs/output` and `/error`, stream = run id), then drains them once
+  more after the run ends.
+Time comes from `ctx.timing`; nothing here writes to the terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from wcpipe.errors import ResourceFailed, WaitTimeout, WcpipeError
+from wcpipe.operate.logs import LogEvent, LogSource, LogTail
+from wcpipe.resources.base import Context
+from wcpipe.wait import poll
+
+TERMINAL = frozenset({"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"})
+ACTIVE = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
+JOB_LOG_GROUPS = ("/aws-glue/jobs/output", "/aws-glue/jobs/error")
+# DPUs per worker by worker type (AWS Glue pricing); Standard/unset jobs report MaxCapacity.
+_DPU_PER_WORKER = {"G.025X": 0.25, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X": 8.0, "Z.2X": 2.0}
+
+
+class JobAlreadyRunning(WcpipeError):
+    """A run of the job is active; wcpipe never starts a second one."""
+
+
+@dataclass(frozen=True)
+class JobRun:
+    id: str
+    state: str
+    started: datetime | None
+    completed: datetime | None
+    execution_seconds: int | None
+    dpu_seconds: float | None
+    error: str | None
+
+    @classmethod
+    def from_api(cls, run: dict[str, Any]) -> JobRun:
+        return cls(
+            id=str(run["Id"]),
+            state=str(run.get("JobRunState", "UNKNOWN")),
+            started=run.get("StartedOn"),
+            completed=run.get("CompletedOn"),
+            execution_seconds=run.get("ExecutionTime"),
+            dpu_seconds=dpu_seconds(run),
+            error=run.get("ErrorMessage"),
+        )
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """Wall time from start to completion (ExecutionTime when the dates are missing)."""
+        if self.started and self.completed and self.terminal:
+            return max(0.0, (self.completed - self.started).total_seconds())
+        return float(self.execution_seconds) if self.execution_seconds is not None else None
+
+    def raise_if_failed(self, job: str) -> None:
+        if self.state != "SUCCEEDED":
+            raise ResourceFailed(
+                f"job run {self.id} of {job} ended {self.state}: "
+                f"{self.error or 'no error message'}",
+                hint=f"read its log: wcpipe logs job --run-id {self.id}",
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.id,
+            "state": self.state,
+            "started": self.started.isoformat() if self.started else None,
+            "duration_seconds": self.duration_seconds,
+            "dpu_seconds": self.dpu_seconds,
+            "error": self.error,
+        }
+
+
+def dpu_seconds(run: dict[str, Any]) -> float | None:
+    """DPU-seconds a run consumed: DPUSeconds where Glue reports it (auto scaling, Flex), else
+    ExecutionTime x workers x DPU per worker, else ExecutionTime x MaxCapacity."""
+    if run.get("DPUSeconds") is not None:
+        return float(run["DPUSeconds"])
+    seconds = run.get("ExecutionTime")
+    if seconds is None:
+        return None
+    per_worker = _DPU_PER_WORKER.get(str(run.get("WorkerType")))
+    if per_worker is not None and run.get("NumberOfWorkers"):
+        return float(seconds) * int(run["NumberOfWorkers"]) * per_worker
+    if run.get("MaxCapacity") is not None:
+        return float(seconds) * float(run["MaxCapacity"])
+    return None
+
+
+def recent_runs(ctx: Context, *, limit: int = 25) -> list[dict[str, Any]]:
+    """The job's most recent runs, newest first ([] if the job does not exist)."""
+    glue = ctx.client("glue")
+    try:
+        runs = glue.get_job_runs(JobName=ctx.names.job, MaxResults=limit)["JobRuns"]
+    except glue.exceptions.EntityNotFoundException:
+        return []
+    return sorted(runs, key=lambda r: r.get("StartedOn") or datetime.min, reverse=True)
+
+
+def latest_run(ctx: Context) -> JobRun | None:
+    runs = recent_runs(ctx, limit=10)
+    return JobRun.from_api(runs[0]) if runs else None
+
+
+def active_run(ctx: Context) -> dict[str, Any] | None:
+    return next((r for r in recent_runs(ctx) if r.get("JobRunState") in ACTIVE), None)
+
+
+def start_job_run(ctx: Context) -> str:
+    """Start a run of the pipeline's job and return its id; refuse if one is active."""
+    glue = ctx.client("glue")
+    job = ctx.names.job
+    active = active_run(ctx)
+    if active is not None:
+        raise _already_running(job, str(active["Id"]), str(active.get("JobRunState")))
+    try:
+        return str(glue.start_job_run(JobName=job)["JobRunId"])
+    except glue.exceptions.ConcurrentRunsExceededException:
+        active = active_run(ctx)
+        raise _already_running(
+            job,
+            str(active["Id"]) if active else "?",
+            str(active.get("JobRunState")) if active else "active",
+        ) from None
+    except glue.exceptions.EntityNotFoundException:
+        raise ResourceFailed(
+            f"job {job!r} does not exist", hint="create the pipeline first: wcpipe up"
+        ) from None
+
+
+def _already_running(job: str, run_id: str, state: str) -> JobAlreadyRunning:
+    return JobAlreadyRunning(
+        f"job {job} already has a run in progress ({run_id}, {state}); not starting another",
+        hint=f"wait for it: wcpipe logs job --run-id {run_id} --follow",
+    )
+
+
+def default_timeout(ctx: Context) -> float:
+    """The job's own timeout plus ten minutes for start-up and shutdown."""
+    return ctx.spec.glue.timeout_minutes * 60.0 + 600.0
+
+
+def get_run(ctx: Context, run_id: str) -> JobRun:
+    glue = ctx.client("glue")
+    return JobRun.from_api(glue.get_job_run(JobName=ctx.names.job, RunId=run_id)["JobRun"])
+
+
+def wait_for_job_run(
+    ctx: Context,
+    run_id: str,
+    *,
+    timeout: float | None = None,
+    on_poll: Callable[[JobRun, float], None] | None = None,
+) -> JobRun:
+    """Poll the run to a terminal state (bounded); return it, failed or not."""
+    return poll(
+        lambda: get_run(ctx, run_id),
+        what=f"job run {run_id}",
+        done=lambda r: r.terminal,
+        timeout=timeout or default_timeout(ctx),
+        timing=ctx.timing,
+        on_poll=on_poll,
+    )
+
+
+def job_log_sources(run_id: str) -> list[LogSource]:
+    return [LogSource(group, (run_id,), label=group.rsplit("/", 1)[-1]) for group in JOB_LOG_GROUPS]
+
+
+def follow_job_run(
+    ctx: Context,
+    run_id: str,
+    emit: Callable[[LogEvent], None],
+    *,
+    timeout: float | None = None,
+    on_poll: Callable[[JobRun, float], None] | None = None,
+) -> JobRun:
+    """Wait for the run like `wait_for_job_run`, emitting its log lines as they arrive."""
+    tail = LogTail(ctx.client("logs"), job_log_sources(run_id))
+    limit = timeout or default_timeout(ctx)
+    start = ctx.timing.clock()
+    for delay in ctx.timing.intervals():
+        run = get_run(ctx, run_id)
+        for event in tail.poll():
+            emit(event)
+        if run.terminal:
+            # Glue flushes the last lines as the run ends; read once more so none is lost.
+            for event in tail.poll():
+                emit(event)
+            return run
+        elapsed = ctx.timing.clock() - start
+        if on_poll:
+            on_poll(run, elapsed)
+        if elapsed + delay > limit:
+            raise WaitTimeout(f"gave up waiting for job run {run_id} after {elapsed:.0f}s")
+        ctx.timing.sleep(delay)
+    raise AssertionError("unreachable")
