@@ -1,0 +1,352 @@
+"""The network the warehouse and Glue run in: a VPC lookup, a security group, an S3 endpoint.
+
+Contract:
+- `network(ctx)` reads (never creates) the VPC: `spec.network.vpc_id` or the region's default VPC,
+  its subnets (sorted by availability zone, then id), the chosen subnet (`spec.network.subnet_id`
+  or the first) and the VPC's route tables. The result is cached in `ctx.outputs["ec2.network"]`.
+- `SecurityGroup` (`ec2.security-group`) holds exactly one ingress rule: all TCP from the group
+  itself, which Glue requires of a connection's group. Any other ingress rule (say a stray
+  0.0.0.0/0) is drift and is revoked. Egress is left as AWS made it (all traffic).
+  Deleting retries `DependencyViolation` for a bounded time: the network interfaces a Redshift
+  cluster or a Glue job left in the group linger for minutes after they are gone.
+- `S3Endpoint` (`ec2.s3-endpoint`) is shared: Glue in a VPC reaches S3 through a gateway endpoint.
+  An existing S3 gateway endpoint in the VPC without our tag is reused as it is, never changed or
+  deleted; otherwise wcpipe creates one on all the VPC's route tables and deletes only that one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from wcpipe.errors import WaitTimeout, WcpipeError, error_code
+from wcpipe.names import OWNER_TAG
+from wcpipe.resources.base import Context, Observed, Resource, tags_from_list
+
+NETWORK_KEY = "ec2.network"
+DELETE_BUDGET = 20 * 60.0
+"""How long deleting the group waits for lingering network interfaces to go (seconds)."""
+
+
+@dataclass(frozen=True)
+class Network:
+    vpc_id: str
+    subnet_ids: tuple[str, ...]
+    subnet_azs: dict[str, str]
+    subnet_id: str
+    availability_zone: str
+    route_table_ids: tuple[str, ...]
+
+    @property
+    def availability_zones(self) -> set[str]:
+        return set(self.subnet_azs.values())
+
+
+def network(ctx: Context) -> Network:
+    """The VPC wcpipe uses, looked up once per run (read calls only)."""
+    cached = ctx.output_or(NETWORK_KEY, "network")
+    if cached is not None:
+        return cached
+    found = _lookup(ctx)
+    ctx.publish(NETWORK_KEY, {"network": found})
+    return found
+
+
+def _lookup(ctx: Context) -> Network:
+    client = ctx.client("ec2")
+    region = ctx.aws.region
+    vpc_id = ctx.spec.network.vpc_id
+    if vpc_id is None:
+        vpcs = client.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
+        if not vpcs:
+            raise WcpipeError(f"no default VPC in {region}; set network.vpc_id")
+        vpc_id = vpcs[0]["VpcId"]
+    else:
+        try:
+            client.describe_vpcs(VpcIds=[vpc_id])
+        except Exception as exc:
+            if error_code(exc) == "InvalidVpcID.NotFound":
+                raise WcpipeError(f"network.vpc_id {vpc_id} does not exist in {region}") from None
+            raise
+    vpc_filter = [{"Name": "vpc-id", "Values": [vpc_id]}]
+    subnets = []
+    for page in client.get_paginator("describe_subnets").paginate(Filters=vpc_filter):
+        subnets += page["Subnets"]
+    subnets.sort(key=lambda s: (s["AvailabilityZone"], s["SubnetId"]))
+    if not subnets:
+        raise WcpipeError(
+            f"VPC {vpc_id} has no subnets", hint="set network.vpc_id to a VPC with subnets"
+        )
+    azs = {s["SubnetId"]: s["AvailabilityZone"] for s in subnets}
+    chosen = ctx.spec.network.subnet_id or subnets[0]["SubnetId"]
+    if chosen not in azs:
+        raise WcpipeError(f"network.subnet_id {chosen} is not a subnet of VPC {vpc_id}")
+    tables = []
+    for page in client.get_paginator("describe_route_tables").paginate(Filters=vpc_filter):
+        tables += [t["RouteTableId"] for t in page["RouteTables"]]
+    return Network(
+        vpc_id=vpc_id,
+        subnet_ids=tuple(azs),
+        subnet_azs=azs,
+        subnet_id=chosen,
+        availability_zone=azs[chosen],
+        route_table_ids=tuple(sorted(tables)),
+    )
+
+
+def _tag_drift(ctx: Context, observed: Observed) -> dict[str, str]:
+    """Tags of ours that are missing or differ (tags others added are left alone)."""
+    return {k: v for k, v in ctx.tags.items() if observed.tags.get(k) != v}
+
+
+def _is_self_rule(rule: dict[str, Any], group_id: str) -> bool:
+    return (
+        rule.get("IpProtocol") == "tcp"
+        and rule.get("FromPort") == 0
+        and rule.get("ToPort") == 65535
+        and rule.get("ReferencedGroupInfo", {}).get("GroupId") == group_id
+    )
+
+
+def _rule_text(rule: dict[str, Any]) -> str:
+    proto = "all" if rule.get("IpProtocol") == "-1" else rule.get("IpProtocol")
+    ports = (
+        f" {rule.get('FromPort')}-{rule.get('ToPort')}" if rule.get("FromPort", -1) != -1 else ""
+    )
+    source = (
+        rule.get("CidrIpv4")
+        or rule.get("CidrIpv6")
+        or rule.get("PrefixListId")
+        or rule.get("ReferencedGroupInfo", {}).get("GroupId")
+    )
+    return f"{proto}{ports} from {source}"
+
+
+class SecurityGroup(Resource):
+    key = "ec2.security-group"
+    kind = "security group"
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.security_group
+
+    def describe(self) -> Observed | None:
+        client = self.ctx.client("ec2")
+        vpc_id = network(self.ctx).vpc_id
+        groups = client.describe_security_groups(
+            Filters=[
+                {"Name": "group-name", "Values": [self.name]},
+                {"Name": "vpc-id", "Values": [vpc_id]},
+            ]
+        )["SecurityGroups"]
+        if not groups:
+            return None
+        group = groups[0]
+        rules = client.describe_security_group_rules(
+            Filters=[{"Name": "group-id", "Values": [group["GroupId"]]}]
+        )["SecurityGroupRules"]
+        ingress = [r for r in rules if not r.get("IsEgress")]
+        return Observed(
+            {"group_id": group["GroupId"], "vpc_id": group["VpcId"], "ingress": ingress},
+            tags_from_list(group.get("Tags")),
+        )
+
+    def _stray(self, observed: Observed) -> list[dict[str, Any]]:
+        gid = observed.data["group_id"]
+        return [r for r in observed.data["ingress"] if not _is_self_rule(r, gid)]
+
+    def _has_self_rule(self, observed: Observed) -> bool:
+        gid = observed.data["group_id"]
+        return any(_is_self_rule(r, gid) for r in observed.data["ingress"])
+
+    def differences(self, observed: Observed) -> list[str]:
+        out = []
+        if not self._has_self_rule(observed):
+            out.append("ingress: +tcp 0-65535 from itself")
+        out += [f"ingress: -{_rule_text(r)}" for r in self._stray(observed)]
+        if _tag_drift(self.ctx, observed):
+            out.append("tags")
+        return out
+
+    def create(self) -> Observed | None:
+        client = self.ctx.client("ec2")
+        try:
+            client.create_security_group(
+                GroupName=self.name,
+                Description=f"wcpipe pipeline {self.ctx.spec.name}: Glue and Redshift",
+                VpcId=network(self.ctx).vpc_id,
+                TagSpecifications=[{"ResourceType": "security-group", "Tags": self.ctx.tag_list()}],
+            )
+        except Exception as exc:
+            if error_code(exc) != "InvalidGroup.Duplicate":
+                raise
+        observed = self.describe()
+        assert observed is not None, "security group vanished right after creation"
+        if not self._has_self_rule(observed):
+            self._authorize_self(observed.data["group_id"])
+            return self.describe()
+        return observed
+
+    def _authorize_self(self, group_id: str) -> None:
+        try:
+            self.ctx.client("ec2").authorize_security_group_ingress(
+                GroupId=group_id,
+                IpPermissions=[
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": 0,
+                        "ToPort": 65535,
+                        "UserIdGroupPairs": [
+                            {"GroupId": group_id, "Description": "Glue: all TCP within the group"}
+                        ],
+                    }
+                ],
+            )
+        except Exception as exc:
+            if error_code(exc) != "InvalidPermission.Duplicate":
+                raise
+
+    def update(self, observed: Observed, fields: list[str]) -> None:
+        client = self.ctx.client("ec2")
+        gid = observed.data["group_id"]
+        if not self._has_self_rule(observed):
+            self._authorize_self(gid)
+        stray = [r["SecurityGroupRuleId"] for r in self._stray(observed)]
+        if stray:
+            client.revoke_security_group_ingress(GroupId=gid, SecurityGroupRuleIds=stray)
+        drift = _tag_drift(self.ctx, observed)
+        if drift:
+            client.create_tags(
+                Resources=[gid], Tags=[{"Key": k, "Value": v} for k, v in sorted(drift.items())]
+            )
+
+    def delete(self, observed: Observed) -> None:
+        client = self.ctx.client("ec2")
+        gid = observed.data["group_id"]
+        timing = self.ctx.timing
+        start = timing.clock()
+        for delay in timing.intervals():
+            try:
+                client.delete_security_group(GroupId=gid)
+                return
+            except Exception as exc:
+                code = error_code(exc)
+                if code == "InvalidGroup.NotFound":
+                    return
+                if code != "DependencyViolation":
+                    raise
+            elapsed = timing.clock() - start
+            if elapsed + delay > DELETE_BUDGET:
+                raise WaitTimeout(
+                    f"security group {gid} is still in use after {elapsed:.0f}s",
+                    hint="network interfaces of a deleted cluster or Glue job can linger; "
+                    "run `wcpipe down` again later",
+                )
+            self.ctx.note(self.key, f"in use by network interfaces, retrying ({elapsed:.0f}s)")
+            timing.sleep(delay)
+
+    def outputs(self, observed: Observed) -> dict[str, Any]:
+        net = network(self.ctx)
+        return {
+            "group_id": observed.data["group_id"],
+            "vpc_id": observed.data["vpc_id"],
+            "subnet_id": net.subnet_id,
+            "availability_zone": net.availability_zone,
+            "subnet_ids": list(net.subnet_ids),
+        }
+
+    def facts(self, observed: Observed) -> dict[str, str]:
+        return {"group": observed.data["group_id"], "vpc": observed.data["vpc_id"]}
+
+
+_GONE_STATES = {"deleting", "deleted", "failed", "rejected", "expired"}
+
+
+class S3Endpoint(Resource):
+    key = "ec2.s3-endpoint"
+    kind = "S3 gateway endpoint"
+    shared = True
+
+    @property
+    def name(self) -> str:
+        return f"com.amazonaws.{self.ctx.aws.region}.s3"
+
+    def describe(self) -> Observed | None:
+        client = self.ctx.client("ec2")
+        endpoints = client.describe_vpc_endpoints(
+            Filters=[
+                {"Name": "vpc-id", "Values": [network(self.ctx).vpc_id]},
+                {"Name": "service-name", "Values": [self.name]},
+                {"Name": "vpc-endpoint-type", "Values": ["Gateway"]},
+            ]
+        )["VpcEndpoints"]
+        live = [e for e in endpoints if e.get("State", "").lower() not in _GONE_STATES]
+        if not live:
+            return None
+        # Prefer ours; otherwise whichever endpoint the VPC already has is reused.
+        live.sort(
+            key=lambda e: (
+                tags_from_list(e.get("Tags")).get(OWNER_TAG) != self.ctx.spec.name,
+                e["VpcEndpointId"],
+            )
+        )
+        endpoint = live[0]
+        return Observed(
+            {
+                "endpoint_id": endpoint["VpcEndpointId"],
+                "route_table_ids": sorted(endpoint.get("RouteTableIds", [])),
+                "state": endpoint.get("State", ""),
+            },
+            tags_from_list(endpoint.get("Tags")),
+        )
+
+    def _missing_tables(self, observed: Observed) -> list[str]:
+        have = set(observed.data["route_table_ids"])
+        return [t for t in network(self.ctx).route_table_ids if t not in have]
+
+    def differences(self, observed: Observed) -> list[str]:
+        out = [f"route tables: +{t}" for t in self._missing_tables(observed)]
+        if _tag_drift(self.ctx, observed):
+            out.append("tags")
+        return out
+
+    def create(self) -> Observed | None:
+        net = network(self.ctx)
+        self.ctx.client("ec2").create_vpc_endpoint(
+            VpcEndpointType="Gateway",
+            VpcId=net.vpc_id,
+            ServiceName=self.name,
+            RouteTableIds=list(net.route_table_ids),
+            TagSpecifications=[{"ResourceType": "vpc-endpoint", "Tags": self.ctx.tag_list()}],
+        )
+        return None
+
+    def update(self, observed: Observed, fields: list[str]) -> None:
+        client = self.ctx.client("ec2")
+        eid = observed.data["endpoint_id"]
+        missing = self._missing_tables(observed)
+        if missing:
+            client.modify_vpc_endpoint(VpcEndpointId=eid, AddRouteTableIds=missing)
+        drift = _tag_drift(self.ctx, observed)
+        if drift:
+            client.create_tags(
+                Resources=[eid], Tags=[{"Key": k, "Value": v} for k, v in sorted(drift.items())]
+            )
+
+    def delete(self, observed: Observed) -> None:
+        eid = observed.data["endpoint_id"]
+        response = self.ctx.client("ec2").delete_vpc_endpoints(VpcEndpointIds=[eid])
+        for item in response.get("Unsuccessful", []):
+            code = item.get("Error", {}).get("Code")
+            if code not in ("InvalidVpcEndpointId.NotFound", "InvalidVpcEndpoint.NotFound"):
+                raise WcpipeError(
+                    f"deleting S3 gateway endpoint {eid} failed: {code}: "
+                    f"{item.get('Error', {}).get('Message', '')}"
+                )
+
+    def outputs(self, observed: Observed) -> dict[str, Any]:
+        return {"endpoint_id": observed.data["endpoint_id"], "reused": not self.owned(observed)}
+
+    def facts(self, observed: Observed) -> dict[str, str]:
+        owner = "ours" if self.owned(observed) else "reused"
+        return {"endpoint": observed.data["endpoint_id"], "owner": owner}

@@ -1,0 +1,247 @@
+"""The network on moto: VPC lookup, the Glue security group, the shared S3 gateway endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from wcpipe.errors import NotOwnedError, WaitTimeout, WcpipeError
+from wcpipe.names import OWNER_TAG
+from wcpipe.resources import ec2
+from wcpipe.resources.base import Context, Observed
+from wcpipe.spec import Spec
+
+READ_PREFIXES = ("Describe", "Get", "List")
+
+
+def mutations(client: Any) -> list[str]:
+    """Names of the non-read operations the client sends from now on."""
+    sent: list[str] = []
+
+    def hook(model: Any, **_: Any) -> None:
+        if not model.name.startswith(READ_PREFIXES):
+            sent.append(model.name)
+
+    client.meta.events.register("before-call", hook)
+    return sent
+
+
+def with_network(ctx: Context, **network: str) -> Context:
+    spec = Spec.model_validate({**ctx.spec.model_dump(by_alias=True), "network": network})
+    return Context(spec=spec, aws=ctx.aws, timing=ctx.timing)
+
+
+def default_vpc(ec2_client: Any) -> str:
+    vpcs = ec2_client.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])
+    return str(vpcs["Vpcs"][0]["VpcId"])
+
+
+# network() ------------------------------------------------------------------------------------
+def test_network_uses_default_vpc_sorted_subnets(ctx: Context) -> None:
+    net = ec2.network(ctx)
+    client = ctx.client("ec2")
+    assert net.vpc_id == default_vpc(client)
+    azs = [net.subnet_azs[s] for s in net.subnet_ids]
+    assert azs == sorted(azs)
+    assert net.subnet_id == net.subnet_ids[0]
+    assert net.availability_zone == azs[0]
+    assert net.route_table_ids
+    assert ctx.output(ec2.NETWORK_KEY, "network") is net
+    assert ec2.network(ctx) is net  # cached
+
+
+def test_network_honours_subnet_id(ctx: Context) -> None:
+    subnets = ec2.network(ctx).subnet_ids
+    chosen = with_network(ctx, subnet_id=subnets[2])
+    assert ec2.network(chosen).subnet_id == subnets[2]
+
+
+def test_network_without_default_vpc_is_clear(ctx: Context) -> None:
+    client = ctx.client("ec2")
+    vpc = default_vpc(client)
+    for s in client.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]:
+        client.delete_subnet(SubnetId=s["SubnetId"])
+    client.delete_vpc(VpcId=vpc)
+    with pytest.raises(WcpipeError, match=r"no default VPC in us-east-1; set network\.vpc_id"):
+        ec2.network(ctx)
+
+
+def test_network_unknown_subnet_is_clear(ctx: Context) -> None:
+    other = with_network(ctx, subnet_id="subnet-0123456789abcdef0")
+    with pytest.raises(WcpipeError, match="is not a subnet of VPC"):
+        ec2.network(other)
+
+
+# SecurityGroup --------------------------------------------------------------------------------
+def test_security_group_ensure_twice(ctx: Context) -> None:
+    sg = ec2.SecurityGroup(ctx)
+    assert sg.ensure() == "created"
+    client = ctx.client("ec2")
+    sent = mutations(client)
+    assert sg.ensure() == "unchanged"
+    assert sent == []
+
+    out = ctx.outputs["ec2.security-group"]
+    group = client.describe_security_groups(GroupIds=[out["group_id"]])["SecurityGroups"][0]
+    assert group["GroupName"] == "wcpipe-fifa"
+    assert {t["Key"]: t["Value"] for t in group["Tags"]}[OWNER_TAG] == "fifa"
+    [rule] = group["IpPermissions"]
+    assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 0, 65535)
+    assert rule["UserIdGroupPairs"][0]["GroupId"] == out["group_id"]
+    assert rule["IpRanges"] == []
+    assert out["vpc_id"] == default_vpc(client)
+    assert out["subnet_id"] in out["subnet_ids"]
+    assert out["availability_zone"].startswith("us-east-1")
+
+
+def test_security_group_open_ingress_is_drift_and_removed(ctx: Context) -> None:
+    sg = ec2.SecurityGroup(ctx)
+    sg.ensure()
+    client = ctx.client("ec2")
+    gid = ctx.output("ec2.security-group", "group_id")
+    client.authorize_security_group_ingress(
+        GroupId=gid,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 5439,
+                "ToPort": 5439,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+            }
+        ],
+    )
+    observed = sg.describe()
+    assert observed is not None
+    assert sg.differences(observed) == ["ingress: -tcp 5439-5439 from 0.0.0.0/0"]
+    assert sg.ensure() == "updated"
+    perms = client.describe_security_groups(GroupIds=[gid])["SecurityGroups"][0]["IpPermissions"]
+    assert all(p["IpRanges"] == [] for p in perms)
+    assert len(perms) == 1
+    assert sg.ensure() == "unchanged"
+
+
+def test_security_group_missing_self_rule_and_tags_are_restored(ctx: Context) -> None:
+    sg = ec2.SecurityGroup(ctx)
+    sg.ensure()
+    client = ctx.client("ec2")
+    gid = ctx.output("ec2.security-group", "group_id")
+    before = sg.describe()
+    assert before is not None
+    rule_ids = [r["SecurityGroupRuleId"] for r in before.data["ingress"]]
+    client.revoke_security_group_ingress(GroupId=gid, SecurityGroupRuleIds=rule_ids)
+    client.delete_tags(Resources=[gid], Tags=[{"Key": "project"}])
+    observed = sg.describe()
+    assert observed is not None
+    assert sg.differences(observed) == ["ingress: +tcp 0-65535 from itself", "tags"]
+    assert sg.ensure() == "updated"
+    assert sg.ensure() == "unchanged"
+
+
+def test_security_group_delete_twice(ctx: Context) -> None:
+    sg = ec2.SecurityGroup(ctx)
+    sg.ensure()
+    assert sg.destroy() == "deleted"
+    assert sg.destroy() == "absent"
+    assert sg.describe() is None
+
+
+def test_security_group_not_owned(ctx: Context) -> None:
+    client = ctx.client("ec2")
+    client.create_security_group(
+        GroupName="wcpipe-fifa", Description="someone else's", VpcId=default_vpc(client)
+    )
+    sg = ec2.SecurityGroup(ctx)
+    with pytest.raises(NotOwnedError):
+        sg.ensure()
+    assert sg.destroy() == "kept"
+    assert sg.describe() is not None
+
+
+def _dependency_violation(stub: Stubber, gid: str) -> None:
+    stub.add_client_error(
+        "delete_security_group",
+        service_error_code="DependencyViolation",
+        service_message="resource has a dependent object",
+        expected_params={"GroupId": gid},
+    )
+
+
+def test_security_group_delete_waits_for_lingering_interfaces(ctx: Context, clock: Any) -> None:
+    sg = ec2.SecurityGroup(ctx)
+    observed = Observed({"group_id": "sg-0123456789abcdef0", "vpc_id": "vpc-1", "ingress": []})
+    with Stubber(ctx.client("ec2")) as stub:
+        _dependency_violation(stub, "sg-0123456789abcdef0")
+        _dependency_violation(stub, "sg-0123456789abcdef0")
+        stub.add_response("delete_security_group", {}, {"GroupId": "sg-0123456789abcdef0"})
+        sg.delete(observed)
+        stub.assert_no_pending_responses()
+    assert len(clock.sleeps) == 2
+
+
+def test_security_group_delete_gives_up_within_budget(ctx: Context, clock: Any) -> None:
+    sg = ec2.SecurityGroup(ctx)
+    observed = Observed({"group_id": "sg-0123456789abcdef0", "vpc_id": "vpc-1", "ingress": []})
+    with Stubber(ctx.client("ec2")) as stub:
+        for _ in range(200):
+            _dependency_violation(stub, "sg-0123456789abcdef0")
+        with pytest.raises(WaitTimeout, match="still in use"):
+            sg.delete(observed)
+    assert clock.now <= ec2.DELETE_BUDGET
+
+
+# S3Endpoint -----------------------------------------------------------------------------------
+def test_s3_endpoint_ensure_twice_and_delete_twice(ctx: Context) -> None:
+    ep = ec2.S3Endpoint(ctx)
+    assert ep.ensure() == "created"
+    client = ctx.client("ec2")
+    sent = mutations(client)
+    assert ep.ensure() == "unchanged"
+    assert sent == []
+    observed = ep.describe()
+    assert observed is not None
+    assert observed.data["route_table_ids"] == list(ec2.network(ctx).route_table_ids)
+    assert observed.tags[OWNER_TAG] == "fifa"
+    assert ctx.output("ec2.s3-endpoint", "reused") is False
+    assert ep.destroy() == "deleted"
+    assert ep.destroy() == "absent"
+
+
+def test_s3_endpoint_missing_route_table_is_added(ctx: Context) -> None:
+    client = ctx.client("ec2")
+    vpc = default_vpc(client)
+    ep = ec2.S3Endpoint(ctx)
+    ep.ensure()
+    extra = client.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    fresh = Context(spec=ctx.spec, aws=ctx.aws, timing=ctx.timing)  # a new run: new lookup
+    ep = ec2.S3Endpoint(fresh)
+    observed = ep.describe()
+    assert observed is not None
+    assert ep.differences(observed) == [f"route tables: +{extra}"]
+    assert ep.ensure() == "updated"
+    assert ep.ensure() == "unchanged"
+
+
+def test_s3_endpoint_reuses_unowned_one(ctx: Context) -> None:
+    client = ctx.client("ec2")
+    vpc = default_vpc(client)
+    tables = ec2.network(ctx).route_table_ids
+    existing = client.create_vpc_endpoint(
+        VpcEndpointType="Gateway",
+        VpcId=vpc,
+        ServiceName="com.amazonaws.us-east-1.s3",
+        RouteTableIds=[tables[0]],
+    )["VpcEndpoint"]["VpcEndpointId"]
+    # Another route table the existing endpoint lacks: still never changed.
+    client.create_route_table(VpcId=vpc)
+    fresh = Context(spec=ctx.spec, aws=ctx.aws, timing=ctx.timing)
+    ep = ec2.S3Endpoint(fresh)
+    sent = mutations(client)
+    assert ep.ensure() == "unchanged"
+    assert ep.destroy() == "kept"
+    assert sent == []
+    assert fresh.output("ec2.s3-endpoint", "endpoint_id") == existing
+    assert fresh.output("ec2.s3-endpoint", "reused") is True
+    live = [e for e in client.describe_vpc_endpoints()["VpcEndpoints"] if e["State"] != "deleted"]
+    assert [e["VpcEndpointId"] for e in live] == [existing]
