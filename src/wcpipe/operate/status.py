@@ -1,0 +1,91 @@
+"""Operational facts for `wcpipe status`: last crawls, the last job run, the Lambda's activity.
+
+Contract: `operational_status(ctx)` returns `{section title: {fact: text}}`, read-only. Each
+section tolerates a missing resource (it says "not created" or "never ran") and a failing read
+(it says what failed) so that `status` always renders; nothing raises for AWS errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from wcpipe.errors import error_code, error_message
+from wcpipe.operate import crawl, jobrun
+from wcpipe.resources.base import Context
+
+Section = dict[str, str]
+
+
+def operational_status(ctx: Context) -> dict[str, Section]:
+    return {
+        "last crawls": _guard(lambda: crawls_section(ctx)),
+        "last job run": _guard(lambda: job_section(ctx)),
+        "lambda (last 24 h)": _guard(lambda: lambda_section(ctx)),
+    }
+
+
+def _guard(read: Callable[[], Section]) -> Section:
+    try:
+        return read()
+    except Exception as exc:
+        if error_code(exc) is None:
+            raise
+        return {"unavailable": f"{error_code(exc)}: {error_message(exc)}"}
+
+
+def _when(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return "-" if value is None else str(value)
+
+
+def crawls_section(ctx: Context) -> Section:
+    out: Section = {}
+    for target in crawl.targets(ctx, "all"):
+        last = crawl.last_crawl(ctx, target.crawler)
+        if last is None:
+            out[target.crawler] = "not created"
+        elif "Status" not in last:
+            out[target.crawler] = f"{last.get('State', '?')}, never crawled"
+        else:
+            text = f"{last['Status']} at {_when(last.get('StartTime'))} (now {last.get('State')})"
+            if last.get("ErrorMessage"):
+                text += f": {last['ErrorMessage']}"
+            out[target.crawler] = text
+    return out
+
+
+def job_section(ctx: Context) -> Section:
+    run = jobrun.latest_run(ctx)
+    if run is None:
+        return {ctx.names.job: "never ran (or not created)"}
+    duration = run.duration_seconds
+    out: Section = {
+        "run id": run.id,
+        "state": run.state,
+        "started": _when(run.started),
+        "duration": "-" if duration is None else f"{duration:.0f}s",
+    }
+    if run.error:
+        out["error"] = run.error
+    return out
+
+
+def lambda_section(ctx: Context, *, hours: int = 24) -> Section:
+    cw = ctx.client("cloudwatch")
+    now = datetime.now(UTC)
+    out: Section = {}
+    for metric in ("Invocations", "Errors"):
+        stats = cw.get_metric_statistics(
+            Namespace="AWS/Lambda",
+            MetricName=metric,
+            Dimensions=[{"Name": "FunctionName", "Value": ctx.names.function}],
+            StartTime=now - timedelta(hours=hours),
+            EndTime=now,
+            Period=3600,
+            Statistics=["Sum"],
+        )
+        total = sum(float(p.get("Sum", 0)) for p in stats.get("Datapoints", []))
+        out[metric.lower()] = f"{total:.0f}"
+    return out
