@@ -106,3 +106,30 @@ def data_api_finishes(moto) -> Iterator[list[str]]:
     finally:
         models.RedshiftDataAPIServiceBackend.describe_statement = original  # type: ignore[method-assign]
         models.RedshiftDataAPIServiceBackend.execute_statement = original_execute  # type: ignore[method-assign]
+
+
+class CliResult:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+    def __repr__(self) -> str:
+        return f"CliResult(code={self.code}, out={self.out[-2000:]!r}, err={self.err[-2000:]!r})"
+
+
+@pytest.fixture
+def wcpipe(capsys):  # type: ignore[no-untyped-def]
+    """Run the `wcpipe` console entry point (with its error boundary) and capture its output."""
+    from wcpipe import ui
+    from wcpipe.cli import main
+
+    def run(*args: str) -> CliResult:
+        ui.reset()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return run

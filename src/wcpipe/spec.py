@@ -167,7 +167,10 @@ class Table(_Model):
         return v
 
     def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
 
 
 class Load(_Model):

@@ -41,8 +41,11 @@ def _console(stream: str) -> Console:
 
         # No `file=`: rich then looks up sys.stdout/sys.stderr on every write, so a console
         # survives the streams being swapped (tests, the demo's in-process commands).
+        target = sys.stdout if stream == "out" else sys.stderr
         _consoles[stream] = Console(
             stderr=stream == "err",
+            # Piped output is data: do not wrap it at 80 columns.
+            width=None if target.isatty() else 200,
             highlight=False,
             soft_wrap=False,
         )
