@@ -9,12 +9,32 @@ only when the first client is built, so `wcpipe --help` stays fast.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import boto3
 
 USER_AGENT = "wcpipe/0.1"
+
+# Process-wide botocore event hooks, registered on every client wcpipe builds: how tests and
+# benchmarks observe (count, delay, fail) requests without patching anything.
+_INSTRUMENTS: list[tuple[str, Any]] = []
+_INSTRUMENTS_LOCK = threading.Lock()
+
+
+def instrument(event: str, handler: Any) -> Callable[[], None]:
+    """Register `handler` for botocore `event` on every client created from now on; returns a
+    function that unregisters it (for clients created later)."""
+    with _INSTRUMENTS_LOCK:
+        _INSTRUMENTS.append((event, handler))
+
+    def remove() -> None:
+        with _INSTRUMENTS_LOCK:
+            if (event, handler) in _INSTRUMENTS:
+                _INSTRUMENTS.remove((event, handler))
+
+    return remove
 
 
 class Aws:
@@ -75,7 +95,9 @@ class Aws:
                 if self.endpoint_url:
                     kwargs["endpoint_url"] = self.endpoint_url
                 client = self.session.client(service, **kwargs)  # type: ignore[call-overload]
-                for event, handler in self._event_hooks:
+                with _INSTRUMENTS_LOCK:
+                    hooks = self._event_hooks + _INSTRUMENTS
+                for event, handler in hooks:
                     client.meta.events.register(event, handler)
                 self._clients[service] = client
             return client
