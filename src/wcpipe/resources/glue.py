@@ -522,7 +522,8 @@ class RedshiftCrawler(_Crawler):
 
     @property
     def description(self) -> str:
-        return f"wcpipe {self.ctx.spec.name}: catalogs Redshift table {self.ctx.names.jdbc_include_path}"
+        table = self.ctx.names.jdbc_include_path
+        return f"wcpipe {self.ctx.spec.name}: catalogs Redshift table {table}"
 
     def targets(self) -> dict[str, Any]:
         names = self.ctx.names
