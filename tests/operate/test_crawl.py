@@ -1,0 +1,114 @@
+"""run-crawler: state progression, attach, column changes, failure (library and CLI)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from wcpipe.errors import ResourceFailed
+from wcpipe.operate import crawl
+
+
+def test_diff_columns_added_removed_retyped() -> None:
+    changes = crawl.diff_columns(
+        {"a": "string", "b": "bigint", "c": "string"}, {"a": "string", "b": "string", "d": "double"}
+    )
+    assert changes.added == {"d": "double"}
+    assert changes.removed == {"c": "string"}
+    assert changes.retyped == {"b": ("bigint", "string")}
+    assert crawl.diff_columns(None, None).describe() == []
+
+
+def test_run_crawler_waits_through_running_with_progress(
+    octx, pipeline, world, transitions
+) -> None:
+    transitions("glue::crawl", 2)
+    seen: list[crawl.CrawlProgress] = []
+
+    result = crawl.run_crawler(octx, crawl.targets(octx, "s3")[0], on_progress=seen.append)
+
+    assert result.status in ("SUCCEEDED", "COMPLETED")
+    assert not result.attached
+    assert [p.state for p in seen][:1] == ["RUNNING"]
+    assert world.clock.sleeps  # it really waited, on the injected clock
+    assert result.log_group == "/aws-glue/crawlers"
+    assert result.log_stream == pipeline.s3_crawler
+
+
+def test_run_crawler_attaches_to_a_running_crawl(octx, pipeline, world, transitions) -> None:
+    transitions("glue::crawl", 1)
+    glue = octx.client("glue")
+    glue.start_crawler(Name=pipeline.s3_crawler)
+
+    result = crawl.run_crawler(octx, crawl.targets(octx, "s3")[0])
+
+    assert result.attached
+    assert len(glue.list_crawls(CrawlerName=pipeline.s3_crawler)["Crawls"]) == 1
+
+
+def test_run_crawler_reports_column_changes(octx, pipeline, crawler_writes_table) -> None:
+    glue = octx.client("glue")
+    glue.create_table(
+        DatabaseName=pipeline.s3_database,
+        TableInput={
+            "Name": pipeline.source_table,
+            "StorageDescriptor": {
+                "Columns": [
+                    {"Name": "year", "Type": "bigint"},
+                    {"Name": "hosts", "Type": "string"},
+                    {"Name": "old", "Type": "string"},
+                ]
+            },
+        },
+    )
+    crawler_writes_table(
+        pipeline.s3_database,
+        pipeline.source_table,
+        {"year": "string", "hosts": "string", "venue": "string"},
+    )
+
+    result = crawl.run_crawler(octx, crawl.targets(octx, "s3")[0])
+
+    assert result.columns == {"year": "string", "hosts": "string", "venue": "string"}
+    assert result.changes.added == {"venue": "string"}
+    assert result.changes.removed == {"old": "string"}
+    assert result.changes.retyped == {"year": ("bigint", "string")}
+
+
+def test_run_crawler_failed_names_error_and_log(octx, pipeline, crawls_fail) -> None:
+    with pytest.raises(ResourceFailed) as err:
+        crawl.run_crawler(octx, crawl.targets(octx, "s3")[0])
+    assert crawls_fail in str(err.value)
+    assert f"group /aws-glue/crawlers, stream {pipeline.s3_crawler}" in str(err.value)
+
+
+def test_run_crawler_missing_crawler(octx, moto, spec) -> None:
+    with pytest.raises(ResourceFailed, match="does not exist"):
+        crawl.run_crawler(octx, crawl.targets(octx, "s3")[0])
+
+
+def test_cli_run_crawler_all_prints_columns(invoke, pipeline, world, crawler_writes_table) -> None:
+    crawler_writes_table(
+        pipeline.s3_database, pipeline.source_table, {"year": "bigint", "hosts": "string"}
+    )
+    code, out, err = invoke("run-crawler", "all")
+    assert code == 0, err
+    assert "year" in out and "added" in out
+    assert pipeline.s3_crawler in err and pipeline.redshift_crawler in err
+
+
+def test_cli_run_crawler_json(invoke, pipeline, world) -> None:
+    code, out, _ = invoke("--output", "json", "run-crawler", "s3")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["crawls"][0]["crawler"] == pipeline.s3_crawler
+
+
+def test_cli_run_crawler_failed_exits_1_with_log_location(
+    invoke, pipeline, world, crawls_fail
+) -> None:
+    code, out, err = invoke("run-crawler", "s3")
+    assert code == 1
+    assert crawls_fail in err
+    assert "/aws-glue/crawlers" in err and pipeline.s3_crawler in err
