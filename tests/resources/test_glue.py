@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
+from wcpipe import engine
 from wcpipe.errors import NotOwnedError, WaitTimeout
 from wcpipe.names import OWNER_TAG
 from wcpipe.resources import glue
@@ -246,6 +247,13 @@ def test_connection_plan_with_unknown_endpoint_compares_what_is_known(ctx: Conte
     ]
 
 
+def test_connection_plan_before_the_cluster_exists_does_not_crash(published: Context) -> None:
+    assert glue.Connection(published).ensure() == "created"
+    fresh = Context(spec=published.spec, aws=published.aws)  # a new run: nothing published yet
+    [change] = engine.plan(fresh, [glue.Connection(fresh)]).changes
+    assert (change.action, change.fields) == ("none", ())
+
+
 def test_connection_drift_is_updated(published: Context, sent: list[str]) -> None:
     connection = glue.Connection(published)
     wanted = connection.connection_input()
@@ -460,8 +468,13 @@ def test_job_definition(ctx: Context) -> None:
     assert json.loads(args["--wcpipe_config"])["load"]["mode"] == "merge"
     for flag in ("continuous-cloudwatch-log", "metrics", "job-insights"):
         assert args[f"--enable-{flag}"] == "true"
-    ctx.publish("s3.artifacts", {"glue_script_uri": "s3://elsewhere/load.py"})
-    assert glue.job_definition(ctx)["Command"]["ScriptLocation"] == "s3://elsewhere/load.py"
+    ctx.publish(
+        "s3.artifacts",
+        {"glue_script_uri": "s3://elsewhere/load.py", "glue_libs_uri": "s3://elsewhere/lib.zip"},
+    )
+    published = glue.job_definition(ctx)
+    assert published["Command"]["ScriptLocation"] == "s3://elsewhere/load.py"
+    assert published["DefaultArguments"]["--extra-py-files"] == "s3://elsewhere/lib.zip"
 
 
 def test_job_bookmarks_can_be_disabled(ctx: Context) -> None:

@@ -354,7 +354,6 @@ class _Crawler(_Glue):
 
     kind = "Glue crawler"
     arn_type = "crawler"
-    billable = True
     stop_timeout: ClassVar[float] = 600.0
     """How long to wait for a running crawl to stop before deleting or updating."""
 
@@ -542,6 +541,9 @@ def job_definition(ctx: Context) -> dict[str, Any]:
     script = ctx.output_or("s3.artifacts", "glue_script_uri") or (
         f"s3://{names.bucket}/{names.glue_script_key}"
     )
+    libs = ctx.output_or("s3.artifacts", "glue_libs_uri") or (
+        f"s3://{names.bucket}/wcpipe/glue/wcpipe_lib.zip"
+    )
     bookmarks = "job-bookmark-enable" if spec.glue.bookmarks else "job-bookmark-disable"
     # Only names and the mapping travel in arguments: the job reads credentials from the
     # connection's secret, so no password ever appears here.
@@ -551,7 +553,7 @@ def job_definition(ctx: Context) -> dict[str, Any]:
         "--enable-continuous-cloudwatch-log": "true",
         "--enable-metrics": "true",
         "--enable-job-insights": "true",
-        "--extra-py-files": f"s3://{names.bucket}/wcpipe/glue/wcpipe_lib.zip",
+        "--extra-py-files": str(libs),
         **job_arguments(spec, names),
     }
     return {
