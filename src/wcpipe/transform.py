@@ -451,4 +451,4 @@ def job_config(spec: Spec, names: Names) -> dict[str, object]:
 def job_arguments(spec: Spec, names: Names) -> dict[str, str]:
     """The job's DefaultArguments that carry the mapping and load mode (deterministic JSON)."""
     config = json.dumps(job_config(spec, names), sort_keys=True, separators=(",", ":"))
-    return {"--wcpipe_config": config, "--TempDir": names.glue_temp_dir}
+    return {"--wcpipe_config": config}

@@ -1,0 +1,1 @@
+"""Fake awsglue (tests only)."""
