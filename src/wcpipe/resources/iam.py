@@ -1,0 +1,446 @@
+"""IAM: the three service roles (Glue, Lambda, Redshift), each with one least-privilege inline
+policy named `wcpipe`, scoped to this pipeline's ARNs.
+
+Contract (see `resources/base.py`): `describe` makes only read calls (get_role, get_role_policy,
+list_role_policies, list_attached_role_policies, list_role_tags); `differences` is pure; only
+`create`/`update`/`delete` write. The policy documents are pure functions of `Names` and the
+partition (`glue_policy`, `lambda_policy`, `redshift_policy`, `trust_policy`) so tests and
+policy linters can read them without AWS. Documents are compared as normalized JSON (IAM may
+reorder nothing, but single-item lists and strings mean the same). Managed policies attached by
+hand, and inline policies other than `wcpipe`, are drift and are removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any, ClassVar
+
+from wcpipe.names import Names
+from wcpipe.packaging import GLUE_LIBS_KEY
+from wcpipe.resources.base import Observed, Resource
+
+POLICY_NAME = "wcpipe"
+MAX_SESSION = 3600
+TEMP_PREFIX = "wcpipe/tmp/"
+VERSION = "2012-10-17"
+
+
+def normalize(value: Any) -> Any:
+    """A policy document in canonical form: a one-item list is its item, lists are sorted."""
+    if isinstance(value, dict):
+        return {k: normalize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [normalize(v) for v in value]
+        if len(items) == 1:
+            return items[0]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
+    return value
+
+
+def same_policy(a: Any, b: Any) -> bool:
+    return json.dumps(normalize(a), sort_keys=True) == json.dumps(normalize(b), sort_keys=True)
+
+
+def trust_policy(services: list[str], source_account: str | None = None) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": sorted(services) if len(services) > 1 else services[0]},
+        "Action": "sts:AssumeRole",
+    }
+    if source_account:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return {"Version": VERSION, "Statement": [statement]}
+
+
+def _allow(
+    sid: str, actions: list[str], resources: list[str] | str, **extra: Any
+) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources, **extra}
+
+
+class _Arns:
+    def __init__(self, names: Names, partition: str) -> None:
+        self.n = names
+        self.p = partition
+
+    def of(self, service: str, resource: str) -> str:
+        return f"arn:{self.p}:{service}:{self.n.region}:{self.n.account_id}:{resource}"
+
+    @property
+    def bucket(self) -> str:
+        return f"arn:{self.p}:s3:::{self.n.bucket}"
+
+    def objects(self, key_or_prefix: str) -> str:
+        return f"{self.bucket}/{key_or_prefix}"
+
+    def list_prefixes(self, *prefixes: str) -> dict[str, Any]:
+        """A ListBucket condition: only listings under these prefixes (with or without '/')."""
+        values = sorted({v for p in prefixes for v in (p.rstrip("/"), f"{p}*")})
+        return {"StringLike": {"s3:prefix": values}}
+
+
+def glue_policy(names: Names, partition: str) -> dict[str, Any]:
+    """What the Glue crawlers and the job may do: read the data and code, use the temp dir, keep
+    the catalog of the two databases, read the connection and the admin secret, log, publish
+    metrics, and attach network interfaces in the VPC."""
+    a = _Arns(names, partition)
+    dbs = (names.s3_database, names.redshift_database)
+    catalog = [
+        a.of("glue", "catalog"),
+        *(a.of("glue", f"database/{db}") for db in dbs),
+        *(a.of("glue", f"table/{db}/*") for db in dbs),
+    ]
+    eni = a.of("ec2", "network-interface/*")
+    statements = [
+        _allow("BucketLocation", ["s3:GetBucketLocation"], a.bucket),
+        _allow(
+            "ListDataAndTemp",
+            ["s3:ListBucket"],
+            a.bucket,
+            Condition=a.list_prefixes(names.prefix, TEMP_PREFIX),
+        ),
+        _allow("ReadData", ["s3:GetObject"], a.objects(f"{names.prefix}*")),
+        _allow(
+            "ReadCode",
+            ["s3:GetObject"],
+            [a.objects(names.glue_script_key), a.objects(GLUE_LIBS_KEY)],
+        ),
+        _allow(
+            "TempDir",
+            ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            a.objects(f"{TEMP_PREFIX}*"),
+        ),
+        _allow(
+            "Catalog",
+            [
+                "glue:BatchCreatePartition",
+                "glue:BatchGetPartition",
+                "glue:BatchUpdatePartition",
+                "glue:CreatePartition",
+                "glue:CreateTable",
+                "glue:GetDatabase",
+                "glue:GetDatabases",
+                "glue:GetPartition",
+                "glue:GetPartitions",
+                "glue:GetTable",
+                "glue:GetTables",
+                "glue:UpdatePartition",
+                "glue:UpdateTable",
+            ],
+            catalog,
+        ),
+        # A job with the Data Catalog enabled looks up the `default` database when it starts.
+        _allow("DefaultDatabase", ["glue:GetDatabase"], a.of("glue", "database/default")),
+        _allow(
+            "Connection",
+            ["glue:GetConnection"],
+            [a.of("glue", "catalog"), a.of("glue", f"connection/{names.connection}")],
+        ),
+        _allow(
+            "Bookmarks",
+            ["glue:GetJobBookmark", "glue:ResetJobBookmark"],
+            a.of("glue", f"job/{names.job}"),
+        ),
+        _allow(
+            "Logs",
+            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            [a.of("logs", "log-group:/aws-glue/*"), a.of("logs", "log-group:/aws-glue/*:*")],
+        ),
+        _allow(
+            "AdminSecret",
+            ["secretsmanager:GetSecretValue"],
+            # Secrets Manager appends six random characters to a secret's ARN.
+            a.of("secretsmanager", f"secret:{names.secret}-??????"),
+        ),
+        _allow(
+            "NetworkInterfaces",
+            ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"],
+            [eni, a.of("ec2", "subnet/*"), a.of("ec2", "security-group/*")],
+        ),
+        _allow(
+            "TagNetworkInterfaces",
+            ["ec2:CreateTags", "ec2:DeleteTags"],
+            eni,
+            Condition={"ForAllValues:StringEquals": {"aws:TagKeys": ["aws-glue-service-resource"]}},
+        ),
+        # EC2's Describe* actions do not support resource-level permissions: AWS accepts only
+        # "*" for them. They read network metadata and change nothing.
+        _allow(
+            "DescribeNetwork",
+            [
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeRouteTables",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeVpcAttribute",
+                "ec2:DescribeVpcEndpoints",
+                "ec2:DescribeVpcs",
+            ],
+            "*",
+        ),
+        # PutMetricData has no resource type either; the namespace condition scopes it.
+        _allow(
+            "Metrics",
+            ["cloudwatch:PutMetricData"],
+            "*",
+            Condition={"StringEquals": {"cloudwatch:namespace": "Glue"}},
+        ),
+    ]
+    return {"Version": VERSION, "Statement": statements}
+
+
+def lambda_policy(names: Names, partition: str) -> dict[str, Any]:
+    """Start and watch this pipeline's Glue job; write to the function's own log group (which
+    wcpipe creates, so no CreateLogGroup)."""
+    a = _Arns(names, partition)
+    return {
+        "Version": VERSION,
+        "Statement": [
+            _allow(
+                "StartJob",
+                ["glue:GetJobRun", "glue:GetJobRuns", "glue:StartJobRun"],
+                a.of("glue", f"job/{names.job}"),
+            ),
+            _allow(
+                "Logs",
+                ["logs:CreateLogStream", "logs:PutLogEvents"],
+                a.of("logs", f"log-group:{names.function_log_group}:*"),
+            ),
+        ],
+    }
+
+
+def redshift_policy(names: Names, partition: str) -> dict[str, Any]:
+    """Read what COPY loads: the data prefix, and the Glue job's temp dir (Glue's Redshift
+    connector stages rows there and runs COPY with this role)."""
+    a = _Arns(names, partition)
+    return {
+        "Version": VERSION,
+        "Statement": [
+            _allow(
+                "ReadStaged",
+                ["s3:GetObject"],
+                [a.objects(f"{names.prefix}*"), a.objects(f"{TEMP_PREFIX}*")],
+            ),
+            _allow(
+                "ListStaged",
+                ["s3:ListBucket"],
+                a.bucket,
+                Condition=a.list_prefixes(names.prefix, TEMP_PREFIX),
+            ),
+            _allow("BucketLocation", ["s3:GetBucketLocation"], a.bucket),
+        ],
+    }
+
+
+class _Role(Resource):
+    kind = "IAM role"
+    description: ClassVar[str]
+    source_account_condition: ClassVar[bool] = False
+    """Add aws:SourceAccount to the trust policy. Only where the service is known to send it
+    when it assumes the role: a condition it does not satisfy makes the role unusable."""
+
+    @property
+    def iam(self) -> Any:
+        return self.ctx.client("iam")
+
+    def services(self) -> list[str]:
+        raise NotImplementedError
+
+    def policy(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def trust(self) -> dict[str, Any]:
+        account = self.ctx.names.account_id if self.source_account_condition else None
+        return trust_policy(self.services(), account)
+
+    @property
+    def arn(self) -> str:
+        return self.ctx.names.role_arn(self.name, self.ctx.aws.partition)
+
+    def describe(self) -> Observed | None:
+        try:
+            role = self.iam.get_role(RoleName=self.name)["Role"]
+        except self.iam.exceptions.NoSuchEntityException:
+            return None
+        tags: dict[str, str] = {}
+        for page in self.iam.get_paginator("list_role_tags").paginate(RoleName=self.name):
+            tags.update({t["Key"]: t["Value"] for t in page["Tags"]})
+        observed = Observed(
+            {
+                "arn": role["Arn"],
+                "trust": role.get("AssumeRolePolicyDocument"),
+                "description": role.get("Description", ""),
+                "max_session": role.get("MaxSessionDuration", MAX_SESSION),
+            },
+            tags,
+        )
+        if not self.owned(observed):
+            return observed
+        inline = []
+        for page in self.iam.get_paginator("list_role_policies").paginate(RoleName=self.name):
+            inline += page["PolicyNames"]
+        attached = []
+        pages = self.iam.get_paginator("list_attached_role_policies").paginate(RoleName=self.name)
+        for page in pages:
+            attached += [p["PolicyArn"] for p in page["AttachedPolicies"]]
+        policy = None
+        if POLICY_NAME in inline:
+            got = self.iam.get_role_policy(RoleName=self.name, PolicyName=POLICY_NAME)
+            policy = got["PolicyDocument"]
+        observed.data.update(
+            policy=policy,
+            other_inline=sorted(p for p in inline if p != POLICY_NAME),
+            managed=sorted(attached),
+        )
+        return observed
+
+    def differences(self, observed: Observed) -> list[str]:
+        d = observed.data
+        fields = []
+        if not same_policy(d.get("trust"), self.trust()):
+            fields.append("trust_policy")
+        if d.get("policy") is None or not same_policy(d["policy"], self.policy()):
+            fields.append("policy")
+        if d.get("other_inline"):
+            fields.append("other_inline_policies")
+        if d.get("managed"):
+            fields.append("managed_policies")
+        if {k: v for k, v in observed.tags.items() if not k.startswith("aws:")} != self.ctx.tags:
+            fields.append("tags")
+        if d.get("description") != self.description:
+            fields.append("description")
+        if d.get("max_session") != MAX_SESSION:
+            fields.append("max_session")
+        return fields
+
+    def create(self) -> Observed | None:
+        try:
+            self.iam.create_role(
+                RoleName=self.name,
+                AssumeRolePolicyDocument=json.dumps(self.trust()),
+                Description=self.description,
+                MaxSessionDuration=MAX_SESSION,
+                Tags=self.ctx.tag_list(),
+            )
+        except self.iam.exceptions.EntityAlreadyExistsException:
+            observed = self.describe()  # created a moment ago by a concurrent run
+            if observed is not None:
+                self.check_owned(observed)
+        self._put_policy()
+        return None
+
+    def _put_policy(self) -> None:
+        self.iam.put_role_policy(
+            RoleName=self.name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(self.policy())
+        )
+
+    def update(self, observed: Observed, fields: list[str]) -> None:
+        name = self.name
+        if "trust_policy" in fields:
+            self.iam.update_assume_role_policy(
+                RoleName=name, PolicyDocument=json.dumps(self.trust())
+            )
+        if "policy" in fields:
+            self._put_policy()
+        for policy in (
+            observed.data.get("other_inline", []) if "other_inline_policies" in fields else []
+        ):
+            self._delete_inline(policy)
+        for arn in observed.data.get("managed", []) if "managed_policies" in fields else []:
+            self._detach(arn)
+        if "tags" in fields:
+            self._retag(observed.tags)
+        if "description" in fields or "max_session" in fields:
+            self.iam.update_role(
+                RoleName=name, Description=self.description, MaxSessionDuration=MAX_SESSION
+            )
+
+    def _retag(self, current: dict[str, str]) -> None:
+        wanted = self.ctx.tags
+        stale = [k for k in current if k not in wanted and not k.startswith("aws:")]
+        if stale:
+            self.iam.untag_role(RoleName=self.name, TagKeys=stale)
+        changed = {k: v for k, v in wanted.items() if current.get(k) != v}
+        if changed:
+            tags = [{"Key": k, "Value": v} for k, v in sorted(changed.items())]
+            self.iam.tag_role(RoleName=self.name, Tags=tags)
+
+    def _delete_inline(self, policy: str) -> None:
+        with contextlib.suppress(self.iam.exceptions.NoSuchEntityException):
+            self.iam.delete_role_policy(RoleName=self.name, PolicyName=policy)
+
+    def _detach(self, arn: str) -> None:
+        with contextlib.suppress(self.iam.exceptions.NoSuchEntityException):
+            self.iam.detach_role_policy(RoleName=self.name, PolicyArn=arn)
+
+    def delete(self, observed: Observed) -> None:
+        """Inline policies and attachments first: IAM refuses to delete a role that has any."""
+        try:
+            for page in self.iam.get_paginator("list_role_policies").paginate(RoleName=self.name):
+                for policy in page["PolicyNames"]:
+                    self._delete_inline(policy)
+            pages = self.iam.get_paginator("list_attached_role_policies").paginate(
+                RoleName=self.name
+            )
+            for page in pages:
+                for attached in page["AttachedPolicies"]:
+                    self._detach(attached["PolicyArn"])
+            self.iam.delete_role(RoleName=self.name)
+        except self.iam.exceptions.NoSuchEntityException:
+            pass
+
+    def outputs(self, observed: Observed) -> dict[str, Any]:
+        return {"arn": observed.data.get("arn") or self.arn, "name": self.name}
+
+    def facts(self, observed: Observed) -> dict[str, str]:
+        return {"arn": str(observed.data.get("arn", ""))}
+
+
+class GlueRole(_Role):
+    key = "iam.glue-role"
+    description = "wcpipe: Glue crawlers and the load job"
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.glue_role
+
+    def services(self) -> list[str]:
+        return ["glue.amazonaws.com"]
+
+    def policy(self) -> dict[str, Any]:
+        return glue_policy(self.ctx.names, self.ctx.aws.partition)
+
+
+class LambdaRole(_Role):
+    key = "iam.lambda-role"
+    description = "wcpipe: the Lambda function that starts the Glue job"
+    source_account_condition = True
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.lambda_role
+
+    def services(self) -> list[str]:
+        return ["lambda.amazonaws.com"]
+
+    def policy(self) -> dict[str, Any]:
+        return lambda_policy(self.ctx.names, self.ctx.aws.partition)
+
+
+class RedshiftRole(_Role):
+    key = "iam.redshift-role"
+    description = "wcpipe: Redshift COPY from the pipeline bucket"
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.redshift_role
+
+    def services(self) -> list[str]:
+        if self.ctx.spec.warehouse.type == "serverless":
+            return ["redshift-serverless.amazonaws.com", "redshift.amazonaws.com"]
+        return ["redshift.amazonaws.com"]
+
+    def policy(self) -> dict[str, Any]:
+        return redshift_policy(self.ctx.names, self.ctx.aws.partition)
