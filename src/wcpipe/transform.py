@@ -21,8 +21,9 @@ Contract:
 
 The FIFA file (config/pipeline.yaml) shows why each rule exists:
 - its last line is an "Overall" totals row; `drop_rows: {column: Year, values: [Overall]}` drops
-  it, so `year` can be smallint (and its empty Game(s) never reaches the NOT NULL check; an empty
-  games value on a real row would load as NULL through empty_as_null);
+  it, so `year` can be smallint, and its empty Game(s) never loads. On any other row an empty
+  Game(s) is '' (text stays as written) unless the column lists empty_as_null: then it is NULL,
+  and with `nullable: false` the row is rejected and reported;
 - 1950's highest attendance reads "173,850[86]": [strip_footnotes, thousands] make it 173850;
 - "South Korea<NBSP>Japan": normalize_space makes it "South Korea Japan";
 - scores use en dashes ("6\u20131"), kept as written: the varchar sizes are in bytes.
