@@ -17,8 +17,8 @@ Contract:
 - No objects, an unreadable CSV, a missing database or JDBC table: the crawl FAILS with a message.
 - Kept on the crawler (a `SandboxCrawler` once started) for GetCrawlerMetrics: `tables_created`,
   `tables_updated`, `tables_deleted` (of the last finished crawl) and `runtimes_seconds` (every
-  finished crawl); `crawler_metrics(crawler)` builds the CrawlerMetrics entry. ListCrawls reads
-  moto's `crawler.crawls` list, which holds our `SandboxCrawl`s.
+  finished crawl), which glue_ops' GetCrawlerMetrics reads. ListCrawls reads moto's
+  `crawler.crawls` list, which holds our `SandboxCrawl`s.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import csv
 import importlib
 import io
 import re
-import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -125,21 +124,6 @@ class SandboxCrawler(FakeCrawler):
             elapsed = utcnow() - self.crawls[-1].start_time
             data["CrawlElapsedTime"] = int(elapsed.total_seconds() * 1000)
         return data
-
-
-def crawler_metrics(crawler: FakeCrawler) -> dict[str, Any]:
-    """The GetCrawlerMetrics entry for one crawler (zeros for one never crawled)."""
-    runtimes: list[float] = getattr(crawler, "runtimes_seconds", [])
-    return {
-        "CrawlerName": crawler.name,
-        "TimeLeftSeconds": 0.0,
-        "StillEstimating": crawler.status == "RUNNING",
-        "LastRuntimeSeconds": runtimes[-1] if runtimes else 0.0,
-        "MedianRuntimeSeconds": statistics.median(runtimes) if runtimes else 0.0,
-        "TablesCreated": getattr(crawler, "tables_created", 0),
-        "TablesUpdated": getattr(crawler, "tables_updated", 0),
-        "TablesDeleted": getattr(crawler, "tables_deleted", 0),
-    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -366,7 +350,7 @@ def _s3_table(
     ]
     if not objects:
         raise CrawlFailed(f"No objects found under s3://{bucket_name}/{prefix}")
-    classifier = _csv_classifier(sandbox, backend, crawler.classifiers or [])
+    classifier = _csv_classifier(backend, crawler.classifiers or [])
     delimiter = classifier.get("Delimiter")
     quote = classifier.get("QuoteSymbol") or '"'
     has_header: bool | None = {"PRESENT": True, "ABSENT": False}.get(
@@ -525,18 +509,13 @@ def _fallback_glue_type(values: list[str]) -> str:
     return "string"
 
 
-def _csv_classifier(sandbox: Sandbox, backend: GlueBackend, names: list[str]) -> dict[str, Any]:
+def _csv_classifier(backend: GlueBackend, names: list[str]) -> dict[str, Any]:
     """The first of the crawler's classifiers that is a CSV classifier ({} if none)."""
-    store = getattr(backend, "classifiers", None)
-    if store is None:
-        store = sandbox.state.get("glue_classifiers", {})
+    store = getattr(backend, "classifiers", {})  # glue_ops: name -> {"CsvClassifier": {...}}
     for name in names:
-        entry = store.get(name)
-        if entry is not None and not isinstance(entry, dict):
-            entry = entry.as_dict() if hasattr(entry, "as_dict") else vars(entry)
-        csv_part = (entry or {}).get("CsvClassifier", entry or {})
-        if {"Delimiter", "ContainsHeader", "QuoteSymbol"} & set(csv_part):
-            return dict(csv_part)
+        found = (store.get(name) or {}).get("CsvClassifier")
+        if found:
+            return dict(found)
     return {}
 
 

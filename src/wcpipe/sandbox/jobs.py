@@ -16,9 +16,9 @@ Contract:
   COPYed into a staging table (`loadsql.create_staging`) and `loadsql.load_statements` move them,
   all in ONE transaction; with no rows to load the target is not touched.
 - Bookmarks (`--job-bookmark-option job-bookmark-enable`): per job, the (key, ETag) pairs already
-  loaded; only new or changed objects are read; the bookmark advances only when the run
-  SUCCEEDS (`job-bookmark-pause` reads incrementally without advancing). `reset_bookmark(job)`
-  clears it (ResetJobBookmark), `bookmark_entry(job)` describes it (GetJobBookmark).
+  loaded; only new or changed objects are read; the bookmark advances (glue_ops.put_bookmark)
+  only when the run SUCCEEDS (`job-bookmark-pause` reads incrementally without advancing).
+  glue_ops serves Get/ResetJobBookmark; `reset_bookmark(backend, job)` forgets it entirely.
 - Lines go to /aws-glue/jobs/output (counts per object, then `transform.counts_line`) and errors
   to /aws-glue/jobs/error, stream = run id.
 """
@@ -30,7 +30,7 @@ import json
 import math
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from moto.core.utils import utcnow
@@ -99,47 +99,33 @@ class SandboxJobRun(FakeJobRun):
 
 
 # ---------------------------------------------------------------------------------------------
-# Bookmarks
+# Bookmarks: glue_ops keeps JobBookmarkEntry dicts (Get/ResetJobBookmark); ours is the JSON
+# {"objects": {key: etag}} in the entry's JobBookmark, which ResetJobBookmark empties.
 
 
-@dataclass
-class Bookmark:
-    processed: dict[str, str] = field(default_factory=dict)  # S3 key -> ETag
-    run: int = 0
-    run_id: str | None = None
-    previous_run_id: str | None = None
+def processed_objects(backend: GlueBackend, job_name: str) -> dict[str, str]:
+    """The S3 keys (and their ETags) the job's bookmark says were already loaded."""
+    from wcpipe.sandbox import glue_ops
+
+    entry = glue_ops.bookmarks(backend).get(job_name)
+    state = json.loads(entry["JobBookmark"] or "{}") if entry else {}
+    return dict(state.get("objects", {}))
 
 
-def _bookmarks(sandbox: Sandbox) -> dict[str, Bookmark]:
-    return sandbox.state.setdefault("glue_job_bookmarks", {})
+def reset_bookmark(backend: GlueBackend, job_name: str) -> None:
+    """Forget what the job has loaded (the next run reads every object again)."""
+    from wcpipe.sandbox import glue_ops
+
+    glue_ops.bookmarks(backend).pop(job_name, None)
 
 
-def bookmark_entry(job_name: str, sandbox: Sandbox | None = None) -> dict[str, Any]:
-    """The JobBookmarkEntry (GetJobBookmark / ResetJobBookmark's answer) for one job."""
-    sandbox = sandbox or _current()
-    mark = _bookmarks(sandbox).get(job_name, Bookmark())
-    entry: dict[str, Any] = {
-        "JobName": job_name,
-        "Version": mark.run,
-        "Run": mark.run,
-        "Attempt": 0,
-        "JobBookmark": json.dumps(mark.processed),
-    }
-    if mark.run_id:
-        entry["RunId"] = mark.run_id
-    if mark.previous_run_id:
-        entry["PreviousRunId"] = mark.previous_run_id
-    return entry
+def _commit_bookmark(
+    backend: GlueBackend, job_name: str, run_id: str, loaded: dict[str, str]
+) -> None:
+    from wcpipe.sandbox import glue_ops
 
-
-def reset_bookmark(job_name: str, sandbox: Sandbox | None = None) -> dict[str, Any]:
-    """ResetJobBookmark: the next run reads every object again. Raises moto's
-    EntityNotFoundException for a job that does not exist. Returns the entry before reset."""
-    sandbox = sandbox or _current()
-    sandbox.backend("glue").get_job(job_name)
-    entry = bookmark_entry(job_name, sandbox)
-    _bookmarks(sandbox).pop(job_name, None)
-    return entry
+    objects = {**processed_objects(backend, job_name), **loaded}
+    glue_ops.put_bookmark(backend, job_name, run_id, {"objects": objects})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,14 +282,14 @@ def _load(sandbox: Sandbox, backend: GlueBackend, run: SandboxJobRun, out: _Outp
     config = JobConfig.from_json(raw_config)
     source = _source(backend, config)
     option = (run.arguments or {}).get("--job-bookmark-option", "job-bookmark-disable")
-    mark = _bookmarks(sandbox).get(run.job_name, Bookmark())
     s3 = sandbox.backend("s3")
     if source.bucket not in s3.buckets:
         raise JobFailed(f"bucket {source.bucket} of the source table does not exist")
     keys = s3.list_objects(s3.get_bucket(source.bucket), source.prefix or None, None, None, None)[0]
     objects = sorted((k for k in keys if not k.name.endswith("/")), key=lambda k: k.name)
     if option != "job-bookmark-disable":
-        objects = [k for k in objects if mark.processed.get(k.name) != k.etag]
+        done = processed_objects(backend, run.job_name)
+        objects = [k for k in objects if done.get(k.name) != k.etag]
     mapper = Mapper(config)
     try:
         index = mapper.index(source.columns)
@@ -336,10 +322,8 @@ def _load(sandbox: Sandbox, backend: GlueBackend, run: SandboxJobRun, out: _Outp
             if objects:
                 conn.execute(loadsql.drop_staging(config, staging))
     if option == "job-bookmark-enable":
-        mark.processed.update({k.name: k.etag for k in objects})
-        mark.previous_run_id, mark.run_id = mark.run_id, run.job_run_id
-        mark.run += 1
-        _bookmarks(sandbox)[run.job_name] = mark
+        loaded = {k.name: k.etag for k in objects}
+        _commit_bookmark(backend, run.job_name, run.job_run_id, loaded)
 
 
 def _copy_object(

@@ -1,0 +1,318 @@
+"""Crawlers crawl in the sandbox: S3 CSV and JDBC targets, LastCrawl, logs and Glue events.
+
+One sandbox for the module (real moto server + embedded PostgreSQL); boto3 clients point at it.
+Crawls run on the sandbox's worker threads: `sb.idle()` waits until they have finished.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC_PATH = ROOT / "config" / "pipeline.yaml"
+EVENTS_DIR = ROOT / "tests" / "fixtures" / "glue-events"
+CSV = (ROOT / "data" / "FIFA World Cup Attendance.csv").read_bytes()
+ACCOUNT, REGION = "123456789012", "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def sb() -> Iterator[Any]:
+    from wcpipe.sandbox.core import Sandbox
+
+    class Recording(Sandbox):
+        """The sandbox, remembering every event it is asked to put on the bus."""
+
+        events: list[dict[str, Any]] = []
+
+        def emit_event(self, event: dict[str, Any]) -> None:
+            self.events.append(json.loads(json.dumps(event)))
+            super().emit_event(event)
+
+    sandbox = Recording().start()
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+@pytest.fixture(scope="module")
+def names() -> Any:
+    from wcpipe.names import Names
+    from wcpipe.spec import load_spec
+
+    return Names.of(load_spec(SPEC_PATH), ACCOUNT, REGION)
+
+
+@pytest.fixture
+def events(sb: Any) -> Any:
+    """The events put since the test began (the crawls' Glue events)."""
+    sb.events.clear()
+    return lambda: list(sb.events)
+
+
+@pytest.fixture(scope="module")
+def s3_crawler(sb: Any, names: Any) -> str:
+    """The FIFA file in its bucket, the spec's classifier, database and S3 crawler."""
+    s3, glue = sb.client("s3"), sb.client("glue")
+    s3.create_bucket(Bucket=names.bucket)
+    s3.put_object(Bucket=names.bucket, Key=f"{names.prefix}fifa.csv", Body=CSV)
+    glue.create_classifier(
+        CsvClassifier={
+            "Name": names.classifier,
+            "Delimiter": ",",
+            "QuoteSymbol": '"',
+            "ContainsHeader": "PRESENT",
+        }
+    )
+    glue.create_database(DatabaseInput={"Name": names.s3_database})
+    glue.create_crawler(
+        Name=names.s3_crawler,
+        Role=names.role_arn(names.glue_role),
+        DatabaseName=names.s3_database,
+        Classifiers=[names.classifier],
+        Targets={"S3Targets": [{"Path": names.data_uri}]},
+    )
+    return str(names.s3_crawler)
+
+
+def crawl(sb: Any, name: str) -> dict[str, Any]:
+    glue = sb.client("glue")
+    glue.start_crawler(Name=name)
+    assert sb.idle(timeout=10)
+    crawler: dict[str, Any] = glue.get_crawler(Name=name)["Crawler"]
+    return crawler
+
+
+def test_start_crawler_catalogs_the_csv_with_glue_types(sb: Any, names: Any, s3_crawler: str):
+    crawler = crawl(sb, s3_crawler)
+
+    assert crawler["State"] == "READY"
+    last = crawler["LastCrawl"]
+    assert last["Status"] == "SUCCEEDED"
+    assert (last["LogGroup"], last["LogStream"]) == ("/aws-glue/crawlers", s3_crawler)
+    assert "ErrorMessage" not in last
+    table = sb.client("glue").get_table(DatabaseName=names.s3_database, Name="attendance")["Table"]
+    columns = {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]}
+    assert columns == {
+        "col0": "bigint",
+        "year": "string",  # the "Overall" totals row
+        "hosts": "string",
+        "total_attendance": "bigint",
+        "matches": "bigint",
+        "average_attendance": "bigint",
+        "number": "string",  # "173,850[86]"
+        "venue": "string",
+        "game(s)": "string",
+    }
+    storage = table["StorageDescriptor"]
+    assert storage["Location"] == f"s3://{names.bucket}/raw/attendance/"
+    assert storage["InputFormat"] == "org.apache.hadoop.mapred.TextInputFormat"
+    assert (
+        storage["SerdeInfo"]["SerializationLibrary"] == "org.apache.hadoop.hive.serde2.OpenCSVSerde"
+    )
+    assert storage["SerdeInfo"]["Parameters"] == {"separatorChar": ",", "quoteChar": '"'}
+    params = table["Parameters"]
+    assert params["classification"] == "csv"
+    assert params["skip.header.line.count"] == "1"
+    assert params["objectCount"] == "1"
+    assert params["sizeKey"] == str(len(CSV))
+    assert params["recordCount"] == "23"
+
+
+def test_crawl_emits_started_and_succeeded_events_in_the_documented_shape(
+    sb: Any, s3_crawler: str, events: Any
+):
+    crawl(sb, s3_crawler)
+
+    got = events()
+    started = json.loads((EVENTS_DIR / "crawler-started.json").read_text())
+    succeeded = json.loads((EVENTS_DIR / "crawler-succeeded.json").read_text())
+    assert [e["detail"]["state"] for e in got] == ["Started", "Succeeded"]
+    for event, documented in zip(got, (started, succeeded), strict=True):
+        assert set(event) == set(documented)
+        assert set(event["detail"]) == set(documented["detail"])
+        assert all(isinstance(v, str) for v in event["detail"].values())
+        assert (event["source"], event["detail-type"]) == ("aws.glue", "Glue Crawler State Change")
+        assert (event["account"], event["region"]) == (ACCOUNT, REGION)
+        assert event["time"].endswith("Z")
+    detail = got[1]["detail"]
+    assert detail["crawlerName"] == s3_crawler
+    assert detail["tablesCreated"] == "0"  # the table exists since the first crawl
+    assert int(detail["runningTime (sec)"]) >= 1
+    assert detail["cloudWatchLogLink"] == succeeded["detail"]["cloudWatchLogLink"]
+
+
+def test_a_new_object_updates_the_table_and_the_metrics(sb: Any, names: Any, s3_crawler: str):
+    sb.client("s3").put_object(Bucket=names.bucket, Key=f"{names.prefix}more.csv", Body=CSV)
+    crawl(sb, s3_crawler)
+
+    glue = sb.client("glue")
+    table = glue.get_table(DatabaseName=names.s3_database, Name="attendance")["Table"]
+    assert table["Parameters"]["objectCount"] == "2"
+    metrics = glue.get_crawler_metrics(CrawlerNameList=[s3_crawler])["CrawlerMetricsList"][0]
+    assert (metrics["TablesCreated"], metrics["TablesUpdated"]) == (0, 1)
+    assert metrics["LastRuntimeSeconds"] >= 0
+    sb.client("s3").delete_object(Bucket=names.bucket, Key=f"{names.prefix}more.csv")
+
+
+def test_crawl_logs_to_the_crawler_stream(sb: Any, s3_crawler: str):
+    logs = sb.client("logs")
+    lines = [
+        e["message"]
+        for e in logs.get_log_events(logGroupName="/aws-glue/crawlers", logStreamName=s3_crawler)[
+            "events"
+        ]
+    ]
+    assert any("Running Start Crawl" in line for line in lines)
+    assert any("finished running and is in state READY" in line for line in lines)
+
+
+def test_list_crawls_shows_each_crawl(sb: Any, s3_crawler: str):
+    crawls = sb.client("glue").list_crawls(CrawlerName=s3_crawler)["Crawls"]
+    assert len(crawls) >= 3
+    assert {c["State"] for c in crawls} == {"COMPLETED"}
+
+
+def test_start_crawler_while_running_is_refused(sb: Any, s3_crawler: str):
+    from wcpipe.sandbox.crawler import SandboxCrawl
+
+    crawler = sb.backend("glue").get_crawler(s3_crawler)
+    running = SandboxCrawl(s3_crawler)  # a crawl still in progress
+    crawler.crawls.append(running)
+    try:
+        with pytest.raises(ClientError) as err:
+            sb.client("glue").start_crawler(Name=s3_crawler)
+        assert err.value.response["Error"]["Code"] == "CrawlerRunningException"
+        assert sb.client("glue").get_crawler(Name=s3_crawler)["Crawler"]["State"] == "RUNNING"
+    finally:
+        crawler.crawls.remove(running)
+
+
+def test_a_crawl_with_no_objects_fails_with_a_message_and_a_failed_event(
+    sb: Any, names: Any, events: Any
+):
+    glue = sb.client("glue")
+    glue.create_crawler(
+        Name="empty",
+        Role=names.role_arn(names.glue_role),
+        DatabaseName=names.s3_database,
+        Targets={"S3Targets": [{"Path": f"s3://{names.bucket}/nothing/here/"}]},
+    )
+    crawler = crawl(sb, "empty")
+
+    assert crawler["State"] == "READY"
+    assert crawler["LastCrawl"]["Status"] == "FAILED"
+    assert "No objects found" in crawler["LastCrawl"]["ErrorMessage"]
+    failed = [e for e in events() if e["detail"]["state"] == "Failed"]
+    documented = json.loads((EVENTS_DIR / "crawler-failed.json").read_text())
+    assert len(failed) == 1
+    assert set(failed[0]["detail"]) == set(documented["detail"])
+    assert "No objects found" in failed[0]["detail"]["errorMessage"]
+
+
+def test_an_unreadable_csv_fails_the_crawl(sb: Any, names: Any):
+    s3, glue = sb.client("s3"), sb.client("glue")
+    s3.put_object(Bucket=names.bucket, Key="binary/blob.csv", Body=b"\xff\xfe\x00bad\xc3")
+    glue.create_crawler(
+        Name="binary",
+        Role=names.role_arn(names.glue_role),
+        DatabaseName=names.s3_database,
+        Targets={"S3Targets": [{"Path": f"s3://{names.bucket}/binary/"}]},
+    )
+    crawler = crawl(sb, "binary")
+
+    assert crawler["LastCrawl"]["Status"] == "FAILED"
+    assert "not a readable CSV" in crawler["LastCrawl"]["ErrorMessage"]
+
+
+def test_without_a_classifier_the_builtin_rules_find_header_and_types(sb: Any, names: Any):
+    s3, glue = sb.client("s3"), sb.client("glue")
+    s3.put_object(
+        Bucket=names.bucket, Key="plain/t.csv", Body=b"id|ok|ratio\n1|true|0.5\n2|false|1\n"
+    )
+    glue.create_crawler(
+        Name="plain",
+        Role=names.role_arn(names.glue_role),
+        DatabaseName=names.s3_database,
+        TablePrefix="p_",
+        Targets={"S3Targets": [{"Path": f"s3://{names.bucket}/plain"}]},
+    )
+    assert crawl(sb, "plain")["LastCrawl"]["Status"] == "SUCCEEDED"
+
+    table = glue.get_table(DatabaseName=names.s3_database, Name="p_plain")["Table"]
+    storage = table["StorageDescriptor"]
+    assert [(c["Name"], c["Type"]) for c in storage["Columns"]] == [
+        ("id", "bigint"),
+        ("ok", "boolean"),
+        ("ratio", "double"),
+    ]
+    assert storage["SerdeInfo"] == {
+        "SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
+        "Parameters": {"field.delim": "|"},
+    }
+
+
+def test_jdbc_crawler_catalogs_the_warehouse_table(sb: Any, names: Any):
+    from wcpipe import sql
+    from wcpipe.spec import load_spec
+
+    with sb.pg_connect("dev") as conn:
+        conn.execute(sql.create_table(load_spec(SPEC_PATH)))
+    glue = sb.client("glue")
+    glue.create_connection(
+        ConnectionInput={
+            "Name": names.connection,
+            "ConnectionType": "JDBC",
+            "ConnectionProperties": {
+                "JDBC_CONNECTION_URL": "jdbc:redshift://example:5439/dev",
+                "USERNAME": "awsadmin",
+                "PASSWORD": "secret",
+            },
+        }
+    )
+    glue.create_database(DatabaseInput={"Name": names.redshift_database})
+    glue.create_crawler(
+        Name=names.redshift_crawler,
+        Role=names.role_arn(names.glue_role),
+        DatabaseName=names.redshift_database,
+        Targets={
+            "JdbcTargets": [{"ConnectionName": names.connection, "Path": names.jdbc_include_path}]
+        },
+    )
+    assert crawl(sb, names.redshift_crawler)["LastCrawl"]["Status"] == "SUCCEEDED"
+
+    table = glue.get_table(DatabaseName=names.redshift_database, Name="dev_public_attendance")
+    table = table["Table"]
+    assert [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]] == [
+        ("source_index", "smallint"),
+        ("year", "smallint"),
+        ("hosts", "varchar(64)"),
+        ("total_attendance", "int"),
+        ("matches", "smallint"),
+        ("average_attendance", "int"),
+        ("highest_attendance", "int"),
+        ("venue", "varchar(128)"),
+        ("games", "varchar(256)"),
+    ]
+    assert table["StorageDescriptor"]["Location"] == "dev.public.attendance"
+    assert table["Parameters"]["classification"] == "redshift"
+    assert table["Parameters"]["connectionName"] == names.connection
+
+
+def test_jdbc_crawler_fails_on_a_missing_table(sb: Any, names: Any):
+    glue = sb.client("glue")
+    glue.create_crawler(
+        Name="jdbc-missing",
+        Role=names.role_arn(names.glue_role),
+        DatabaseName=names.redshift_database,
+        Targets={"JdbcTargets": [{"ConnectionName": names.connection, "Path": "dev/public/nope"}]},
+    )
+    last = crawl(sb, "jdbc-missing")["LastCrawl"]
+    assert last["Status"] == "FAILED"
+    assert "dev.public.nope not found" in last["ErrorMessage"]
