@@ -1,0 +1,145 @@
+"""The sandbox's machinery: moto's server in-process, the warehouse, and the patches.
+
+Contract:
+- `start(sandbox)` installs the patches (once per process: `install_patches`), starts the
+  warehouse (an external `warehouse_dsn`, or embedded PostgreSQL in `data_dir`/a temp dir),
+  then moto's `ThreadedMotoServer` on 127.0.0.1 only (port 0 picks a free port), and fills in
+  `sandbox.endpoint` and `sandbox.pg_dsn`. It returns the `Runtime` that `stop()` takes back.
+- Every request passes through `_Middleware`, which makes the sandbox `current()` for the
+  request's thread (so patched moto code finds its warehouse and workers) and applies the
+  profile hook `sandbox.latency` (None = no delay) before moto serves the request.
+- `stop(..., reset_moto=True)` also resets moto's in-memory state: state lives as long as the
+  server. Only the warehouse outlives it, and only with `data_dir` or an external DSN.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+if TYPE_CHECKING:
+    from wcpipe.sandbox.core import Sandbox
+    from wcpipe.sandbox.warehouse_pg import EmbeddedPostgres
+
+_patched = False
+_patch_lock = threading.Lock()
+_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
+
+
+def install_patches() -> None:
+    """Install every moto patch the sandbox needs; safe to call again."""
+    global _patched
+    with _patch_lock:
+        if _patched:
+            return
+        from wcpipe.sandbox import dataapi, glue_ops, lambda_runner
+
+        dataapi.install()
+        glue_ops.install()
+        lambda_runner.install()
+        _patched = True
+
+
+class _Middleware:
+    """WSGI wrapper: serve each request as `sandbox`, after its profile delay (if any)."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], sandbox: Sandbox) -> None:
+        self.app = app
+        self.sandbox = sandbox
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        latency = self.sandbox.latency
+        if latency is not None:
+            service, operation = _operation(environ)
+            delay = latency(service, operation)
+            if delay > 0:
+                time.sleep(delay)
+        with self.sandbox.activate():
+            # moto builds the whole body before returning, so the context covers all its work.
+            return list(self.app(environ, start_response))
+
+
+def _operation(environ: dict[str, Any]) -> tuple[str, str]:
+    """(service, operation) of a request, from its SigV4 scope and X-Amz-Target (JSON APIs);
+    query and REST APIs report the HTTP method and path instead of an operation name."""
+    scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    service = scope.group(1) if scope else ""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    operation = (
+        target.rsplit(".", 1)[-1]
+        if target
+        else (f"{environ.get('REQUEST_METHOD', '')} {environ.get('PATH_INFO', '')}")
+    )
+    return service, operation
+
+
+class _SandboxMotoServer(ThreadedMotoServer):
+    """moto's threaded server, with our middleware around its WSGI app."""
+
+    def __init__(self, sandbox: Sandbox, port: int) -> None:
+        super().__init__(ip_address="127.0.0.1", port=port, verbose=False)
+        self._sandbox = sandbox
+
+    def _server_entry(self) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        app = _Middleware(DomainDispatcherApplication(create_backend_app), self._sandbox)
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+@dataclass
+class Runtime:
+    server: _SandboxMotoServer
+    embedded: EmbeddedPostgres | None
+
+
+def start(sandbox: Sandbox) -> Runtime:
+    import logging
+
+    install_patches()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request access log
+    embedded = None
+    if sandbox.warehouse_dsn:
+        sandbox.pg_dsn = sandbox.warehouse_dsn
+    else:
+        from wcpipe.sandbox.warehouse_pg import EmbeddedPostgres
+
+        embedded = EmbeddedPostgres(sandbox.data_dir)
+        sandbox.pg_dsn = embedded.dsn
+    server = _SandboxMotoServer(sandbox, sandbox.port)
+    try:
+        server.start()
+    except BaseException:
+        if embedded is not None:
+            embedded.stop()
+        raise
+    host, port = server.get_host_and_port()
+    sandbox.endpoint = f"http://{host}:{port}"
+    return Runtime(server, embedded)
+
+
+def stop(sandbox: Sandbox, runtime: Runtime, *, reset_moto: bool) -> None:
+    try:
+        runtime.server.stop()
+    finally:
+        if runtime.embedded is not None:
+            runtime.embedded.stop()
+        if reset_moto:
+            from moto.moto_api._internal.models import moto_api_backend
+
+            moto_api_backend.reset()

