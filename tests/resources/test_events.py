@@ -44,7 +44,8 @@ def names(spec: Spec) -> Names:
 def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
     from moto.events.models import EventPattern
 
-    return bool(EventPattern.load(json.dumps(pattern)).matches_event(event))
+    compiled: Any = EventPattern.load(json.dumps(pattern))
+    return bool(compiled.matches_event(event))
 
 
 # The pattern ---------------------------------------------------------------------------------
@@ -225,3 +226,25 @@ def test_facts(ctx: Context, rule: Rule) -> None:
     observed = rule.describe()
     assert observed is not None
     assert rule.facts(observed) == {"state": "ENABLED", "targets": "wcpipe-fifa-start-job"}
+
+
+def test_refused_target_is_a_failure(ctx: Context, rule: Rule) -> None:
+    from botocore.stub import ANY, Stubber
+
+    from wcpipe.errors import ResourceFailed
+
+    refused = {
+        "FailedEntryCount": 1,
+        "FailedEntries": [
+            {"TargetId": "start-glue-job", "ErrorCode": "AccessDenied", "ErrorMessage": "no"}
+        ],
+    }
+    with Stubber(ctx.client("events")) as stub:
+        rule_params = {"Name": RULE, "EventPattern": ANY, "State": "ENABLED"}
+        stub.add_response(
+            "put_rule", {"RuleArn": "arn"}, {**rule_params, "Description": ANY, "Tags": ANY}
+        )
+        target = {"Id": "start-glue-job", "Arn": FUNCTION_ARN, "RetryPolicy": ANY}
+        stub.add_response("put_targets", refused, {"Rule": RULE, "Targets": [target]})
+        with pytest.raises(ResourceFailed, match="AccessDenied"):
+            rule.create()

@@ -432,3 +432,27 @@ def test_permission_source_drift_is_replaced(deps: Context, permission: Permissi
     assert permission.ensure() == "updated"
     assert sent == ["RemovePermission", "AddPermission"]
     assert statement(deps)["Condition"]["ArnLike"]["AWS:SourceArn"] == RULE_ARN
+
+
+def test_permission_added_meanwhile_is_an_outcome(deps: Context, permission: Permission) -> None:
+    lam = deps.client("lambda")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "wcpipe-fifa-events-invoke", "Effect": "Allow"}],
+    }
+    with Stubber(lam) as stub:
+        stub.add_client_error("add_permission", "ResourceConflictException", "exists", 409)
+        stub.add_response("get_policy", {"Policy": json.dumps(policy)}, {"FunctionName": FUNCTION})
+        assert permission.create() is None
+        stub.assert_no_pending_responses()
+
+
+def test_permission_conflict_while_updating_is_a_failure(
+    deps: Context, permission: Permission
+) -> None:
+    lam = deps.client("lambda")
+    with Stubber(lam) as stub:
+        stub.add_client_error("add_permission", "ResourceConflictException", "in progress", 409)
+        stub.add_client_error("get_policy", "ResourceNotFoundException", "no policy", 404)
+        with pytest.raises(lam.exceptions.ResourceConflictException):
+            permission.create()
