@@ -1,0 +1,254 @@
+"""Job runs run in the sandbox: the FIFA load into PostgreSQL, bookmarks, rejects, events, logs.
+
+One sandbox for the module; the S3 crawler makes the source table, as in the pipeline. Runs go on
+the sandbox's worker threads: `sb.idle()` waits until they have finished.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC_PATH = ROOT / "config" / "pipeline.yaml"
+EVENTS_DIR = ROOT / "tests" / "fixtures" / "glue-events"
+CSV = (ROOT / "data" / "FIFA World Cup Attendance.csv").read_bytes()
+HEADER = CSV.split(b"\n", 1)[0] + b"\n"
+ACCOUNT, REGION = "123456789012", "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def sb() -> Iterator[Any]:
+    from wcpipe.sandbox.core import Sandbox
+
+    class Recording(Sandbox):
+        """The sandbox, remembering every event it is asked to put on the bus."""
+
+        events: list[dict[str, Any]] = []
+
+        def emit_event(self, event: dict[str, Any]) -> None:
+            self.events.append(json.loads(json.dumps(event)))
+            super().emit_event(event)
+
+    sandbox = Recording().start()
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+@pytest.fixture(scope="module")
+def spec() -> Any:
+    from wcpipe.spec import load_spec
+
+    return load_spec(SPEC_PATH)
+
+
+@pytest.fixture(scope="module")
+def names(spec: Any) -> Any:
+    from wcpipe.names import Names
+
+    return Names.of(spec, ACCOUNT, REGION)
+
+
+@pytest.fixture(scope="module")
+def job(sb: Any, spec: Any, names: Any) -> str:
+    """Data, classifier, crawled source table, the target table in PostgreSQL, and the job."""
+    from wcpipe import sql
+    from wcpipe.transform import job_arguments
+
+    s3, glue = sb.client("s3"), sb.client("glue")
+    s3.create_bucket(Bucket=names.bucket)
+    s3.put_object(Bucket=names.bucket, Key=f"{names.prefix}fifa.csv", Body=CSV)
+    glue.create_classifier(
+        CsvClassifier={
+            "Name": names.classifier,
+            "Delimiter": ",",
+            "QuoteSymbol": '"',
+            "ContainsHeader": "PRESENT",
+        }
+    )
+    glue.create_database(DatabaseInput={"Name": names.s3_database})
+    glue.create_crawler(
+        Name=names.s3_crawler,
+        Role=names.role_arn(names.glue_role),
+        DatabaseName=names.s3_database,
+        Classifiers=[names.classifier],
+        Targets={"S3Targets": [{"Path": names.data_uri}]},
+    )
+    glue.start_crawler(Name=names.s3_crawler)
+    assert sb.idle(timeout=10)
+    with sb.pg_connect(spec.warehouse.database) as conn:
+        conn.execute(sql.create_table(spec))
+    glue.create_job(
+        Name=names.job,
+        Role=names.role_arn(names.glue_role),
+        Command={"Name": "glueetl", "ScriptLocation": f"s3://{names.bucket}/wcpipe/glue/load.py"},
+        DefaultArguments={
+            **job_arguments(spec, names),
+            "--job-bookmark-option": "job-bookmark-enable",
+        },
+        ExecutionProperty={"MaxConcurrentRuns": 1},
+        GlueVersion="4.0",
+        WorkerType="G.1X",
+        NumberOfWorkers=2,
+    )
+    return str(names.job)
+
+
+def run(sb: Any, job_name: str, **kwargs: Any) -> dict[str, Any]:
+    glue = sb.client("glue")
+    sb.events.clear()
+    run_id = glue.start_job_run(JobName=job_name, **kwargs)["JobRunId"]
+    assert sb.idle(timeout=10)
+    job_run: dict[str, Any] = glue.get_job_run(JobName=job_name, RunId=run_id)["JobRun"]
+    return job_run
+
+
+def rows(sb: Any, query: str) -> list[tuple[Any, ...]]:
+    with sb.pg_connect("dev") as conn:
+        return list(conn.execute(query).fetchall())
+
+
+def output(sb: Any, run_id: str, group: str = "/aws-glue/jobs/output") -> list[str]:
+    got = sb.client("logs").get_log_events(logGroupName=group, logStreamName=run_id)
+    return [e["message"] for e in got["events"]]
+
+
+def counts(sb: Any, run_id: str) -> dict[str, int]:
+    from wcpipe.transform import parse_counts_line
+
+    found = [parse_counts_line(line) for line in output(sb, run_id)]
+    return next(c for c in found if c is not None)
+
+
+def test_a_run_loads_the_fifa_file(sb: Any, job: str):
+    job_run = run(sb, job)
+
+    assert job_run["JobRunState"] == "SUCCEEDED", job_run.get("ErrorMessage")
+    assert rows(sb, "SELECT count(*) FROM public.attendance") == [(22,)]
+    assert rows(
+        sb, "SELECT highest_attendance, hosts FROM public.attendance WHERE year = 1950"
+    ) == [(173850, "Brazil")]
+    assert rows(sb, "SELECT hosts FROM public.attendance WHERE year = 2002") == [
+        ("South Korea Japan",)
+    ]
+    assert counts(sb, job_run["Id"]) == {"read": 23, "dropped": 1, "loaded": 22, "rejected": 0}
+    assert job_run["ExecutionTime"] >= 1
+    assert job_run["DPUSeconds"] == job_run["ExecutionTime"] * 2 * 1.0
+    assert job_run["CompletedOn"] >= job_run["StartedOn"]
+    assert job_run["Arguments"]["--job-bookmark-option"] == "job-bookmark-enable"
+    assert "--wcpipe_config" in job_run["Arguments"]
+    assert any(line.startswith("s3://") for line in output(sb, job_run["Id"]))
+
+
+def test_a_run_ends_with_a_succeeded_event_in_the_documented_shape(sb: Any, job: str):
+    documented = json.loads((EVENTS_DIR / "job-succeeded.json").read_text())
+    job_run = run(sb, job)
+
+    [event] = [e for e in sb.events if e["detail-type"] == "Glue Job State Change"]
+    assert set(event) == set(documented)
+    assert set(event["detail"]) == set(documented["detail"])
+    assert event["detail"] == {
+        "jobName": job,
+        "severity": "INFO",
+        "state": "SUCCEEDED",
+        "jobRunId": job_run["Id"],
+        "message": "Job run succeeded",
+    }
+    assert (event["account"], event["region"], event["source"]) == (ACCOUNT, REGION, "aws.glue")
+
+
+def test_with_no_new_objects_the_bookmark_loads_nothing(sb: Any, job: str):
+    job_run = run(sb, job)
+
+    assert job_run["JobRunState"] == "SUCCEEDED"
+    assert counts(sb, job_run["Id"]) == {"read": 0, "dropped": 0, "loaded": 0, "rejected": 0}
+    assert rows(sb, "SELECT count(*) FROM public.attendance") == [(22,)]
+    bookmark = sb.client("glue").get_job_bookmark(JobName=job)["JobBookmarkEntry"]
+    assert list(json.loads(bookmark["JobBookmark"])["objects"]) == ["raw/attendance/fifa.csv"]
+
+
+def test_a_new_object_loads_only_its_rows(sb: Any, names: Any, job: str):
+    new = (
+        HEADER
+        + (
+            b'23,2026,"Canada, Mexico, United States",6500000,104,62500,94000,'
+            b'"MetLife Stadium, New Jersey","Final"\n'
+        )
+    )
+    sb.client("s3").put_object(Bucket=names.bucket, Key=f"{names.prefix}2026.csv", Body=new)
+    job_run = run(sb, job)
+
+    assert job_run["JobRunState"] == "SUCCEEDED", job_run.get("ErrorMessage")
+    assert counts(sb, job_run["Id"]) == {"read": 1, "dropped": 0, "loaded": 1, "rejected": 0}
+    assert rows(sb, "SELECT count(*) FROM public.attendance") == [(23,)]
+
+
+def test_a_bad_value_fails_the_run_and_loads_nothing(sb: Any, names: Any, job: str):
+    bad = HEADER + b'24,2030,Morocco,1000,many,10,100,"Stade, Casablanca",Final\n'
+    sb.client("s3").put_object(Bucket=names.bucket, Key=f"{names.prefix}2030.csv", Body=bad)
+    job_run = run(sb, job)
+
+    assert job_run["JobRunState"] == "FAILED"
+    assert "matches: 1 value(s) rejected" in job_run["ErrorMessage"]
+    assert "'many'" in job_run["ErrorMessage"]
+    assert "CompletedOn" in job_run
+    assert rows(sb, "SELECT count(*) FROM public.attendance") == [(23,)]
+    assert any("rejected" in line for line in output(sb, job_run["Id"], "/aws-glue/jobs/error"))
+    [event] = [e for e in sb.events if e["detail-type"] == "Glue Job State Change"]
+    documented = json.loads((EVENTS_DIR / "job-failed.json").read_text())
+    assert set(event["detail"]) == set(documented["detail"])
+    assert (event["detail"]["state"], event["detail"]["severity"]) == ("FAILED", "ERROR")
+    assert event["detail"]["message"].startswith(
+        f"JobName:{job} and JobRunId:{job_run['Id']} failed to execute with exception "
+    )
+
+    # The bookmark did not advance: once the file is fixed, the next run loads it.
+    fixed = bad.replace(b",many,", b",2,")
+    sb.client("s3").put_object(Bucket=names.bucket, Key=f"{names.prefix}2030.csv", Body=fixed)
+    job_run = run(sb, job)
+    assert job_run["JobRunState"] == "SUCCEEDED", job_run.get("ErrorMessage")
+    assert counts(sb, job_run["Id"])["loaded"] == 1
+    assert rows(sb, "SELECT matches FROM public.attendance WHERE year = 2030") == [(2,)]
+
+
+def test_reset_bookmark_reads_everything_again_and_merge_keeps_one_row_per_year(sb: Any, job: str):
+    sb.client("glue").reset_job_bookmark(JobName=job)
+    job_run = run(sb, job)
+
+    assert job_run["JobRunState"] == "SUCCEEDED", job_run.get("ErrorMessage")
+    assert counts(sb, job_run["Id"])["loaded"] == 24
+    assert rows(sb, "SELECT count(*), count(DISTINCT year) FROM public.attendance") == [(24, 24)]
+
+
+def test_a_second_concurrent_run_is_refused(sb: Any, job: str):
+    from wcpipe.sandbox.jobs import SandboxJobRun
+
+    fake_job = sb.backend("glue").get_job(job)
+    active = SandboxJobRun(None, job_name=job)  # a run still STARTING
+    fake_job.job_runs.append(active)
+    try:
+        with pytest.raises(ClientError) as err:
+            sb.client("glue").start_job_run(JobName=job)
+        assert err.value.response["Error"]["Code"] == "ConcurrentRunsExceededException"
+    finally:
+        fake_job.job_runs.remove(active)
+
+
+def test_a_job_without_wcpipe_config_fails_with_the_reason(sb: Any, names: Any):
+    glue = sb.client("glue")
+    glue.create_job(
+        Name="not-wcpipe",
+        Role=names.role_arn(names.glue_role),
+        Command={"Name": "glueetl", "ScriptLocation": "s3://x/y.py"},
+    )
+    job_run = run(sb, "not-wcpipe")
+
+    assert job_run["JobRunState"] == "FAILED"
+    assert "--wcpipe_config" in job_run["ErrorMessage"]
