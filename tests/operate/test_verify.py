@@ -1,0 +1,165 @@
+"""verify: the real FIFA file in S3 against a warehouse answered by the Data API fixture.
+
+The "warehouse" is a list of rows the test builds independently of wcpipe (csv module plus the
+two fixes the spec declares), aggregated the way Redshift would answer verify's statements.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from typing import Any
+
+import pytest
+
+from wcpipe.errors import Mismatch
+from wcpipe.operate import verify as opverify
+
+from .conftest import DATA
+
+
+def fifa_rows() -> list[dict[str, Any]]:
+    rows = []
+    with DATA.open(newline="", encoding="utf-8") as f:
+        for rec in csv.DictReader(f):
+            if rec["Year"] == "Overall":
+                continue
+            rows.append(
+                {
+                    "source_index": int(rec[""]),
+                    "year": int(rec["Year"]),
+                    "hosts": " ".join(rec["Hosts"].split()),
+                    "total_attendance": int(rec["Total_Attendance"]),
+                    "matches": int(rec["Matches"]),
+                    "average_attendance": int(rec["Average_Attendance"]),
+                    "highest_attendance": int(re.sub(r"\[\d+\]|,", "", rec["Number"])),
+                    "venue": rec["Venue"].strip(),
+                    "games": rec["Game(s)"].strip(),
+                }
+            )
+    return rows
+
+
+def answering(octx, rows: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
+    config = opverify.job_config(octx)
+    _, aliases = opverify.figures_query(config, "t")
+
+    def answer(sql: str) -> list[dict[str, Any]]:
+        if "duplicate_keys" in sql:
+            seen: dict[tuple[Any, ...], int] = {}
+            for r in rows:
+                key = tuple(r[k] for k in config.load_keys)
+                seen[key] = seen.get(key, 0) + 1
+            return [{"duplicate_keys": sum(1 for n in seen.values() if n > 1)}]
+        out: dict[str, Any] = {"row_count": len(rows)}
+        for alias, column in aliases.items():
+            values = [r[column] for r in rows if r[column] is not None]
+            out[alias] = len(values) if alias.startswith("n") else (sum(values) if values else None)
+        return [out]
+
+    return answer
+
+
+def test_verify_matches_the_fifa_file(octx, pipeline, warehouse) -> None:
+    sent = warehouse(answering(octx, fifa_rows()))
+
+    report = opverify.verify(octx)
+
+    assert report.ok, [c for c in report.checks if not c.ok]
+    rows = next(c for c in report.checks if c.name == "rows")
+    assert rows.source == 22 and rows.warehouse == 22
+    assert report.source.read == 23 and report.source.dropped == 1
+    total = next(c for c in report.checks if c.name == "sum of total_attendance")
+    assert total.source == 43936730  # what the file's own Overall row says
+    assert any("HAVING COUNT(*) > 1" in s for s in sent)
+    report.raise_if_mismatch()
+
+
+def test_verify_duplicated_row_is_a_count_mismatch(octx, pipeline, warehouse) -> None:
+    rows = fifa_rows()
+    warehouse(answering(octx, [*rows, rows[3]]))
+
+    report = opverify.verify(octx)
+
+    bad = {c.name for c in report.mismatches()}
+    assert {"rows", "duplicate keys (year)"} <= bad
+    with pytest.raises(Mismatch, match=r"rows: source 22, warehouse 23"):
+        report.raise_if_mismatch()
+
+
+def test_verify_value_lost_in_conversion_is_a_sum_mismatch(octx, pipeline, warehouse) -> None:
+    rows = fifa_rows()
+    rows[3]["highest_attendance"] = 173  # "173,850[86]" read as 173 by a careless load
+    warehouse(answering(octx, rows))
+
+    report = opverify.verify(octx)
+
+    assert [c.name for c in report.mismatches()] == ["sum of highest_attendance"]
+
+
+def test_verify_counts_csv_correctly_across_files(octx, pipeline, warehouse) -> None:
+    s3 = octx.client("s3")
+    # A second file: quoted newline inside a field, CRLF, a header of its own, a folder marker.
+    s3.put_object(
+        Bucket=pipeline.bucket,
+        Key=f"{pipeline.prefix}more/2026.csv",
+        Body=(
+            b",Year,Hosts,Total_Attendance,Matches,Average_Attendance,Number,Venue,Game(s)\r\n"
+            b'23,2026,"United States\nCanada Mexico",6000000,104,57692,94000,"MetLife, NJ",'
+            b'"Final"\r\n'
+        ),
+    )
+    s3.put_object(Bucket=pipeline.bucket, Key=f"{pipeline.prefix}more/", Body=b"")
+    rows = fifa_rows()
+    warehouse(answering(octx, rows))
+
+    report = opverify.verify(octx)
+
+    assert report.source.files == 2
+    count = next(c for c in report.checks if c.name == "rows")
+    assert (count.source, count.warehouse, count.ok) == (23, 22, False)
+
+
+def test_verify_reports_unconvertible_source_values(octx, pipeline, warehouse) -> None:
+    s3 = octx.client("s3")
+    s3.put_object(
+        Bucket=pipeline.bucket,
+        Key=f"{pipeline.prefix}bad.csv",
+        Body=(
+            b",Year,Hosts,Total_Attendance,Matches,Average_Attendance,Number,Venue,Game(s)\n"
+            b"99,2030,X,lots,1,1,1,V,G\n"
+        ),
+    )
+    warehouse(answering(octx, fifa_rows()))
+
+    report = opverify.verify(octx)
+
+    rejected = next(c for c in report.checks if c.name.startswith("source rows rejected"))
+    assert rejected.source == 1 and not rejected.ok
+    assert "total_attendance" in rejected.detail
+
+
+def test_cli_verify_ok_table(invoke, pipeline, octx, warehouse) -> None:
+    warehouse(answering(octx, fifa_rows()))
+    code, out, err = invoke("verify")
+    assert code == 0, err
+    assert "rows" in out and "22" in out and "MISMATCH" not in out
+
+
+def test_cli_verify_json(invoke, pipeline, octx, warehouse) -> None:
+    warehouse(answering(octx, fifa_rows()))
+    code, out, _ = invoke("--output", "json", "verify")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["ok"] is True
+    assert {c["check"] for c in doc["checks"]} >= {"rows", "sum of year"}
+
+
+def test_cli_verify_mismatch_exits_1_naming_figures(invoke, pipeline, octx, warehouse) -> None:
+    rows = fifa_rows()
+    warehouse(answering(octx, [*rows, rows[0]]))
+    code, out, err = invoke("verify")
+    assert code == 1
+    assert "MISMATCH" in out
+    assert "rows: source 22, warehouse 23" in err
