@@ -131,17 +131,18 @@ def glue_policy(names: Names, partition: str) -> dict[str, Any]:
             catalog,
         ),
         # A job with the Data Catalog enabled looks up the `default` database when it starts.
-        _allow("DefaultDatabase", ["glue:GetDatabase"], a.of("glue", "database/default")),
+        _allow(
+            "DefaultDatabase",
+            ["glue:GetDatabase"],
+            [a.of("glue", "catalog"), a.of("glue", "database/default")],
+        ),
         _allow(
             "Connection",
             ["glue:GetConnection"],
             [a.of("glue", "catalog"), a.of("glue", f"connection/{names.connection}")],
         ),
-        _allow(
-            "Bookmarks",
-            ["glue:GetJobBookmark", "glue:ResetJobBookmark"],
-            a.of("glue", f"job/{names.job}"),
-        ),
+        # The job-bookmark actions have no resource type in IAM: "*" is the only form.
+        _allow("Bookmarks", ["glue:GetJobBookmark", "glue:ResetJobBookmark"], "*"),
         _allow(
             "Logs",
             ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
@@ -173,7 +174,6 @@ def glue_policy(names: Names, partition: str) -> dict[str, Any]:
                 "ec2:DescribeRouteTables",
                 "ec2:DescribeSecurityGroups",
                 "ec2:DescribeSubnets",
-                "ec2:DescribeVpcAttribute",
                 "ec2:DescribeVpcEndpoints",
                 "ec2:DescribeVpcs",
             ],
