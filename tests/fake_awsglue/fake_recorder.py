@@ -14,8 +14,8 @@ def reset(columns: list[str], rows: list[list[Any]]) -> None:
     source["rows"] = [list(r) for r in rows]
 
 
-def record(name: str, **kwargs: Any) -> None:
-    calls.append((name, kwargs))
+def record(call: str, /, **kwargs: Any) -> None:
+    calls.append((call, kwargs))
 
 
 def called(name: str) -> list[dict[str, Any]]:
