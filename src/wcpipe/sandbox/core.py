@@ -270,7 +270,8 @@ class Sandbox:
         dimensions: dict[str, str],
         unit: str = "None",
     ) -> None:
-        """Record one datapoint now, as the service itself would (get_metric_statistics sees it)."""
+        """Record one datapoint now, as the service itself would (get_metric_statistics sees it).
+        No Timestamp: moto then stamps it with its own (naive UTC) clock, which its queries use."""
         self.backend("cloudwatch").put_metric_data(
             namespace,
             [
@@ -278,7 +279,6 @@ class Sandbox:
                     "MetricName": name,
                     "Value": value,
                     "Unit": unit,
-                    "Timestamp": datetime.now(UTC),
                     "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
                 }
             ],

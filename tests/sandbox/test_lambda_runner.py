@@ -1,0 +1,183 @@
+"""EventBridge delivers to a Lambda target: the deployed code runs, logs and metrics show it."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+HANDLERS = """
+import json, os
+
+def ok(event, context):
+    print("got", event["detail"]["crawlerName"], "from", os.environ["AWS_ENDPOINT_URL"])
+    print("env", os.environ["JOB_NAME"], context.function_name)
+    return {"started": True}
+
+def boom(event, context):
+    raise RuntimeError("the job could not start")
+"""
+PATTERN = {
+    "source": ["aws.glue"],
+    "detail-type": ["Glue Crawler State Change"],
+    "detail": {"state": ["Succeeded"]},
+}
+
+
+def _zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("starter/handlers.py", HANDLERS)
+        archive.writestr("starter/__init__.py", "")
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def role(client: Any) -> str:
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+            }
+        ],
+    }
+    return str(
+        client("iam").create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(policy))[
+            "Role"
+        ]["Arn"]
+    )
+
+
+def _function(client: Any, role: str, name: str, handler: str) -> str:
+    arn = client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler=handler,
+        Code={"ZipFile": _zip()},
+        Timeout=10,
+        Environment={"Variables": {"JOB_NAME": "load"}},
+    )["FunctionArn"]
+    pattern = dict(PATTERN, detail={"state": ["Succeeded"], "crawlerName": [name]})
+    rule_arn = client("events").put_rule(Name=f"{name}-rule", EventPattern=json.dumps(pattern))[
+        "RuleArn"
+    ]
+    client("lambda").add_permission(
+        FunctionName=name,
+        StatementId="events",
+        Action="lambda:InvokeFunction",
+        Principal="events.amazonaws.com",
+        SourceArn=rule_arn,
+    )
+    client("events").put_targets(Rule=f"{name}-rule", Targets=[{"Id": "fn", "Arn": arn}])
+    return str(arn)
+
+
+def _put_event(client: Any, crawler: str) -> None:
+    detail = {"crawlerName": crawler, "state": "Succeeded", "message": "Crawler Succeeded"}
+    entries = client("events").put_events(
+        Entries=[
+            {
+                "Source": "aws.glue",
+                "DetailType": "Glue Crawler State Change",
+                "Detail": json.dumps(detail),
+            }
+        ]
+    )
+    assert entries["FailedEntryCount"] == 0
+
+
+def _log_lines(client: Any, name: str) -> list[str]:
+    logs = client("logs")
+    streams = logs.describe_log_streams(logGroupName=f"/aws/lambda/{name}")["logStreams"]
+    assert len(streams) == 1
+    assert streams[0]["logStreamName"].startswith(datetime.now(UTC).strftime("%Y/%m/%d/[$LATEST]"))
+    events = logs.get_log_events(
+        logGroupName=f"/aws/lambda/{name}", logStreamName=streams[0]["logStreamName"]
+    )["events"]
+    return [e["message"] for e in events]
+
+
+def _metric(client: Any, name: str, metric: str) -> float:
+    now = datetime.now(UTC)
+    points = client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/Lambda",
+        MetricName=metric,
+        Dimensions=[{"Name": "FunctionName", "Value": name}],
+        StartTime=now - timedelta(minutes=5),
+        EndTime=now + timedelta(minutes=1),
+        Period=60,
+        Statistics=["Sum"],
+    )["Datapoints"]
+    return float(sum(p["Sum"] for p in points))
+
+
+def test_event_runs_the_lambda_handler(client: Any, role: str, sandbox: Any) -> None:
+    _function(client, role, "starter-ok", "starter.handlers.ok")
+    _put_event(client, "starter-ok")
+    assert sandbox.idle(timeout=30)
+
+    lines = _log_lines(client, "starter-ok")
+    assert lines[0].startswith("START RequestId: ")
+    assert f"got starter-ok from {sandbox.endpoint}" in lines
+    assert "env load starter-ok" in lines
+    assert lines[-2].startswith("END RequestId: ")
+    assert lines[-1].startswith("REPORT RequestId: ") and "Duration: " in lines[-1]
+    assert _metric(client, "starter-ok", "Invocations") == 1
+    assert _metric(client, "starter-ok", "Errors") == 0
+
+
+def test_handler_error_is_logged_and_counted(client: Any, role: str, sandbox: Any) -> None:
+    _function(client, role, "starter-boom", "starter.handlers.boom")
+    _put_event(client, "starter-boom")
+    assert sandbox.idle(timeout=30)
+
+    text = "\n".join(_log_lines(client, "starter-boom"))
+    assert "[ERROR] RuntimeError: the job could not start" in text
+    assert "Traceback (most recent call last)" in text
+    assert _metric(client, "starter-boom", "Errors") == 1
+    assert _metric(client, "starter-boom", "Invocations") == 1
+
+
+def test_non_matching_event_runs_nothing(client: Any, sandbox: Any) -> None:
+    client("events").put_events(
+        Entries=[
+            {
+                "Source": "aws.glue",
+                "DetailType": "Glue Crawler State Change",
+                "Detail": json.dumps({"crawlerName": "x", "state": "Failed"}),
+            }
+        ]
+    )
+    assert sandbox.idle(timeout=10)
+    assert _metric(client, "starter-ok", "Invocations") == 1
+
+
+def test_emit_event_delivers_like_eventbridge(client: Any, sandbox: Any) -> None:
+    sandbox.emit_event(
+        {
+            "source": "aws.glue",
+            "detail-type": "Glue Crawler State Change",
+            "detail": {"crawlerName": "starter-ok", "state": "Succeeded"},
+        }
+    )
+    assert sandbox.idle(timeout=30)
+    assert _metric(client, "starter-ok", "Invocations") == 2
+
+
+def test_invoke_api_runs_the_code(client: Any, sandbox: Any) -> None:
+    started = time.monotonic()
+    reply = client("lambda").invoke(
+        FunctionName="starter-ok",
+        Payload=json.dumps({"detail": {"crawlerName": "direct"}}).encode(),
+    )
+    assert json.loads(reply["Payload"].read()) == {"started": True}
+    assert time.monotonic() - started < 10
