@@ -106,6 +106,7 @@ BAD_SPECS: list[tuple[str, str, int | None, str]] = [
         4,
         "table.schema",
     ),
+    ("truncate-with-bookmarks", _with("load: {mode: truncate}\n"), None, "set glue.bookmarks"),
     ("bad-load-mode", _with("load: {mode: upsert}\n"), 6, "load.mode"),
     ("merge-without-keys", _with("load: {mode: merge}\n"), 6, "needs 'keys'"),
     ("merge-key-not-column", _with("load: {mode: merge, keys: [id]}\n"), None, "merge key 'id'"),

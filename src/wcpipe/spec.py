@@ -275,6 +275,11 @@ class Spec(_Model):
         for drop in self.data.drop_rows:
             if drop.column not in sources:
                 raise ValueError(f"drop_rows column {drop.column!r} is not a source column")
+        if self.load.mode == "truncate" and self.glue.bookmarks:
+            raise ValueError(
+                "load mode 'truncate' replaces the table with what one run reads, but job "
+                "bookmarks make a run read only new files: set glue.bookmarks: false"
+            )
         for key in self.tags:
             if key.lower().startswith("aws:") or key.startswith("wcpipe:"):
                 raise ValueError(f"tag key {key!r} is reserved")
