@@ -24,6 +24,19 @@ POLICY_NAME = "wcpipe"
 MAX_SESSION = 3600
 TEMP_PREFIX = "wcpipe/tmp/"
 VERSION = "2012-10-17"
+# What the crawlers and the job do to the catalog of their two databases (no deletes).
+CATALOG_ACTIONS = [
+    f"glue:{a}"
+    for a in "BatchCreatePartition BatchGetPartition BatchUpdatePartition CreatePartition "
+    "CreateTable GetDatabase GetDatabases GetPartition GetPartitions GetTable GetTables "
+    "UpdatePartition UpdateTable".split()
+]
+# What Glue reads to place a network interface in the connection's subnet.
+DESCRIBE_NETWORK_ACTIONS = [
+    f"ec2:{a}"
+    for a in "DescribeNetworkInterfaces DescribeRouteTables DescribeSecurityGroups "
+    "DescribeSubnets DescribeVpcEndpoints DescribeVpcs".split()
+]
 
 
 def normalize(value: Any) -> Any:
@@ -111,25 +124,7 @@ def glue_policy(names: Names, partition: str) -> dict[str, Any]:
             ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
             a.objects(f"{TEMP_PREFIX}*"),
         ),
-        _allow(
-            "Catalog",
-            [
-                "glue:BatchCreatePartition",
-                "glue:BatchGetPartition",
-                "glue:BatchUpdatePartition",
-                "glue:CreatePartition",
-                "glue:CreateTable",
-                "glue:GetDatabase",
-                "glue:GetDatabases",
-                "glue:GetPartition",
-                "glue:GetPartitions",
-                "glue:GetTable",
-                "glue:GetTables",
-                "glue:UpdatePartition",
-                "glue:UpdateTable",
-            ],
-            catalog,
-        ),
+        _allow("Catalog", CATALOG_ACTIONS, catalog),
         # A job with the Data Catalog enabled looks up the `default` database when it starts.
         _allow(
             "DefaultDatabase",
@@ -167,18 +162,7 @@ def glue_policy(names: Names, partition: str) -> dict[str, Any]:
         ),
         # EC2's Describe* actions do not support resource-level permissions: AWS accepts only
         # "*" for them. They read network metadata and change nothing.
-        _allow(
-            "DescribeNetwork",
-            [
-                "ec2:DescribeNetworkInterfaces",
-                "ec2:DescribeRouteTables",
-                "ec2:DescribeSecurityGroups",
-                "ec2:DescribeSubnets",
-                "ec2:DescribeVpcEndpoints",
-                "ec2:DescribeVpcs",
-            ],
-            "*",
-        ),
+        _allow("DescribeNetwork", DESCRIBE_NETWORK_ACTIONS, "*"),
         # PutMetricData has no resource type either; the namespace condition scopes it.
         _allow(
             "Metrics",
@@ -344,12 +328,12 @@ class _Role(Resource):
             )
         if "policy" in fields:
             self._put_policy()
-        for policy in (
-            observed.data.get("other_inline", []) if "other_inline_policies" in fields else []
-        ):
-            self._delete_inline(policy)
-        for arn in observed.data.get("managed", []) if "managed_policies" in fields else []:
-            self._detach(arn)
+        if "other_inline_policies" in fields:
+            for policy in observed.data["other_inline"]:
+                self._delete_inline(policy)
+        if "managed_policies" in fields:
+            for arn in observed.data["managed"]:
+                self._detach(arn)
         if "tags" in fields:
             self._retag(observed.tags)
         if "description" in fields or "max_session" in fields:
