@@ -82,7 +82,7 @@ def lambda_section(ctx: Context, *, hours: int = 24) -> Section:
             MetricName=metric,
             Dimensions=[{"Name": "FunctionName", "Value": ctx.names.function}],
             StartTime=now - timedelta(hours=hours),
-            EndTime=now,
+            EndTime=now + timedelta(minutes=1),  # the current, partial period included
             Period=3600,
             Statistics=["Sum"],
         )
