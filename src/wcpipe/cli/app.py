@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from wcpipe.resources.base import Context, Resource
     from wcpipe.spec import Spec
+    from wcpipe.wait import Timing
 
 
 @dataclass
@@ -44,7 +45,29 @@ class App:
             profile=self.profile or spec.profile,
             endpoint_url=self.endpoint_url or spec.endpoint_url,
         )
-        return Context(spec=spec, aws=aws)
+        return Context(spec=spec, aws=aws, timing=self.timing)
+
+    @cached_property
+    def timing(self) -> Timing:
+        """How often waits poll. `WCPIPE_POLL_INTERVAL` (seconds) sets the first interval: the
+        sandbox answers in well under a second, AWS in tens of seconds to minutes."""
+        import os
+
+        from wcpipe.errors import UsageError
+        from wcpipe.wait import Timing
+
+        raw = os.environ.get("WCPIPE_POLL_INTERVAL")
+        if not raw:
+            return Timing()
+        try:
+            initial = float(raw)
+            if not 0 < initial <= 60:
+                raise ValueError
+        except ValueError:
+            raise UsageError(
+                f"WCPIPE_POLL_INTERVAL={raw!r}: expected seconds between 0 and 60"
+            ) from None
+        return Timing(initial=initial, maximum=max(initial, min(30.0, initial * 20)))
 
     def resources(self) -> list[Resource]:
         from wcpipe.resources import catalog
