@@ -1,0 +1,166 @@
+"""`wcpipe sandbox serve` and `wcpipe demo`: the offline AWS, served or used in-process.
+
+Thin commands over `wcpipe.sandbox.core.Sandbox` (imported lazily, like boto3 and moto: nothing
+heavy at module level). Both set fake AWS credentials in this process's environment and point
+AWS config files at /dev/null first, so no real profile is ever read and no request leaves the
+machine. `demo` drives the ordinary wcpipe commands (`up`, `run`, `verify`, `down`) through
+`wcpipe.cli.cli.main(..., standalone_mode=False)` against the sandbox's endpoint, so what it shows
+is exactly what those commands do against AWS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from wcpipe.cli.app import App
+
+DEMO_REGION = "us-east-1"
+
+
+def use_fake_credentials(region: str = DEMO_REGION) -> None:
+    """Make this process's AWS SDK use the sandbox's fake credentials, never a real profile."""
+    for var in [v for v in os.environ if v.startswith("AWS_")]:
+        del os.environ[var]
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_SESSION_TOKEN="testing",
+        AWS_DEFAULT_REGION=region,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+
+
+def bundled_spec() -> Path:
+    """The FIFA spec: the packaged copy (wcpipe/bundled/) or, in a checkout, config/."""
+    import wcpipe
+
+    package = Path(wcpipe.__file__).resolve().parent
+    for candidate in (
+        package / "bundled" / "pipeline.yaml",
+        package.parent.parent / "config" / "pipeline.yaml",
+    ):
+        if candidate.is_file():
+            return candidate
+    from wcpipe.errors import UsageError
+
+    raise UsageError("the bundled demo spec is missing from this installation")
+
+
+@click.group()
+def sandbox() -> None:
+    """An offline AWS for this pipeline: moto, a real PostgreSQL, and what moto lacks."""
+
+
+@sandbox.command()
+@click.option(
+    "--port",
+    type=int,
+    default=0,
+    show_default="a free port",
+    help="Port on 127.0.0.1 to listen on.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    help="Keep the warehouse (PostgreSQL) here, across restarts.",
+)
+@click.option("--warehouse-dsn", help="Use this PostgreSQL instead of an embedded one.")
+@click.pass_obj
+def serve(app: App, port: int, data_dir: str | None, warehouse_dsn: str | None) -> None:
+    """Serve the sandbox on 127.0.0.1 until Ctrl-C.
+
+    Point wcpipe (or any AWS SDK) at it with --endpoint-url or AWS_ENDPOINT_URL.
+    """
+    from wcpipe import ui
+    from wcpipe.sandbox.core import Sandbox
+
+    region = app.region or DEMO_REGION
+    use_fake_credentials(region)
+    box = Sandbox(port=port, data_dir=data_dir, warehouse_dsn=warehouse_dsn, region=region)
+    with ui.spinner("starting the sandbox"):
+        box.start()
+    try:
+        _announce(box)
+        _serve_until_interrupted()
+    finally:
+        box.stop()
+
+
+def _announce(box: Any) -> None:
+    from wcpipe import ui
+
+    ui.info(f"sandbox listening on {box.endpoint} (warehouse: {box.pg_dsn})")
+    ui.info(f"  export AWS_ENDPOINT_URL={box.endpoint}")
+    ui.info("  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")
+    ui.info("Ctrl-C stops it.")
+
+
+def _serve_until_interrupted() -> None:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a server ends: quietly
+        threading.Event().wait()
+
+
+@click.command()
+@click.option(
+    "--keep", is_flag=True, help="Leave the pipeline up and keep the sandbox serving until Ctrl-C."
+)
+@click.pass_obj
+def demo(app: App, keep: bool) -> None:
+    """Run the bundled FIFA pipeline end to end on an offline sandbox: up, run, verify, the
+    first rows from the warehouse, then down. No AWS account is used."""
+    from wcpipe import ui
+    from wcpipe.sandbox.core import Sandbox
+
+    use_fake_credentials(DEMO_REGION)
+    spec_path = str(bundled_spec())
+    with ui.spinner("starting the sandbox (moto + PostgreSQL)"):
+        box = Sandbox(region=DEMO_REGION).start()
+    try:
+        base = ["-c", spec_path, "--endpoint-url", box.endpoint, "--region", DEMO_REGION]
+        if app.debug:
+            base.append("--debug")
+        for args in (["up", "--yes"], ["run"], ["verify"]):
+            ui.step(f"wcpipe {' '.join(args)}")
+            _wcpipe(base + args)
+        _first_rows(spec_path, box.endpoint)
+        if keep:
+            _announce(box)
+            _serve_until_interrupted()
+            return
+        ui.step("wcpipe down --yes")
+        _wcpipe([*base, "down", "--yes"])
+    finally:
+        box.stop()
+
+
+def _wcpipe(args: list[str]) -> None:
+    from wcpipe.cli import cli
+
+    cli.main(args=args, prog_name="wcpipe", standalone_mode=False)
+
+
+def _first_rows(spec_path: str, endpoint: str, limit: int = 5) -> None:
+    from wcpipe import sql, ui, warehouse
+
+    app = App(config_path=spec_path, region=DEMO_REGION, endpoint_url=endpoint)
+    table = app.spec.table
+    columns = [c.name for c in table.columns]
+    order = sql.ident(columns[0])
+    rows = warehouse.query(
+        app.context,
+        f"SELECT * FROM {sql.qualified(table)} ORDER BY {order} LIMIT {int(limit)}",
+        what="the first rows",
+    )
+    ui.table(
+        columns,
+        [[row.get(c) for c in columns] for row in rows],
+        title=f"{table.schema_}.{table.name}: first {limit} rows",
+    )

@@ -1,0 +1,64 @@
+"""The sandbox leans on moto's internals: fail loudly when an upgrade moves one."""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import version
+
+import pytest
+
+from wcpipe.sandbox.core import MOTO_VERSION, PATCHED_INTERNALS
+
+
+def _hook_pins() -> list[tuple[str, str]]:
+    pins: list[tuple[str, str]] = []
+    for name in ("wcpipe.sandbox.crawler", "wcpipe.sandbox.jobs"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        pins.extend(getattr(module, "HOOK_PINS", ()))
+    return pins
+
+
+def test_moto_is_the_pinned_version() -> None:
+    assert version("moto") == MOTO_VERSION, (
+        f"moto {version('moto')} is installed but the sandbox is built against moto "
+        f"{MOTO_VERSION}: it patches moto's internals. Install moto[server]=={MOTO_VERSION}, or "
+        "re-check every entry of wcpipe.sandbox.core.PATCHED_INTERNALS and update the pin."
+    )
+
+
+@pytest.mark.parametrize("module,attribute", [*PATCHED_INTERNALS, *_hook_pins()])
+def test_patched_internal_exists(module: str, attribute: str) -> None:
+    try:
+        owner = importlib.import_module(module)
+    except ImportError as exc:
+        pytest.fail(f"the sandbox patches {module}.{attribute}, but {module} is gone: {exc}")
+    assert hasattr(owner, attribute), (
+        f"the sandbox patches {module}.{attribute}, which this moto no longer has "
+        f"(pinned: moto {MOTO_VERSION}); see wcpipe.sandbox.core.PATCHED_INTERNALS"
+    )
+
+
+@pytest.mark.parametrize(
+    "owner,method",
+    [
+        ("moto.events.models:Rule", "send_to_targets"),
+        ("moto.events.models:Rule", "event_pattern"),
+        ("moto.awslambda.models:LambdaFunction", "_invoke_lambda"),
+        ("moto.moto_server.threaded_moto_server:ThreadedMotoServer", "_server_entry"),
+        ("moto.glue.responses:GlueResponse", "glue_backend"),
+        ("moto.logs.models:LogsBackend", "put_log_events"),
+        ("moto.cloudwatch.models:CloudWatchBackend", "put_metric_data"),
+    ],
+)
+def test_patched_methods_exist(owner: str, method: str) -> None:
+    module, cls = owner.split(":")
+    klass = getattr(importlib.import_module(module), cls)
+    if method == "event_pattern":  # an instance attribute: check the constructor sets it
+        import inspect
+
+        assert "self.event_pattern" in inspect.getsource(klass.__init__)
+        return
+    assert hasattr(klass, method), f"the sandbox patches {owner}.{method}, which moto lacks now"
