@@ -335,8 +335,9 @@ def _copy_object(
     mapper: Mapper,
     index: dict[str, int],
 ) -> None:
-    """Stream one object's records through the Mapper into the staging table with COPY (text
-    format, one write_row per mapped row: psycopg formats rows in C, no per-row INSERT)."""
+    """Stream one object's records through the Mapper into the staging table with one binary
+    COPY (psycopg formats each row in C; no per-row INSERT). The column types come from the
+    staging table itself, so the binary format always matches what PostgreSQL expects."""
     d = source.dialect
     records = csvio.iter_records(
         io.BytesIO(data),
@@ -347,8 +348,19 @@ def _copy_object(
     )
     table = f"{loadsql.ident(config.target_schema)}.{loadsql.ident(staging)}"
     columns = ", ".join(loadsql.ident(c) for c in config.column_names)
+    oids = dict(
+        conn.execute(
+            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass"
+            " AND attnum > 0 AND NOT attisdropped",
+            (table,),
+        ).fetchall()
+    )
     map_record = mapper.map_record
-    with conn.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+    with (
+        conn.cursor() as cur,
+        cur.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.set_types([oids[c] for c in config.column_names])
         write_row = copy.write_row
         for record in records:
             row = map_record(index, record)
