@@ -175,9 +175,9 @@ def render_report(report: Report) -> None:
 
 
 def _fmt(value: Any) -> str:
-    from wcpipe.operate.verify import _plain
+    from wcpipe.operate.verify import plain
 
-    return str(_plain(value))
+    return str(plain(value))
 
 
 @click.command("run")

@@ -41,8 +41,8 @@ class Check:
     def as_dict(self) -> dict[str, Any]:
         return {
             "check": self.name,
-            "source": _plain(self.source),
-            "warehouse": _plain(self.warehouse),
+            "source": plain(self.source),
+            "warehouse": plain(self.warehouse),
             "ok": self.ok,
             "detail": self.detail,
         }
@@ -93,7 +93,7 @@ class Report:
         bad = self.mismatches()
         if bad:
             figures = "; ".join(
-                f"{c.name}: source {_plain(c.source)}, warehouse {_plain(c.warehouse)}" for c in bad
+                f"{c.name}: source {plain(c.source)}, warehouse {plain(c.warehouse)}" for c in bad
             )
             raise Mismatch(
                 f"{self.table} does not match the source: {figures}",
@@ -101,7 +101,7 @@ class Report:
             )
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else str(value)
     return value
