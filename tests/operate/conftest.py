@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import zipfile
@@ -203,10 +204,8 @@ def crawler_writes_table(monkeypatch: pytest.MonkeyPatch, aws):  # type: ignore[
             glue = self.backend
             sd = {"Columns": [{"Name": n, "Type": t} for n, t in plan["columns"].items()]}
             table_input = {"Name": plan["table"], "StorageDescriptor": sd}
-            try:
+            with contextlib.suppress(Exception):
                 glue.delete_table(plan["database"], plan["table"])
-            except Exception:
-                pass
             glue.create_table(plan["database"], plan["table"], table_input)
 
     monkeypatch.setattr(models.FakeCrawler, "start_crawler", writing_start)

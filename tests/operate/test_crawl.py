@@ -108,7 +108,7 @@ def test_cli_run_crawler_json(invoke, pipeline, world) -> None:
 def test_cli_run_crawler_failed_exits_1_with_log_location(
     invoke, pipeline, world, crawls_fail
 ) -> None:
-    code, out, err = invoke("run-crawler", "s3")
+    code, _out, err = invoke("run-crawler", "s3")
     assert code == 1
     assert crawls_fail in err
     assert "/aws-glue/crawlers" in err and pipeline.s3_crawler in err
