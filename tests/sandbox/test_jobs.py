@@ -175,12 +175,9 @@ def test_with_no_new_objects_the_bookmark_loads_nothing(sb: Any, job: str):
 
 
 def test_a_new_object_loads_only_its_rows(sb: Any, names: Any, job: str):
-    new = (
-        HEADER
-        + (
-            b'23,2026,"Canada, Mexico, United States",6500000,104,62500,94000,'
-            b'"MetLife Stadium, New Jersey","Final"\n'
-        )
+    new = HEADER + (
+        b'23,2026,"Canada, Mexico, United States",6500000,104,62500,94000,'
+        b'"MetLife Stadium, New Jersey","Final"\n'
     )
     sb.client("s3").put_object(Bucket=names.bucket, Key=f"{names.prefix}2026.csv", Body=new)
     job_run = run(sb, job)

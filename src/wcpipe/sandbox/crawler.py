@@ -12,8 +12,8 @@ Contract:
 - S3 targets: the objects under the path make one table named after the path's last folder
   (`names.catalog_table_name`, after the crawler's TablePrefix); the crawler's CSV classifier
   (header, delimiter, quote) is honoured and types are inferred from a bounded sample
-  (`s3_table`). JDBC targets: `db/schema/table` (`%` a wildcard) is read from PostgreSQL's
-  information_schema and catalogued as `<db>_<schema>_<table>` (`jdbc_tables`).
+  (`wcpipe.infer`, shared with `wcpipe init`). JDBC targets: `db/schema/table` (`%` is a
+  wildcard) is read from PostgreSQL's information_schema, catalogued as `<db>_<schema>_<table>`.
 - No objects, an unreadable CSV, a missing database or JDBC table: the crawl FAILS with a message.
 - Kept on the crawler (a `SandboxCrawler` once started) for GetCrawlerMetrics: `tables_created`,
   `tables_updated`, `tables_deleted` (of the last finished crawl) and `runtimes_seconds` (every
@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import importlib
 import io
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -40,6 +38,7 @@ from moto.glue.exceptions import CrawlerRunningException
 from moto.glue.models import FakeCrawl, FakeCrawler, GlueBackend
 
 from wcpipe import csvio
+from wcpipe.infer import glue_header_names, infer_glue_type
 from wcpipe.names import catalog_table_name
 
 if TYPE_CHECKING:
@@ -378,7 +377,7 @@ def _s3_table(
         sampled_bytes += len(data)
     if not names:
         raise CrawlFailed(f"No CSV records found under s3://{bucket_name}/{prefix}")
-    columns = [{"Name": n, "Type": _infer_type(samples.get(n, []))} for n in names]
+    columns = [{"Name": n, "Type": infer_glue_type(samples.get(n, []))} for n in names]
     size = sum(k.size for k in objects)
     average = max(1, sampled_bytes // max(1, sampled_rows + (len(objects) if has_header else 0)))
     params = {
@@ -462,51 +461,14 @@ def _looks_like_header(records: list[list[str]]) -> bool:
     if len(records) < 2:
         return False
     first, rest = records[0], records[1:]
-    if any(_infer_type([v]) != "string" for v in first if v.strip()):
+    if any(infer_glue_type([v]) != "string" for v in first if v.strip()):
         return False
     columns = zip(*[r[: len(first)] for r in rest if len(r) >= len(first)], strict=False)
-    return any(_infer_type(list(c)) != "string" for c in columns)
-
-
-def _infer() -> Any:
-    try:
-        return importlib.import_module("wcpipe.infer")
-    except ModuleNotFoundError as exc:
-        if exc.name != "wcpipe.infer":
-            raise
-        return None
-
-
-def _infer_type(values: list[str]) -> str:
-    shared = getattr(_infer(), "infer_glue_type", None)
-    if shared is not None:
-        return str(shared(values))
-    return _fallback_glue_type(values)
+    return any(infer_glue_type(list(c)) != "string" for c in columns)
 
 
 def _header_names(header: list[str]) -> list[str]:
-    shared = getattr(_infer(), "glue_header_names", None)
-    names = shared(header) if shared is not None else csvio.glue_names(header)
-    return [str(n).lower() for n in names]  # Glue's catalog lower-cases column names
-
-
-_BIGINT = re.compile(r"[+-]?\d{1,19}")
-_DOUBLE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-
-
-def _fallback_glue_type(values: list[str]) -> str:
-    """Private stand-in for wcpipe.infer.infer_glue_type until it lands: bigint, double,
-    boolean or string; empty values say nothing; one value that does not fit makes a string."""
-    present = [v.strip() for v in values if v.strip()]
-    if not present:
-        return "string"
-    if all(_BIGINT.fullmatch(v) and -(2**63) <= int(v) < 2**63 for v in present):
-        return "bigint"
-    if all(_DOUBLE.fullmatch(v) for v in present):
-        return "double"
-    if all(v.lower() in ("true", "false") for v in present):
-        return "boolean"
-    return "string"
+    return [n.lower() for n in glue_header_names(header)]  # lower-cased, as Glue's catalog is
 
 
 def _csv_classifier(backend: GlueBackend, names: list[str]) -> dict[str, Any]:
