@@ -66,6 +66,10 @@ PATCHED_INTERNALS: tuple[tuple[str, str], ...] = (
     ("moto.awslambda.models", "LambdaFunction"),
     ("moto.logs.models", "LogsBackend"),
     ("moto.cloudwatch.models", "CloudWatchBackend"),
+    ("moto.s3.models", "FakeBucket"),
+    ("moto.core.responses", "ActionResult"),
+    ("moto.core.responses", "EmptyResult"),
+    ("moto.core.utils", "utcnow"),
 )
 
 _GLOBAL_SERVICES = {"s3": "global", "iam": "global", "cloudfront": "global"}
