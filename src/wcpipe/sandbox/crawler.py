@@ -357,7 +357,7 @@ def _s3_table(
     )
     names: list[str] = []
     samples: dict[str, list[str]] = {}
-    sampled_rows = sampled_bytes = 0
+    record_count = 0
     quoted = False
     for key in sorted(objects, key=lambda k: k.name):
         data = key.value
@@ -373,13 +373,11 @@ def _s3_table(
         for row in rows:
             for n, value in zip(file_names, row, strict=False):
                 samples.setdefault(n, []).append(value)
-        sampled_rows += len(rows)
-        sampled_bytes += len(data)
+        record_count += _record_count(records, len(rows), len(data), delimiter)
     if not names:
         raise CrawlFailed(f"No CSV records found under s3://{bucket_name}/{prefix}")
     columns = [{"Name": n, "Type": infer_glue_type(samples.get(n, []))} for n in names]
     size = sum(k.size for k in objects)
-    average = max(1, sampled_bytes // max(1, sampled_rows + (len(objects) if has_header else 0)))
     params = {
         "classification": "csv",
         "typeOfData": "file",
@@ -388,8 +386,8 @@ def _s3_table(
         "areColumnsQuoted": "false",
         "columnsOrdered": "true",
         "objectCount": str(len(objects)),
-        "recordCount": str(size // average - (len(objects) if has_header else 0)),
-        "averageRecordSize": str(average),
+        "recordCount": str(record_count),
+        "averageRecordSize": str(size // max(1, record_count)),
         "sizeKey": str(size),
         "CrawlerSchemaDeserializerVersion": "1.0",
         "CrawlerSchemaSerializerVersion": "1.0",
@@ -449,6 +447,15 @@ def _sample(where: str, data: bytes, delimiter: str, quote: str) -> list[list[st
     except (UnicodeDecodeError, csv.Error) as exc:
         raise CrawlFailed(f"{where} is not a readable CSV file: {exc}") from None
     return records
+
+
+def _record_count(records: list[list[str]], rows: int, size: int, delimiter: str) -> int:
+    """Data records in one object: exact when the sample is the whole object, otherwise
+    estimated from the sample's bytes per record, as Glue estimates recordCount."""
+    if len(records) <= SAMPLE_ROWS:
+        return rows
+    sample_bytes = sum(len(delimiter.join(r).encode()) + 1 for r in records)
+    return size * len(records) // max(1, sample_bytes) - (len(records) - rows)
 
 
 def _sniff_delimiter(data: bytes) -> str:
