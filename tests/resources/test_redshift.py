@@ -340,3 +340,30 @@ def test_password_never_in_error_text(rctx: Context) -> None:
     assert PASSWORD not in str(translate(err, "creating"))
     assert err.__cause__ is None
     assert err.__suppress_context__
+
+
+def test_engine_up_then_down(ctx: Context) -> None:
+    """The network and the cluster through the engine: ordered, outputs flow, second run idle."""
+    from wcpipe import engine
+
+    ctx.client("secretsmanager").create_secret(
+        Name=ctx.names.secret,
+        SecretString=json.dumps({"username": "awsadmin", "password": PASSWORD}),
+    )
+
+    def resources() -> list[Any]:
+        return [
+            redshift.Cluster(ctx),
+            redshift.SubnetGroup(ctx),
+            ec2.S3Endpoint(ctx),
+            ec2.SecurityGroup(ctx),
+        ]
+
+    done = engine.apply(ctx, resources(), engine.plan(ctx, resources()))
+    assert set(done.values()) == {"created"}
+    again = engine.plan(ctx, resources())
+    assert again.pending == []
+    assert ctx.output("redshift.cluster", "port") == 5439
+    gone = engine.destroy(ctx, resources(), engine.plan_down(ctx, resources()))
+    assert set(gone.values()) == {"deleted"}
+    assert {c.action for c in engine.plan_down(ctx, resources()).changes} == {"absent"}

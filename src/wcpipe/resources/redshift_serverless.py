@@ -221,7 +221,7 @@ class Workgroup(_Serverless):
         wh = self.ctx.spec.warehouse
         wanted: dict[str, Any] = {
             "baseCapacity": wh.base_rpu,
-            "securityGroupIds": [self.ctx.output("ec2.security-group", "group_id")],
+            "securityGroupIds": [self.ctx.output_or("ec2.security-group", "group_id")],
             "subnetIds": self._subnets(),
             "publiclyAccessible": False,
         }
@@ -232,7 +232,10 @@ class Workgroup(_Serverless):
     def _drift(self, observed: Observed) -> dict[str, Any]:
         wg = observed.data
         out = {}
-        for setting, value in self._wanted().items():
+        wanted = self._wanted()
+        if wanted["securityGroupIds"] == [None]:
+            del wanted["securityGroupIds"]  # planning before our group exists: nothing to compare
+        for setting, value in wanted.items():
             have = wg.get(setting)
             if isinstance(value, list):
                 if sorted(have or []) != sorted(value):
@@ -260,7 +263,10 @@ class Workgroup(_Serverless):
                 workgroupName=self.name,
                 namespaceName=self.ctx.names.namespace,
                 tags=self.ctx.tag_list("key", "value"),
-                **self._wanted(),
+                **{
+                    **self._wanted(),
+                    "securityGroupIds": [self.ctx.output("ec2.security-group", "group_id")],
+                },
             )
         workgroup = self._wait("creating")
         return Observed(workgroup, _tags(self.ctx, workgroup["workgroupArn"]))
