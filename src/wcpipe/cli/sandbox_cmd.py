@@ -88,8 +88,9 @@ def serve(app: App, port: int, data_dir: str | None, warehouse_dsn: str | None) 
     with ui.spinner("starting the sandbox"):
         box.start()
     try:
-        _announce(box)
-        _serve_until_interrupted()
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a server ends: quietly
+            _announce(box)
+            threading.Event().wait()
     finally:
         box.stop()
 
@@ -101,11 +102,6 @@ def _announce(box: Any) -> None:
     ui.info(f"  export AWS_ENDPOINT_URL={box.endpoint}")
     ui.info("  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")
     ui.info("Ctrl-C stops it.")
-
-
-def _serve_until_interrupted() -> None:
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a server ends: quietly
-        threading.Event().wait()
 
 
 @click.command()
@@ -132,8 +128,9 @@ def demo(app: App, keep: bool) -> None:
             _wcpipe(base + args)
         _first_rows(spec_path, box.endpoint)
         if keep:
-            _announce(box)
-            _serve_until_interrupted()
+            with contextlib.suppress(KeyboardInterrupt):
+                _announce(box)
+                threading.Event().wait()
             return
         ui.step("wcpipe down --yes")
         _wcpipe([*base, "down", "--yes"])
