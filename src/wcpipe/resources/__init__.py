@@ -27,19 +27,17 @@ def warehouse_key(ctx: Context) -> str:
 
 def catalog(ctx: Context) -> list[Resource]:
     """Every resource the spec declares, in no particular order (the engine orders them)."""
-    from wcpipe.resources import (
-        ec2,
-        events,
-        glue,
-        iam,
-        lambda_,
-        logs,
-        redshift,
-        redshift_data,
-        redshift_serverless,
-        s3,
-        secretsmanager,
-    )
+    import wcpipe.resources.ec2 as ec2
+    import wcpipe.resources.events as events
+    import wcpipe.resources.glue as glue
+    import wcpipe.resources.iam as iam
+    import wcpipe.resources.lambda_ as lambda_
+    import wcpipe.resources.logs as logs
+    import wcpipe.resources.redshift as redshift
+    import wcpipe.resources.redshift_data as redshift_data
+    import wcpipe.resources.redshift_serverless as redshift_serverless
+    import wcpipe.resources.s3 as s3
+    import wcpipe.resources.secretsmanager as secretsmanager
 
     classes: list[type[Resource]] = [
         s3.Bucket,
