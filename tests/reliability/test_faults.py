@@ -1,0 +1,73 @@
+"""Promise 1, the mechanism: every fault the `Faults` hook injects is an error botocore's
+standard retry mode recognizes (throttling codes and 5xx, in each service's own protocol), and
+it retries each one. The whole-pipeline runs under faults are in test_lifecycle.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from reliability.conftest import Faults
+
+# One cheap read per protocol family wcpipe uses (query, ec2, rest-xml, json, rest-json).
+CALLS = [
+    ("s3", "list_buckets", {}),
+    ("iam", "list_roles", {}),
+    ("sts", "get_caller_identity", {}),
+    ("ec2", "describe_vpcs", {}),
+    ("redshift", "describe_clusters", {}),
+    ("glue", "get_databases", {}),
+    ("lambda", "list_functions", {}),
+    ("events", "list_rules", {}),
+    ("logs", "describe_log_groups", {}),
+    ("secretsmanager", "list_secrets", {}),
+]
+
+THROTTLING = {"SlowDown", "RequestLimitExceeded", "Throttling", "ThrottlingException",
+              "TooManyRequestsException"}  # fmt: skip
+SERVER = {"InternalError", "InternalServiceException"}
+
+
+def _client(sandbox: Any, service: str, max_attempts: int = 8) -> Any:
+    from wcpipe.aws import Aws
+
+    return Aws(
+        region=sandbox.region, endpoint_url=sandbox.endpoint, max_attempts=max_attempts
+    ).client(service)
+
+
+@pytest.mark.parametrize(("service", "operation", "params"), CALLS, ids=[c[0] for c in CALLS])
+def test_botocore_retries_each_injected_fault(sandbox, no_retry_sleep, service, operation, params):
+    faults = Faults(every=1).install()  # every first attempt fails: throttling, then a 5xx
+    try:
+        client = _client(sandbox, service)
+        for _ in range(2):
+            getattr(client, operation)(**params)
+    finally:
+        faults.uninstall()
+    assert faults.total == 2
+    assert faults.retries == 2, "each fault is retried exactly once"
+    kinds = set(faults.injected)
+    assert kinds & THROTTLING and kinds & SERVER, kinds
+    assert len(no_retry_sleep) == 2, "botocore backed off before each retry"
+
+
+@pytest.mark.parametrize(("service", "operation", "params"), CALLS, ids=[c[0] for c in CALLS])
+def test_injected_faults_parse_as_the_services_errors(
+    sandbox, no_retry_sleep, service, operation, params
+):
+    """Without retries the injected responses surface as the real error codes: the bodies are
+    what the service would send, not something botocore fails to parse."""
+    faults = Faults(every=1).install()
+    codes = []
+    try:
+        client = _client(sandbox, service, max_attempts=0)  # botocore: retries, not attempts
+        for _ in range(2):
+            with pytest.raises(ClientError) as caught:
+                getattr(client, operation)(**params)
+            codes.append(caught.value.response["Error"]["Code"])
+    finally:
+        faults.uninstall()
+    assert codes == list(faults.injected), (codes, faults.injected)
