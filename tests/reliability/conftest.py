@@ -155,16 +155,21 @@ def write_spec(directory: Path, name: str, vpc_id: str, subnet_id: str, database
     return path
 
 
-@pytest.fixture
-def pipeline(sandbox: Any, tmp_path: Path, wcpipe: Callable[..., CliResult]) -> Pipeline:
-    """A pipeline of its own (name, VPC, warehouse database) on the package's sandbox."""
+def new_pipeline(sandbox: Any, directory: Path, run_cli: Callable[..., CliResult]) -> Pipeline:
+    """A pipeline of its own (name, VPC, warehouse database) on `sandbox`, its spec in
+    `directory`."""
     n = next(_names)
     name = f"rel{n}-{os.getpid() % 1000}"
     vpc, subnet = new_vpc(sandbox)
     database = f"rel{n}_{os.getpid() % 1000}"
-    spec_path = write_spec(tmp_path, name, vpc, subnet, database)
+    spec_path = write_spec(directory, name, vpc, subnet, database)
     env = {"AWS_ENDPOINT_URL": sandbox.endpoint, "PYTHONPATH": _pythonpath()}
-    return Pipeline(sandbox, spec_path, name, vpc, database, wcpipe, env)
+    return Pipeline(sandbox, spec_path, name, vpc, database, run_cli, env)
+
+
+@pytest.fixture
+def pipeline(sandbox: Any, tmp_path: Path, wcpipe: Callable[..., CliResult]) -> Pipeline:
+    return new_pipeline(sandbox, tmp_path, wcpipe)
 
 
 def _pythonpath() -> str:
@@ -203,7 +208,7 @@ class _Raw:
         yield self._body
 
 
-def _error_response(protocol: str, status: int, code: str, message: str) -> Any:
+def error_response(protocol: str, status: int, code: str, message: str) -> Any:
     """An AWS error response in the service's own protocol (what the real service sends)."""
     from botocore.awsrequest import AWSResponse
 
@@ -301,7 +306,7 @@ class Faults:
             self.by_operation[f"{service}.{operation}"] = (
                 self.by_operation.get(f"{service}.{operation}", 0) + 1
             )
-        return _error_response(protocol, status, code, message)
+        return error_response(protocol, status, code, message)
 
 
 def _attempt(header: str) -> int:
@@ -325,10 +330,9 @@ def _model_name(service_id: str) -> str:
     return _MODEL_NAMES.get(service_id, service_id)
 
 
-@pytest.fixture
-def no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+def skip_retry_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """botocore sleeps between retries with `time.sleep` in `botocore.endpoint`: record the
-    delays it asks for instead of waiting them out (the only clock we replace there)."""
+    delays it asks for instead of waiting them out (the only clock replaced there)."""
     import botocore.endpoint
 
     slept: list[float] = []
@@ -343,6 +347,11 @@ def no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     monkeypatch.setattr(botocore.endpoint, "time", _Time())
     return slept
+
+
+@pytest.fixture
+def no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    return skip_retry_sleeps(monkeypatch)
 
 
 @pytest.fixture
