@@ -18,6 +18,7 @@ import functools
 import hashlib
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class Request:
     operation: str
     read: bool
     fingerprint: str  # method + URL + body: identical requests share it
+    at: float = 0.0  # time.monotonic() when sent
 
 
 @dataclass
@@ -79,7 +81,8 @@ class Meter:
         digest = hashlib.sha1(
             request.method.encode() + request.url.encode() + (body or b"")
         ).hexdigest()
-        r = Request(_resource.get(), service, operation, is_read(service, operation, body), digest)
+        read = is_read(service, operation, body)
+        r = Request(_resource.get(), service, operation, read, digest, time.monotonic())
         with self._lock:
             self.requests.append(r)
 
@@ -102,6 +105,13 @@ class ServerCount:
             self.counts[service] += 1
         return self.inner(service, operation) if self.inner else 0.0
 
+    def __getattr__(self, name: str) -> Any:
+        # The sandbox's readiness patches look for `ready_after` on the hook: pass it through.
+        inner = self.__dict__.get("inner")
+        if inner is None:
+            raise AttributeError(name)
+        return getattr(inner, name)
+
     def take(self) -> int:
         with self._lock:
             total = sum(self.counts.values())
@@ -109,9 +119,12 @@ class ServerCount:
         return total
 
 
-def attribute(resources: list[Any]) -> None:
-    """Charge requests to the resource whose describe/converge/delete is running."""
+def attribute(resources: list[Any], spans: dict[str, list[float]] | None = None) -> None:
+    """Charge requests to the resource whose describe/converge/delete is running; with `spans`,
+    also record each converge's (start, end) in time.monotonic() seconds."""
     for r in resources:
+        if spans is not None:
+            _time_converge(r, spans)
         for method in ("describe", "converge", "delete"):
             original = getattr(r, method)
 
@@ -124,6 +137,20 @@ def attribute(resources: list[Any]) -> None:
                     _resource.reset(token)
 
             setattr(r, method, wrapped)
+
+
+def _time_converge(r: Any, spans: dict[str, list[float]]) -> None:
+    original = r.converge
+
+    @functools.wraps(original)
+    def timed(*args: Any, **kw: Any) -> Any:
+        start = time.monotonic()
+        try:
+            return original(*args, **kw)
+        finally:
+            spans[r.key] = [start, time.monotonic()]
+
+    r.converge = timed
 
 
 def summary(requests: list[Request]) -> dict[str, Any]:
