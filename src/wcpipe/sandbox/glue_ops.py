@@ -217,7 +217,33 @@ def delete_connection(self: Any) -> ActionResult:
     name = p["ConnectionName"]
     if self.glue_backend.connections.pop(name, None) is None:
         raise EntityNotFoundException(f"Connection {name} not found.")
+    forget_tags(self.glue_backend, "connection", name)
     return EmptyResult()
+
+
+def forget_tags(backend: Any, kind: str, name: str) -> None:
+    """On AWS a resource's tags go with it; moto's Glue keeps them after a delete (and the
+    tagging API then still lists the resource)."""
+    suffix = f":{kind}/{name}"
+    for arn in [a for a in backend.tagger.tags if a.endswith(suffix)]:
+        backend.tagger.delete_all_tags_for_resource(arn)
+
+
+def _forgetting_tags(original: Any, kind: str) -> Any:
+    def delete(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, name, *args, **kwargs)
+        forget_tags(self, kind, name)
+        return result
+
+    delete.__wrapped__ = original  # type: ignore[attr-defined]
+    return delete
+
+
+_DELETES_KEEPING_TAGS = {
+    "delete_database": "database",
+    "delete_crawler": "crawler",
+    "delete_job": "job",
+}
 
 
 # Classifiers ---------------------------------------------------------------------------------
@@ -315,3 +341,9 @@ def install() -> None:
     for name, fn in _PATCHES.items():
         if name not in vars(GlueResponse):
             setattr(GlueResponse, name, fn)
+    from moto.glue.models import GlueBackend
+
+    for name, kind in _DELETES_KEEPING_TAGS.items():
+        original = getattr(GlueBackend, name)
+        if not hasattr(original, "__wrapped__"):
+            setattr(GlueBackend, name, _forgetting_tags(original, kind))

@@ -1,0 +1,156 @@
+"""End to end through the `wcpipe` command on the offline sandbox (moto + PostgreSQL): up, run,
+verify; a second data file brings only its rows; a new column makes `up` change what must change;
+down leaves nothing. The only difference from AWS is the endpoint URL."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wcpipe.aws import instrument
+
+ROOT = Path(__file__).resolve().parents[2]
+READS = ("Get", "Describe", "List", "Head")
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from wcpipe.sandbox.core import Sandbox
+
+    with Sandbox(lambda_cache=tmp_path_factory.mktemp("lambda")) as sb:
+        yield sb
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the FIFA project (spec + data) the test may change."""
+    (tmp_path / "config").mkdir()
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    shutil.copy(ROOT / "config" / "pipeline.yaml", tmp_path / "config" / "pipeline.yaml")
+    return tmp_path
+
+
+class Requests:
+    """Every AWS operation wcpipe sends, with the SQL of Data API statements."""
+
+    def __init__(self) -> None:
+        self.ops: list[tuple[str, str]] = []
+        self._remove = instrument("before-parameter-build.*.*", self._record)
+
+    def _record(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        self.ops.append((model.name, str(params.get("Sql", ""))))
+
+    def mutating(self) -> list[str]:
+        out = []
+        for op, sql in self.ops:
+            if op.startswith(READS) or op == "GetCallerIdentity":
+                continue
+            if op == "ExecuteStatement" and sql.lstrip().upper().startswith("SELECT"):
+                continue
+            out.append(op)
+        return out
+
+    def close(self) -> None:
+        self._remove()
+
+
+@pytest.fixture
+def requests() -> Iterator[Requests]:
+    r = Requests()
+    yield r
+    r.close()
+
+
+def _rows(sandbox: Any, sql: str) -> list[tuple[Any, ...]]:
+    with sandbox.pg_connect("dev") as conn:
+        return list(conn.execute(sql).fetchall())
+
+
+def test_pipeline_lifecycle(
+    sandbox: Any, project: Path, wcpipe: Callable[..., Any], requests: Requests,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WCPIPE_POLL_INTERVAL", "0.1")
+    spec = project / "config" / "pipeline.yaml"
+    base = ["-c", str(spec), "--endpoint-url", sandbox.endpoint]
+
+    # up creates everything; a second up sends no mutating request; plan reports no change.
+    first = wcpipe(*base, "up", "--yes")
+    assert first.code == 0, first
+    requests.ops.clear()
+    second = wcpipe(*base, "up", "--yes")
+    assert second.code == 0, second
+    assert "nothing to do" in second.err
+    assert requests.mutating() == []
+    plan = wcpipe(*base, "--output", "json", "plan")
+    assert plan.code == 0 and json.loads(plan.out)["pending"] == 0
+
+    # run: crawl -> EventBridge -> Lambda -> job -> verify.
+    run = wcpipe(*base, "run")
+    assert run.code == 0, run
+    assert _rows(sandbox, "SELECT count(*) FROM public.attendance") == [(22,)]
+    assert _rows(sandbox, "SELECT highest_attendance FROM public.attendance WHERE year = 1950") == [
+        (173850,)
+    ]
+    assert _rows(sandbox, "SELECT hosts FROM public.attendance WHERE year = 2002") == [
+        ("South Korea Japan",)
+    ]
+
+    # A second file: only its rows arrive (bookmarks), nothing is doubled.
+    extra = project / "data" / "future.csv"
+    extra.write_text(
+        ",Year,Hosts,Total_Attendance,Matches,Average_Attendance,Number,Venue,Game(s)\n"
+        '23,2026,United States Canada Mexico,6000000,104,57692,"94,000[1]",'
+        '"MetLife Stadium, New Jersey","Final"\n',
+        encoding="utf-8",
+    )
+    text = spec.read_text().replace(
+        '    - "../data/FIFA World Cup Attendance.csv"',
+        '    - "../data/FIFA World Cup Attendance.csv"\n    - "../data/future.csv"',
+    )
+    spec.write_text(text)
+    assert wcpipe(*base, "up", "--yes").code == 0
+    requests.ops.clear()
+    again = wcpipe(*base, "--output", "json", "run")
+    assert again.code == 0, again
+    assert _rows(sandbox, "SELECT count(*), count(DISTINCT year) FROM public.attendance") == [
+        (23, 23)
+    ]
+    assert _rows(sandbox, "SELECT highest_attendance FROM public.attendance WHERE year = 2026") == [
+        (94000,)
+    ]
+
+    # A new column: `up` alters the table and updates the job, and nothing else.
+    spec.write_text(
+        spec.read_text().replace(
+            "    - {name: games,",
+            "    - {name: raw_highest, type: varchar(32), source: Number}\n    - {name: games,",
+        )
+    )
+    plan = wcpipe(*base, "--output", "json", "plan")
+    changed = {c["resource"]: c["fields"] for c in json.loads(plan.out)["changes"]
+               if c["action"] != "none"}
+    assert set(changed) == {"redshift-data.table", "glue.job"}, changed
+    assert wcpipe(*base, "up", "--yes").code == 0
+    columns = _rows(
+        sandbox,
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_name = 'attendance' AND column_name = 'raw_highest'",
+    )
+    assert columns == [("raw_highest",)]
+    assert json.loads(wcpipe(*base, "--output", "json", "plan").out)["pending"] == 0
+
+    # down leaves nothing tagged with the pipeline; a second down finds nothing.
+    down = wcpipe(*base, "down", "--yes")
+    assert down.code == 0, down
+    tagging = sandbox.client("resourcegroupstaggingapi")
+    left = tagging.get_resources(TagFilters=[{"Key": "wcpipe:pipeline", "Values": ["fifa"]}])
+    assert [r["ResourceARN"] for r in left["ResourceTagMappingList"]] == []
+    assert "nothing to delete" in wcpipe(*base, "down", "--yes").err
