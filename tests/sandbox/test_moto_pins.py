@@ -12,7 +12,7 @@ from wcpipe.sandbox.core import MOTO_VERSION, PATCHED_INTERNALS
 
 def _hook_pins() -> list[tuple[str, str]]:
     pins: list[tuple[str, str]] = []
-    for name in ("wcpipe.sandbox.crawler", "wcpipe.sandbox.jobs"):
+    for name in ("wcpipe.sandbox.crawler", "wcpipe.sandbox.jobs", "wcpipe.sandbox.s3_policy"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError:
@@ -51,6 +51,12 @@ def test_patched_internal_exists(module: str, attribute: str) -> None:
         ("moto.glue.responses:GlueResponse", "glue_backend"),
         ("moto.logs.models:LogsBackend", "put_log_events"),
         ("moto.cloudwatch.models:CloudWatchBackend", "put_metric_data"),
+        ("moto.s3.models:FakeBucket", "get_permission"),
+        ("moto.iam.access_control:IAMPolicyStatement", "_check_conditions"),
+        ("moto.iam.access_control:IAMPolicy", "is_action_permitted"),
+        ("moto.glue.models:GlueBackend", "delete_database"),
+        ("moto.glue.models:GlueBackend", "delete_crawler"),
+        ("moto.glue.models:GlueBackend", "delete_job"),
     ],
 )
 def test_patched_methods_exist(owner: str, method: str) -> None:

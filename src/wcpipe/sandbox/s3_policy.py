@@ -49,10 +49,12 @@ def patches() -> list[tuple[Any, str, Any]]:
     ]
 
 
-PATCHED = (
+# The moto internals used here (tests/sandbox/test_moto_pins.py checks them).
+HOOK_PINS = (
     ("moto.iam.policy_conditions", "CONDITION_OPERATIONS"),
-    ("moto.s3.models", "FakeBucket.get_permission"),
-    ("moto.iam.access_control", "IAMPolicyStatement._check_conditions"),
+    ("moto.s3.models", "FakeBucket"),
+    ("moto.iam.access_control", "IAMPolicyStatement"),
+    ("moto.iam.access_control", "IAMPolicy"),
 )
 
 

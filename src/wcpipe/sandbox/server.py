@@ -14,8 +14,6 @@ Contract:
 
 from __future__ import annotations
 
-import copy
-import json
 import re
 import threading
 import time
@@ -40,41 +38,13 @@ def install_patches() -> None:
     with _patch_lock:
         if _patched:
             return
-        from wcpipe.sandbox import dataapi, glue_ops, lambda_runner
+        from wcpipe.sandbox import dataapi, glue_ops, lambda_runner, s3_policy
 
         dataapi.install()
         glue_ops.install()
         lambda_runner.install()
-        _install_secure_transport()
+        s3_policy.install()  # bucket policies evaluated as for a TLS request
         _patched = True
-
-
-def _install_secure_transport() -> None:
-    """moto ignores a bucket policy's Conditions, so the usual "deny unless TLS" statement
-    (Bool aws:SecureTransport false) would deny every request. The sandbox stands in for an
-    HTTPS endpoint: such a statement never matches, as it never does for wcpipe on AWS."""
-    from moto.s3.models import FakeBucket
-
-    original = FakeBucket.get_permission
-
-    def get_permission(self: Any, action: str, resource: str) -> Any:
-        if self.policy is None:
-            return original(self, action, resource)
-        document = json.loads(self.policy)
-        kept = [s for s in document.get("Statement", []) if not _denies_plain_http(s)]
-        if len(kept) == len(document.get("Statement", [])):
-            return original(self, action, resource)
-        clone = copy.copy(self)
-        clone.policy = json.dumps(dict(document, Statement=kept)).encode() if kept else None
-        return original(clone, action, resource)
-
-    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
-
-
-def _denies_plain_http(statement: dict[str, Any]) -> bool:
-    condition = statement.get("Condition", {}).get("Bool", {})
-    value = {k.lower(): v for k, v in condition.items()}.get("aws:securetransport")
-    return statement.get("Effect") == "Deny" and str(value).lower() == "false"
 
 
 class _Middleware:
