@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import json
 import os
@@ -155,7 +156,27 @@ def write_spec(directory: Path, name: str, vpc_id: str, subnet_id: str, database
     return path
 
 
-def new_pipeline(sandbox: Any, directory: Path, run_cli: Callable[..., CliResult]) -> Pipeline:
+def run_cli(*args: str) -> CliResult:
+    """The `wcpipe` console entry point in this process, its output captured (usable from
+    fixtures of any scope, unlike capsys)."""
+    from wcpipe import ui
+    from wcpipe.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    ui.reset()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    ui.reset()
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def new_pipeline(
+    sandbox: Any, directory: Path, run_cli: Callable[..., CliResult] = run_cli
+) -> Pipeline:
     """A pipeline of its own (name, VPC, warehouse database) on `sandbox`, its spec in
     `directory`."""
     n = next(_names)
@@ -168,8 +189,8 @@ def new_pipeline(sandbox: Any, directory: Path, run_cli: Callable[..., CliResult
 
 
 @pytest.fixture
-def pipeline(sandbox: Any, tmp_path: Path, wcpipe: Callable[..., CliResult]) -> Pipeline:
-    return new_pipeline(sandbox, tmp_path, wcpipe)
+def pipeline(sandbox: Any, tmp_path: Path) -> Pipeline:
+    return new_pipeline(sandbox, tmp_path)
 
 
 def _pythonpath() -> str:

@@ -65,20 +65,15 @@ def life(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lif
         skip_retry_sleeps(mp)
         faults = Faults(every=4).install()
         try:
-            pl = new_pipeline(sandbox, tmp_path_factory.mktemp("life"), _unset)
+            pl = new_pipeline(sandbox, tmp_path_factory.mktemp("life"))
             yield Life(pl, faults)
         finally:
             faults.uninstall()
             report(f"lifecycle: {faults.total} faults injected {dict(faults.injected)}")
 
 
-def _unset(*_: str) -> CliResult:
-    raise AssertionError("bind the function-scoped wcpipe runner first")
-
-
 @pytest.fixture
-def lc(life: Life, wcpipe: Any) -> Life:
-    life.pipeline.run_cli = wcpipe
+def lc(life: Life) -> Life:
     return life
 
 
