@@ -181,3 +181,20 @@ def test_invoke_api_runs_the_code(client: Any, sandbox: Any) -> None:
     )
     assert json.loads(reply["Payload"].read()) == {"started": True}
     assert time.monotonic() - started < 10
+
+
+import json
+
+
+def test_event_reaches_sqs_target(sandbox, client):  # type: ignore[no-untyped-def]
+    sqs = client("sqs")
+    url = sqs.create_queue(QueueName="crawler-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events = client("events")
+    events.put_rule(Name="to-sqs", EventPattern=json.dumps({"source": ["wcpipe.test"]}))
+    events.put_targets(Rule="to-sqs", Targets=[{"Id": "q", "Arn": arn}])
+    sandbox.emit_event({"source": "wcpipe.test", "detail-type": "x", "detail": {"n": 1}})
+    messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+    assert [json.loads(m["Body"])["detail"] for m in messages] == [{"n": 1}]

@@ -247,11 +247,13 @@ def _as_delivered(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _as_moto(event: dict[str, Any]) -> dict[str, Any]:
-    """The event as moto's own target delivery expects it: epoch time."""
+    """The event as moto's own target delivery expects it: epoch time, and the ingestion time
+    its input transformer reads (EventBridge stamps it when it accepts an event)."""
     out = copy.deepcopy(event)
     if isinstance(out.get("time"), str):
         stamp = datetime.fromisoformat(out["time"].replace("Z", "+00:00"))
         out["time"] = stamp.timestamp()
+    out.setdefault("ingestion-time", out.get("time"))
     return out
 
 
