@@ -183,9 +183,6 @@ def test_invoke_api_runs_the_code(client: Any, sandbox: Any) -> None:
     assert time.monotonic() - started < 10
 
 
-import json
-
-
 def test_event_reaches_sqs_target(sandbox, client):  # type: ignore[no-untyped-def]
     sqs = client("sqs")
     url = sqs.create_queue(QueueName="crawler-events")["QueueUrl"]
