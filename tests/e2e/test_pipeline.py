@@ -74,7 +74,10 @@ def _rows(sandbox: Any, sql: str) -> list[tuple[Any, ...]]:
 
 
 def test_pipeline_lifecycle(
-    sandbox: Any, project: Path, wcpipe: Callable[..., Any], requests: Requests,
+    sandbox: Any,
+    project: Path,
+    wcpipe: Callable[..., Any],
+    requests: Requests,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("WCPIPE_POLL_INTERVAL", "0.1")
@@ -135,8 +138,9 @@ def test_pipeline_lifecycle(
         )
     )
     plan = wcpipe(*base, "--output", "json", "plan")
-    changed = {c["resource"]: c["fields"] for c in json.loads(plan.out)["changes"]
-               if c["action"] != "none"}
+    changed = {
+        c["resource"]: c["fields"] for c in json.loads(plan.out)["changes"] if c["action"] != "none"
+    }
     assert set(changed) == {"redshift-data.table", "glue.job"}, changed
     assert wcpipe(*base, "up", "--yes").code == 0
     columns = _rows(
@@ -154,3 +158,57 @@ def test_pipeline_lifecycle(
     left = tagging.get_resources(TagFilters=[{"Key": "wcpipe:pipeline", "Values": ["fifa"]}])
     assert [r["ResourceARN"] for r in left["ResourceTagMappingList"]] == []
     assert "nothing to delete" in wcpipe(*base, "down", "--yes").err
+
+
+def test_operating_commands_and_their_failure_paths(
+    sandbox: Any, project: Path, wcpipe: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run-crawler, start-job, logs, status and verify on the sandbox, including the paths where
+    the Lambda errors (run names the hop and shows its log) and the warehouse disagrees."""
+    monkeypatch.setenv("WCPIPE_POLL_INTERVAL", "0.1")
+    spec = project / "config" / "pipeline.yaml"
+    spec.write_text(
+        spec.read_text()
+        .replace("name: fifa\n", "name: fifa-ops\n")
+        .replace("  name: attendance\n", "  name: attendance_ops\n")
+    )
+    base = ["-c", str(spec), "--endpoint-url", sandbox.endpoint]
+    assert wcpipe(*base, "up", "--yes").code == 0
+
+    crawl = wcpipe(*base, "run-crawler", "all")
+    assert crawl.code == 0, crawl
+    assert "year" in crawl.out and "dev_public_attendance_ops" in crawl.out
+
+    # The job run started by hand; a second concurrent run is refused with a clear message.
+    job = wcpipe(*base, "--output", "json", "start-job", "--wait")
+    assert job.code == 0, job
+    assert json.loads(job.out)["state"] == "SUCCEEDED"
+    logs = wcpipe(*base, "logs", "job")
+    assert logs.code == 0 and "wcpipe-counts" in logs.out, logs
+
+    status = wcpipe(*base, "--output", "json", "status")
+    assert status.code == 0, status
+    states = {r["resource"]: r["state"] for r in json.loads(status.out)["resources"]}
+    assert set(states.values()) == {"present"}, states
+
+    # A row doubled in the warehouse: verify exits 1 and names the figures.
+    with sandbox.pg_connect("dev") as conn:
+        conn.execute(
+            "INSERT INTO public.attendance_ops SELECT * FROM public.attendance_ops LIMIT 1"
+        )
+    bad = wcpipe(*base, "verify")
+    assert bad.code == 1, bad
+    assert "MISMATCH" in bad.out and "rows" in bad.err
+
+    # The Lambda errors (its job name is wrong): `run` says the Lambda hop failed, with its log.
+    lam = sandbox.client("lambda")
+    fn = "wcpipe-fifa-ops-start-job"
+    env = lam.get_function_configuration(FunctionName=fn)["Environment"]["Variables"]
+    lam.update_function_configuration(
+        FunctionName=fn, Environment={"Variables": {**env, "GLUE_JOB_NAME": "no-such-job"}}
+    )
+    failed = wcpipe(*base, "run", "--appear-timeout", "5")
+    assert failed.code == 1, failed
+    assert "Lambda" in failed.err and "no-such-job" in failed.err + failed.out
+
+    assert wcpipe(*base, "down", "--yes").code == 0
