@@ -132,10 +132,19 @@ def table(
     *,
     title: str | None = None,
     styles: dict[str, str] | None = None,
+    show_header: bool = True,
 ) -> None:
     from rich.table import Table
 
-    t = Table(title=title, title_justify="left", show_edge=False, header_style="bold")
+    t = Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        show_edge=False,
+        header_style="bold",
+        show_header=show_header,
+        min_width=len(title or ""),
+    )
     for c in columns:
         t.add_column(c, overflow="fold")
     for row in rows:
@@ -170,7 +179,7 @@ def _cell(value: Any, styles: dict[str, str] | None) -> str:
 
 
 def kv(pairs: Sequence[tuple[str, Any]], *, title: str | None = None) -> None:
-    table(["", ""], [(k, v) for k, v in pairs], title=title)
+    table(["", ""], [(k, v) for k, v in pairs], title=title, show_header=False)
 
 
 # -- live progress of a resource graph ---------------------------------------------------------

@@ -101,6 +101,7 @@ def _announce(box: Any) -> None:
     ui.info(f"sandbox listening on {box.endpoint} (warehouse: {box.pg_dsn})")
     ui.info(f"  export AWS_ENDPOINT_URL={box.endpoint}")
     ui.info("  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")
+    ui.info(f"  export AWS_DEFAULT_REGION={box.region} WCPIPE_POLL_INTERVAL=0.2")
     ui.info("Ctrl-C stops it.")
 
 
