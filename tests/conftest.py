@@ -19,28 +19,9 @@ os.environ.update(
 )
 
 from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-SPEC_PATH = ROOT / "config" / "pipeline.yaml"
-EVENTS_DIR = ROOT / "tests" / "fixtures" / "glue-events"
-
-
-class FakeClock:
-    """Injected time: `sleep` advances `now` instantly and records each sleep."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from support import EVENTS_DIR, ROOT, SPEC_PATH, CliResult, FakeClock  # noqa: E402, F401
 
 
 @pytest.fixture
@@ -106,14 +87,6 @@ def data_api_finishes(moto) -> Iterator[list[str]]:
     finally:
         models.RedshiftDataAPIServiceBackend.describe_statement = original  # type: ignore[method-assign]
         models.RedshiftDataAPIServiceBackend.execute_statement = original_execute  # type: ignore[method-assign]
-
-
-class CliResult:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def __repr__(self) -> str:
-        return f"CliResult(code={self.code}, out={self.out[-2000:]!r}, err={self.err[-2000:]!r})"
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, SPEC_PATH, FakeClock
+from support import ROOT, SPEC_PATH, FakeClock
 
 DATA = ROOT / "data" / "FIFA World Cup Attendance.csv"
 

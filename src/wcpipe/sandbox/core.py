@@ -95,6 +95,27 @@ def current() -> Sandbox:
         raise RuntimeError(f"no current sandbox ({len(_active)} running)")
 
 
+def running() -> bool:
+    """Whether any sandbox serves this process. Patches are process-wide and stay installed
+    after the last sandbox stops; with none running, patched code must act as plain moto."""
+    if _current.get() is not None:
+        return True
+    with _active_lock:
+        return bool(_active)
+
+
+def or_moto(replacement: Callable[..., Any], original: Callable[..., Any]) -> Callable[..., Any]:
+    """`replacement` while a sandbox runs, moto's `original` otherwise (e.g. moto's in-process
+    mock in tests that run after a sandbox in the same process)."""
+
+    def method(*args: Any, **kwargs: Any) -> Any:
+        return (replacement if running() else original)(*args, **kwargs)
+
+    method.__name__ = getattr(replacement, "__name__", "method")
+    method.__wrapped__ = original  # type: ignore[attr-defined]
+    return method
+
+
 def install_hooks(sandbox: Sandbox) -> None:
     """Let the optional sandbox modules (crawls, job runs) install themselves, if present.
 

@@ -415,5 +415,11 @@ def install() -> None:
     """Replace moto's redshift-data responses (idempotent; process-wide)."""
     from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse as Response
 
+    from wcpipe.sandbox.core import or_moto
+
     for name, fn in _PATCHES.items():
-        setattr(Response, name, fn)
+        original = getattr(Response, name, None)
+        if original is None:
+            setattr(Response, name, fn)  # moto lacks it
+        elif not hasattr(original, "__wrapped__"):  # not installed yet
+            setattr(Response, name, or_moto(fn, original))

@@ -295,7 +295,11 @@ def install() -> None:
     from moto.awslambda.models import LambdaFunction
     from moto.events.models import Rule
 
+    from wcpipe.sandbox.core import or_moto
+
     if _original_send is None:
         _original_send = Rule.send_to_targets
-        Rule.send_to_targets = _send_to_targets  # type: ignore[method-assign]
-        LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+        Rule.send_to_targets = or_moto(_send_to_targets, _original_send)  # type: ignore[method-assign]
+        LambdaFunction._invoke_lambda = or_moto(  # type: ignore[method-assign]
+            _invoke_lambda, LambdaFunction._invoke_lambda
+        )

