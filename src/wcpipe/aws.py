@@ -99,6 +99,10 @@ class Aws:
                     hooks = self._event_hooks + _INSTRUMENTS
                 for event, handler in hooks:
                     client.meta.events.register(event, handler)
+                # botocore builds `client.exceptions` lazily and not thread-safely: two threads
+                # that first touch it at once can each get their own classes, and then
+                # `except client.exceptions.NoSuchEntityException` misses the one raised.
+                _ = client.exceptions
                 self._clients[service] = client
             return client
 
