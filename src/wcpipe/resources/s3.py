@@ -23,6 +23,7 @@ from typing import Any
 
 from wcpipe import packaging
 from wcpipe.errors import SpecError, WcpipeError, error_code
+from wcpipe.names import OWNER_TAG
 from wcpipe.resources.base import Observed, Resource, tags_from_list
 
 TLS_SID = "DenyInsecureTransport"
@@ -259,7 +260,6 @@ class _Objects(Resource):
     """Objects in the pipeline bucket, each uploaded only when its SHA-256 changed."""
 
     depends_on = ("s3.bucket",)
-    taggable = False
 
     @property
     def s3(self) -> Any:
@@ -268,6 +268,17 @@ class _Objects(Resource):
     @property
     def bucket(self) -> str:
         return self.ctx.names.bucket
+
+    def owned(self, observed: Observed) -> bool:
+        # Objects carry no ownership tag of their own: they are ours only inside a bucket that
+        # is ours, so neither `up` nor `down` touches them in somebody else's same-named bucket.
+        return observed.tags.get(OWNER_TAG) == self.ctx.spec.name
+
+    def _bucket_tags(self) -> dict[str, str]:
+        tagging = _read(
+            self.s3.get_bucket_tagging, {"NoSuchTagSet", "NoSuchBucket"}, Bucket=self.bucket
+        )
+        return tags_from_list(tagging.get("TagSet") if tagging else None)
 
     def _remote(self, keys: list[str]) -> dict[str, str | None] | None:
         """key -> sha256 metadata ("" when unknown, None when missing); None if all missing."""
@@ -304,7 +315,7 @@ class Artifacts(_Objects):
 
     def describe(self) -> Observed | None:
         remote = self._remote([a.key for a in self.artifacts.values()])
-        return None if remote is None else Observed({"objects": remote})
+        return None if remote is None else Observed({"objects": remote}, self._bucket_tags())
 
     def differences(self, observed: Observed) -> list[str]:
         objects = observed.data.get("objects", {})
@@ -371,7 +382,7 @@ class DataFiles(_Objects):
                 local[key] = {"sha256": sha, "size": size}
             else:
                 local[key] = None
-        return Observed({"objects": remote, "local": local})
+        return Observed({"objects": remote, "local": local}, self._bucket_tags())
 
     def differences(self, observed: Observed) -> list[str]:
         local = observed.data["local"]
