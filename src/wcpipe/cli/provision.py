@@ -153,6 +153,14 @@ def down(app: App, yes: bool, final_snapshot: bool | None) -> None:
         return
     if not app.json:
         _changes_table(doomed)
+        if any(c.key == "redshift.cluster" for c in doomed):
+            keep = app.spec.warehouse.final_snapshot if final_snapshot is None else final_snapshot
+            ui.warn(
+                "the Redshift cluster's data goes with it: a final snapshot will be taken"
+                if keep
+                else "the Redshift cluster is deleted WITHOUT a final snapshot (its data is lost; "
+                "pass --final-snapshot to keep one)"
+            )
     if not yes and not ui.confirm(f"delete {len(doomed)} resource(s)?"):
         raise UsageError("not confirmed; rerun with --yes to delete without asking")
     result = engine.destroy(app.context, resources, the_plan, reporter=ui.ProgressReporter())
