@@ -77,6 +77,7 @@ def measure(spec: Any) -> tuple[dict[str, dict[str, Any]], int]:
             client = summary(meter.take())
             client["server_total"] = sandboxes.server_count.take()
             out[label] = client
+            sandboxes.warmed = True
     finally:
         meter.uninstall()
     return out, n

@@ -17,6 +17,8 @@ from meter import ServerCount
 
 _sandbox: Any = None
 server_count = ServerCount()
+warmed = False
+"""True once a full `up` has run in this process (moto's imports and the packages are built)."""
 
 
 def sandbox() -> Any:

@@ -59,7 +59,7 @@ def heaviest_imports(args: list[str], top: int = 6) -> list[tuple[str, float]]:
 
 def run(results: Results, *, quick: bool) -> None:
     offline()
-    rounds = 5 if quick else 12
+    rounds = 4 if quick else 12
     cmds = _commands()
     names = list(cmds)
     times: dict[str, list[float]] = {n: [] for n in names}
