@@ -13,7 +13,7 @@ from botocore.stub import Stubber
 from wcpipe import engine
 from wcpipe.errors import NotOwnedError, WaitTimeout
 from wcpipe.names import OWNER_TAG
-from wcpipe.resources import glue
+from wcpipe.resources import glue, glue_jobs
 from wcpipe.resources.base import Context, Observed
 
 READS = ("Get", "List", "BatchGet")
@@ -276,11 +276,11 @@ def test_connection_drift_is_updated(published: Context, sent: list[str]) -> Non
 
 # Crawlers -------------------------------------------------------------------------------------
 
-CRAWLERS = [glue.S3Crawler, glue.RedshiftCrawler]
+CRAWLERS = [glue_jobs.S3Crawler, glue_jobs.RedshiftCrawler]
 
 
 def test_crawler_definitions(ctx: Context) -> None:
-    s3 = glue.S3Crawler(ctx).definition()
+    s3 = glue_jobs.S3Crawler(ctx).definition()
     assert s3["Role"] == "arn:aws:iam::123456789012:role/wcpipe-fifa-glue"
     assert s3["DatabaseName"] == "wcpipe_fifa_s3"
     assert s3["Targets"] == {
@@ -297,18 +297,18 @@ def test_crawler_definitions(ctx: Context) -> None:
         "CrawlerOutput": {"Tables": {"AddOrUpdateBehavior": "MergeNewColumns"}},
         "Grouping": {"TableGroupingPolicy": "CombineCompatibleSchemas"},
     }
-    redshift = glue.RedshiftCrawler(ctx).definition()
+    redshift = glue_jobs.RedshiftCrawler(ctx).definition()
     assert redshift["DatabaseName"] == "wcpipe_fifa_redshift"
     assert redshift["Targets"] == {
         "JdbcTargets": [{"ConnectionName": "wcpipe-fifa-redshift", "Path": "dev/public/attendance"}]
     }
     ctx.publish("iam.glue-role", {"arn": "arn:aws:iam::123456789012:role/published"})
-    assert glue.S3Crawler(ctx).definition()["Role"].endswith("role/published")
+    assert glue_jobs.S3Crawler(ctx).definition()["Role"].endswith("role/published")
 
 
 @pytest.mark.parametrize("cls", CRAWLERS)
 def test_crawler_ensure_twice_delete_twice(
-    ctx: Context, sent: list[str], cls: type[glue._Crawler]
+    ctx: Context, sent: list[str], cls: type[glue_jobs._Crawler]
 ) -> None:
     crawler = cls(ctx)
     assert crawler.ensure() == "created"
@@ -324,7 +324,7 @@ def test_crawler_ensure_twice_delete_twice(
 
 
 def test_crawler_configuration_is_compared_as_json(ctx: Context) -> None:
-    crawler = glue.S3Crawler(ctx)
+    crawler = glue_jobs.S3Crawler(ctx)
     definition = crawler.definition()
     config = json.dumps(json.loads(definition["Configuration"]), indent=2)  # other spacing, order
     ctx.client("glue").create_crawler(**{**definition, "Configuration": config}, Tags=ctx.tags)
@@ -334,9 +334,9 @@ def test_crawler_configuration_is_compared_as_json(ctx: Context) -> None:
 
 
 def test_crawler_not_owned_is_neither_adopted_nor_deleted(ctx: Context, sent: list[str]) -> None:
-    definition = glue.S3Crawler(ctx).definition()
+    definition = glue_jobs.S3Crawler(ctx).definition()
     ctx.client("glue").create_crawler(**definition)  # same name, no ownership tag
-    crawler = glue.S3Crawler(ctx)
+    crawler = glue_jobs.S3Crawler(ctx)
     with pytest.raises(NotOwnedError, match="wcpipe-fifa-s3-crawler"):
         crawler.ensure()
     assert crawler.destroy() == "kept"
@@ -344,7 +344,7 @@ def test_crawler_not_owned_is_neither_adopted_nor_deleted(ctx: Context, sent: li
 
 
 def test_crawler_classifier_drift_sends_update_crawler(ctx: Context, sent: list[str]) -> None:
-    crawler = glue.S3Crawler(ctx)
+    crawler = glue_jobs.S3Crawler(ctx)
     definition = crawler.definition()
     ctx.client("glue").create_crawler(**{**definition, "Classifiers": []}, Tags=ctx.tags)
     observed = crawler.describe()
@@ -359,7 +359,7 @@ def test_crawler_classifier_drift_sends_update_crawler(ctx: Context, sent: list[
 
 
 def test_crawler_target_and_tag_drift(ctx: Context, sent: list[str]) -> None:
-    crawler = glue.RedshiftCrawler(ctx)
+    crawler = glue_jobs.RedshiftCrawler(ctx)
     definition = crawler.definition()
     wrong = {"JdbcTargets": [{"ConnectionName": "wcpipe-fifa-redshift", "Path": "dev/public/%"}]}
     ctx.client("glue").create_crawler(
@@ -375,7 +375,7 @@ def test_crawler_target_and_tag_drift(ctx: Context, sent: list[str]) -> None:
 
 
 def test_crawler_create_waits_for_the_new_role(ctx: Context, clock: Any) -> None:
-    crawler = glue.S3Crawler(ctx)
+    crawler = glue_jobs.S3Crawler(ctx)
     expected = {**crawler.definition(), "Tags": ctx.tags}
     with stubbed(ctx) as stub:
         for _ in range(2):
@@ -387,7 +387,7 @@ def test_crawler_create_waits_for_the_new_role(ctx: Context, clock: Any) -> None
 
 
 def test_crawler_create_gives_up_on_a_role_that_never_works(ctx: Context, clock: Any) -> None:
-    crawler = glue.S3Crawler(ctx)
+    crawler = glue_jobs.S3Crawler(ctx)
     with stubbed(ctx) as stub:
         for _ in range(30):
             stub.add_client_error("create_crawler", "InvalidInputException", ASSUME_ROLE, 400)
@@ -397,7 +397,7 @@ def test_crawler_create_gives_up_on_a_role_that_never_works(ctx: Context, clock:
 
 
 def test_crawler_create_does_not_retry_other_invalid_input(ctx: Context, clock: Any) -> None:
-    crawler = glue.S3Crawler(ctx)
+    crawler = glue_jobs.S3Crawler(ctx)
     with stubbed(ctx) as stub:
         stub.add_client_error("create_crawler", "InvalidInputException", "bad path", 400)
         with pytest.raises(ctx.client("glue").exceptions.InvalidInputException):
@@ -410,7 +410,7 @@ def running(name: str, state: str) -> dict[str, Any]:
 
 
 def test_crawler_running_is_stopped_before_delete(ctx: Context, clock: Any) -> None:
-    crawler = glue.S3Crawler(ctx)
+    crawler = glue_jobs.S3Crawler(ctx)
     name = {"Name": crawler.name}
     observed = Observed(running(crawler.name, "RUNNING")["Crawler"], ctx.tags)
     with stubbed(ctx) as stub:
@@ -424,7 +424,7 @@ def test_crawler_running_is_stopped_before_delete(ctx: Context, clock: Any) -> N
 
 
 def test_crawler_that_never_stops_is_a_bounded_wait(ctx: Context, clock: Any) -> None:
-    crawler = glue.S3Crawler(ctx)
+    crawler = glue_jobs.S3Crawler(ctx)
     observed = Observed(running(crawler.name, "RUNNING")["Crawler"], ctx.tags)
     with stubbed(ctx) as stub:
         stub.add_response("stop_crawler", {}, {"Name": crawler.name})
@@ -432,11 +432,11 @@ def test_crawler_that_never_stops_is_a_bounded_wait(ctx: Context, clock: Any) ->
             stub.add_response("get_crawler", running(crawler.name, "STOPPING"))
         with pytest.raises(WaitTimeout, match="wcpipe-fifa-s3-crawler to stop"):
             crawler.delete(observed)
-    assert clock.now <= glue._Crawler.stop_timeout
+    assert clock.now <= glue_jobs._Crawler.stop_timeout
 
 
 def test_crawler_facts_on_moto(ctx: Context) -> None:
-    crawler = glue.S3Crawler(ctx)
+    crawler = glue_jobs.S3Crawler(ctx)
     crawler.ensure()
     ctx.client("glue").start_crawler(Name=crawler.name)
     observed = crawler.describe()
@@ -450,7 +450,7 @@ def test_crawler_facts_on_moto(ctx: Context) -> None:
 
 
 def test_job_definition(ctx: Context) -> None:
-    job = glue.job_definition(ctx)
+    job = glue_jobs.job_definition(ctx)
     bucket = ctx.names.bucket
     assert job["Command"] == {
         "Name": "glueetl",
@@ -472,7 +472,7 @@ def test_job_definition(ctx: Context) -> None:
         "s3.artifacts",
         {"glue_script_uri": "s3://elsewhere/load.py", "glue_libs_uri": "s3://elsewhere/lib.zip"},
     )
-    published = glue.job_definition(ctx)
+    published = glue_jobs.job_definition(ctx)
     assert published["Command"]["ScriptLocation"] == "s3://elsewhere/load.py"
     assert published["DefaultArguments"]["--extra-py-files"] == "s3://elsewhere/lib.zip"
 
@@ -481,7 +481,7 @@ def test_job_bookmarks_can_be_disabled(ctx: Context) -> None:
     spec = ctx.spec.model_copy(
         update={"glue": ctx.spec.glue.model_copy(update={"bookmarks": False})}
     )
-    job = glue.job_definition(Context(spec=spec, aws=ctx.aws))
+    job = glue_jobs.job_definition(Context(spec=spec, aws=ctx.aws))
     assert job["DefaultArguments"]["--job-bookmark-option"] == "job-bookmark-disable"
 
 
@@ -492,13 +492,13 @@ def test_job_arguments_never_carry_a_password(published: Context) -> None:
         SecretString=json.dumps({"username": "awsadmin", "password": password}),
     )
     published.publish("secretsmanager.admin-secret", {"arn": secret["ARN"], "password": password})
-    text = json.dumps(glue.job_definition(published))
+    text = json.dumps(glue_jobs.job_definition(published))
     assert password not in text
     assert "password" not in text.lower()
 
 
 def test_job_ensure_twice_delete_twice(ctx: Context, sent: list[str]) -> None:
-    job = glue.Job(ctx)
+    job = glue_jobs.Job(ctx)
     assert job.ensure() == "created"
     assert job.ensure() == "unchanged"
     arn = "arn:aws:glue:us-east-1:123456789012:job/wcpipe-fifa-load"
@@ -514,8 +514,8 @@ def test_job_ensure_twice_delete_twice(ctx: Context, sent: list[str]) -> None:
 
 
 def test_job_not_owned_is_neither_adopted_nor_deleted(ctx: Context, sent: list[str]) -> None:
-    ctx.client("glue").create_job(**glue.job_definition(ctx))
-    job = glue.Job(ctx)
+    ctx.client("glue").create_job(**glue_jobs.job_definition(ctx))
+    job = glue_jobs.Job(ctx)
     with pytest.raises(NotOwnedError, match="wcpipe-fifa-load"):
         job.ensure()
     assert job.destroy() == "kept"
@@ -523,9 +523,9 @@ def test_job_not_owned_is_neither_adopted_nor_deleted(ctx: Context, sent: list[s
 
 
 def test_job_worker_drift_sends_update_job(ctx: Context, sent: list[str]) -> None:
-    definition = glue.job_definition(ctx)
+    definition = glue_jobs.job_definition(ctx)
     ctx.client("glue").create_job(**{**definition, "NumberOfWorkers": 10}, Tags=ctx.tags)
-    job = glue.Job(ctx)
+    job = glue_jobs.Job(ctx)
     observed = job.describe()
     assert observed is not None
     fields = job.differences(observed)
@@ -541,17 +541,17 @@ def test_job_worker_drift_sends_update_job(ctx: Context, sent: list[str]) -> Non
 
 
 def test_job_argument_added_out_of_band_is_drift(ctx: Context) -> None:
-    definition = glue.job_definition(ctx)
+    definition = glue_jobs.job_definition(ctx)
     arguments = {**definition["DefaultArguments"], "--conf": "spark.x=y"}
     ctx.client("glue").create_job(**{**definition, "DefaultArguments": arguments}, Tags=ctx.tags)
-    observed = glue.Job(ctx).describe()
+    observed = glue_jobs.Job(ctx).describe()
     assert observed is not None
-    assert glue.Job(ctx).differences(observed) == ["DefaultArguments"]
+    assert glue_jobs.Job(ctx).differences(observed) == ["DefaultArguments"]
 
 
 def test_job_create_waits_for_the_new_role(ctx: Context, clock: Any) -> None:
-    job = glue.Job(ctx)
-    expected = {**glue.job_definition(ctx), "Tags": ctx.tags}
+    job = glue_jobs.Job(ctx)
+    expected = {**glue_jobs.job_definition(ctx), "Tags": ctx.tags}
     with stubbed(ctx) as stub:
         stub.add_client_error(
             "create_job",
@@ -573,9 +573,9 @@ def test_every_class_has_its_catalog_key(ctx: Context) -> None:
             glue.S3Database,
             glue.RedshiftDatabase,
             glue.Connection,
-            glue.S3Crawler,
-            glue.RedshiftCrawler,
-            glue.Job,
+            glue_jobs.S3Crawler,
+            glue_jobs.RedshiftCrawler,
+            glue_jobs.Job,
         )
     }
     assert keys == {

@@ -1,4 +1,5 @@
-"""The pipeline's resources, one AWS service per module, and the catalog that lists them.
+"""The pipeline's resources, one AWS service per module (Glue spans two: `glue` for the catalog
+side, `glue_jobs` for the crawlers and the job), and the catalog that lists them.
 
 Dependency keys (`<service>.<what>`), for orientation:
 
@@ -30,6 +31,7 @@ def catalog(ctx: Context) -> list[Resource]:
     import wcpipe.resources.ec2 as ec2
     import wcpipe.resources.events as events
     import wcpipe.resources.glue as glue
+    import wcpipe.resources.glue_jobs as glue_jobs
     import wcpipe.resources.iam as iam
     import wcpipe.resources.lambda_ as lambda_
     import wcpipe.resources.logs as logs
@@ -53,9 +55,9 @@ def catalog(ctx: Context) -> list[Resource]:
         glue.S3Database,
         glue.RedshiftDatabase,
         glue.Connection,
-        glue.S3Crawler,
-        glue.RedshiftCrawler,
-        glue.Job,
+        glue_jobs.S3Crawler,
+        glue_jobs.RedshiftCrawler,
+        glue_jobs.Job,
         redshift_data.TargetTable,
         logs.LambdaLogGroup,
         lambda_.Function,
