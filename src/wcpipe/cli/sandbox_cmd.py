@@ -73,18 +73,47 @@ def sandbox() -> None:
     help="Keep the warehouse (PostgreSQL) here, across restarts.",
 )
 @click.option("--warehouse-dsn", help="Use this PostgreSQL instead of an embedded one.")
+@click.option(
+    "--latency",
+    type=click.Choice(["none", "aws"]),
+    default="none",
+    show_default=True,
+    help="'aws': AWS's per-request delay and readiness waits (cluster, IAM, crawl, job "
+    "start-up), divided by --latency-scale.",
+)
+@click.option(
+    "--latency-scale",
+    type=click.FloatRange(min=1.0),
+    default=60.0,
+    show_default=True,
+    help="AWS seconds per sandbox second under --latency aws.",
+)
 @click.pass_obj
-def serve(app: App, port: int, data_dir: str | None, warehouse_dsn: str | None) -> None:
+def serve(
+    app: App,
+    port: int,
+    data_dir: str | None,
+    warehouse_dsn: str | None,
+    latency: str = "none",
+    latency_scale: float = 60.0,
+) -> None:
     """Serve the sandbox on 127.0.0.1 until Ctrl-C.
 
     Point wcpipe (or any AWS SDK) at it with --endpoint-url or AWS_ENDPOINT_URL.
     """
     from wcpipe import ui
     from wcpipe.sandbox.core import Sandbox
+    from wcpipe.sandbox.latency import profile
 
     region = app.region or DEMO_REGION
     use_fake_credentials(region)
-    box = Sandbox(port=port, data_dir=data_dir, warehouse_dsn=warehouse_dsn, region=region)
+    box = Sandbox(
+        port=port,
+        data_dir=data_dir,
+        warehouse_dsn=warehouse_dsn,
+        region=region,
+        latency=profile(latency, scale=latency_scale),
+    )
     with ui.spinner("starting the sandbox"):
         box.start()
     try:
