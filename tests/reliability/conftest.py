@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, SPEC_PATH, CliResult
+from support import ROOT, SPEC_PATH, CliResult
 
 DATA = ROOT / "data" / "FIFA World Cup Attendance.csv"
 HELPERS = Path(__file__).resolve().parent / "helpers"
@@ -57,12 +57,17 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 # The sandbox ------------------------------------------------------------------------------------
 
 
+POLL_INTERVAL = "0.1"
+"""WCPIPE_POLL_INTERVAL for every run here: the sandbox answers in well under a second."""
+
+
 @pytest.fixture(scope="package")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from wcpipe.sandbox.core import Sandbox
 
     cache = tmp_path_factory.mktemp("lambda-cache")
-    with Sandbox(lambda_cache=cache) as sb:
+    with pytest.MonkeyPatch.context() as mp, Sandbox(lambda_cache=cache) as sb:
+        mp.setenv("WCPIPE_POLL_INTERVAL", POLL_INTERVAL)
         yield sb
 
 

@@ -10,14 +10,17 @@ retry mode must absorb each one; its backoff sleeps are recorded, not slept.
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from conftest import CliResult
+from support import CliResult
 
 from reliability.conftest import (
     DECLARED,
@@ -300,12 +303,111 @@ def test_run_and_verify_under_faults(lc: Life) -> None:
     wait_idle(lc.pipeline.sandbox)
     check = lc.cli("--output", "json", "verify")
     assert check.code == 0, check
-    for command in ("status", "logs"):
-        lc.cli("--output", "json", command)
-        lc.cli(command)
+    lc.cli("--output", "json", "status")
+    lc.cli("logs")
     assert lc.absorbed["run"] > 0 and lc.absorbed["verify"] > 0, lc.absorbed
     report(f"faults absorbed: run {lc.absorbed['run']}, verify {lc.absorbed['verify']}")
     lc.steps_ok.add("run")
+
+
+# 9: no lost or doubled rows, under the same faults ---------------------------------------------
+
+COLUMNS = ("source_index, year, hosts, total_attendance, matches, average_attendance, "
+           "highest_attendance, venue, games")  # fmt: skip
+
+
+def expected_rows(*paths: Path) -> list[tuple[Any, ...]]:
+    """The rows the source files imply, worked out here independently of wcpipe's transform:
+    the totals row dropped, spaces normalized, footnotes and thousands separators removed."""
+    rows = []
+    for path in paths:
+        with path.open(newline="", encoding="utf-8") as handle:
+            for record in csv.DictReader(handle):
+                if record["Year"] == "Overall":
+                    continue
+                hosts = " ".join(record["Hosts"].split())  # NBSP and runs of spaces: one ' '
+                highest = re.sub(r"\[[^\]]*\]", "", record["Number"]).replace(",", "")
+                rows.append(
+                    (int(record[""]), int(record["Year"]), hosts,
+                     int(record["Total_Attendance"]), int(record["Matches"]),
+                     int(record["Average_Attendance"]), int(highest), record["Venue"],
+                     record["Game(s)"])
+                )  # fmt: skip
+    return sorted(rows)
+
+
+def warehouse_rows(pl: Pipeline) -> list[tuple[Any, ...]]:
+    with pl.sandbox.pg_connect(pl.database) as conn:
+        return sorted(tuple(r) for r in conn.execute(f"SELECT {COLUMNS} FROM public.attendance"))
+
+
+def _sources(pl: Pipeline) -> list[Path]:
+    return [pl.spec_path.parent / f for f in pl.spec().data.files]
+
+
+def _run(lc: Life) -> None:
+    result = lc.cli("run")
+    assert result.code == 0, result
+    wait_idle(lc.pipeline.sandbox)
+
+
+def test_three_runs_over_unchanged_data_leave_exactly_the_source_rows(lc: Life) -> None:
+    lc.need("run")  # the first of the three
+    _run(lc)
+    _run(lc)
+    rows = warehouse_rows(lc.pipeline)
+    assert len(rows) == 22
+    assert rows == expected_rows(*_sources(lc.pipeline))
+    assert lc.cli("verify").code == 0
+
+
+NEW_FILE = (
+    ",Year,Hosts,Total_Attendance,Matches,Average_Attendance,Number,Venue,Game(s)\n"
+    '22,2026,United States\u00a0Canada Mexico,6500000,104,62500,"94,000[1]",'
+    '"MetLife Stadium, New Jersey","Final"\n'
+    '23,2030,Morocco Portugal Spain,6100000,104,58653,"115,000",'
+    '"Hassan II Stadium, Casablanca","Final"\n'
+)
+
+
+def test_a_new_file_adds_exactly_its_rows(lc: Life) -> None:
+    lc.need("run")
+    pl = lc.pipeline
+    (pl.spec_path.parent / "data" / "future.csv").write_text(NEW_FILE, encoding="utf-8")
+    pl.rewrite(lambda raw: raw["data"]["files"].append("data/future.csv"))
+    assert lc.cli("up", "--yes").code == 0
+    _run(lc)
+    rows = warehouse_rows(pl)
+    assert len(rows) == 24
+    assert rows == expected_rows(*_sources(pl))
+    assert lc.cli("verify").code == 0
+    lc.steps_ok.add("rows")
+
+
+def test_verify_catches_a_doubled_row_and_a_lost_value(lc: Life) -> None:
+    lc.need("rows")
+    pl = lc.pipeline
+    with pl.sandbox.pg_connect(pl.database) as conn:
+        conn.execute(
+            "INSERT INTO public.attendance SELECT * FROM public.attendance WHERE year = 1930"
+        )
+        doubled = lc.cli("verify")
+        conn.execute(
+            "DELETE FROM public.attendance WHERE ctid = "
+            "(SELECT max(ctid) FROM public.attendance WHERE year = 1930)"
+        )
+        # "173,850[86]" read as 173: the thousands lost in conversion.
+        conn.execute("UPDATE public.attendance SET highest_attendance = 173 WHERE year = 1950")
+        lost = lc.cli("verify")
+        conn.execute("UPDATE public.attendance SET highest_attendance = 173850 WHERE year = 1950")
+    assert doubled.code == 1, doubled
+    assert "rows" in doubled.out + doubled.err
+    assert lost.code == 1, lost
+    assert "highest_attendance" in lost.out + lost.err
+    for result in (doubled, lost):
+        assert "Traceback" not in result.err
+    assert lc.cli("verify").code == 0, "restored, verify agrees again"
+    assert warehouse_rows(pl) == expected_rows(*_sources(pl))
 
 
 # 8: the password appears nowhere ----------------------------------------------------------------
