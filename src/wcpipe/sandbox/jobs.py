@@ -26,10 +26,14 @@ Contract:
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import math
+import operator
+import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +43,14 @@ from moto.glue.models import FakeJob, FakeJobRun, GlueBackend
 
 from wcpipe import csvio, loadsql
 from wcpipe.sandbox.crawler import emit, safe_log
-from wcpipe.transform import JobConfig, Mapper, counts_line
+from wcpipe.transform import (
+    BATCH_ROWS,
+    TEXT_FAMILIES,
+    ColumnConfig,
+    JobConfig,
+    Mapper,
+    counts_line,
+)
 
 if TYPE_CHECKING:
     from wcpipe.sandbox.core import Sandbox
@@ -335,9 +346,9 @@ def _copy_object(
     mapper: Mapper,
     index: dict[str, int],
 ) -> None:
-    """Stream one object's records through the Mapper into the staging table with one binary
-    COPY (psycopg formats each row in C; no per-row INSERT). The column types come from the
-    staging table itself, so the binary format always matches what PostgreSQL expects."""
+    """Stream one object's records through the Mapper, a batch at a time, into the staging table
+    with one COPY in text format (`copy_text`: one write per batch; no per-row INSERT, no
+    per-row write)."""
     d = source.dialect
     records = csvio.iter_records(
         io.BytesIO(data),
@@ -348,24 +359,47 @@ def _copy_object(
     )
     table = f"{loadsql.ident(config.target_schema)}.{loadsql.ident(staging)}"
     columns = ", ".join(loadsql.ident(c) for c in config.column_names)
-    oids = dict(
-        conn.execute(
-            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass"
-            " AND attnum > 0 AND NOT attisdropped",
-            (table,),
-        ).fetchall()
-    )
-    map_record = mapper.map_record
-    with (
-        conn.cursor() as cur,
-        cur.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
-    ):
-        copy.set_types([oids[c] for c in config.column_names])
-        write_row = copy.write_row
-        for record in records:
-            row = map_record(index, record)
-            if row is not None:
-                write_row(row)
+    statement = f"COPY {table} ({columns}) FROM STDIN (FORMAT text, ENCODING 'UTF8')"
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        while batch := list(itertools.islice(records, BATCH_ROWS)):
+            rows = mapper.map_records(index, batch)
+            if rows:
+                copy.write(copy_text(config.columns, rows).encode("utf-8"))
+
+
+_NULL = "\\N"
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_text(columns: Sequence[ColumnConfig], rows: Sequence[tuple[object, ...]]) -> str:
+    """Mapped rows in PostgreSQL's COPY text format: a tab between values, a newline after each
+    row, NULL as \\N; in text, backslash, tab, newline and carriage return are escaped.
+    Booleans are t/f; other values are written with str() (ints, Decimals, floats' shortest
+    round-trip repr, ISO dates and timestamps), which PostgreSQL's input functions read back
+    exactly. Built column by column with C-level loops."""
+    if not rows:
+        return ""
+    texts = [
+        _column_text(c.family, values)
+        for c, values in zip(columns, zip(*rows, strict=True), strict=True)
+    ]
+    return "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
+
+
+def _column_text(family: str, values: tuple[Any, ...]) -> Sequence[str]:
+    # Not `None in values`: Decimal == None asks numbers.Rational's ABC, twice per value.
+    has_null = any(map(operator.is_, values, itertools.repeat(None)))
+    if family in TEXT_FAMILIES:
+        present = [v for v in values if v is not None] if has_null else values
+        if _COPY_SPECIAL.search("".join(present)):
+            values = tuple(v if v is None else v.translate(_COPY_ESCAPES) for v in values)
+        return [_NULL if v is None else v for v in values] if has_null else values
+    if family == "boolean":
+        return [_NULL if v is None else "t" if v else "f" for v in values]
+    if has_null:
+        return [_NULL if v is None else str(v) for v in values]
+    return list(map(str, values))
 
 
 _installed = False
