@@ -16,6 +16,7 @@ Contract:
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,14 +43,23 @@ class Network:
         return set(self.subnet_azs.values())
 
 
+_NETWORK_LOCK = threading.Lock()
+
+
 def network(ctx: Context) -> Network:
-    """The VPC wcpipe uses, looked up once per run (read calls only)."""
+    """The VPC wcpipe uses, looked up once per run (read calls only). The engine describes
+    resources concurrently: the lock makes the security group and the S3 endpoint share one
+    lookup instead of racing to make two."""
     cached = ctx.output_or(NETWORK_KEY, "network")
     if cached is not None:
         return cached
-    found = _lookup(ctx)
-    ctx.publish(NETWORK_KEY, {"network": found})
-    return found
+    with _NETWORK_LOCK:
+        cached = ctx.output_or(NETWORK_KEY, "network")
+        if cached is not None:
+            return cached
+        found = _lookup(ctx)
+        ctx.publish(NETWORK_KEY, {"network": found})
+        return found
 
 
 def _lookup(ctx: Context) -> Network:

@@ -1,10 +1,10 @@
 """IAM: the three service roles (Glue, Lambda, Redshift), each with one least-privilege inline
 policy named `wcpipe`, scoped to this pipeline's ARNs.
 
-Contract (see `resources/base.py`): `describe` makes only read calls (get_role, get_role_policy,
-list_role_policies, list_attached_role_policies, list_role_tags); `differences` is pure; only
-`create`/`update`/`delete` write. The policy documents are pure functions of `Names` and the
-partition (`glue_policy`, `lambda_policy`, `redshift_policy`, `trust_policy`) so tests and
+Contract (see `resources/base.py`): `describe` makes only read calls (get_role, which carries
+the tags, get_role_policy, list_role_policies, list_attached_role_policies); `differences` is
+pure; only `create`/`update`/`delete` write. The policy documents are pure functions of `Names`
+and the partition (`glue_policy`, `lambda_policy`, `redshift_policy`, `trust_policy`) so tests and
 policy linters can read them without AWS. Documents are compared as normalized JSON (IAM may
 reorder nothing, but single-item lists and strings mean the same). Managed policies attached by
 hand, and inline policies other than `wcpipe`, are drift and are removed.
@@ -248,9 +248,8 @@ class _Role(Resource):
             role = self.iam.get_role(RoleName=self.name)["Role"]
         except self.iam.exceptions.NoSuchEntityException:
             return None
-        tags: dict[str, str] = {}
-        for page in self.iam.get_paginator("list_role_tags").paginate(RoleName=self.name):
-            tags.update({t["Key"]: t["Value"] for t in page["Tags"]})
+        # GetRole returns every tag (a role holds at most 50): no ListRoleTags round trip.
+        tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])}
         observed = Observed(
             {
                 "arn": role["Arn"],
