@@ -136,8 +136,9 @@ def glue_policy(names: Names, partition: str) -> dict[str, Any]:
             ["glue:GetConnection"],
             [a.of("glue", "catalog"), a.of("glue", f"connection/{names.connection}")],
         ),
-        # The job-bookmark actions have no resource type in IAM: "*" is the only form.
-        _allow("Bookmarks", ["glue:GetJobBookmark", "glue:ResetJobBookmark"], "*"),
+        # The job-bookmark actions have no resource type in IAM: "*" is the only form. The job
+        # only reads its bookmark; resetting one is an operator's act, not the job's.
+        _allow("Bookmarks", ["glue:GetJobBookmark"], "*"),
         _allow(
             "Logs",
             ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
