@@ -22,17 +22,9 @@ SPEC_PATH = ROOT / "config" / "pipeline.yaml"
 
 def offline(region: str = "us-east-1") -> None:
     """Fake credentials, no profile, no instance metadata: no request can reach real AWS."""
-    for var in [v for v in os.environ if v.startswith("AWS_")]:
-        del os.environ[var]
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_SESSION_TOKEN="testing",
-        AWS_DEFAULT_REGION=region,
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-    )
+    from wcpipe.sandbox.core import use_fake_credentials
+
+    use_fake_credentials(region)
 
 
 def median(values: list[float]) -> float:

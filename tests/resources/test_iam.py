@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import parliament
 import pytest
 from s3iam_helpers import Calls
 
@@ -223,6 +224,5 @@ def test_redshift_policy_lists_only_with_a_prefix(names):
 
 @pytest.mark.parametrize("build", [glue_policy, lambda_policy, redshift_policy])
 def test_policies_pass_parliament(names, build):
-    import parliament
     policy = parliament.analyze_policy_string(json.dumps(build(names, "aws")))
     assert [(f.issue, f.detail) for f in policy.findings] == []

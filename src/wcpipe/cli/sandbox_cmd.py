@@ -23,21 +23,6 @@ from wcpipe.cli.app import App
 DEMO_REGION = "us-east-1"
 
 
-def use_fake_credentials(region: str = DEMO_REGION) -> None:
-    """Make this process's AWS SDK use the sandbox's fake credentials, never a real profile."""
-    for var in [v for v in os.environ if v.startswith("AWS_")]:
-        del os.environ[var]
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_SESSION_TOKEN="testing",
-        AWS_DEFAULT_REGION=region,
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-
-
 def bundled_spec() -> Path:
     """The FIFA spec: the packaged copy (wcpipe/bundled/) or, in a checkout, config/."""
     import wcpipe
@@ -102,7 +87,7 @@ def serve(
     Point wcpipe (or any AWS SDK) at it with --endpoint-url or AWS_ENDPOINT_URL.
     """
     from wcpipe import ui
-    from wcpipe.sandbox.core import Sandbox
+    from wcpipe.sandbox.core import Sandbox, use_fake_credentials
     from wcpipe.sandbox.latency import profile
 
     region = app.region or DEMO_REGION
@@ -143,7 +128,7 @@ def demo(app: App, keep: bool) -> None:
     """Run the bundled FIFA pipeline end to end on an offline sandbox: up, run, verify, the
     first rows from the warehouse, then down. No AWS account is used."""
     from wcpipe import ui
-    from wcpipe.sandbox.core import Sandbox
+    from wcpipe.sandbox.core import Sandbox, use_fake_credentials
 
     use_fake_credentials(DEMO_REGION)
     # The sandbox answers in well under a second: poll it often (see App.timing).

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +40,22 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
+
+
+def use_fake_credentials(region: str) -> None:
+    """Make this process's AWS SDK use the sandbox's fake credentials: every AWS_* variable is
+    dropped, no profile or config file is read and instance metadata is off, so no request can
+    reach a real account."""
+    for var in [v for v in os.environ if v.startswith("AWS_")]:
+        del os.environ[var]
+    os.environ.update(
+        FAKE_CREDENTIALS,
+        AWS_DEFAULT_REGION=region,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+
 
 # Every moto internal the sandbox patches or calls, in one place: tests/sandbox/test_moto_pins.py
 # fails loudly when an upgrade removes one. Keep it in step with server.py, dataapi.py,
