@@ -7,6 +7,7 @@ two fixes the spec declares), aggregated the way Redshift would answer verify's 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import re
 from typing import Any
@@ -163,3 +164,57 @@ def test_cli_verify_mismatch_exits_1_naming_figures(invoke, pipeline, octx, ware
     assert code == 1
     assert "MISMATCH" in out
     assert "rows: source 22, warehouse 23" in err
+
+
+FIFA_HEADER = b",Year,Hosts,Total_Attendance,Matches,Average_Attendance,Number,Venue,Game(s)\n"
+
+
+def test_verify_sums_the_last_row_of_a_repeated_key(octx, pipeline, warehouse) -> None:
+    # A later file restates 1930 (key: year): merge keeps that row, so the sums use its values.
+    s3 = octx.client("s3")
+    s3.put_object(
+        Bucket=pipeline.bucket,
+        Key=f"{pipeline.prefix}zz-fix.csv",
+        Body=FIFA_HEADER + b'0,1930,Uruguay,434001,18,24112,"93,000",Centenario,Final\n',
+    )
+    rows = fifa_rows()
+    rows[0].update(total_attendance=434001, average_attendance=24112, highest_attendance=93000)
+    warehouse(answering(octx, rows))
+
+    report = opverify.verify(octx)
+
+    assert report.ok, report.mismatches()
+    assert report.source.duplicate_source_keys == 1
+    assert report.source.expected_rows == 22 and report.source.loaded == 23
+    assert report.source.sums["total_attendance"] == 43936730 - 590549 + 434001
+
+
+def test_source_figures_with_a_two_column_key_and_nulls(octx, pipeline) -> None:
+    # Key (year, hosts): a numeric and a text column; a NULL matches is skipped as SUM does.
+    s3 = octx.client("s3")
+    s3.put_object(
+        Bucket=pipeline.bucket,
+        Key=f"{pipeline.prefix}zz-more.csv",
+        Body=FIFA_HEADER
+        + b"30,1930,Elsewhere,1,,1,1,V,G\n"  # new key (other hosts), NULL matches
+        + b"31,1930,Uruguay,2,5,2,2,V,G\n",  # repeats (1930, Uruguay)
+    )
+    config = dataclasses.replace(opverify.job_config(octx), load_keys=("year", "hosts"))
+    nullable = [dataclasses.replace(c, nullable=True) for c in config.columns]
+    config = dataclasses.replace(config, columns=tuple(nullable))
+    source = opverify.source_figures(octx, config)
+
+    rows = [r for r in fifa_rows() if r["year"] != 1930]
+    rows += [
+        {
+            **fifa_rows()[0],
+            "source_index": 30,
+            "hosts": "Elsewhere",
+            "total_attendance": 1,
+            "matches": None,
+        },
+        {**fifa_rows()[0], "source_index": 31, "total_attendance": 2, "matches": 5},
+    ]
+    assert source.expected_rows == 23 and source.duplicate_source_keys == 1
+    for column in ("year", "total_attendance", "matches", "source_index"):
+        assert source.sums[column] == sum(r[column] for r in rows if r[column] is not None)

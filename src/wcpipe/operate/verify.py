@@ -3,10 +3,11 @@
 Contract:
 - The source side streams every object under the spec's prefix once (S3 GetObject bodies read
   through `wcpipe.csvio`: real CSV parsing, headers excluded, constant memory whatever the size)
-  and maps each record with `wcpipe.transform.Mapper`, the same code the job runs. That gives the
-  rows expected in the table (drop_rows removed), the values that could not be converted, and
-  the sums of the numeric columns after cleaning. In merge mode it also counts distinct keys, the
-  one figure whose memory grows with the data (one tuple per distinct key).
+  and maps the records with `wcpipe.transform.Mapper`, the same code the job runs (column-wise,
+  `transform.BATCH_ROWS` records per `map_records` call). That gives the rows expected in the
+  table (drop_rows removed), the values that could not be converted, and the sums of the numeric
+  columns after cleaning. In merge mode it also counts distinct keys, the one figure whose memory
+  grows with the data: per distinct key, the key and the numeric values the sums need (`_Merge`).
 - The warehouse side is two statements through the Data API (`wcpipe.warehouse.query`): one
   `SELECT COUNT(*), COUNT(col)..., SUM(num)...`, and in merge mode the duplicate keys
   (`GROUP BY keys HAVING COUNT(*) > 1`).
@@ -17,7 +18,9 @@ Contract:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+import operator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -27,6 +30,7 @@ from wcpipe.errors import Mismatch, ResourceFailed
 from wcpipe.resources.base import Context
 
 _FLOAT_FAMILIES = frozenset({"real", "double"})
+_NUMERIC = transform.NUMERIC_FAMILIES
 _SKIP_SUFFIXES = ("/", "_$folder$")  # folder markers that consoles and Hadoop leave behind
 
 
@@ -129,8 +133,7 @@ def source_figures(ctx: Context, config: transform.JobConfig | None = None) -> S
     dialect = csvio.Dialect.from_config(config.csv)
     mapper = transform.Mapper(config)
     figures = SourceFigures()
-    key_positions = [config.column_names.index(k) for k in config.load_keys]
-    latest: dict[tuple[object, ...], tuple[object, ...]] = {}
+    merge = _Merge.of(config) if config.load_keys else None
     totals: dict[str, Any] = {}
     for key in source_objects(ctx):
         figures.files += 1
@@ -143,27 +146,91 @@ def source_figures(ctx: Context, config: transform.JobConfig | None = None) -> S
                 index = mapper.index(header)
             except ValueError as exc:
                 raise ResourceFailed(f"s3://{ctx.names.bucket}/{key}: {exc}") from None
-            rows = (mapper.map_record(index, r) for r in records)
-            loaded = (row for row in rows if row is not None)
-            if key_positions:
-                # Merge keeps one row per key (the last one): sum what survives, not every row.
-                for row in loaded:
-                    k = tuple(row[i] for i in key_positions)
-                    figures.duplicate_source_keys += k in latest
-                    latest[k] = row
-                continue
-            _add(totals, transform.accumulate_sums(config, loaded))
+            for batch in _batches(records):
+                rows = mapper.map_records(index, batch)
+                if merge is not None:
+                    merge.add(rows)
+                else:
+                    _add(totals, transform.accumulate_sums(config, rows))
         finally:
             body.close()
-    if key_positions:
-        _add(totals, transform.accumulate_sums(config, latest.values()))
+    if merge is not None:
+        totals = merge.sums()
+        figures.duplicate_source_keys = merge.repeats
     counts = mapper.counts()
     figures.read, figures.dropped = counts["read"], counts["dropped"]
     figures.rejected, figures.loaded = counts["rejected"], counts["loaded"]
     figures.rejects = mapper.rejects
     figures.sums = {n: totals.get(n, 0) for n in transform.numeric_columns(config)}
-    figures.expected_rows = len(latest) if key_positions else figures.loaded
+    figures.expected_rows = len(merge.latest) if merge is not None else figures.loaded
     return figures
+
+
+def _batches(records: Iterator[list[str]]) -> Iterator[list[list[str]]]:
+    """`transform.BATCH_ROWS` records at a time: `Mapper.map_records` converts column-wise."""
+    return iter(lambda: list(itertools.islice(records, transform.BATCH_ROWS)), [])
+
+
+@dataclass
+class _Merge:
+    """Merge mode keeps one row per key, the last one: the sums are over those survivors.
+
+    Per distinct key this keeps only what the sums need: the key itself (bare for a one-column
+    key) and the values of the numeric columns that are not part of the key. That is the one
+    figure whose memory grows with the data (one dict entry per distinct key); the table's own
+    duplicate keys are counted on the warehouse side (`duplicates_query`)."""
+
+    key_of: Callable[[tuple[object, ...]], object]
+    values_of: Callable[[tuple[object, ...]], tuple[object, ...]]
+    numeric_in_key: tuple[tuple[str, int], ...]  # (column, position in the key tuple)
+    numeric_values: tuple[str, ...]  # the columns `values_of` returns, in order
+    bare_key: bool  # a one-column key is kept as its value, not in a 1-tuple
+    latest: dict[object, tuple[object, ...]] = field(default_factory=dict)
+    repeats: int = 0
+
+    @classmethod
+    def of(cls, config: transform.JobConfig) -> _Merge:
+        names = [c.name for c in config.columns]
+        keys = [names.index(k) for k in config.load_keys]
+        numeric = [i for i, c in enumerate(config.columns) if c.family in _NUMERIC]
+        values = [i for i in numeric if i not in keys]
+        return cls(
+            key_of=_getter(keys, bare=True),
+            values_of=_getter(values, bare=False),
+            numeric_in_key=tuple((names[i], n) for n, i in enumerate(keys) if i in numeric),
+            numeric_values=tuple(names[i] for i in values),
+            bare_key=len(keys) == 1,
+        )
+
+    def add(self, rows: list[tuple[object, ...]]) -> None:
+        before = len(self.latest)
+        self.latest.update(zip(map(self.key_of, rows), map(self.values_of, rows), strict=True))
+        self.repeats += len(rows) - (len(self.latest) - before)
+
+    def sums(self) -> dict[str, Any]:
+        """Sums over the surviving rows, NULLs skipped as SQL's SUM does."""
+        totals: dict[str, Any] = {}
+        keys = self.latest.keys()
+        for name, n in self.numeric_in_key:
+            totals[name] = _sum(keys) if self.bare_key else _sum(k[n] for k in keys)  # type: ignore[index]
+        for n, name in enumerate(self.numeric_values):
+            totals[name] = _sum(v[n] for v in self.latest.values())
+        return totals
+
+
+def _getter(positions: list[int], *, bare: bool) -> Callable[[tuple[object, ...]], Any]:
+    """A C-level projection of a row: a tuple of `positions`, or the bare value for one
+    position when `bare`."""
+    if not positions:
+        return lambda row: ()
+    if len(positions) == 1 and not bare:
+        (i,) = positions
+        return lambda row: (row[i],)
+    return operator.itemgetter(*positions)
+
+
+def _sum(values: Iterable[Any]) -> Any:
+    return sum((v for v in values if v is not None), 0)
 
 
 def _add(totals: dict[str, Any], sums: dict[str, Any]) -> None:
