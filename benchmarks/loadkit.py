@@ -48,6 +48,7 @@ class LoadPipeline:
     # Setup -----------------------------------------------------------------------------------
     def setup(self) -> LoadPipeline:
         from wcpipe import sql
+        from wcpipe.sandbox import warehouse_pg
         from wcpipe.transform import job_arguments
 
         n = self.names
@@ -70,7 +71,8 @@ class LoadPipeline:
         )
         with self.sb.pg_connect(self.spec.warehouse.database) as conn:
             conn.execute(f"DROP TABLE IF EXISTS {sql.qualified(self.spec.table)}")
-            conn.execute(sql.create_table(self.spec))
+            for statement in warehouse_pg.to_pg_statements(sql.create_table(self.spec), None):
+                conn.execute(statement)
         bookmark = "job-bookmark-enable" if self.spec.glue.bookmarks else "job-bookmark-disable"
         self.glue.create_job(
             Name=n.job,

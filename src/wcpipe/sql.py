@@ -1,7 +1,9 @@
 """SQL text built from the spec. Identifiers come only from validated spec fields (which match
 `spec.SQL_IDENTIFIER`) and are quoted anyway; values are never pasted in: they go as parameters.
 
-Redshift and PostgreSQL (the sandbox's stand-in) both accept everything here.
+Redshift and PostgreSQL (the sandbox's stand-in) both accept everything here, except the
+`SORTKEY` of `create_table` (Redshift's; the sandbox turns it into an index:
+`wcpipe.sandbox.warehouse_pg.to_pg_statements`).
 """
 
 from __future__ import annotations
@@ -27,9 +29,14 @@ def column_ddl(column: Column) -> str:
 
 
 def create_table(spec: Spec) -> str:
-    """`CREATE TABLE IF NOT EXISTS` for the target table."""
+    """`CREATE TABLE IF NOT EXISTS` for the target table. In merge mode the table is sorted on
+    the merge keys (`SORTKEY`): each load's `DELETE ... USING staging` then reads only the
+    blocks whose zone maps can hold the new keys, instead of the whole table."""
     cols = ",\n  ".join(column_ddl(c) for c in spec.table.columns)
-    return f"CREATE TABLE IF NOT EXISTS {qualified(spec.table)} (\n  {cols}\n)"
+    ddl = f"CREATE TABLE IF NOT EXISTS {qualified(spec.table)} (\n  {cols}\n)"
+    if spec.load.mode == "merge" and spec.load.keys:
+        ddl += f" SORTKEY ({', '.join(ident(k) for k in spec.load.keys)})"
+    return ddl
 
 
 def create_schema(spec: Spec) -> str:

@@ -260,10 +260,14 @@ def test_without_a_classifier_the_builtin_rules_find_header_and_types(sb: Any, n
 
 def test_jdbc_crawler_catalogs_the_warehouse_table(sb: Any, names: Any):
     from wcpipe import sql
+    from wcpipe.sandbox import warehouse_pg
     from wcpipe.spec import load_spec
 
     with sb.pg_connect("dev") as conn:
-        conn.execute(sql.create_table(load_spec(SPEC_PATH)))
+        for statement in warehouse_pg.to_pg_statements(
+            sql.create_table(load_spec(SPEC_PATH)), None
+        ):
+            conn.execute(statement)
     glue = sb.client("glue")
     glue.create_connection(
         ConnectionInput={

@@ -201,3 +201,38 @@ def test_unknown_statement_is_not_found(data: Any) -> None:
     with pytest.raises(ClientError) as err:
         data.describe_statement(Id="00000000-0000-0000-0000-000000000000")
     assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_a_sort_key_becomes_an_index_and_a_rerun_changes_nothing(data: Any, cluster: str) -> None:
+    ddl = (
+        'CREATE TABLE IF NOT EXISTS "public"."sorted_sales" (\n  "id" bigint NOT NULL,\n'
+        '  "day" date,\n  "amount" decimal(12,2)\n) SORTKEY ("id", "day")'
+    )
+    assert _run(data, cluster, ddl)["Status"] == "FINISHED"
+    assert _run(data, cluster, ddl)["Status"] == "FINISHED"  # IF NOT EXISTS, index included
+
+    got = _run(
+        data,
+        cluster,
+        "SELECT indexdef FROM pg_indexes WHERE tablename = 'sorted_sales'",
+    )
+    [[indexdef]] = data.get_statement_result(Id=got["Id"])["Records"]
+    assert indexdef["stringValue"] == (
+        "CREATE INDEX sorted_sales_sortkey ON public.sorted_sales USING btree (id, day)"
+    )
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE TABLE t (a int) COMPOUND SORTKEY (a);",
+        'create table if not exists "s"."t" (a varchar(8), b decimal(4,2)) sortkey(a)',
+    ],
+)
+def test_sort_key_spellings_translate(sql: str) -> None:
+    from wcpipe.sandbox import warehouse_pg
+
+    create, index = warehouse_pg.to_pg_statements(sql, None)
+    assert "SORTKEY" not in create.upper() and create.rstrip().endswith(")")
+    assert index.startswith('CREATE INDEX IF NOT EXISTS "t_sortkey" ON ')
+    assert index.endswith("(a)")

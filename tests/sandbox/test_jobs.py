@@ -60,6 +60,7 @@ def names(spec: Any) -> Any:
 def job(sb: Any, spec: Any, names: Any) -> str:
     """Data, classifier, crawled source table, the target table in PostgreSQL, and the job."""
     from wcpipe import sql
+    from wcpipe.sandbox import warehouse_pg
     from wcpipe.transform import job_arguments
 
     s3, glue = sb.client("s3"), sb.client("glue")
@@ -84,7 +85,8 @@ def job(sb: Any, spec: Any, names: Any) -> str:
     glue.start_crawler(Name=names.s3_crawler)
     assert sb.idle(timeout=10)
     with sb.pg_connect(spec.warehouse.database) as conn:
-        conn.execute(sql.create_table(spec))
+        for statement in warehouse_pg.to_pg_statements(sql.create_table(spec), None):
+            conn.execute(statement)
     glue.create_job(
         Name=names.job,
         Role=names.role_arn(names.glue_role),
@@ -249,3 +251,56 @@ def test_a_job_without_wcpipe_config_fails_with_the_reason(sb: Any, names: Any):
 
     assert job_run["JobRunState"] == "FAILED"
     assert "--wcpipe_config" in job_run["ErrorMessage"]
+
+
+@pytest.fixture
+def in_workers(sb: Any) -> Iterator[None]:
+    """Runs map on two worker processes, however small the objects."""
+    sb.state.update(job_parallel_min_bytes=0, job_workers=2)
+    try:
+        yield
+    finally:
+        sb.state.pop("job_parallel_min_bytes")
+        sb.state.pop("job_workers")
+
+
+def staging_tables(sb: Any) -> list[tuple[Any, ...]]:
+    return rows(sb, "SELECT table_name FROM information_schema.tables WHERE table_name ~ '_stg_'")
+
+
+def test_worker_processes_load_what_one_thread_loads(sb: Any, job: str, in_workers: None):
+    before = rows(sb, "SELECT * FROM public.attendance ORDER BY year")
+    sb.client("glue").reset_job_bookmark(JobName=job)
+    job_run = run(sb, job)
+
+    assert job_run["JobRunState"] == "SUCCEEDED", job_run.get("ErrorMessage")
+    assert counts(sb, job_run["Id"]) == {"read": 25, "dropped": 1, "loaded": 24, "rejected": 0}
+    assert rows(sb, "SELECT * FROM public.attendance ORDER BY year") == before
+    objects = [line.split(":")[1] for line in output(sb, job_run["Id"]) if line.startswith("s3:")]
+    assert objects == sorted(objects) and len(objects) == 3
+    assert staging_tables(sb) == []
+
+
+@pytest.mark.parametrize(
+    "body,reason",
+    [
+        (b'25,2034,Morocco,1000,many,10,100,"Stade, Casablanca",Final\n', "'many'"),
+        (b"25,2034,\xff\xfe,1000,1,10,100,x,y\n", "UnicodeDecodeError"),
+    ],
+)
+def test_a_failed_worker_run_leaves_the_target_and_no_staging_table(
+    sb: Any, names: Any, job: str, in_workers: None, body: bytes, reason: str
+):
+    before = rows(sb, "SELECT * FROM public.attendance ORDER BY year")
+    s3, key = sb.client("s3"), f"{names.prefix}2034.csv"
+    s3.put_object(Bucket=names.bucket, Key=key, Body=HEADER + body)
+    sb.client("glue").reset_job_bookmark(JobName=job)
+    try:
+        job_run = run(sb, job)
+    finally:
+        s3.delete_object(Bucket=names.bucket, Key=key)
+
+    assert job_run["JobRunState"] == "FAILED"
+    assert reason in job_run["ErrorMessage"]
+    assert rows(sb, "SELECT * FROM public.attendance ORDER BY year") == before
+    assert staging_tables(sb) == []

@@ -68,3 +68,16 @@ def test_patched_methods_exist(owner: str, method: str) -> None:
         assert "self.event_pattern" in inspect.getsource(klass.__init__)
         return
     assert hasattr(klass, method), f"the sandbox patches {owner}.{method}, which moto lacks now"
+
+
+def test_fake_key_streams_from_its_buffer_under_its_lock() -> None:
+    """job_workers.ObjectReader reads `FakeKey._value_buffer` a chunk at a time under `.lock`."""
+    from moto.s3.models import FakeKey
+
+    key = FakeKey("k", b"abc" * 1000, account_id="123456789012", region_name="us-east-1")
+    try:
+        with key.lock:
+            key._value_buffer.seek(3)
+            assert key._value_buffer.read(3) == b"abc"
+    finally:
+        key.dispose()

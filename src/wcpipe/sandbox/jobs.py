@@ -11,10 +11,14 @@ Contract:
 - The load does what `glue/load.py` does, with the same shared code: `transform.JobConfig` from
   `--wcpipe_config`; the source is the catalog table (its columns name the fields, its SerDe
   gives delimiter and quote, `skip.header.line.count` the header); every object under its
-  location is streamed through `csvio` and `transform.Mapper`. Any rejected value FAILS the run
-  (columns, counts and samples in the message) and nothing is loaded. Otherwise the rows are
-  COPYed into a staging table (`loadsql.create_staging`) and `loadsql.load_statements` move them,
-  all in ONE transaction; with no rows to load the target is not touched.
+  location is streamed (a chunk at a time, never whole) through `csvio` and `transform.Mapper`
+  (`job_workers`). Any rejected value FAILS the run (columns, counts and samples in the message)
+  and nothing is loaded. Otherwise the rows are COPYed into a staging table
+  (`loadsql.create_staging`) and `loadsql.load_statements` move them into the target in ONE
+  transaction; with no rows to load the target is not touched. Small loads do all of it in one
+  transaction in the run's thread; from PARALLEL_MIN_BYTES of objects, one worker process per
+  core maps and COPYs (the staging table is committed first so their connections see it, and is
+  dropped whatever happens): either way a failed run leaves the target unchanged.
 - Bookmarks (`--job-bookmark-option job-bookmark-enable`): per job, the (key, ETag) pairs already
   loaded; only new or changed objects are read; the bookmark advances (glue_ops.put_bookmark)
   only when the run SUCCEEDS (`job-bookmark-pause` reads incrementally without advancing).
@@ -25,12 +29,9 @@ Contract:
 
 from __future__ import annotations
 
-import io
-import itertools
 import json
 import math
-import operator
-import re
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -42,15 +43,9 @@ from moto.glue.exceptions import ConcurrentRunsExceededException
 from moto.glue.models import FakeJob, FakeJobRun, GlueBackend
 
 from wcpipe import csvio, loadsql
+from wcpipe.sandbox import job_workers, warehouse_pg
 from wcpipe.sandbox.crawler import emit, safe_log
-from wcpipe.transform import (
-    BATCH_ROWS,
-    TEXT_FAMILIES,
-    ColumnConfig,
-    JobConfig,
-    Mapper,
-    counts_line,
-)
+from wcpipe.transform import JobConfig, Mapper, counts_line
 
 if TYPE_CHECKING:
     from wcpipe.sandbox.core import Sandbox
@@ -64,7 +59,9 @@ HOOK_PINS: tuple[tuple[str, str], ...] = (
     ("moto.glue.models", "FakeJob"),
     ("moto.glue.models", "FakeJobRun"),
     ("moto.glue.exceptions", "ConcurrentRunsExceededException"),
+    ("moto.s3.models", "FakeKey"),  # job_workers.ObjectReader reads _value_buffer under .lock
 )
+PARALLEL_MIN_BYTES = 4 << 20  # below this, a run maps in its own thread (see `_workers`)
 
 
 class JobFailed(Exception):
@@ -307,99 +304,116 @@ def _load(sandbox: Sandbox, backend: GlueBackend, run: SandboxJobRun, out: _Outp
     except ValueError as exc:
         raise JobFailed(str(exc)) from None
     staging = loadsql.staging_table(config, run.job_run_id)
-    with sandbox.pg_connect(config.target_database) as conn, conn.transaction():
-        if objects:
-            conn.execute(loadsql.create_staging(config, staging))
-        for key in objects:
-            before = mapper.counts()
-            _copy_object(conn, config, staging, source, key.value, mapper, index)
-            counts = {k: v - before[k] for k, v in mapper.counts().items()}
-            out.print(
-                f"s3://{source.bucket}/{key.name}: "
-                + ", ".join(f"{k} {v}" for k, v in counts.items())
-            )
-        out.print(counts_line(mapper.counts()))
-        if mapper.rejects:
-            message = (
-                f"{mapper.rejected} row(s) have values that do not fit the target table; "
-                f"nothing was loaded.\n{mapper.rejects.summary()}"
-            )
-            raise JobFailed(message)  # leaving the block rolls the staging table back
-        if mapper.loaded:
-            for statement in loadsql.load_statements(config, staging):
-                conn.execute(statement)
-        else:
-            out.print("wcpipe: nothing to load (no new rows); the target table is unchanged")
-            if objects:
-                conn.execute(loadsql.drop_staging(config, staging))
+    workers = _workers(sandbox, objects)
+    if workers > 1:
+        _load_in_workers(sandbox, raw_config, source, objects, mapper, staging, workers, out)
+    else:
+        _load_here(sandbox, source, objects, mapper, index, staging, out)
     if option == "job-bookmark-enable":
         loaded = {k.name: k.etag for k in objects}
         _commit_bookmark(backend, run.job_name, run.job_run_id, loaded)
 
 
-def _copy_object(
-    conn: Any,
-    config: JobConfig,
-    staging: str,
+def _workers(sandbox: Sandbox, objects: Sequence[Any]) -> int:
+    """Worker processes for this run: one per core (at most one per object) once the objects
+    add up to PARALLEL_MIN_BYTES; below that, starting them costs more than they save.
+    `sandbox.state["job_workers"]` and `["job_parallel_min_bytes"]` override both."""
+    workers = int(sandbox.state.get("job_workers") or os.cpu_count() or 1)
+    threshold = int(sandbox.state.get("job_parallel_min_bytes", PARALLEL_MIN_BYTES))
+    if sum(k.size for k in objects) < threshold:
+        return 1
+    return min(workers, len(objects))
+
+
+def _load_here(
+    sandbox: Sandbox,
     source: Source,
-    data: bytes,
+    objects: Sequence[Any],
     mapper: Mapper,
     index: dict[str, int],
+    staging: str,
+    out: _Output,
 ) -> None:
-    """Stream one object's records through the Mapper, a batch at a time, into the staging table
-    with one COPY in text format (`copy_text`: one write per batch; no per-row INSERT, no
-    per-row write)."""
-    d = source.dialect
-    records = csvio.iter_records(
-        io.BytesIO(data),
-        delimiter=d.delimiter,
-        quote=d.quote,
-        encoding=d.encoding,
-        header=d.header,
-    )
-    table = f"{loadsql.ident(config.target_schema)}.{loadsql.ident(staging)}"
-    columns = ", ".join(loadsql.ident(c) for c in config.column_names)
-    statement = f"COPY {table} ({columns}) FROM STDIN (FORMAT text, ENCODING 'UTF8')"
-    with conn.cursor() as cur, cur.copy(statement) as copy:
-        while batch := list(itertools.islice(records, BATCH_ROWS)):
-            rows = mapper.map_records(index, batch)
-            if rows:
-                copy.write(copy_text(config.columns, rows).encode("utf-8"))
+    """Map in this thread: staging table, COPY and load statements in ONE transaction."""
+    config, d = mapper.config, source.dialect
+    with sandbox.pg_connect(config.target_database) as conn, conn.transaction():
+        if objects:
+            conn.execute(loadsql.create_staging(config, staging))
+            statement = job_workers.copy_statement(config, staging)
+            with conn.cursor() as cur, cur.copy(statement) as copy:
+                for key in objects:
+                    before = mapper.counts()
+                    with job_workers.open_object(key) as stream:
+                        job_workers.copy_records(copy, config, d, stream, mapper, index)
+                    counts = {k: v - before[k] for k, v in mapper.counts().items()}
+                    _print_counts(out, source, key.name, counts)
+        _finish(conn, mapper, staging, bool(objects), out)
 
 
-_NULL = "\\N"
-_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+def _load_in_workers(
+    sandbox: Sandbox,
+    raw_config: str,
+    source: Source,
+    objects: Sequence[Any],
+    mapper: Mapper,
+    staging: str,
+    workers: int,
+    out: _Output,
+) -> None:
+    """Map on worker processes. Their COPYs need the staging table committed first; then the
+    load statements (the DROP included) run in ONE transaction, and whatever fails, the staging
+    table is dropped: the target changes only if every object was mapped and copied."""
+    config = mapper.config
+    dsn = warehouse_pg.dsn_for(sandbox.pg_dsn, config.target_database)
+    with sandbox.pg_connect(config.target_database) as conn:
+        conn.execute(loadsql.create_staging(config, staging))  # autocommit: committed
+        try:
+            try:
+                results = job_workers.copy_in_workers(
+                    dsn,
+                    raw_config,
+                    staging,
+                    source.dialect,
+                    source.columns,
+                    [(k.name, k) for k in objects],
+                    workers,
+                )
+            except job_workers.WorkerFailed as exc:
+                raise JobFailed(str(exc)) from None
+            for result in results:
+                mapper.read += result.counts["read"]
+                mapper.dropped += result.counts["dropped"]
+                mapper.loaded += result.counts["loaded"]
+                mapper.rejected += result.counts["rejected"]
+                mapper.rejects.merge(result.rejects)
+                _print_counts(out, source, result.name, result.counts)
+            with conn.transaction():
+                _finish(conn, mapper, staging, True, out)
+        finally:
+            conn.execute(loadsql.drop_staging(config, staging))  # gone already if it loaded
 
 
-def copy_text(columns: Sequence[ColumnConfig], rows: Sequence[tuple[object, ...]]) -> str:
-    """Mapped rows in PostgreSQL's COPY text format: a tab between values, a newline after each
-    row, NULL as \\N; in text, backslash, tab, newline and carriage return are escaped.
-    Booleans are t/f; other values are written with str() (ints, Decimals, floats' shortest
-    round-trip repr, ISO dates and timestamps), which PostgreSQL's input functions read back
-    exactly. Built column by column with C-level loops."""
-    if not rows:
-        return ""
-    texts = [
-        _column_text(c.family, values)
-        for c, values in zip(columns, zip(*rows, strict=True), strict=True)
-    ]
-    return "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
+def _print_counts(out: _Output, source: Source, name: str, counts: dict[str, int]) -> None:
+    out.print(f"s3://{source.bucket}/{name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
-def _column_text(family: str, values: tuple[Any, ...]) -> Sequence[str]:
-    # Not `None in values`: Decimal == None asks numbers.Rational's ABC, twice per value.
-    has_null = any(map(operator.is_, values, itertools.repeat(None)))
-    if family in TEXT_FAMILIES:
-        present = [v for v in values if v is not None] if has_null else values
-        if _COPY_SPECIAL.search("".join(present)):
-            values = tuple(v if v is None else v.translate(_COPY_ESCAPES) for v in values)
-        return [_NULL if v is None else v for v in values] if has_null else values
-    if family == "boolean":
-        return [_NULL if v is None else "t" if v else "f" for v in values]
-    if has_null:
-        return [_NULL if v is None else str(v) for v in values]
-    return list(map(str, values))
+def _finish(conn: Any, mapper: Mapper, staging: str, staged: bool, out: _Output) -> None:
+    """Inside the load's transaction: refuse rejects, else move the staging rows in."""
+    config = mapper.config
+    out.print(counts_line(mapper.counts()))
+    if mapper.rejects:
+        message = (
+            f"{mapper.rejected} row(s) have values that do not fit the target table; "
+            f"nothing was loaded.\n{mapper.rejects.summary()}"
+        )
+        raise JobFailed(message)  # leaving the transaction rolls everything back
+    if mapper.loaded:
+        for statement in loadsql.load_statements(config, staging):
+            conn.execute(statement)
+    else:
+        out.print("wcpipe: nothing to load (no new rows); the target table is unchanged")
+        if staged:
+            conn.execute(loadsql.drop_staging(config, staging))
 
 
 _installed = False

@@ -6,10 +6,14 @@ Contract:
   is its maintenance-database DSN. An external server is used through its DSN instead.
 - `connect(dsn, database)` opens an autocommit connection to `database`, creating it on first
   use (Redshift's `dev` and any other name a request uses become PostgreSQL databases).
-- `to_pg(sql, params)` turns Data API SQL + `:name` parameters into psycopg's `%(name)s` form.
-  The only Redshift-to-PostgreSQL translation is `varchar(max)` -> `varchar(65535)` (Redshift's
-  maximum); the SQL wcpipe emits is otherwise written to run on both.
-- `run(cursor, sql, params)` executes one statement and returns a `Result`: the rows already as
+- `to_pg(sql, params)` turns Data API SQL + `:name` parameters into psycopg's `%(name)s` form,
+  and `varchar(max)` into `varchar(65535)` (Redshift's maximum). `to_pg_statements` also turns
+  a CREATE TABLE's trailing `[COMPOUND] SORTKEY (cols)` (which PostgreSQL lacks) into a second
+  statement, `CREATE INDEX IF NOT EXISTS "<table>_sortkey"` on those columns: what the sort key
+  buys on Redshift (merge deletes that read only the matching keys' blocks), an index buys here.
+  The SQL wcpipe emits is otherwise written to run on both.
+- `run(cursor, sql, params)` executes one statement (its translation may be two) and returns
+  a `Result` (the last statement's): the rows already as
   Data API fields (longValue for integers, doubleValue for floats, booleanValue, stringValue for
   numeric/text/dates, isNull) and ColumnMetadata as Redshift reports it (typeName, precision...).
 """
@@ -57,7 +61,8 @@ class EmbeddedPostgres:
             shutil.rmtree(self._temp, ignore_errors=True)
 
 
-def _dsn_for(dsn: str, database: str) -> str:
+def dsn_for(dsn: str, database: str) -> str:
+    """The DSN of `database` on the server at `dsn`."""
     info = psycopg.conninfo.conninfo_to_dict(dsn)
     info["dbname"] = database
     return psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]
@@ -81,7 +86,7 @@ def connect(dsn: str, database: str | None = None) -> psycopg.Connection[Any]:
     if database is None:
         return psycopg.connect(dsn, autocommit=True)
     ensure_database(dsn, database)
-    return psycopg.connect(_dsn_for(dsn, database), autocommit=True)
+    return psycopg.connect(dsn_for(dsn, database), autocommit=True)
 
 
 # SQL translation -----------------------------------------------------------------------------
@@ -112,6 +117,31 @@ def to_pg(sql: str, params: dict[str, str] | None) -> str:
 
     out = _TOKENS.sub(replace, sql)
     return _VARCHAR_MAX.sub(r"\1(65535)", out)
+
+
+_SORTED_TABLE = re.compile(
+    r"(?P<create>\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    r"(?P<table>(?:(?:\"(?:[^\"]|\"\")+\"|\w+)\s*\.\s*)?(?P<name>\"(?:[^\"]|\"\")+\"|\w+))"
+    r"\s*\(.*\))\s*(?:COMPOUND\s+)?SORTKEY\s*\((?P<keys>[^()]*)\)\s*;?\s*",
+    re.I | re.S,
+)
+_PG_IDENTIFIER_BYTES = 63
+
+
+def to_pg_statements(sql: str, params: dict[str, str] | None) -> list[str]:
+    """`to_pg(sql, params)`, with a CREATE TABLE's SORTKEY made an index (module docstring)."""
+    out = to_pg(sql, params)
+    found = _SORTED_TABLE.fullmatch(out)
+    if found is None:
+        return [out]
+    name = found["name"].strip('"').replace('""', '"')
+    suffix = "_sortkey"
+    index = name.encode()[: _PG_IDENTIFIER_BYTES - len(suffix)].decode(errors="ignore") + suffix
+    index_sql = pgsql.Identifier(index).as_string(None)
+    return [
+        found["create"].strip(),
+        f"CREATE INDEX IF NOT EXISTS {index_sql} ON {found['table']} ({found['keys'].strip()})",
+    ]
 
 
 # Results in the Data API's shape ---------------------------------------------------------------
@@ -188,7 +218,8 @@ def _metadata(cursor: psycopg.Cursor[Any]) -> tuple[list[dict[str, Any]], list[s
 
 def run(cursor: psycopg.Cursor[Any], sql: str, params: dict[str, str] | None) -> Result:
     """Execute one Data API statement on `cursor` and collect its result set, if any."""
-    cursor.execute(to_pg(sql, params).encode(), params)  # bytes: psycopg's query type is literal
+    for statement in to_pg_statements(sql, params):
+        cursor.execute(statement.encode(), params)  # bytes: psycopg's query type is literal
     if cursor.description is None:
         return Result(has_result_set=False, rows_affected=cursor.rowcount)
     columns, type_names = _metadata(cursor)
