@@ -93,8 +93,10 @@ def test_count_rows_fast_path_is_fast(tmp_path: Path) -> None:
 
 
 def _reference_count(data: bytes, dialect: Dialect) -> int:
-    text = io.StringIO(data.decode("utf-8-sig"), newline="")
-    rows = sum(1 for r in csv.reader(text) if r)
+    codec = "utf-8-sig" if dialect.encoding == "utf-8" else dialect.encoding
+    text = io.StringIO(data.decode(codec), newline="")
+    reader = csv.reader(text, delimiter=dialect.delimiter, quotechar=dialect.quote, strict=False)
+    rows = sum(1 for r in reader if r)
     return rows - 1 if dialect.header and rows else rows
 
 
@@ -121,3 +123,98 @@ def test_count_rows_agrees_with_csv_reader(
         data = text.encode()
         for dialect in (Dialect(), Dialect(header=False)):
             assert count_rows(io.BytesIO(data), dialect) == _reference_count(data, dialect), text
+
+
+# Fragments that a CSV writer produces, and ones it never does (stray quotes, bare CRs, a
+# quote closing a field then more text), mixed so that both meet at chunk boundaries.
+_PIECES = [
+    "x",
+    ",",
+    "\n",
+    "\r\n",
+    '"a,b"',
+    '"q""q"',
+    '""',
+    '"n\nl"',
+    '"crlf\r\nin"',
+    "\n\n",
+    "\r\n\r\n",
+    "6'2\"",
+    '"x"y',
+    'a"b',
+    '"',
+    "\r",
+    "\u00e9",
+    '"\u00e9\n,"',
+    "  ",
+    '"""',
+]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1 << 18])
+def test_count_rows_property_against_csv_reader(
+    monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(csvio, "_CHUNK", chunk)
+    rng = random.Random(chunk)
+    for case in range(3000):
+        weights = [8 if p.startswith('"') or p in "x,\n" else 1 for p in _PIECES]
+        if case % 3 == 0:  # mostly well-formed
+            weights = [
+                w if p not in ("\r", '"', 'a"b', '"x"y', "6'2\"") else 0
+                for p, w in zip(_PIECES, weights, strict=True)
+            ]
+        text = "".join(rng.choices(_PIECES, weights, k=rng.randint(0, 40)))
+        data = ("\ufeff" if case % 7 == 0 else "") + text
+        for dialect in (Dialect(), Dialect(header=False)):
+            raw = data.encode()
+            assert count_rows(io.BytesIO(raw), dialect) == _reference_count(raw, dialect), repr(
+                text
+            )
+
+
+@pytest.mark.parametrize(
+    "dialect",
+    [
+        Dialect(delimiter=";", quote="'", encoding="latin-1"),
+        Dialect(delimiter="\t", encoding="cp1252"),
+        Dialect(delimiter="|", encoding="utf-16"),
+    ],
+)
+def test_count_rows_other_dialects_agree_with_csv_reader(dialect: Dialect) -> None:
+    rng = random.Random(5)
+    q, d = dialect.quote, dialect.delimiter
+    pieces = [
+        "x",
+        d,
+        "\n",
+        "\r\n",
+        f"{q}a{d}b{q}",
+        f"{q}n\nl{q}",
+        f"{q}{q}",
+        "\u00e9",
+        f"a{q}b",
+        "\n\n",
+    ]
+    for _ in range(500):
+        text = "".join(rng.choices(pieces, k=rng.randint(0, 30)))
+        raw = text.encode(dialect.encoding)
+        assert count_rows(io.BytesIO(raw), dialect) == _reference_count(raw, dialect), repr(text)
+
+
+def test_count_rows_quoted_newlines_across_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Records longer than a chunk, and longer than _MAX_RECORD (csv.reader takes over).
+    monkeypatch.setattr(csvio, "_CHUNK", 16)
+    data = b"h\n" + b'"' + b"line\n" * 40 + b'",x\n' + b'1,"a\nb"\n' * 30 + b'"open\nat the end'
+    expected = _reference_count(data, Dialect())
+    assert expected == 32
+    assert count_rows(io.BytesIO(data), Dialect()) == expected
+    monkeypatch.setattr(csvio, "_MAX_RECORD", 64)
+    assert count_rows(io.BytesIO(data), Dialect()) == expected
+
+
+def test_count_rows_stray_quote_falls_back_exactly() -> None:
+    # The first quote is literal (unquoted field), so the second opens a field holding a newline.
+    data = b'h\na"b,"c\nd",e"f\n1\n'
+    assert _reference_count(data, Dialect()) == 2
+    assert count_rows(io.BytesIO(data), Dialect()) == 2

@@ -136,77 +136,139 @@ def _detaching(text: io.TextIOWrapper, records: Iterator[list[str]]) -> Iterator
         text.detach()
 
 
-_CHUNK = 1 << 20
-_BLANK_AFTER_NEWLINE = re.compile(rb"\n(?=\r?\n)")
-_BARE_CR = re.compile(rb"\r(?!\n)")
-
-
-def count_rows(stream: BinaryIO, dialect: Dialect) -> int:
-    """The number of data records (header excluded, blank lines skipped), CSV-correct: a quoted
-    newline does not start a record.
-
-    Fast path (ASCII-compatible encodings, one-byte ASCII delimiter and quote): the stream is
-    read in ~1 MiB chunks that end at a newline with an even number of quote characters, i.e.
-    at a record boundary in a well-formed file. A chunk without any quote character is counted
-    with `bytes.count` at memory speed; a chunk with quotes goes through csv.reader in a tight
-    loop (bytes decoded as latin-1: only ASCII bytes matter for record boundaries). Other
-    encodings (UTF-16...) use csv.reader over the decoded text throughout."""
-    ascii_dialect = dialect.delimiter.isascii() and dialect.quote.isascii()
-    if not ascii_dialect or codecs.lookup(_codec(dialect.encoding)).name not in _ASCII_COMPATIBLE:
-        return _count_decoded(stream, dialect)
-    quote = dialect.quote.encode("ascii")
-    rows, first = 0, True
-    while chunk := stream.read(_CHUNK):
-        if not chunk.endswith(b"\n"):
-            chunk += stream.readline()
-        while chunk.count(quote) % 2 and (more := stream.readline()):
-            chunk += more
-        if first:
-            chunk, first = chunk.removeprefix(codecs.BOM_UTF8), False
-        counted = _count_well_formed(chunk, dialect, quote)
-        if counted is None:
-            # From here on (a record boundary: every earlier chunk was well formed), let
-            # csv.reader decide, on latin-1 text: only ASCII bytes matter for boundaries.
-            with _text(stream, "latin-1") as rest:
-                lines = itertools.chain(io.StringIO(chunk.decode("latin-1"), newline=""), rest)
-                rows += sum(1 for r in _reader(lines, dialect.delimiter, dialect.quote) if r)
-            break
-        rows += counted
-    return rows - 1 if dialect.header and rows else rows
-
-
+_CHUNK = 1 << 18  # 256 KiB: the passes over a chunk stay in the CPU's cache
+_MAX_RECORD = 1 << 24  # a record spanning more than this many bytes: csv.reader decides
 _ASCII_COMPATIBLE = frozenset({"utf-8-sig", "ascii", "latin-1", "iso8859-1", "iso8859-15"})
 _ASCII_COMPATIBLE |= {"cp1252", "cp1250", "cp1251", "cp437", "cp850", "mac-roman"}
 
 
-def _count_well_formed(chunk: bytes, dialect: Dialect, quote: bytes) -> int | None:
-    outside = chunk
-    if quote in chunk:
-        # With well-formed quoting, quote characters alternate open/close (a doubled quote
-        # toggles twice), so the even pieces of a split lie outside quotes: keep those, one
-        # quote character standing for each quoted section.
-        pieces = chunk.split(quote)
-        outside = quote.join(pieces[::2]) + (quote if len(pieces) % 2 == 0 else b"")
-    if (b"\r" in chunk and _BARE_CR.search(chunk)) or (
-        outside is not chunk and _stray_quote(dialect.delimiter, dialect.quote).search(outside)
-    ):
-        # Old Mac line ends, or a quote that does not open or close a field ("6'2\"", which
-        # csv.reader keeps as text): the caller lets csv.reader decide.
-        return None
-    lines = outside.count(b"\n")
-    blank = int(outside.startswith((b"\n", b"\r\n")))
-    if b"\n\n" in outside or b"\n\r\n" in outside:
-        blank += len(_BLANK_AFTER_NEWLINE.findall(outside))
-    unterminated = not outside.endswith(b"\n") and outside.rstrip(b"\r") != b""
-    return lines - blank + unterminated
+def count_rows(stream: BinaryIO, dialect: Dialect) -> int:
+    """The number of data records (header excluded, blank lines skipped), CSV-correct: a quoted
+    newline does not start a record; exactly what csv.reader counts.
+
+    Fast path (ASCII-compatible encodings, one-byte ASCII delimiter and quote, neither CR nor
+    LF): the stream is read in chunks that end at a newline. A chunk without a quote character
+    is counted with `bytes.count`; one with quotes by `_count_chunk`, in C-speed passes. A chunk
+    ending inside a quoted field is extended line by line. Where that reasoning does not hold
+    (a stray quote such as 6'2", a bare CR, a record over `_MAX_RECORD` bytes), csv.reader
+    counts the rest of the stream, on latin-1 text: only ASCII bytes matter for boundaries.
+    Other encodings (UTF-16...) use csv.reader over the decoded text throughout."""
+    d, q = dialect.delimiter, dialect.quote
+    simple = d.isascii() and q.isascii() and len(d) == len(q) == 1 and d != q
+    encoding = codecs.lookup(_codec(dialect.encoding)).name
+    if not simple or d in "\r\n" or q in "\r\n" or encoding not in _ASCII_COMPATIBLE:
+        return _count_decoded(stream, dialect)
+    delimiter, quote = ord(d), ord(q)
+    rows, first = 0, True
+    while chunk := stream.read(_CHUNK):
+        if not chunk.endswith(b"\n"):
+            chunk += stream.readline()
+        if first:
+            chunk, first = chunk.removeprefix(codecs.BOM_UTF8), False
+        counted = _count_chunk(chunk, delimiter, quote)
+        while counted is not None and counted[1] and len(chunk) < _MAX_RECORD:
+            # The chunk ends inside a quoted field: read on to the line that closes it.
+            more = _lines_closing_quote(stream, quote, _MAX_RECORD - len(chunk))
+            if not more:
+                break  # end of the stream inside quotes: csv.reader counts that record too
+            chunk += more
+            counted = _count_chunk(chunk, delimiter, quote)
+        if counted is None or (counted[1] and len(chunk) >= _MAX_RECORD):
+            with _text(stream, "latin-1") as rest:
+                lines = itertools.chain(io.StringIO(chunk.decode("latin-1"), newline=""), rest)
+                rows += sum(1 for r in _reader(lines, d, q) if r)
+            break
+        rows += counted[0]
+    return rows - 1 if dialect.header and rows else rows
+
+
+def _lines_closing_quote(stream: BinaryIO, quote: int, limit: int) -> bytes:
+    """Whole lines from `stream` up to one that leaves an odd number of quote characters in
+    total (closing the open field), or `limit` bytes, or the end of the stream."""
+    lines, odd, size = [], False, 0
+    while not odd and size < limit and (line := stream.readline()):
+        lines.append(line)
+        odd, size = odd ^ (line.count(quote) % 2 == 1), size + len(line)
+    return b"".join(lines)
+
+
+# _count_chunk works on the chunk as one big int, a byte per 8-bit lane (int.from_bytes), the
+# lanes holding the byte's class; shifting by whole lanes lines up each byte with its
+# neighbours, so "a quote after a plain character" is one shift and two ANDs over the whole chunk
+# at C speed. The tagged lanes of quotes and newlines are then compacted into a short string
+# (to_bytes, then delete the zero lanes), where parity is a matter of slicing.
+_QUOTE, _NL, _CR, _OTHER, _DELIM = 0b0000_0011, 0b0000_1000, 0b0010_0000, 0b0001_0000, 0
+# Tags in the compacted string: a quote (bit 1) with a plain character on its left (bit 0), a
+# newline (bit 3) ending a blank line (bit 6).
+_Q_LEFT = b"\x03"
+_LINES = bytes.maketrans(b"\x02\x03\x08\x48", b'""\nb')
 
 
 @functools.cache
-def _stray_quote(delimiter: str, quote: str) -> re.Pattern[bytes]:
-    """In `outside` text: a run of quote characters not preceded by a delimiter or newline, or
-    not followed by a delimiter or line end. Starts with the literal quote: a memchr-speed scan."""
-    d, q = re.escape(delimiter.encode("ascii")), re.escape(quote.encode("ascii"))
-    return re.compile(rb"%s(?:(?=[^%s\r\n%s])|(?<=[^%s\n%s]%s))" % (q, d, q, d, q, q))
+def _classes(delimiter: int, quote: int) -> bytes:
+    table = bytearray([_OTHER]) * 256
+    table[10], table[13], table[delimiter], table[quote] = _NL, _CR, _DELIM, _QUOTE
+    return bytes(table)
+
+
+@functools.cache
+def _lanes(lanes: int, value: int) -> int:
+    """`value` in each of `lanes` lanes (a power of two: few distinct sizes are cached)."""
+    return int.from_bytes(bytes([value]) * lanes, "little")
+
+
+def _count_chunk(chunk: bytes, delimiter: int, quote: int) -> tuple[int, bool] | None:
+    """(records ended in `chunk`, does it end inside a quoted field), for a chunk starting at a
+    record boundary; None where csv.reader would disagree with this reasoning.
+
+    Quote characters are taken to alternate open/close (a doubled quote closes and reopens).
+    csv.reader agrees on every newline when each opening quote (even rank) follows a
+    delimiter, a newline, a quote or the chunk's start: then it opens a field there. (A closing
+    quote followed by text, "a"b, leaves csv.reader in an unquoted field, outside quotes as
+    the parity says; a later quote in that field follows text and fails the test.) Anything
+    else (6'2" in an unquoted field) returns None, as does a CR not followed by LF. A record
+    ends at each newline outside quotes, but for the newlines ending blank lines (LF or CRLF
+    right after another LF or the chunk's start), and an unterminated last line ends one."""
+    if quote not in chunk:
+        if b"\r" in chunk and _BARE_CR.search(chunk):
+            return None
+        return _count_unquoted(chunk), False
+    n = len(chunk)
+    size = 1 << (n - 1).bit_length()
+    i = int.from_bytes(chunk.translate(_classes(delimiter, quote)), "little")
+    if b"\r" in chunk:
+        cr_next = (i << 6) & _lanes(size, _NL)  # a CR, moved to the next lane's LF bit
+        if cr_next & i != cr_next:
+            return None
+    # Shifting left by 8k moves each lane k lanes up (towards the chunk's end).
+    quote_left = (i << 4) & i & _lanes(size, 1)  # lane i-1's "plain" bit onto lane i's bit 0
+    newline = i & _lanes(size, _NL)
+    blank = newline & ((i << 8) | _NL | ((i << 6) & ((i << 16) | _NL << 8)))
+    tagged = (i & _lanes(size, 0b10)) | newline | quote_left | (blank << 3)
+    marks = tagged.to_bytes(n, "little").translate(None, b"\x00")
+    quotes = marks.translate(None, b"\x08\x48")
+    if _Q_LEFT in quotes[0::2]:  # an opening quote after text
+        return None
+    # One line per newline mark; dropping pairs of quotes leaves one on each line with an odd
+    # number of them, and the newlines between such lines are inside quotes.
+    lines = marks.translate(_LINES).replace(b'""', b"")
+    if b'"' in lines:
+        lines = b"".join(lines.split(b'"')[0::2])
+    inside = len(quotes) % 2 == 1
+    return lines.count(b"\n") + (inside or not chunk.endswith(b"\n")), inside
+
+
+def _count_unquoted(chunk: bytes) -> int:
+    lines = chunk.count(b"\n")
+    blank = int(chunk.startswith((b"\n", b"\r\n")))
+    if b"\n\n" in chunk or b"\n\r\n" in chunk:
+        blank += len(_BLANK_AFTER_NEWLINE.findall(chunk))
+    unterminated = not chunk.endswith(b"\n") and chunk.rstrip(b"\r") != b""
+    return lines - blank + unterminated
+
+
+_BLANK_AFTER_NEWLINE = re.compile(rb"\n(?=\r?\n)")
+_BARE_CR = re.compile(rb"\r(?!\n)")
 
 
 def _count_decoded(stream: BinaryIO, dialect: Dialect) -> int:
