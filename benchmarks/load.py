@@ -1,11 +1,13 @@
 """Load path in the sandbox (issue 5, #4): a generated CSV in 10 objects loaded by one Glue job
-run (the sandbox's job runner: csvio -> transform.Mapper -> binary COPY into a staging table ->
-merge into the target, one transaction), against PostgreSQL's own CSV COPY of the same bytes.
+run (the sandbox's job runner: objects streamed from moto -> csvio -> transform.Mapper -> COPY
+text into a staging table, on one worker process per core from 4 MiB of objects -> merge into
+the target in one transaction), against PostgreSQL's own CSV COPY of the same bytes.
 
 Sizes: 100k and 1M rows (~87 bytes a row), 5M with --big; --quick: 100k only. Rounds alternate
 a job run (target emptied, bookmark reset) and a COPY, so both see the same machine noise;
 figures are medians. Peak memory is the RSS the run added to this process (sampled every 5 ms):
-the sandbox, its job runner and moto live in this process, PostgreSQL in its own.
+the sandbox, its job runner and moto live in this process, PostgreSQL in its own; the worker
+processes' peak RSS (together, whole interpreters) is reported beside it.
 
 Goals: at least half of COPY's rows/s; peak memory flat as the data grows.
 """
@@ -30,7 +32,7 @@ def measure(rows: int, rounds: int) -> dict[str, Any]:
     try:
         pipeline.put(paths)
         crawl = pipeline.crawl()
-        jobs, copies, memory = [], [], []
+        jobs, copies, memory, workers = [], [], [], []
         for _ in range(rounds):
             pipeline.reset()
             run = pipeline.run_job()
@@ -40,6 +42,7 @@ def measure(rows: int, rounds: int) -> dict[str, Any]:
             assert loaded == rows, (run.counts, run.error)
             jobs.append(run.seconds)
             memory.append(run.rss_added_mib)
+            workers.append(run.workers_rss_mib)
             copies.append(pipeline.copy_baseline(paths))
         assert pipeline.rows() == rows
     finally:
@@ -51,6 +54,7 @@ def measure(rows: int, rounds: int) -> dict[str, Any]:
         "job_s": jobs,
         "copy_s": copies,
         "rss_added_mib": memory,
+        "workers_rss_mib": workers,
     }
 
 
@@ -86,5 +90,9 @@ def run(results: Results, *, quick: bool, big: bool = False) -> None:
         ),
         "flat as data grows",
         flat if len(peaks) > 1 else None,
-        f"objects of {figures[-1]['mb'] / OBJECTS:.0f} MB at the largest size",
+        f"objects of {figures[-1]['mb'] / OBJECTS:.0f} MB at the largest size; worker processes "
+        "(whole RSS, together): "
+        + ", ".join(
+            f"{f['rows'] // 1000:,}k: {max(f['workers_rss_mib']):.0f} MiB" for f in figures
+        ),
     )

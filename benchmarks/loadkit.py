@@ -3,7 +3,8 @@ bucket, CSV classifier, catalog database, S3 crawler, target table, and the Glue
 wcpipe's own job arguments, so a job run does exactly what it does after `wcpipe up`.
 
 `run_job()` times one job run from StartJobRun until the sandbox is idle again (the run and its
-completion event done) and samples the process's RSS meanwhile; `copy_baseline()` times
+completion event done) and samples the RSS of this process and of the run's worker processes
+meanwhile; `copy_baseline()` times
 PostgreSQL's own `COPY ... FROM STDIN (FORMAT csv)` of the same bytes into an empty table shaped
 like the target: the local limit for a load.
 """
@@ -11,6 +12,8 @@ like the target: the local limit for a load.
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +33,55 @@ class JobRun:
     counts: dict[str, int]
     rss_added_mib: float
     error: str = ""
+    workers_rss_mib: float = 0.0  # peak RSS of the run's worker processes, together
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` (the job's workers are the forkserver's children)."""
+    out, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                children = [int(c) for c in (task / "children").read_text().split()]
+                out += children
+                todo += children
+    return out
+
+
+def _rss(pid: int) -> int:
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return 0
+
+
+class WorkersRss:
+    """Peak summed RSS of the processes that appear below this one while the block runs (the
+    job's worker processes; the forkserver that forks them was there before)."""
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval, self.peak = interval, 0
+        self._stop = threading.Event()
+        self._before: set[int] = set()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> WorkersRss:
+        self._before = set(_descendants(os.getpid()))
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            new = [p for p in _descendants(os.getpid()) if p not in self._before]
+            self.peak = max(self.peak, sum(map(_rss, new)))
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def mib(self) -> float:
+        return self.peak / 2**20
 
 
 class LoadPipeline:
@@ -106,7 +158,7 @@ class LoadPipeline:
     def run_job(self) -> JobRun:
         from wcpipe.transform import parse_counts_line
 
-        with PeakRss() as mem:
+        with PeakRss() as mem, WorkersRss() as workers:
             start = time.perf_counter()
             run_id = self.glue.start_job_run(JobName=self.names.job)["JobRunId"]
             assert self.sb.idle(timeout=3600), "job run did not finish"
@@ -120,7 +172,12 @@ class LoadPipeline:
             events = []  # the run logged nothing: its state and error say why
         counts = next((c for e in events if (c := parse_counts_line(e["message"])) is not None), {})
         return JobRun(
-            seconds, run["JobRunState"], counts, mem.added_mib, run.get("ErrorMessage", "")
+            seconds,
+            run["JobRunState"],
+            counts,
+            mem.added_mib,
+            run.get("ErrorMessage", ""),
+            workers.mib,
         )
 
     def reset(self) -> None:
@@ -134,16 +191,19 @@ class LoadPipeline:
             conn.execute(f"TRUNCATE {sql.qualified(self.spec.table)}")
 
     def table_stats(self) -> dict[str, int]:
-        """PostgreSQL's counters for the target table: rows scanned, inserted, deleted."""
+        """PostgreSQL's counters for the target table: rows read by sequential scans
+        ("scanned"), rows fetched through an index ("fetched"), inserted, deleted."""
         with self.sb.pg_connect(self.spec.warehouse.database) as conn:
             conn.execute("SELECT pg_stat_force_next_flush()")
             row = conn.execute(
-                "SELECT coalesce(seq_tup_read, 0), n_tup_ins, n_tup_del, n_live_tup "
+                "SELECT coalesce(seq_tup_read, 0), coalesce(idx_tup_fetch, 0), n_tup_ins, "
+                "n_tup_del, n_live_tup "
                 "FROM pg_stat_user_tables WHERE schemaname = %s AND relname = %s",
                 (self.spec.table.schema_, self.spec.table.name),
             ).fetchone()
         assert row is not None
-        return dict(zip(("scanned", "inserted", "deleted", "live"), map(int, row), strict=True))
+        keys = ("scanned", "fetched", "inserted", "deleted", "live")
+        return dict(zip(keys, map(int, row), strict=True))
 
     def rows(self) -> int:
         from wcpipe import sql

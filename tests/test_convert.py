@@ -41,7 +41,7 @@ PIECES = [
 EDGES = [
     "1_000", " 5 ", "\u0663", "+7", "-32768", "32768", "1.", ".5", "-.5", "1.234", "123.4",
     "\u2013\u2013", "\u00e9\u00e9\u00e9", "a\u00a0b", "2022-02-30", " 2022-12-18", "Yes",
-    "1e3", "", None,
+    "1e3", "", None, "1\n2", "2022-01-01\n2022-01-02", "1.5\n", "\n",
 ]  # fmt: skip
 
 
@@ -126,6 +126,22 @@ def test_map_records_matches_map_record(drop: bool) -> None:
         assert many.map_records(many.index(header), records) == rows
         assert many.counts() == one.counts()
         assert many.rejects == one.rejects
+        columns = Mapper(_config(drop))
+        count, values = columns.map_columns(columns.index(header), records)
+        assert count == len(rows)
+        assert values == ([list(v) for v in zip(*rows, strict=True)] if rows else values)
+        assert columns.counts() == one.counts()
+
+
+@pytest.mark.parametrize("type_", ["decimal(5,2)", "date", "double precision"])
+def test_a_value_holding_a_newline_never_takes_the_batch_path(type_: str) -> None:
+    """The batch regex runs over values joined by newlines: a newline inside a value must not
+    split it into two values that each match."""
+    column = Column.of(ColumnConfig(name="c", type=type_, source="c"))
+    good = {"decimal(5,2)": "1.5", "date": "2022-01-01", "double precision": "1.5"}[type_]
+    assert column.many([good, good]) is not None
+    assert column.many([good, f"{good}\n{good}"]) is None
+    assert column.many([f"{good}\n"]) is None
 
 
 def test_convert_imports_only_the_standard_library() -> None:

@@ -18,8 +18,9 @@ Contract:
   counts it per column with a few samples. NULL in a NOT NULL column is a reject too.
 - `Mapper.map_record` returns the row as a tuple in the spec's column order, or None when the row
   is dropped (drop_rows compares the RAW source value, before any cleaning) or rejected.
-- `Mapper.map_records` maps a batch to the same rows and counts, column by column (fast); both
-  use each column's converters compiled once by `wcpipe.convert`, which ships alongside.
+- `Mapper.map_records` maps a batch to the same rows and counts, column by column (fast), and
+  `map_columns` gives those rows as columns; all use each column's converters compiled once by
+  `wcpipe.convert`, which ships alongside.
 
 The FIFA file (config/pipeline.yaml) shows why each rule exists:
 - its last line is an "Overall" totals row; `drop_rows: {column: Year, values: [Overall]}` drops
@@ -405,6 +406,14 @@ class Mapper:
     ) -> list[tuple[object, ...]]:
         """The rows of the records that are neither dropped nor rejected, in order: the same
         rows and counts as `map_record` on each record."""
+        count, columns = self.map_columns(header_index, records)
+        return list(zip(*columns, strict=True)) if columns else [()] * count
+
+    def map_columns(
+        self, header_index: Mapping[str, int], records: Iterable[Sequence[str | None]]
+    ) -> tuple[int, list[list[object]]]:
+        """`map_records`' rows column by column: (number of rows, one list per column in the
+        spec's order), for callers that write columns (no rows built, none taken apart)."""
         plan = self._plan(header_index)
         batch = records if isinstance(records, list) else list(records)
         kept = plan.kept(batch)
@@ -424,15 +433,14 @@ class Mapper:
                         failed.add(k)
                         values.append(None)
             converted.append(values)
-        rows: list[tuple[object, ...]] = [()] * len(kept)
-        if converted:
-            rows = list(zip(*converted, strict=True))
+        count = len(kept)
         if failed:
             get = operator.itemgetter(*plan.positions)
             self._reject([(k, list(get(kept[k]))) for k in sorted(failed)])
-            rows = [row for k, row in enumerate(rows) if k not in failed]
-        self.loaded += len(rows)
-        return rows
+            converted = [[v for k, v in enumerate(c) if k not in failed] for c in converted]
+            count -= len(failed)
+        self.loaded += count
+        return count, converted
 
     def _plan(self, header_index: Mapping[str, int]) -> _Plan:
         if self._plans is None or self._plans[0] is not header_index:

@@ -96,3 +96,12 @@ def test_copy_text_round_trips_through_postgresql(pg: Any) -> None:
     # char(n) comes back blank-padded, as PostgreSQL (and Redshift) store it.
     expected = [(*row[:-1], None if row[-1] is None else str(row[-1]).ljust(3)) for row in rows]
     assert got == expected  # 1.5 is exact in float4 (real); the rest round-trips exactly
+
+
+def test_copy_columns_text_is_copy_text_of_the_rows() -> None:
+    from wcpipe.sandbox.job_workers import copy_columns_text, copy_text
+
+    rows = _rows()
+    columns = [list(values) for values in zip(*rows, strict=True)]
+    assert copy_columns_text(COLUMNS, columns) == copy_text(COLUMNS, rows)
+    assert copy_columns_text(COLUMNS, [[] for _ in COLUMNS]) == ""

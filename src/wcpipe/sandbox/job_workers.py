@@ -98,9 +98,9 @@ def copy_records(
     )
     columns = config.columns
     while batch := list(itertools.islice(records, BATCH_ROWS)):
-        rows = mapper.map_records(index, batch)
-        if rows:
-            copy.write(copy_text(columns, rows).encode("utf-8"))
+        count, values = mapper.map_columns(index, batch)
+        if count:
+            copy.write(copy_columns_text(columns, values).encode("utf-8"))
 
 
 _NULL = "\\N"
@@ -116,14 +116,18 @@ def copy_text(columns: Sequence[ColumnConfig], rows: Sequence[tuple[object, ...]
     exactly. Built column by column with C-level loops."""
     if not rows:
         return ""
-    texts = [
-        _column_text(c.family, values)
-        for c, values in zip(columns, zip(*rows, strict=True), strict=True)
-    ]
+    return copy_columns_text(columns, list(zip(*rows, strict=True)))
+
+
+def copy_columns_text(columns: Sequence[ColumnConfig], values: Sequence[Sequence[Any]]) -> str:
+    """`copy_text` of the rows whose columns are `values` (as `Mapper.map_columns` gives)."""
+    if not values or not values[0]:
+        return ""
+    texts = [_column_text(c.family, v) for c, v in zip(columns, values, strict=True)]
     return "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
 
 
-def _column_text(family: str, values: tuple[Any, ...]) -> Sequence[str]:
+def _column_text(family: str, values: Sequence[Any]) -> Sequence[str]:
     # Not `None in values`: Decimal == None asks numbers.Rational's ABC, twice per value.
     has_null = any(map(operator.is_, values, itertools.repeat(None)))
     if family in TEXT_FAMILIES:
@@ -133,6 +137,9 @@ def _column_text(family: str, values: tuple[Any, ...]) -> Sequence[str]:
         return [_NULL if v is None else v for v in values] if has_null else values
     if family == "boolean":
         return [_NULL if v is None else "t" if v else "f" for v in values]
+    if family == "date":  # few distinct days in a batch: each written once
+        texts = {v: _NULL if v is None else str(v) for v in set(values)}
+        return list(map(texts.__getitem__, values))
     if has_null:
         return [_NULL if v is None else str(v) for v in values]
     return list(map(str, values))

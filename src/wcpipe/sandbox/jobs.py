@@ -408,6 +408,11 @@ def _finish(conn: Any, mapper: Mapper, staging: str, staged: bool, out: _Output)
         )
         raise JobFailed(message)  # leaving the transaction rolls everything back
     if mapper.loaded:
+        if config.load_mode == "merge":
+            # Statistics for the fresh staging table: without them PostgreSQL guesses its size
+            # and hash-joins the delete against the whole target instead of using the key's
+            # index (Redshift's COPY updates a table's statistics itself).
+            conn.execute(f"ANALYZE {loadsql.ident(config.target_schema)}.{loadsql.ident(staging)}")
         for statement in loadsql.load_statements(config, staging):
             conn.execute(statement)
     else:
