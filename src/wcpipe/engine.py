@@ -1,7 +1,8 @@
 """Order resources by their dependencies and run them: plan (read only), up, down, status.
 
-- `plan` describes every resource once (concurrently; only read calls) and decides per resource:
-  create, update (with the differing fields), no change, or not owned.
+- `plan` describes every resource once (only read calls; concurrently, each after its
+  dependencies, whose outputs it may read) and decides per resource: create, update (with the
+  differing fields), no change, or not owned.
 - `up` reuses those observations, then converges the graph in dependency order, running
   independent resources concurrently; ties break by key so output is deterministic.
 - `down` deletes in reverse dependency order, only what carries this pipeline's ownership tag.
@@ -148,19 +149,29 @@ def _run_graph(
 def describe_all(
     ctx: Context, resources: list[Resource], workers: int = 8
 ) -> dict[str, Observed | None]:
-    """One describe per resource, concurrently (read calls only)."""
+    """One describe per resource (read calls only), concurrently along the dependency graph:
+    each is described once its dependencies' describes are done and have published their
+    outputs, so it reads what they found (the cluster's state, the secret's ARN, the bucket's
+    tags) from the context instead of asking AWS a second time."""
+    found: dict[str, Observed | None] = {}
 
-    def one(r: Resource) -> Observed | None:
+    def one(r: Resource) -> str:
+        ctx.forget(r.key)  # what an earlier run published must not stand for this describe
         try:
-            return r.describe()
+            observed = r.describe()
         except WcpipeError:
             raise
         except Exception as exc:
             raise translate(exc, f"describing {r.kind} {r.name}") from exc
+        found[r.key] = observed
+        if observed is None:
+            ctx.mark_absent(r.key)
+        else:
+            ctx.publish(r.key, r.outputs(observed))
+        return "described"
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wcpipe-describe") as pool:
-        results = dict(zip([r.key for r in resources], pool.map(one, resources), strict=True))
-    return results
+    _run_graph(resources, one, reverse=False, reporter=Reporter(), workers=workers)
+    return {r.key: found[r.key] for r in resources}
 
 
 def decide(

@@ -129,7 +129,10 @@ def test_security_group_missing_self_rule_and_tags_are_restored(ctx: Context) ->
     gid = ctx.output("ec2.security-group", "group_id")
     before = sg.describe()
     assert before is not None
-    rule_ids = [r["SecurityGroupRuleId"] for r in before.data["ingress"]]
+    [self_rule] = before.data["ingress"]
+    assert self_rule["ReferencedGroupInfo"]["GroupId"] == gid
+    rules = client.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [gid]}])
+    rule_ids = [r["SecurityGroupRuleId"] for r in rules["SecurityGroupRules"] if not r["IsEgress"]]
     client.revoke_security_group_ingress(GroupId=gid, SecurityGroupRuleIds=rule_ids)
     client.delete_tags(Resources=[gid], Tags=[{"Key": "project"}])
     observed = sg.describe()

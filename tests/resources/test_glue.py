@@ -87,7 +87,7 @@ def test_classifier_ensure_twice_delete_twice(ctx: Context, sent: list[str]) -> 
     with stubbed(ctx) as stub:
         not_found(stub, "get_classifier")
         stub.add_response("create_classifier", {}, {"CsvClassifier": classifier.definition()})
-        stub.add_response("get_classifier", classifier_response(ctx), name)
+        # create returns what it sent: no describe after it
         stub.add_response("get_classifier", classifier_response(ctx), name)
         stub.add_response("get_classifier", classifier_response(ctx), name)
         stub.add_response("delete_classifier", {}, name)
@@ -381,8 +381,10 @@ def test_crawler_create_waits_for_the_new_role(ctx: Context, clock: Any) -> None
         for _ in range(2):
             stub.add_client_error("create_crawler", "InvalidInputException", ASSUME_ROLE, 400)
         stub.add_response("create_crawler", {}, expected)
-        assert crawler.create() is None
+        observed = crawler.create()
         stub.assert_no_pending_responses()
+    assert observed is not None and observed.tags == ctx.tags
+    assert observed.data["Name"] == crawler.name
     assert clock.sleeps == [1.0, 2.0]
 
 
@@ -560,8 +562,9 @@ def test_job_create_waits_for_the_new_role(ctx: Context, clock: Any) -> None:
             400,
         )
         stub.add_response("create_job", {"Name": job.name}, expected)
-        assert job.create() is None
+        observed = job.create()
         stub.assert_no_pending_responses()
+    assert observed is not None and observed.data == glue_jobs.job_definition(ctx)
     assert clock.sleeps == [1.0]
 
 

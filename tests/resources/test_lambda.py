@@ -277,13 +277,11 @@ def _config(state: str, update: str | None = "Successful") -> dict[str, Any]:
     return cfg
 
 
-def _stub_ready_and_describe(stub: Stubber) -> None:
+def _stub_ready(stub: Stubber) -> None:
+    """The poll that finds the function ready: create returns it, with no describe after."""
     by_name = {"FunctionName": FUNCTION}
-    stub.add_response("get_function_configuration", _config("Active"), by_name)
     stub.add_response(
-        "get_function",
-        {"Configuration": {**_config("Active"), "FunctionArn": "arn"}, "Tags": TAGS},
-        by_name,
+        "get_function_configuration", {**_config("Active"), "FunctionArn": "arn"}, by_name
     )
 
 
@@ -301,10 +299,12 @@ def test_create_retries_while_the_role_propagates(
                 expected_params=request,
             )
         stub.add_response("create_function", {"FunctionName": FUNCTION}, request)
-        _stub_ready_and_describe(stub)
+        _stub_ready(stub)
         observed = function.create()
         stub.assert_no_pending_responses()
     assert observed is not None
+    assert observed.data == {**_config("Active"), "FunctionArn": "arn"}
+    assert observed.tags == deps.tags
     assert clock.sleeps == [1.0, 2.0]
 
 
@@ -344,7 +344,7 @@ def test_create_waits_while_pending(deps: Context, function: Function, clock: An
         stub.add_response("create_function", {"FunctionName": FUNCTION}, _create_request(deps))
         stub.add_response("get_function_configuration", _config("Pending", None), by_name)
         stub.add_response("get_function_configuration", _config("Pending", None), by_name)
-        _stub_ready_and_describe(stub)
+        _stub_ready(stub)
         function.create()
         stub.assert_no_pending_responses()
     assert len(clock.sleeps) == 2
@@ -443,8 +443,9 @@ def test_permission_added_meanwhile_is_an_outcome(deps: Context, permission: Per
     with Stubber(lam) as stub:
         stub.add_client_error("add_permission", "ResourceConflictException", "exists", 409)
         stub.add_response("get_policy", {"Policy": json.dumps(policy)}, {"FunctionName": FUNCTION})
-        assert permission.create() is None
+        observed = permission.create()
         stub.assert_no_pending_responses()
+    assert observed is not None and observed.data == policy["Statement"][0]
 
 
 def test_permission_conflict_while_updating_is_a_failure(

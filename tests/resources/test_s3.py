@@ -50,7 +50,11 @@ def test_bucket_ensure_twice_creates_then_changes_nothing(ctx, s3):
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
     assert tags == {"wcpipe:pipeline": "fifa", "project": "world-cup-attendance"}
-    assert ctx.outputs["s3.bucket"] == {"name": name, "arn": f"arn:aws:s3:::{name}"}
+    assert ctx.outputs["s3.bucket"] == {
+        "name": name,
+        "arn": f"arn:aws:s3:::{name}",
+        "tags": {"wcpipe:pipeline": "fifa", "project": "world-cup-attendance"},
+    }
 
 
 def test_bucket_outside_us_east_1_has_a_location_constraint(spec, clock):

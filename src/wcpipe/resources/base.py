@@ -9,6 +9,8 @@ Contract of a `Resource`:
 - `owned(observed)` says whether the existing resource carries this pipeline's ownership tag; the
   engine never updates or deletes one that does not.
 - `outputs(observed)` publishes facts dependents need (an endpoint, a group id) into the context.
+  The engine publishes them as soon as a describe returns, and describes a resource only after
+  its dependencies, so a dependent's `describe` may read them instead of asking AWS again.
 
 `ensure()` and `destroy()` string these together for one resource (the engine does the same across
 the graph, concurrently); tests call them twice to prove idempotence.
@@ -49,6 +51,7 @@ class Context:
     timing: Timing = field(default_factory=Timing)
     note: Callable[[str, str], None] = lambda _key, _msg: None
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _absent: set[str] = field(default_factory=set)
     _names: Names | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -72,6 +75,7 @@ class Context:
 
     def publish(self, key: str, values: dict[str, Any]) -> None:
         with self._lock:
+            self._absent.discard(key)
             self.outputs.setdefault(key, {}).update(values)
 
     def output(self, key: str, name: str) -> Any:
@@ -82,6 +86,25 @@ class Context:
     def output_or(self, key: str, name: str, default: Any = None) -> Any:
         with self._lock:
             return self.outputs.get(key, {}).get(name, default)
+
+    def forget(self, key: str) -> None:
+        """Drop what `key` published (before describing it again: what it publishes next
+        replaces what an earlier run found)."""
+        with self._lock:
+            self.outputs.pop(key, None)
+            self._absent.discard(key)
+
+    def mark_absent(self, key: str) -> None:
+        """Record that `key` was described in this run and does not exist (until it publishes)."""
+        with self._lock:
+            self.outputs.pop(key, None)
+            self._absent.add(key)
+
+    def known_absent(self, key: str) -> bool:
+        """Whether `key` was described in this run, found absent, and not created since: what
+        lives inside it (a table in its warehouse, objects in their bucket) is absent too."""
+        with self._lock:
+            return key in self._absent
 
 
 def tags_from_list(

@@ -109,6 +109,43 @@ def _tag_drift(ctx: Context, observed: Observed) -> dict[str, str]:
     return {k: v for k, v in ctx.tags.items() if observed.tags.get(k) != v}
 
 
+_PORTS = ("IpProtocol", "FromPort", "ToPort")
+
+
+def ingress_rules(permissions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A group's IpPermissions as one rule per source, keyed as DescribeSecurityGroupRules
+    keys them (CidrIpv4, CidrIpv6, PrefixListId, ReferencedGroupInfo): DescribeSecurityGroups
+    already returns them, so no second request is needed to read them."""
+    rules = []
+    for perm in permissions:
+        ports = {k: perm[k] for k in _PORTS if k in perm}
+        sources: list[dict[str, Any]] = [
+            *({"CidrIpv4": r["CidrIp"]} for r in perm.get("IpRanges", [])),
+            *({"CidrIpv6": r["CidrIpv6"]} for r in perm.get("Ipv6Ranges", [])),
+            *({"PrefixListId": r["PrefixListId"]} for r in perm.get("PrefixListIds", [])),
+            *(
+                {"ReferencedGroupInfo": {k: v for k, v in r.items() if k in ("GroupId", "UserId")}}
+                for r in perm.get("UserIdGroupPairs", [])
+            ),
+        ]
+        rules += [{**ports, **source} for source in sources]
+    return rules
+
+
+def _permission(rule: dict[str, Any]) -> dict[str, Any]:
+    """One rule of `ingress_rules` as the IpPermission that revokes exactly it."""
+    perm: dict[str, Any] = {k: rule[k] for k in _PORTS if k in rule}
+    if "CidrIpv4" in rule:
+        perm["IpRanges"] = [{"CidrIp": rule["CidrIpv4"]}]
+    elif "CidrIpv6" in rule:
+        perm["Ipv6Ranges"] = [{"CidrIpv6": rule["CidrIpv6"]}]
+    elif "PrefixListId" in rule:
+        perm["PrefixListIds"] = [{"PrefixListId": rule["PrefixListId"]}]
+    else:
+        perm["UserIdGroupPairs"] = [dict(rule.get("ReferencedGroupInfo", {}))]
+    return perm
+
+
 def _is_self_rule(rule: dict[str, Any], group_id: str) -> bool:
     return (
         rule.get("IpProtocol") == "tcp"
@@ -152,12 +189,12 @@ class SecurityGroup(Resource):
         if not groups:
             return None
         group = groups[0]
-        rules = client.describe_security_group_rules(
-            Filters=[{"Name": "group-id", "Values": [group["GroupId"]]}]
-        )["SecurityGroupRules"]
-        ingress = [r for r in rules if not r.get("IsEgress")]
         return Observed(
-            {"group_id": group["GroupId"], "vpc_id": group["VpcId"], "ingress": ingress},
+            {
+                "group_id": group["GroupId"],
+                "vpc_id": group["VpcId"],
+                "ingress": ingress_rules(group.get("IpPermissions", [])),
+            },
             tags_from_list(group.get("Tags")),
         )
 
@@ -179,19 +216,37 @@ class SecurityGroup(Resource):
         return out
 
     def create(self) -> Observed | None:
+        """Create the group with its one rule. A new group has no ingress rule but the one
+        added here, so what a describe would find is known without asking."""
         client = self.ctx.client("ec2")
+        vpc_id = network(self.ctx).vpc_id
         try:
-            client.create_security_group(
+            gid = client.create_security_group(
                 GroupName=self.name,
                 Description=f"wcpipe pipeline {self.ctx.spec.name}: Glue and Redshift",
-                VpcId=network(self.ctx).vpc_id,
+                VpcId=vpc_id,
                 TagSpecifications=[{"ResourceType": "security-group", "Tags": self.ctx.tag_list()}],
-            )
+            )["GroupId"]
         except Exception as exc:
             if error_code(exc) != "InvalidGroup.Duplicate":
                 raise
+            return self._adopt()
+        self._authorize_self(gid)
+        self_rule = {"IpProtocol": "tcp", "FromPort": 0, "ToPort": 65535}
+        return Observed(
+            {
+                "group_id": gid,
+                "vpc_id": vpc_id,
+                "ingress": [{**self_rule, "ReferencedGroupInfo": {"GroupId": gid}}],
+            },
+            dict(self.ctx.tags),
+        )
+
+    def _adopt(self) -> Observed | None:
+        """The group a concurrent run created a moment ago: ours only if it carries our tag."""
         observed = self.describe()
         assert observed is not None, "security group vanished right after creation"
+        self.check_owned(observed)
         if not self._has_self_rule(observed):
             self._authorize_self(observed.data["group_id"])
             return self.describe()
@@ -221,9 +276,9 @@ class SecurityGroup(Resource):
         gid = observed.data["group_id"]
         if not self._has_self_rule(observed):
             self._authorize_self(gid)
-        stray = [r["SecurityGroupRuleId"] for r in self._stray(observed)]
+        stray = [_permission(r) for r in self._stray(observed)]
         if stray:
-            client.revoke_security_group_ingress(GroupId=gid, SecurityGroupRuleIds=stray)
+            client.revoke_security_group_ingress(GroupId=gid, IpPermissions=stray)
         drift = _tag_drift(self.ctx, observed)
         if drift:
             client.create_tags(
@@ -322,14 +377,21 @@ class S3Endpoint(Resource):
 
     def create(self) -> Observed | None:
         net = network(self.ctx)
-        self.ctx.client("ec2").create_vpc_endpoint(
+        endpoint = self.ctx.client("ec2").create_vpc_endpoint(
             VpcEndpointType="Gateway",
             VpcId=net.vpc_id,
             ServiceName=self.name,
             RouteTableIds=list(net.route_table_ids),
             TagSpecifications=[{"ResourceType": "vpc-endpoint", "Tags": self.ctx.tag_list()}],
+        )["VpcEndpoint"]
+        return Observed(
+            {
+                "endpoint_id": endpoint["VpcEndpointId"],
+                "route_table_ids": sorted(endpoint.get("RouteTableIds", net.route_table_ids)),
+                "state": endpoint.get("State", ""),
+            },
+            tags_from_list(endpoint.get("Tags")) or dict(self.ctx.tags),
         )
-        return None
 
     def update(self, observed: Observed, fields: list[str]) -> None:
         client = self.ctx.client("ec2")

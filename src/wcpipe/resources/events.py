@@ -118,9 +118,19 @@ class Rule(Resource):
     def create(self) -> Observed | None:
         # PutRule is an upsert: a rule created meanwhile is simply overwritten, so there is no
         # "already exists" to handle (tags given here apply only if the rule is new).
-        self._put_rule(Tags=self.ctx.tag_list())
+        arn = self._put_rule(Tags=self.ctx.tag_list()).get("RuleArn") or rule_arn(self)
         self._put_target()
-        return None
+        # What DescribeRule and ListTargetsByRule would now answer: what was just sent.
+        data = {
+            "Name": self.name,
+            "Arn": arn,
+            "EventPattern": json.dumps(event_pattern(self.ctx.names)),
+            "State": "ENABLED",
+            "Description": self._description(),
+            "EventBusName": "default",
+            "Targets": [self._target()],
+        }
+        return Observed(data=data, tags=dict(self.ctx.tags))
 
     def update(self, observed: Observed, fields: list[str]) -> None:
         if {"pattern", "state", "description"} & set(fields):

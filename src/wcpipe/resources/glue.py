@@ -8,7 +8,9 @@ Contract (see `resources/base.py`), for every Glue resource in both modules:
 - `differences()` is pure and compares only the fields wcpipe sets; a desired value that is not
   known until a dependency exists (`UNKNOWN`, during `plan`) is never reported as a difference.
 - `create()`, `update()` and `delete()` are the only methods that mutate. Glue's Update* calls
-  replace the whole definition, so an update always sends the full desired definition.
+  replace the whole definition, so an update always sends the full desired definition. `create()`
+  returns the definition it sent (and our tags) as what a describe would find; when Glue answers
+  AlreadyExistsException (a concurrent run made it) it describes and refuses one not ours.
 - Tags (everything but the classifier, which Glue cannot tag) are set on create, read with
   `get_tags` on the resource's ARN, and corrected with `tag_resource` / `untag_resource`.
 """
@@ -59,6 +61,17 @@ class GlueResource(Resource):
             return None
         tags = self.glue.get_tags(ResourceArn=self.arn).get("Tags", {}) if self.taggable else {}
         return Observed(data, dict(tags))
+
+    def _created(self, response: Any, definition: dict[str, Any]) -> Observed | None:
+        """What a create returns: the definition sent, with our tags, when Glue created it;
+        when it already existed (`response` None: AlreadyExists ignored), what a describe
+        finds, refused if it is not ours."""
+        if response is None:
+            observed = self.describe()
+            if observed is not None:
+                self.check_owned(observed)
+            return observed
+        return Observed(definition, dict(self.ctx.tags) if self.taggable else {})
 
     def _tag_differences(self, observed: Observed) -> list[str]:
         if not self.taggable:
@@ -128,10 +141,11 @@ class Classifier(GlueResource):
         ]
 
     def create(self) -> Observed | None:
-        ignoring(
-            lambda: self.glue.create_classifier(CsvClassifier=self.definition()), ALREADY_EXISTS
+        definition = self.definition()
+        response = ignoring(
+            lambda: self.glue.create_classifier(CsvClassifier=definition), ALREADY_EXISTS
         )
-        return None
+        return self._created(response, definition)
 
     def update(self, observed: Observed, fields: list[str]) -> None:
         self.glue.update_classifier(CsvClassifier=self.definition())
@@ -162,11 +176,12 @@ class _Database(GlueResource):
         return fields + self._tag_differences(observed)
 
     def create(self) -> Observed | None:
-        ignoring(
-            lambda: self.glue.create_database(DatabaseInput=self._input(), Tags=self.ctx.tags),
+        database = self._input()
+        response = ignoring(
+            lambda: self.glue.create_database(DatabaseInput=database, Tags=self.ctx.tags),
             ALREADY_EXISTS,
         )
-        return None
+        return self._created(response, database)
 
     def update(self, observed: Observed, fields: list[str]) -> None:
         if "Description" in fields:
@@ -277,13 +292,12 @@ class Connection(GlueResource):
         return fields + self._tag_differences(observed)
 
     def create(self) -> Observed | None:
-        ignoring(
-            lambda: self.glue.create_connection(
-                ConnectionInput=self.connection_input(), Tags=self.ctx.tags
-            ),
+        connection = self.connection_input()
+        response = ignoring(
+            lambda: self.glue.create_connection(ConnectionInput=connection, Tags=self.ctx.tags),
             ALREADY_EXISTS,
         )
-        return None
+        return self._created(response, connection)
 
     def update(self, observed: Observed, fields: list[str]) -> None:
         if any(f != "tags" for f in fields):

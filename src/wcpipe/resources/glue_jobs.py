@@ -127,14 +127,14 @@ class _Crawler(GlueResource):
 
     def create(self) -> Observed | None:
         definition = self.definition()
-        retry_while_role_propagates(
+        response = retry_while_role_propagates(
             lambda: ignoring(
                 lambda: self.glue.create_crawler(**definition, Tags=self.ctx.tags), ALREADY_EXISTS
             ),
             what=f"creating {self.kind} {self.name}",
             timing=self.ctx.timing,
         )
-        return None
+        return self._created(response, {**definition, "State": "READY"})
 
     def update(self, observed: Observed, fields: list[str]) -> None:
         if any(f != "tags" for f in fields):
@@ -321,7 +321,7 @@ class Job(GlueResource):
 
     def create(self) -> Observed | None:
         definition = job_definition(self.ctx)
-        retry_while_role_propagates(
+        response = retry_while_role_propagates(
             lambda: ignoring(
                 lambda: self.glue.create_job(**definition, Tags=self.ctx.tags),
                 ALREADY_EXISTS,
@@ -330,7 +330,7 @@ class Job(GlueResource):
             what=f"creating {self.kind} {self.name}",
             timing=self.ctx.timing,
         )
-        return None
+        return self._created(response, definition)
 
     def update(self, observed: Observed, fields: list[str]) -> None:
         if any(f != "tags" for f in fields):

@@ -262,13 +262,7 @@ class _Role(Resource):
         )
         if not self.owned(observed):
             return observed
-        inline = []
-        for page in self.iam.get_paginator("list_role_policies").paginate(RoleName=self.name):
-            inline += page["PolicyNames"]
-        attached = []
-        pages = self.iam.get_paginator("list_attached_role_policies").paginate(RoleName=self.name)
-        for page in pages:
-            attached += [p["PolicyArn"] for p in page["AttachedPolicies"]]
+        inline, attached = self._listed_policies()
         policy = None
         if POLICY_NAME in inline:
             got = self.iam.get_role_policy(RoleName=self.name, PolicyName=POLICY_NAME)
@@ -300,20 +294,35 @@ class _Role(Resource):
         return fields
 
     def create(self) -> Observed | None:
+        """Create the role and its policy; return what a describe would then find (the role as
+        CreateRole answered, the policy as sent), or None if a concurrent run had made it."""
         try:
-            self.iam.create_role(
+            role = self.iam.create_role(
                 RoleName=self.name,
                 AssumeRolePolicyDocument=json.dumps(self.trust()),
                 Description=self.description,
                 MaxSessionDuration=MAX_SESSION,
                 Tags=self.ctx.tag_list(),
-            )
+            )["Role"]
         except self.iam.exceptions.EntityAlreadyExistsException:
             observed = self.describe()  # created a moment ago by a concurrent run
             if observed is not None:
                 self.check_owned(observed)
+            self._put_policy()
+            return None
         self._put_policy()
-        return None
+        return Observed(
+            {
+                "arn": role["Arn"],
+                "trust": self.trust(),
+                "description": role.get("Description", self.description),
+                "max_session": role.get("MaxSessionDuration", MAX_SESSION),
+                "policy": self.policy(),
+                "other_inline": [],
+                "managed": [],
+            },
+            {t["Key"]: t["Value"] for t in role.get("Tags") or self.ctx.tag_list()},
+        )
 
     def _put_policy(self) -> None:
         self.iam.put_role_policy(
@@ -360,20 +369,38 @@ class _Role(Resource):
             self.iam.detach_role_policy(RoleName=self.name, PolicyArn=arn)
 
     def delete(self, observed: Observed) -> None:
-        """Inline policies and attachments first: IAM refuses to delete a role that has any."""
+        """Inline policies and attachments first: IAM refuses to delete a role that has any.
+        The describe listed them; if one was added since, IAM answers DeleteConflict and they
+        are listed again."""
+        d = observed.data
+        ours = [POLICY_NAME] if d.get("policy") is not None else []
+        inline = [*ours, *d.get("other_inline", [])]
         try:
-            for page in self.iam.get_paginator("list_role_policies").paginate(RoleName=self.name):
-                for policy in page["PolicyNames"]:
-                    self._delete_inline(policy)
-            pages = self.iam.get_paginator("list_attached_role_policies").paginate(
-                RoleName=self.name
-            )
-            for page in pages:
-                for attached in page["AttachedPolicies"]:
-                    self._detach(attached["PolicyArn"])
-            self.iam.delete_role(RoleName=self.name)
+            self._strip(inline, d.get("managed", []))
+            try:
+                self.iam.delete_role(RoleName=self.name)
+            except self.iam.exceptions.DeleteConflictException:
+                self._strip(*self._listed_policies())
+                self.iam.delete_role(RoleName=self.name)
         except self.iam.exceptions.NoSuchEntityException:
             pass
+
+    def _strip(self, inline: list[str], managed: list[str]) -> None:
+        for policy in inline:
+            self._delete_inline(policy)
+        for arn in managed:
+            self._detach(arn)
+
+    def _listed_policies(self) -> tuple[list[str], list[str]]:
+        """(inline policy names, attached policy ARNs) as IAM lists them now."""
+        inline: list[str] = []
+        for page in self.iam.get_paginator("list_role_policies").paginate(RoleName=self.name):
+            inline += page["PolicyNames"]
+        managed: list[str] = []
+        pages = self.iam.get_paginator("list_attached_role_policies").paginate(RoleName=self.name)
+        for page in pages:
+            managed += [p["PolicyArn"] for p in page["AttachedPolicies"]]
+        return inline, managed
 
     def outputs(self, observed: Observed) -> dict[str, Any]:
         return {"arn": observed.data.get("arn") or self.arn, "name": self.name}

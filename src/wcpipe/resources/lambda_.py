@@ -166,6 +166,7 @@ class Function(Resource):
             "Publish": False,
             "Tags": self.ctx.tags,
         }
+        tags = dict(self.ctx.tags)
         try:
             retry_while_role_propagates(
                 lambda: self._lambda.create_function(**request),
@@ -178,8 +179,10 @@ class Function(Resource):
             if observed is None:
                 raise
             self.check_owned(observed)
-        self._wait_ready("create")
-        return self.describe()
+            tags = observed.tags
+        # The last poll is the configuration GetFunction would return: no describe after it.
+        ready = self._wait_ready("create")
+        return Observed({k: v for k, v in ready.items() if k != "ResponseMetadata"}, tags)
 
     def update(self, observed: Observed, fields: list[str]) -> None:
         busy = observed.data.get("State") == "Pending"
@@ -236,6 +239,8 @@ class Permission(Resource):
         return self.ctx.client("lambda")
 
     def describe(self) -> Observed | None:
+        if self.ctx.known_absent("lambda.function"):
+            return None  # the statement lives in the function's policy
         try:
             found = self._lambda.get_policy(FunctionName=self.ctx.names.function)
         except self._lambda.exceptions.ResourceNotFoundException:
@@ -266,7 +271,7 @@ class Permission(Resource):
 
     def create(self) -> Observed | None:
         try:
-            self._lambda.add_permission(
+            added = self._lambda.add_permission(
                 FunctionName=self.ctx.names.function,
                 StatementId=self.name,
                 Action=INVOKE,
@@ -278,9 +283,13 @@ class Permission(Resource):
             # Lambda uses this code both for "the statement id already exists" (added meanwhile:
             # an outcome) and for "an update is in progress" (a failure): tell them apart by
             # looking, not by the message.
-            if self.describe() is None:
+            observed = self.describe()
+            if observed is None:
                 raise
-        return None
+            return observed
+        # AddPermission answers with the statement as it now stands in the policy.
+        statement = json.loads(added["Statement"]) if added.get("Statement") else None
+        return Observed(data=statement) if isinstance(statement, dict) else None
 
     def update(self, observed: Observed, fields: list[str]) -> None:
         # A policy statement cannot be edited: replace it.

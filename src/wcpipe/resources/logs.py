@@ -64,6 +64,7 @@ class LambdaLogGroup(Resource):
         return fields
 
     def create(self) -> Observed | None:
+        days = self.ctx.spec.logs.retention_days
         try:
             self._logs.create_log_group(logGroupName=self.name, tags=self.ctx.tags)
         except self._logs.exceptions.ResourceAlreadyExistsException:
@@ -72,10 +73,12 @@ class LambdaLogGroup(Resource):
             observed = self.describe()
             if observed is not None:
                 self.check_owned(observed)
-        self._logs.put_retention_policy(
-            logGroupName=self.name, retentionInDays=self.ctx.spec.logs.retention_days
-        )
-        return None
+            self._logs.put_retention_policy(logGroupName=self.name, retentionInDays=days)
+            return None
+        self._logs.put_retention_policy(logGroupName=self.name, retentionInDays=days)
+        # A new group holds exactly what was sent; its ARN follows from its name.
+        data = {"logGroupName": self.name, "retentionInDays": days, "storedBytes": 0}
+        return Observed(data=data, tags=dict(self.ctx.tags))
 
     def update(self, observed: Observed, fields: list[str]) -> None:
         if "retention" in fields:

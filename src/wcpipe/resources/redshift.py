@@ -104,17 +104,20 @@ class SubnetGroup(Resource):
         return out
 
     def create(self) -> Observed | None:
+        subnets = sorted(network(self.ctx).subnet_ids)
         try:
             self.ctx.client("redshift").create_cluster_subnet_group(
                 ClusterSubnetGroupName=self.name,
                 Description=f"wcpipe pipeline {self.ctx.spec.name}",
-                SubnetIds=list(network(self.ctx).subnet_ids),
+                SubnetIds=subnets,
                 Tags=self.ctx.tag_list(),
             )
         except Exception as exc:
             if error_code(exc) != "ClusterSubnetGroupAlreadyExists":
                 raise
-        return None
+            return None  # a concurrent run made it: the engine describes it
+        data = {"subnet_ids": subnets, "vpc_id": network(self.ctx).vpc_id}
+        return Observed(data, dict(self.ctx.tags))
 
     def update(self, observed: Observed, fields: list[str]) -> None:
         client = self.ctx.client("redshift")
@@ -368,6 +371,7 @@ class Cluster(Resource):
             "host": endpoint.get("Address"),
             "port": endpoint.get("Port"),
             "identifier": self.name,
+            "status": observed.data.get("ClusterStatus"),
         }
 
     def facts(self, observed: Observed) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 Contract:
 - `describe` first asks whether the warehouse (cluster or Serverless workgroup) exists and is
-  available, with one read call; if not, the table counts as absent (it lives and dies with the
+  available: from the state the warehouse published when the engine described it in this run,
+  else with one read call; if not, the table counts as absent (it lives and dies with the
   warehouse). Otherwise it reads the table's columns from `information_schema.columns`.
 - `create` runs `CREATE SCHEMA IF NOT EXISTS` and `sql.create_table(spec)`; both are idempotent.
 - `differences` compares the spec's columns with the table's, by name and normalized type
@@ -20,6 +21,7 @@ from typing import Any
 
 from wcpipe import sql, warehouse
 from wcpipe.errors import WcpipeError, error_code
+from wcpipe.resources import warehouse_key
 from wcpipe.resources.base import Observed, Resource
 from wcpipe.spec import Column, type_family
 
@@ -91,7 +93,13 @@ class TargetTable(Resource):
 
     def _warehouse_available(self) -> bool:
         names = self.ctx.names
-        if self.ctx.spec.warehouse.type == "serverless":
+        serverless = self.ctx.spec.warehouse.type == "serverless"
+        if self.ctx.known_absent(warehouse_key(self.ctx)):
+            return False
+        published = self.ctx.output_or(warehouse_key(self.ctx), "status")
+        if published is not None:
+            return bool(published == ("AVAILABLE" if serverless else "available"))
+        if serverless:
             client = self.ctx.client("redshift-serverless")
             try:
                 found = client.get_workgroup(workgroupName=names.workgroup)

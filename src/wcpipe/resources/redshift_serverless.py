@@ -286,7 +286,11 @@ class Workgroup(_Serverless):
 
     def outputs(self, observed: Observed) -> dict[str, Any]:
         endpoint = observed.data.get("endpoint") or {}
-        return {"host": endpoint.get("address"), "port": endpoint.get("port")}
+        return {
+            "host": endpoint.get("address"),
+            "port": endpoint.get("port"),
+            "status": observed.data.get("status"),
+        }
 
     def facts(self, observed: Observed) -> dict[str, str]:
         wg = observed.data

@@ -80,13 +80,22 @@ def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
 
 
 def _delete_keys(s3: Any, bucket: str, keys: list[str]) -> None:
-    """Delete objects by key; a missing object or bucket is already the wanted outcome."""
-    for key in keys:
+    """Delete objects by key, up to 1000 a request; a missing object or bucket is already the
+    wanted outcome (DeleteObjects reports no error for a key that does not exist)."""
+    for start in range(0, len(keys), 1000):
+        objects = [{"Key": k} for k in keys[start : start + 1000]]
         try:
-            s3.delete_object(Bucket=bucket, Key=key)
+            result = s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
         except Exception as exc:
-            if error_code(exc) not in _NOT_FOUND:
-                raise
+            if error_code(exc) in _NOT_FOUND:
+                return
+            raise
+        errors = [e for e in result.get("Errors", []) if e.get("Code") not in _NOT_FOUND]
+        if errors:
+            raise WcpipeError(
+                f"deleting objects from S3 bucket {bucket}: {len(errors)} not deleted, e.g. "
+                f"{errors[0].get('Key')}: {errors[0].get('Code')}"
+            )
 
 
 class Bucket(Resource):
@@ -107,7 +116,7 @@ class Bucket(Resource):
 
     def describe(self) -> Observed | None:
         try:
-            self.s3.head_bucket(Bucket=self.name)
+            head = self.s3.head_bucket(Bucket=self.name)
         except Exception as exc:
             code = error_code(exc)
             if code in _NOT_FOUND:
@@ -131,9 +140,12 @@ class Bucket(Resource):
         own = _read(self.s3.get_bucket_ownership_controls, {"OwnershipControlsNotFoundError"}, **b)
         own_rules = (own or {}).get("OwnershipControls", {}).get("Rules", [])
         policy = _read(self.s3.get_bucket_policy, {"NoSuchBucketPolicy"}, **b)
-        location = self.s3.get_bucket_location(**b).get("LocationConstraint") or "us-east-1"
+        # HeadBucket names the bucket's region; ask GetBucketLocation only if it did not.
+        region = head.get("BucketRegion") or (
+            self.s3.get_bucket_location(**b).get("LocationConstraint") or "us-east-1"
+        )
         observed.data.update(
-            region=location,
+            region=region,
             encryption=default.get("SSEAlgorithm"),
             kms_key=default.get("KMSMasterKeyID"),
             bucket_key=bool(rules and rules[0].get("BucketKeyEnabled")),
@@ -166,14 +178,19 @@ class Bucket(Resource):
         return any(_normal(s) == wanted for s in statements if isinstance(s, dict))
 
     def create(self) -> Observed | None:
-        kwargs: dict[str, Any] = {"Bucket": self.name}
+        """Create, tag and configure the bucket; return what a describe would then find (every
+        setting is what was just sent), or None if a concurrent run had created it."""
         region = self.ctx.aws.region
+        kwargs: dict[str, Any] = {"Bucket": self.name, "ObjectOwnership": "BucketOwnerEnforced"}
         if region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        settings = ["public_access_block", "encryption", "policy"]
+        ours = True
         try:
             self.s3.create_bucket(**kwargs)
         except self.s3.exceptions.BucketAlreadyOwnedByYou:
-            pass  # created by a concurrent run a moment ago: converge it below
+            ours = False  # created by a concurrent run a moment ago: converge it below
+            settings.append("ownership")
         except self.s3.exceptions.BucketAlreadyExists:
             raise WcpipeError(
                 f"S3 bucket {self.name!r} already exists in another AWS account",
@@ -181,8 +198,22 @@ class Bucket(Resource):
             ) from None
         # Tag first, so a run interrupted from here on still recognizes the bucket as its own.
         self._put_tags()
-        self.update(Observed({}), ["public_access_block", "ownership", "encryption", "policy"])
-        return None
+        self.update(Observed({}), settings)
+        if not ours:
+            return None
+        return Observed(
+            {
+                "foreign": False,
+                "region": region,
+                "encryption": SSE,
+                "kms_key": None,
+                "bucket_key": True,
+                "public_access_block": dict.fromkeys(_PUBLIC_BLOCKS, True),
+                "ownership": "BucketOwnerEnforced",
+                "policy": self._policy_document(None),
+            },
+            dict(self.ctx.tags),
+        )
 
     def update(self, observed: Observed, fields: list[str]) -> None:
         b = self.name
@@ -203,14 +234,17 @@ class Bucket(Resource):
                 Bucket=b, ServerSideEncryptionConfiguration={"Rules": [rule]}
             )
         if "policy" in fields:
-            # Keep statements others added; replace ours (matched by Sid) with the wanted one.
-            policy = observed.data.get("policy") or {"Version": "2012-10-17", "Statement": []}
-            others = [s for s in policy.get("Statement", []) if s.get("Sid") != TLS_SID]
-            document = {
-                "Version": policy.get("Version", "2012-10-17"),
-                "Statement": [*others, tls_only_statement(self.arn)],
-            }
+            document = self._policy_document(observed.data.get("policy"))
             self.s3.put_bucket_policy(Bucket=b, Policy=json.dumps(document))
+
+    def _policy_document(self, current: dict[str, Any] | None) -> dict[str, Any]:
+        """The policy to put: statements others added are kept, ours (by Sid) is replaced."""
+        policy = current or {"Version": "2012-10-17", "Statement": []}
+        others = [s for s in policy.get("Statement", []) if s.get("Sid") != TLS_SID]
+        return {
+            "Version": policy.get("Version", "2012-10-17"),
+            "Statement": [*others, tls_only_statement(self.arn)],
+        }
 
     def _put_tags(self) -> None:
         self.s3.put_bucket_tagging(Bucket=self.name, Tagging={"TagSet": self.ctx.tag_list()})
@@ -244,7 +278,8 @@ class Bucket(Resource):
                 )
 
     def outputs(self, observed: Observed) -> dict[str, Any]:
-        return {"name": self.name, "arn": self.arn}
+        # The tags say whose the bucket is, and so whose the objects in it are (`_Objects`).
+        return {"name": self.name, "arn": self.arn, "tags": dict(observed.tags)}
 
     def facts(self, observed: Observed) -> dict[str, str]:
         d = observed.data
@@ -275,13 +310,20 @@ class _Objects(Resource):
         return observed.tags.get(OWNER_TAG) == self.ctx.spec.name
 
     def _bucket_tags(self) -> dict[str, str]:
+        """The bucket's tags: as `s3.bucket` published them in this run, else read."""
+        published = self.ctx.output_or("s3.bucket", "tags")
+        if published is not None:
+            return dict(published)
         tagging = _read(
             self.s3.get_bucket_tagging, {"NoSuchTagSet", "NoSuchBucket"}, Bucket=self.bucket
         )
         return tags_from_list(tagging.get("TagSet") if tagging else None)
 
     def _remote(self, keys: list[str]) -> dict[str, str | None] | None:
-        """key -> sha256 metadata ("" when unknown, None when missing); None if all missing."""
+        """key -> sha256 metadata ("" when unknown, None when missing); None if all missing
+        (without a request when the bucket was just described and found absent)."""
+        if self.ctx.known_absent("s3.bucket"):
+            return None
         found: dict[str, str | None] = {}
         for key in keys:
             head = _head(self.s3, self.bucket, key)
@@ -323,7 +365,8 @@ class Artifacts(_Objects):
 
     def create(self) -> Observed | None:
         self.update(Observed({}), list(self.artifacts))
-        return None
+        objects: dict[str, str | None] = {a.key: a.sha256 for a in self.artifacts.values()}
+        return Observed({"objects": objects}, self._bucket_tags())
 
     def update(self, observed: Observed, fields: list[str]) -> None:
         for role in fields:
@@ -400,22 +443,28 @@ class DataFiles(_Objects):
         raise SpecError(f"data.files: {path} does not exist (paths are relative to the spec file)")
 
     def create(self) -> Observed | None:
-        self.update(Observed({}), list(self._files()))
-        return None
+        local = {key: self._upload(key, path) for key, path in self._files().items()}
+        objects: dict[str, str | None] = {key: f["sha256"] for key, f in local.items()}
+        return Observed({"objects": objects, "local": local}, self._bucket_tags())
 
     def update(self, observed: Observed, fields: list[str]) -> None:
         files = self._files()
         for key in fields:
-            path = files[key]
-            if not path.is_file():
-                self._missing(key)
-            with path.open("rb") as handle:
-                sha = packaging.stream_sha256(handle)
-                handle.seek(0)
-                # upload_fileobj streams, switching to a multipart upload for large files.
-                self.s3.upload_fileobj(
-                    handle, self.bucket, key, ExtraArgs=self._put_args(sha, "text/csv")
-                )
+            self._upload(key, files[key])
+
+    def _upload(self, key: str, path: Path) -> dict[str, Any]:
+        """Upload one file with its SHA-256 in the metadata; return its sha256 and size."""
+        if not path.is_file():
+            self._missing(key)
+        with path.open("rb") as handle:
+            sha = packaging.stream_sha256(handle)
+            size = handle.tell()
+            handle.seek(0)
+            # upload_fileobj streams, switching to a multipart upload for large files.
+            self.s3.upload_fileobj(
+                handle, self.bucket, key, ExtraArgs=self._put_args(sha, "text/csv")
+            )
+        return {"sha256": sha, "size": size}
 
     def delete(self, observed: Observed) -> None:
         present = [k for k, sha in observed.data.get("objects", {}).items() if sha is not None]

@@ -154,7 +154,7 @@ class AdminSecret(Resource):
     def create(self) -> Observed | None:
         password = generate_password()
         try:
-            _guarded(
+            created = _guarded(
                 f"creating secret {self.name}",
                 lambda: self.sm.create_secret(
                     Name=self.name,
@@ -164,7 +164,18 @@ class AdminSecret(Resource):
                 ),
                 hide=(password,),
             )
-            return None
+            wh = self.ctx.spec.warehouse
+            # What a describe would now find (never the password itself).
+            facts = {"username": wh.admin_user, "dbname": wh.database, "engine": "redshift"}
+            return Observed(
+                {
+                    "arn": created["ARN"],
+                    "description": self.description,
+                    **facts,
+                    "has_password": True,
+                },
+                dict(self.ctx.tags),
+            )
         except WcpipeError:
             raw = self._raw()
             if raw is None:
