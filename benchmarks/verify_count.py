@@ -6,8 +6,9 @@
   Rounds alternate the two; medians. Memory: tracemalloc's peak during a separate count (the
   counter's own allocations; tracemalloc slows it, so that pass is not timed).
 - What `wcpipe verify` actually runs on the source side, `operate.verify.source_figures`: every
-  object streamed from S3 (the sandbox) through csvio and `transform.Mapper`, with sums and, in
-  merge mode, the rows kept per key. Rows/s and the RSS it added, at each size.
+  object streamed from S3 (the sandbox) through csvio and `transform.Mapper` (`map_records`,
+  in batches), with sums and, in merge mode, the key and numeric values kept per distinct key.
+  Rows/s and the RSS it added, at each size.
 
 Goal: at least a quarter of `wc -l`'s throughput; constant memory.
 """
@@ -121,5 +122,5 @@ def run(results: Results, *, quick: bool) -> None:
             f">= {GOAL:g} x wc -l",
             rate / wc_rate >= GOAL,
             f"{rate / wc_rate:.3f} x wc -l; RSS added {s['rss_added_mib']:.0f} MiB "
-            "(merge mode keeps one row per key)",
+            "(merge mode keeps key + numeric values per key)",
         )
