@@ -12,7 +12,12 @@ from wcpipe.sandbox.core import MOTO_VERSION, PATCHED_INTERNALS
 
 def _hook_pins() -> list[tuple[str, str]]:
     pins: list[tuple[str, str]] = []
-    for name in ("wcpipe.sandbox.crawler", "wcpipe.sandbox.jobs", "wcpipe.sandbox.s3_policy"):
+    for name in (
+        "wcpipe.sandbox.crawler",
+        "wcpipe.sandbox.jobs",
+        "wcpipe.sandbox.s3_policy",
+        "wcpipe.sandbox.conflicts",
+    ):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError:

@@ -38,8 +38,9 @@ def install_patches() -> None:
     with _patch_lock:
         if _patched:
             return
-        from wcpipe.sandbox import dataapi, glue_ops, lambda_runner, s3_policy
+        from wcpipe.sandbox import conflicts, dataapi, glue_ops, lambda_runner, s3_policy
 
+        conflicts.install()  # what AWS refuses (or keeps) that moto lets through
         dataapi.install()
         glue_ops.install()
         lambda_runner.install()
