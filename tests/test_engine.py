@@ -188,3 +188,33 @@ def test_owner_tag_wins_over_spec_tags() -> None:
     )
     ctx = Context(spec=spec, aws=None)  # type: ignore[arg-type]
     assert ctx.tags == {"team": "data", OWNER_TAG: "tt"}
+
+
+def test_describe_runs_after_dependencies_and_sees_their_outputs(setup) -> None:  # type: ignore[no-untyped-def]
+    ctx, _world, resources = setup
+    engine.apply(ctx, resources, engine.plan(ctx, resources))
+    seen: dict[str, Any] = {}
+    d = resources[3]
+    for r in resources:
+        r.outputs = lambda observed, key=r.key: {"size": observed.data["size"], "key": key}  # type: ignore[method-assign]
+    original = d.describe
+
+    def describe() -> Observed | None:
+        seen["b"] = ctx.output_or("b", "key")
+        seen["c"] = ctx.output_or("c", "key")
+        return original()
+
+    d.describe = describe  # type: ignore[method-assign]
+    ctx.outputs.clear()
+    engine.plan(ctx, resources)
+    assert seen == {"b": "b", "c": "c"}  # published by their describes before d's
+
+
+def test_describe_marks_absent_and_forgets_an_earlier_run(setup) -> None:  # type: ignore[no-untyped-def]
+    ctx, _world, resources = setup
+    ctx.publish("a", {"stale": True})  # what an earlier run found
+    engine.plan(ctx, resources)
+    assert all(ctx.known_absent(k) for k in "abcd")
+    assert "a" not in ctx.outputs
+    engine.apply(ctx, resources, engine.plan(ctx, resources))
+    assert not any(ctx.known_absent(k) for k in "abcd")  # created: published again

@@ -276,3 +276,13 @@ def test_other_type_changes_are_refused_before_any_change(dctx: Context, stub: S
     assert "year: smallint -> integer" in message
     assert "venue: varchar(128) -> varchar(64)" in message
     # No ALTER was queued, and the Stubber would have refused one.
+
+
+def test_warehouse_state_published_in_this_run_is_not_read_again(ctx: Context) -> None:
+    table = redshift_data.TargetTable(ctx)
+    with Stubber(ctx.client("redshift")) as stub:  # no DescribeClusters may be sent
+        ctx.mark_absent("redshift.cluster")  # the engine described it: absent
+        assert table.describe() is None
+        ctx.publish("redshift.cluster", {"status": "modifying"})
+        assert table.describe() is None
+        stub.assert_no_pending_responses()
