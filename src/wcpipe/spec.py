@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from wcpipe.errors import SpecError
+from wcpipe.transform import SqlType
 
 # Redshift folds unquoted identifiers to lower case; we only accept names that need no quoting.
 SQL_IDENTIFIER = r"^[a-z_][a-z0-9_]{0,126}$"
@@ -38,20 +39,6 @@ RESERVED_WORDS = frozenset(
     """.split()
 )
 
-_TYPE_PATTERNS: dict[str, str] = {
-    "smallint": r"smallint|int2",
-    "integer": r"integer|int|int4",
-    "bigint": r"bigint|int8",
-    "decimal": r"(?:decimal|numeric)\((\d{1,2})(?:,\s*(\d{1,2}))?\)",
-    "real": r"real|float4",
-    "double": r"double precision|float8|float",
-    "boolean": r"boolean|bool",
-    "date": r"date",
-    "timestamp": r"timestamp|timestamptz|timestamp with time zone|timestamp without time zone",
-    "varchar": r"(?:varchar|character varying)\((\d{1,5}|max)\)",
-    "char": r"(?:char|character)\((\d{1,4})\)",
-}
-
 CleaningRule = Literal[
     "trim",  # strip leading/trailing whitespace (after normalize_space, if both)
     "normalize_space",  # non-breaking and other Unicode spaces become one ASCII space
@@ -63,14 +50,13 @@ CleaningRule = Literal[
 
 def type_family(sql_type: str) -> str:
     """The family ('integer', 'varchar', ...) of a Redshift column type, or raise ValueError."""
-    t = " ".join(sql_type.lower().split())
-    for family, pattern in _TYPE_PATTERNS.items():
-        if re.fullmatch(pattern, t):
-            return family
-    raise ValueError(
-        f"{sql_type!r} is not a supported Redshift type (smallint, integer, bigint, "
-        "decimal(p,s), real, double precision, boolean, date, timestamp, varchar(n), char(n))"
-    )
+    try:
+        return SqlType.parse(sql_type).family
+    except ValueError:
+        raise ValueError(
+            f"{sql_type!r} is not a supported Redshift type (smallint, integer, bigint, "
+            "decimal(p,s), real, double precision, boolean, date, timestamp, varchar(n), char(n))"
+        ) from None
 
 
 class _Model(BaseModel):

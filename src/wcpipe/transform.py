@@ -55,7 +55,7 @@ INT_RANGES = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}
 TEXT_FAMILIES = frozenset({"varchar", "char"})
 NUMERIC_FAMILIES = frozenset({"smallint", "integer", "bigint", "decimal", "real", "double"})
 
-# Mirrors spec._TYPE_PATTERNS (which needs pydantic's module); tests keep the two in step.
+# The Redshift types a spec may declare (spec.type_family reads them through SqlType.parse).
 _TYPES: dict[str, str] = {
     "smallint": r"smallint|int2",
     "integer": r"integer|int|int4",
