@@ -181,9 +181,16 @@ class Bucket(Resource):
         """Create, tag and configure the bucket; return what a describe would then find (every
         setting is what was just sent), or None if a concurrent run had created it."""
         region = self.ctx.aws.region
-        kwargs: dict[str, Any] = {"Bucket": self.name, "ObjectOwnership": "BucketOwnerEnforced"}
+        # The tags go with the create call, so no crash can leave the bucket untagged (and so
+        # not ours); they are put again below for S3 backends that drop them (moto does).
+        config: dict[str, Any] = {"Tags": self.ctx.tag_list()}
         if region != "us-east-1":
-            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+            config["LocationConstraint"] = region
+        kwargs: dict[str, Any] = {
+            "Bucket": self.name,
+            "ObjectOwnership": "BucketOwnerEnforced",
+            "CreateBucketConfiguration": config,
+        }
         settings = ["public_access_block", "encryption", "policy"]
         ours = True
         try:
@@ -196,7 +203,7 @@ class Bucket(Resource):
                 f"S3 bucket {self.name!r} already exists in another AWS account",
                 hint="bucket names are global: set data.bucket in the spec to another name",
             ) from None
-        # Tag first, so a run interrupted from here on still recognizes the bucket as its own.
+        # Tag before the settings: a run interrupted from here on still knows the bucket as its own.
         self._put_tags()
         self.update(Observed({}), settings)
         if not ours:
