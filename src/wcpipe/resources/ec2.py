@@ -377,13 +377,23 @@ class S3Endpoint(Resource):
 
     def create(self) -> Observed | None:
         net = network(self.ctx)
-        endpoint = self.ctx.client("ec2").create_vpc_endpoint(
-            VpcEndpointType="Gateway",
-            VpcId=net.vpc_id,
-            ServiceName=self.name,
-            RouteTableIds=list(net.route_table_ids),
-            TagSpecifications=[{"ResourceType": "vpc-endpoint", "Tags": self.ctx.tag_list()}],
-        )["VpcEndpoint"]
+        try:
+            endpoint = self.ctx.client("ec2").create_vpc_endpoint(
+                VpcEndpointType="Gateway",
+                VpcId=net.vpc_id,
+                ServiceName=self.name,
+                RouteTableIds=list(net.route_table_ids),
+                TagSpecifications=[{"ResourceType": "vpc-endpoint", "Tags": self.ctx.tag_list()}],
+            )["VpcEndpoint"]
+        except Exception as exc:
+            if error_code(exc) != "RouteAlreadyExists":
+                raise
+            # A route table routes S3 through one gateway endpoint only: one appeared since the
+            # describe (a concurrent run made it). It is the VPC's S3 endpoint now: reuse it.
+            observed = self.describe()
+            if observed is None:
+                raise
+            return observed
         return Observed(
             {
                 "endpoint_id": endpoint["VpcEndpointId"],
