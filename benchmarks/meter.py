@@ -51,7 +51,7 @@ class Request:
     service: str
     operation: str
     read: bool
-    fingerprint: str  # method + URL + body: identical requests share it
+    fingerprint: str  # operation + method + URL + body: identical requests share it
     at: float = 0.0  # time.monotonic() when sent
 
 
@@ -78,8 +78,11 @@ class Meter:
         body = request.body if isinstance(request.body, bytes) else None
         if isinstance(request.body, str):
             body = request.body.encode()
+        # The operation too: JSON APIs send it in a header, not in the URL or body
+        # (Secrets Manager's DescribeSecret and GetSecretValue differ only there).
         digest = hashlib.sha1(
-            request.method.encode() + request.url.encode() + (body or b"")
+            b" ".join([operation.encode(), request.method.encode(), request.url.encode()])
+            + (body or b"")
         ).hexdigest()
         read = is_read(service, operation, body)
         r = Request(_resource.get(), service, operation, read, digest, time.monotonic())
