@@ -12,16 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
+from wcpipe.resources.iam import trust_policy
 
 
 def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:
@@ -31,7 +22,8 @@ def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:
 @pytest.fixture(scope="module")
 def function(client: Any) -> str:
     role = client("iam").create_role(
-        RoleName="conflicts-fn", AssumeRolePolicyDocument=json.dumps(TRUST)
+        RoleName="conflicts-fn",
+        AssumeRolePolicyDocument=json.dumps(trust_policy(["lambda.amazonaws.com"])),
     )["Role"]["Arn"]
     package = io.BytesIO()
     with zipfile.ZipFile(package, "w") as z:
