@@ -239,6 +239,12 @@ def error_response(protocol: str, status: int, code: str, message: str) -> Any:
     from botocore.awsrequest import AWSResponse
 
     headers = {"x-amzn-RequestId": "injected-fault"}
+    if protocol not in ("json", "rest-json"):
+        # XML text: a message quoting a value with & or < (a password) must stay well-formed,
+        # or botocore takes the answer for a garbled one and retries it against the server.
+        from xml.sax.saxutils import escape
+
+        code, message = escape(code), escape(message)
     if protocol in ("json", "rest-json"):
         body = json.dumps({"__type": code, "message": message}).encode()
         headers["Content-Type"] = "application/x-amz-json-1.1"
