@@ -21,6 +21,12 @@ def ok(event, context):
 
 def boom(event, context):
     raise RuntimeError("the job could not start")
+
+def slow(event, context):
+    import time
+    print("first")
+    time.sleep(0.5)
+    print("second")
 """
 PATTERN = {
     "source": ["aws.glue"],
@@ -133,6 +139,23 @@ def test_event_runs_the_lambda_handler(client: Any, role: str, sandbox: Any) -> 
     assert lines[-1].startswith("REPORT RequestId: ") and "Duration: " in lines[-1]
     assert _metric(client, "starter-ok", "Invocations") == 1
     assert _metric(client, "starter-ok", "Errors") == 0
+
+
+def test_each_line_is_logged_when_it_was_printed(client: Any, role: str, sandbox: Any) -> None:
+    """Lambda timestamps each line as it is written: `wcpipe logs all` interleaves the Lambda's
+    lines with the job's by these times."""
+    _function(client, role, "starter-slow", "starter.handlers.slow")
+    _put_event(client, "starter-slow")
+    assert sandbox.idle(timeout=30)
+    logs = client("logs")
+    stream = logs.describe_log_streams(logGroupName="/aws/lambda/starter-slow")["logStreams"][0]
+    events = logs.get_log_events(
+        logGroupName="/aws/lambda/starter-slow", logStreamName=stream["logStreamName"]
+    )["events"]
+    at = {e["message"]: e["timestamp"] for e in events}
+    end = next(e["timestamp"] for e in events if e["message"].startswith("END RequestId"))
+    assert at["second"] - at["first"] >= 400
+    assert at["first"] < end - 300  # not stamped when the invocation ended
 
 
 def test_handler_error_is_logged_and_counted(client: Any, role: str, sandbox: Any) -> None:

@@ -22,6 +22,7 @@ Contract:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import fnmatch
 import hashlib
@@ -32,10 +33,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,10 +145,10 @@ def invoke(sandbox: Sandbox, fn: Any, event: Any) -> Invocation:
     group = f"/aws/lambda/{fn.function_name}"
     sandbox.log(group, stream, f"START RequestId: {request_id} Version: $LATEST")
     began = time.perf_counter()
-    output, outcome = _run(sandbox, fn, event, request_id, stream)
+    output, outcome = _run(
+        sandbox, fn, event, request_id, stream, lambda line: sandbox.log(group, stream, line)
+    )
     duration_ms = (time.perf_counter() - began) * 1000
-    for line in output.splitlines():
-        sandbox.log(group, stream, line)
     errored = not outcome.get("ok")
     if errored:
         outcome.pop("ok", None)
@@ -169,9 +172,16 @@ def invoke(sandbox: Sandbox, fn: Any, event: Any) -> Invocation:
 
 
 def _run(
-    sandbox: Sandbox, fn: Any, event: Any, request_id: str, stream: str
+    sandbox: Sandbox,
+    fn: Any,
+    event: Any,
+    request_id: str,
+    stream: str,
+    on_line: Callable[[str], None],
 ) -> tuple[str, dict[str, Any]]:
-    """(combined stdout/stderr, outcome) of one run of the handler in a subprocess."""
+    """(combined stdout/stderr, outcome) of one run of the handler in a subprocess. Each line
+    goes to `on_line` as the handler prints it, so it is logged at the time it was printed (as
+    Lambda does), not when the invocation ends."""
     try:
         task_root = unpack(sandbox, fn.code_bytes)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -180,33 +190,48 @@ def _run(
     with tempfile.TemporaryDirectory(prefix="wcpipe-invoke-") as tmp:
         result_path = Path(tmp) / "outcome.json"
         args = [sys.executable, "-c", _BOOTSTRAP, str(result_path), str(task_root), fn.handler]
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,  # one stream, in the order written, as Lambda logs it
+            text=True,
+            env=env,
+            cwd=task_root,
+        )
+        lines: list[str] = []
+
+        def pump() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append(line)
+                on_line(line.rstrip("\n"))
+
+        reader = threading.Thread(target=pump, name="wcpipe-lambda-output", daemon=True)
+        reader.start()
+        assert proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            proc.stdin.write(json.dumps(event))
+            proc.stdin.close()
         try:
-            proc = subprocess.run(
-                args,
-                input=json.dumps(event),
-                capture_output=True,
-                text=True,
-                env=env,
-                cwd=task_root,
-                timeout=float(fn.timeout),
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            output = _text(exc.stdout) + _text(exc.stderr)
+            proc.wait(timeout=float(fn.timeout))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            reader.join()
             message = f"Task timed out after {float(fn.timeout):.2f} seconds"
-            return output, {"ok": False, "errorType": "Sandbox.Timedout", "errorMessage": message}
-        output = proc.stdout + proc.stderr
+            return "".join(lines), {
+                "ok": False,
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": message,
+            }
+        reader.join()
+        output = "".join(lines)
         if not result_path.exists():  # the interpreter died before the handler returned
             message = f"RequestId: {request_id} Error: Runtime exited with code {proc.returncode}"
             return output, {"ok": False, "errorType": "Runtime.ExitError", "errorMessage": message}
         outcome: dict[str, Any] = json.loads(result_path.read_text())
         return output, outcome
-
-
-def _text(data: str | bytes | None) -> str:
-    if data is None:
-        return ""
-    return data.decode(errors="replace") if isinstance(data, bytes) else data
 
 
 # EventBridge -> Lambda ----------------------------------------------------------------------
