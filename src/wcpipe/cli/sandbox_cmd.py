@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import threading
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,8 @@ def serve(
     )
     with ui.spinner("starting the sandbox"):
         box.start()
+    # SIGTERM (kill, a service manager) ends it as Ctrl-C does: the warehouse is stopped too.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a server ends: quietly
             _announce(box)
@@ -116,7 +119,7 @@ def _announce(box: Any) -> None:
     ui.info(f"  export AWS_ENDPOINT_URL={box.endpoint}")
     ui.info("  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")
     ui.info(f"  export AWS_DEFAULT_REGION={box.region} WCPIPE_POLL_INTERVAL=0.2")
-    ui.info("Ctrl-C stops it.")
+    ui.info("Ctrl-C (or SIGTERM) stops it.")
 
 
 @click.command()

