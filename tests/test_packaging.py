@@ -45,10 +45,12 @@ def test_glue_libs_zip_holds_the_shared_pure_python_modules():
     names = _names(packaging.glue_libs_zip())
     assert "wcpipe/__init__.py" in names
     assert "wcpipe/transform.py" in names
+    assert "wcpipe/values.py" in names  # transform and convert import it
     assert "wcpipe/convert.py" in names  # transform.Mapper imports it
     assert set(names) <= {
         "wcpipe/__init__.py",
         "wcpipe/transform.py",
+        "wcpipe/values.py",
         "wcpipe/convert.py",
         "wcpipe/loadsql.py",
     }

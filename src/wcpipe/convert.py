@@ -31,15 +31,15 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from wcpipe.transform import (
-    _BOOLEANS,
-    _FOOTNOTE,
-    _SPACES,
-    _THOUSANDS,
+from wcpipe.transform import ColumnConfig
+from wcpipe.values import (
+    BOOLEANS,
+    FOOTNOTE,
     INT_RANGES,
     REAL_MAX,
+    SPACES,
     TEXT_FAMILIES,
-    ColumnConfig,
+    THOUSANDS,
     ConversionError,
     clean,
     convert,
@@ -52,7 +52,7 @@ _FLOAT_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _FAST_FLOAT = re.compile(_FLOAT_PATTERN).fullmatch
 _FAST_DATE = re.compile(_DATE_PATTERN).fullmatch
-_FAST_BOOLEANS = {f(k): v for k, v in _BOOLEANS.items() for f in (str.lower, str.upper, str.title)}
+_FAST_BOOLEANS = {f(k): v for k, v in BOOLEANS.items() for f in (str.lower, str.upper, str.title)}
 
 
 @dataclass(frozen=True)
@@ -77,16 +77,16 @@ def _empty_as_null(value: str) -> str | None:
 
 
 def _strip_footnotes(value: str) -> str:
-    return _FOOTNOTE.sub("", value) if "[" in value else value
+    return FOOTNOTE.sub("", value) if "[" in value else value
 
 
 def _thousands(value: str) -> str:
-    if "," in value and _THOUSANDS.fullmatch(value.strip()):
+    if "," in value and THOUSANDS.fullmatch(value.strip()):
         return value.replace(",", "")
     return value
 
 
-_normalize_space = functools.partial(_SPACES.sub, " ")
+_normalize_space = functools.partial(SPACES.sub, " ")
 _STEPS: dict[str, Callable[[str], str | None]] = {
     "trim": str.strip,
     "normalize_space": _normalize_space,
@@ -114,7 +114,7 @@ def cleaner(rules: Sequence[str]) -> Callable[[str], str | None] | None:
 
 def _batch_step(rule: str) -> Callable[[list[str]], list[str | None]]:
     if rule == "strip_footnotes":
-        strip = functools.partial(_FOOTNOTE.sub, "")
+        strip = functools.partial(FOOTNOTE.sub, "")
         return lambda values: list(map(strip, values)) if "[" in "".join(values) else values  # type: ignore[return-value]
     if rule == "thousands":
 

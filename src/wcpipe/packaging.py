@@ -28,7 +28,7 @@ GLUE_SCRIPT = ("wcpipe_glue", "load.py")
 LAMBDA_PACKAGE = "wcpipe_lambda"
 LAMBDA_HANDLER = "handler.py"
 # The pure-Python modules of wcpipe that the Glue job imports (through --extra-py-files).
-GLUE_LIB_MODULES = ("__init__.py", "transform.py", "convert.py", "loadsql.py")
+GLUE_LIB_MODULES = ("__init__.py", "transform.py", "values.py", "convert.py", "loadsql.py")
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _FILE_MODE = 0o100644  # a regular file, rw-r--r--

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from wcpipe.errors import SpecError
-from wcpipe.transform import SqlType
+from wcpipe.values import SqlType
 
 # Redshift folds unquoted identifiers to lower case; we only accept names that need no quoting.
 SQL_IDENTIFIER = r"^[a-z_][a-z0-9_]{0,126}$"

@@ -36,12 +36,12 @@ from typing import Any
 from wcpipe import csvio, loadsql
 from wcpipe.transform import (
     BATCH_ROWS,
-    TEXT_FAMILIES,
     ColumnConfig,
     JobConfig,
     Mapper,
     Rejects,
 )
+from wcpipe.values import TEXT_FAMILIES
 
 CHUNK = 1 << 20  # bytes read from an object (and sent to a worker) at a time
 
