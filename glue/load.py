@@ -33,7 +33,7 @@ COUNTERS = ("read", "dropped", "loaded", "rejected")
 
 
 def spark_type(sql: Any) -> Any:
-    """The Spark SQL type for a `wcpipe.transform.SqlType`."""
+    """The Spark SQL type for a `wcpipe.values.SqlType`."""
     from pyspark.sql import types as T
 
     simple = {

@@ -1,5 +1,5 @@
-"""convert: the compiled per-column converters agree with the reference (transform.clean +
-transform.convert + NOT NULL) on random values, one by one and by batch; map_records agrees
+"""convert: the compiled per-column converters agree with the reference (values.clean +
+values.convert + NOT NULL) on random values, one by one and by batch; map_records agrees
 with map_record."""
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Each column's cleaning and conversion compiled once, for one value and for a batch of values:
-the speed of `transform.Mapper`, with the semantics of `transform.clean` + `transform.convert`.
+the speed of `transform.Mapper`, with the semantics of `values.clean` + `values.convert`.
 
 Contract:
 - Standard library only at module level (ships to AWS Glue in `wcpipe_lib.zip`, with transform).
 - `Column.of(col)` gives `one(raw)` -> value (or ConversionError) and `many(raws)` -> values, or
   None when the batch fast path does not apply (then the caller maps each value with `one`).
   `raw` is the source text; None means absent and is taken as '' (as `Mapper` always has).
-- The reference is `transform.clean`, then `transform.convert`, then NULL in a NOT NULL column
+- The reference is `values.clean`, then `values.convert`, then NULL in a NOT NULL column
   is a reject. Every fast path accepts only what the reference converts to the same value, and
   anything else goes to the reference itself, so the reasons and rejects are the reference's:
   * a value the fast paths accept is non-empty, without commas, brackets or inner spaces, so
@@ -97,7 +97,7 @@ _STEPS: dict[str, Callable[[str], str | None]] = {
 
 
 def cleaner(rules: Sequence[str]) -> Callable[[str], str | None] | None:
-    """`transform.clean(value, rules)` as one function (None when there are no rules)."""
+    """`values.clean(value, rules)` as one function (None when there are no rules)."""
     steps = tuple(_STEPS[rule] for rule in rules)
     if len(steps) <= 1:
         return steps[0] if steps else None

@@ -113,7 +113,7 @@ def glue_script() -> bytes:
 
 
 def glue_libs_zip() -> bytes:
-    """`wcpipe/__init__.py`, `transform.py`, `convert.py`, `loadsql.py` (those present), zipped
+    """`wcpipe/__init__.py` and the modules of GLUE_LIB_MODULES (those present), zipped
     for Glue's `--extra-py-files` so the job imports the same cleaning code as the CLI."""
     root = resources.files("wcpipe")
     entries = [
