@@ -8,7 +8,8 @@ import pytest
 from s3iam_helpers import Calls, teach_moto_secure_transport
 
 from wcpipe.errors import NotOwnedError, SpecError
-from wcpipe.resources.s3 import Artifacts, Bucket, DataFiles, tls_only_statement
+from wcpipe.resources.s3 import Bucket, tls_only_statement
+from wcpipe.resources.s3_objects import Artifacts, DataFiles
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,6 @@
-"""The pipeline's resources, one AWS service per module (Glue spans two: `glue` for the catalog
-side, `glue_jobs` for the crawlers and the job), and the catalog that lists them.
+"""The pipeline's resources, one AWS service per module, and the catalog that lists them. A
+service too big for one module spans two: `glue` (the catalog side) and `glue_jobs` (the crawlers
+and the job); `s3` (the bucket) and `s3_objects` (the artifacts and the data files).
 
 Dependency keys (`<service>.<what>`), for orientation:
 
@@ -39,12 +40,13 @@ def catalog(ctx: Context) -> list[Resource]:
     import wcpipe.resources.redshift_data as redshift_data
     import wcpipe.resources.redshift_serverless as redshift_serverless
     import wcpipe.resources.s3 as s3
+    import wcpipe.resources.s3_objects as s3_objects
     import wcpipe.resources.secretsmanager as secretsmanager
 
     classes: list[type[Resource]] = [
         s3.Bucket,
-        s3.Artifacts,
-        s3.DataFiles,
+        s3_objects.Artifacts,
+        s3_objects.DataFiles,
         iam.GlueRole,
         iam.LambdaRole,
         iam.RedshiftRole,
