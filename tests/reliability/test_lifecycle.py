@@ -188,7 +188,7 @@ def policy_problems(document: dict[str, Any]) -> list[str]:
 
 def test_generated_policies_are_least_privilege(lc: Life) -> None:
     """The pure policy functions, audited by parliament and by the rules above."""
-    from wcpipe.resources.iam import glue_policy, lambda_policy, redshift_policy
+    from wcpipe.resources.iam_policies import glue_policy, lambda_policy, redshift_policy
 
     names = lc.pipeline.names()
     found = {

@@ -10,14 +10,8 @@ from s3iam_helpers import Calls
 
 from wcpipe.errors import NotOwnedError
 from wcpipe.names import Names
-from wcpipe.resources.iam import (
-    GlueRole,
-    LambdaRole,
-    RedshiftRole,
-    glue_policy,
-    lambda_policy,
-    redshift_policy,
-)
+from wcpipe.resources.iam import GlueRole, LambdaRole, RedshiftRole
+from wcpipe.resources.iam_policies import glue_policy, lambda_policy, redshift_policy
 
 ROLES = [GlueRole, LambdaRole, RedshiftRole]
 

@@ -1,6 +1,7 @@
 """The pipeline's resources, one AWS service per module, and the catalog that lists them. A
 service too big for one module spans two: `glue` (the catalog side) and `glue_jobs` (the crawlers
-and the job); `s3` (the bucket) and `s3_objects` (the artifacts and the data files).
+and the job); `s3` (the bucket) and `s3_objects` (the artifacts and the data files); `iam` (the
+roles) and `iam_policies` (their policy documents, pure data).
 
 Dependency keys (`<service>.<what>`), for orientation:
 
