@@ -1,140 +1,34 @@
 """The Redshift Data API, served from PostgreSQL: moto's redshift-data responses, replaced.
 
-Contract (as AWS behaves, checked against the API reference):
+Contract (as AWS behaves, checked against the API reference; a statement's state and how it
+runs on PostgreSQL are `dataapi_statements.py`'s):
 - ExecuteStatement / BatchExecuteStatement accept ClusterIdentifier (which must name a cluster
   moto knows, and then needs SecretArn or DbUser) or WorkgroupName, a Database (a PostgreSQL
   database of that name, created on first use) and `:name` Parameters. They return at once with
-  the statement SUBMITTED; a worker thread moves it to STARTED, then FINISHED, FAILED (Error is
-  PostgreSQL's own message, "ERROR: ...") or ABORTED (CancelStatement). A batch runs in one
-  transaction: a failing statement rolls back the ones before it. WithEvent=true puts a
-  "Redshift Data Statement Status Change" event on the default bus when it ends.
+  the statement SUBMITTED; a worker thread (`run_statement`) moves it to STARTED, then FINISHED,
+  FAILED (Error is PostgreSQL's own message, "ERROR: ...") or ABORTED (CancelStatement). A batch
+  runs in one transaction: a failing statement rolls back the ones before it. WithEvent=true
+  puts a "Redshift Data Statement Status Change" event on the default bus when it ends.
 - DescribeStatement: Status, Error, HasResultSet, ResultRows, ResultSize, Duration (nanoseconds),
   RedshiftQueryId, RedshiftPid, QueryString, and SubStatements (ids `<id>:<n>`) for a batch.
 - GetStatementResult: typed Records, ColumnMetadata and TotalNumRows, paged by NextToken.
   AWS pages at 100 MB of data; the sandbox pages at PAGE_ROWS rows, so paging code is exercised
   with small tables. A batch's results are read by sub-statement id, as on AWS.
 - ListStatements (newest first, Status/StatementName filters, paged) and CancelStatement.
-State is per sandbox (`sandbox.state["dataapi"]`); `install()` patches the response class once.
+State is per sandbox (`dataapi_statements.store_of`); `install()` patches the response class
+once. The moto names used here are pinned in `core.PATCHED_INTERNALS`.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-import threading
-import time
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
-from wcpipe.sandbox import warehouse_pg
 from wcpipe.sandbox.core import Sandbox, current
+from wcpipe.sandbox.dataapi_statements import ENDED, Statement, Sub, run_statement, store_of
 
 PAGE_ROWS = 1000
-_ENDED = {"FINISHED", "FAILED", "ABORTED"}
-_query_ids = itertools.count(100_000)
-
-
-@dataclass
-class Sub:
-    id: str
-    sql: str
-    status: str = "SUBMITTED"
-    error: str | None = None
-    created_at: float = field(default_factory=time.time)
-    updated_at: float = field(default_factory=time.time)
-    duration_ns: int = 0
-    query_id: int = field(default_factory=lambda: next(_query_ids))
-    result: warehouse_pg.Result | None = None
-
-    def set(self, status: str, error: str | None = None) -> None:
-        self.status, self.updated_at = status, time.time()
-        if error is not None:
-            self.error = error
-
-    def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "Id": self.id,
-            "Status": self.status,
-            "QueryString": self.sql,
-            "CreatedAt": self.created_at,
-            "UpdatedAt": self.updated_at,
-            "Duration": self.duration_ns if self.status in _ENDED else -1,
-            "RedshiftQueryId": self.query_id,
-            "HasResultSet": bool(self.result and self.result.has_result_set),
-            "ResultRows": self.result.result_rows if self.result else -1,
-            "ResultSize": self.result.result_size if self.result else -1,
-        }
-        if self.error:
-            out["Error"] = self.error
-        return out
-
-
-@dataclass
-class Statement:
-    id: str
-    request: dict[str, Any]
-    subs: list[Sub]
-    batch: bool
-    params: dict[str, str] | None
-    status: str = "SUBMITTED"
-    error: str | None = None
-    created_at: float = field(default_factory=time.time)
-    updated_at: float = field(default_factory=time.time)
-    pid: int = -1
-    conn: Any = None  # the running statement's connection, for CancelStatement
-
-    def set(self, status: str, error: str | None = None) -> None:
-        self.status, self.updated_at = status, time.time()
-        if error is not None:
-            self.error = error
-
-    def describe(self) -> dict[str, Any]:
-        first = self.subs[0]
-        out: dict[str, Any] = {
-            k: v
-            for k, v in self.request.items()
-            if k in {"ClusterIdentifier", "WorkgroupName", "Database", "DbUser", "SecretArn"} and v
-        }
-        results = [s.result for s in self.subs if s.result is not None]
-        out.update(
-            Id=self.id,
-            Status=self.status,
-            CreatedAt=self.created_at,
-            UpdatedAt=self.updated_at,
-            Duration=sum(s.duration_ns for s in self.subs) if self.status in _ENDED else -1,
-            HasResultSet=any(r.has_result_set for r in results),
-            ResultRows=sum(r.result_rows for r in results) if results else -1,
-            ResultSize=sum(r.result_size for r in results) if results else -1,
-            RedshiftPid=self.pid,
-            RedshiftQueryId=first.query_id if not self.batch else 0,
-            ResultFormat="JSON",
-        )
-        if not self.batch:
-            out["QueryString"] = first.sql
-        else:
-            out["SubStatements"] = [s.describe() for s in self.subs]
-        if self.request.get("Parameters"):
-            out["QueryParameters"] = self.request["Parameters"]
-        if self.error:
-            out["Error"] = self.error
-        return out
-
-
-class Store:
-    """One sandbox's statements."""
-
-    def __init__(self) -> None:
-        self.statements: dict[str, Statement] = {}
-        self.lock = threading.Lock()
-
-
-def _store(sandbox: Sandbox) -> Store:
-    store = sandbox.state.get("dataapi")
-    if store is None:
-        store = sandbox.state.setdefault("dataapi", Store())
-    assert isinstance(store, Store)
-    return store
 
 
 class _Errors:
@@ -155,86 +49,6 @@ class _Errors:
 
 def _errors() -> type[_Errors]:
     return _Errors
-
-
-# Running statements -------------------------------------------------------------------------
-def _error_text(exc: Exception) -> str:
-    import psycopg
-
-    if isinstance(exc, psycopg.Error) and exc.diag.message_primary:
-        return f"ERROR: {exc.diag.message_primary}"
-    return f"ERROR: {exc}"
-
-
-def _run(sandbox: Sandbox, st: Statement) -> None:
-    import psycopg
-
-    if st.status == "ABORTED":
-        return
-    database = str(st.request["Database"]).lower()
-    try:
-        conn = warehouse_pg.connect(sandbox.pg_dsn, database)
-    except psycopg.Error as exc:
-        st.set("FAILED", _error_text(exc))
-        for sub in st.subs:
-            sub.set("FAILED" if sub is st.subs[0] else "ABORTED", st.error)
-        return
-    with conn:
-        st.conn, st.pid = conn, conn.info.backend_pid
-        st.set("STARTED")
-        try:
-            if st.batch:
-                with conn.transaction():
-                    for sub in st.subs:
-                        _run_sub(conn, sub, st.params)
-            else:
-                _run_sub(conn, st.subs[0], st.params)
-        except psycopg.errors.QueryCanceled:
-            st.set("ABORTED")
-        except Exception as exc:
-            st.set("ABORTED" if st.status == "ABORTED" else "FAILED", _error_text(exc))
-        else:
-            st.set("FINISHED")
-        finally:
-            st.conn = None
-    for sub in st.subs:  # after a failure, the statements that never ran
-        if sub.status in {"SUBMITTED", "STARTED"}:
-            sub.set("ABORTED")
-    if st.request.get("WithEvent"):
-        _emit_status_event(sandbox, st)
-
-
-def _run_sub(conn: Any, sub: Sub, params: dict[str, str] | None) -> None:
-    sub.set("STARTED")
-    began = time.perf_counter_ns()
-    try:
-        with conn.cursor() as cur:
-            sub.result = warehouse_pg.run(cur, sub.sql, params)
-    except Exception as exc:
-        sub.duration_ns = time.perf_counter_ns() - began
-        sub.set("FAILED", _error_text(exc))
-        raise
-    sub.duration_ns = time.perf_counter_ns() - began
-    sub.set("FINISHED")
-
-
-def _emit_status_event(sandbox: Sandbox, st: Statement) -> None:
-    rows = st.describe()["ResultRows"]
-    sandbox.emit_event(
-        {
-            "source": "aws.redshift-data",
-            "detail-type": "Redshift Data Statement Status Change",
-            "detail": {
-                "principal": f"arn:aws:iam::{sandbox.account_id}:root",
-                "statementName": st.request.get("StatementName") or "",
-                "statementId": st.id,
-                "redshiftQueryId": st.subs[0].query_id,
-                "state": st.status,
-                "type": "BatchExecuteStatement" if st.batch else "ExecuteStatement",
-                "rows": max(rows, 0),
-            },
-        }
-    )
 
 
 # The patched response methods ---------------------------------------------------------------
@@ -268,10 +82,10 @@ def _submit(response: Any, sqls: list[str], batch: bool) -> tuple[int, dict[str,
     sid = str(uuid.uuid4())
     subs = [Sub(f"{sid}:{n}" if batch else sid, sql) for n, sql in enumerate(sqls, start=1)]
     st = Statement(sid, req, subs, batch, params)
-    store = _store(sandbox)
+    store = store_of(sandbox)
     with store.lock:
         store.statements[sid] = st
-    sandbox.background("statements", _run, sandbox, st)
+    sandbox.background("statements", run_statement, sandbox, st)
     body = {k: req[k] for k in _TARGET_KEYS if req.get(k)}
     body.update(Id=sid, CreatedAt=st.created_at)
     return 200, {}, json.dumps(body)
@@ -293,7 +107,7 @@ def _find(statement_id: str) -> tuple[Statement, Sub | None]:
 
     _validate_uuid(statement_id)
     parent, _, n = statement_id.partition(":")
-    store = _store(current())
+    store = store_of(current())
     with store.lock:
         st = store.statements.get(parent)
     if st is None:
@@ -351,7 +165,7 @@ def _blob(value: Any) -> str:
 
 def cancel_statement(self: Any) -> tuple[int, dict[str, str], str]:
     st, _ = _find(self._get_param("Id"))
-    if st.status in _ENDED:
+    if st.status in ENDED:
         raise _errors().ValidationException(
             f"Could not cancel a query that is already in {st.status} state with ID: {st.id}"
         )
@@ -367,7 +181,7 @@ def list_statements(self: Any) -> tuple[int, dict[str, str], str]:
     name = self._get_param("StatementName")
     limit = int(self._get_param("MaxResults") or 100)
     start = int(self._get_param("NextToken") or 0)
-    store = _store(current())
+    store = store_of(current())
     with store.lock:
         found = sorted(store.statements.values(), key=lambda s: s.created_at, reverse=True)
     found = [
