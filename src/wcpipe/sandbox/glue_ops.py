@@ -11,7 +11,7 @@ Contract (each checked against the Glue API reference):
   on the backend as `backend.classifiers[name] = {"CsvClassifier": {...}}`, the GetClassifier
   shape). Classifiers cannot be tagged, as on AWS.
 - GetJobBookmark / ResetJobBookmark: bookmarks live in `backend.job_bookmarks[job]` as
-  JobBookmarkEntry dicts; jobs.py writes them with `put_bookmark()`. A job that never committed
+  JobBookmarkEntry dicts; job_load.py writes them with `put_bookmark()`. A job that never committed
   a bookmark has none: EntityNotFoundException "Continuation for job <job> not found" (AWS's text).
 - GetCrawlerMetrics: from the attributes crawler.py keeps on a crawler (`runtimes_seconds`,
   `tables_created`, `tables_updated`, `tables_deleted`); zeros for a crawler never crawled.
