@@ -6,7 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from wcpipe.resources import ec2, events, glue, iam, logs, redshift, s3, secretsmanager
+from wcpipe.resources import (
+    ec2,
+    ec2_endpoint,
+    events,
+    glue,
+    iam,
+    logs,
+    redshift,
+    s3,
+    secretsmanager,
+)
 from wcpipe.resources.base import Context, Resource
 
 CLASSES: list[type[Resource]] = [
@@ -15,7 +25,7 @@ CLASSES: list[type[Resource]] = [
     iam.LambdaRole,
     secretsmanager.AdminSecret,
     ec2.SecurityGroup,
-    ec2.S3Endpoint,
+    ec2_endpoint.S3Endpoint,
     redshift.SubnetGroup,
     glue.S3Database,
     logs.LambdaLogGroup,

@@ -9,7 +9,7 @@ from botocore.stub import Stubber
 
 from wcpipe.errors import NotOwnedError, WaitTimeout, WcpipeError
 from wcpipe.names import OWNER_TAG
-from wcpipe.resources import ec2
+from wcpipe.resources import ec2, ec2_endpoint
 from wcpipe.resources.base import Context, Observed
 from wcpipe.spec import Spec
 
@@ -196,7 +196,7 @@ def test_security_group_delete_gives_up_within_budget(ctx: Context, clock: Any) 
 
 # S3Endpoint -----------------------------------------------------------------------------------
 def test_s3_endpoint_ensure_twice_and_delete_twice(ctx: Context) -> None:
-    ep = ec2.S3Endpoint(ctx)
+    ep = ec2_endpoint.S3Endpoint(ctx)
     assert ep.ensure() == "created"
     client = ctx.client("ec2")
     sent = mutations(client)
@@ -214,11 +214,11 @@ def test_s3_endpoint_ensure_twice_and_delete_twice(ctx: Context) -> None:
 def test_s3_endpoint_missing_route_table_is_added(ctx: Context) -> None:
     client = ctx.client("ec2")
     vpc = default_vpc(client)
-    ep = ec2.S3Endpoint(ctx)
+    ep = ec2_endpoint.S3Endpoint(ctx)
     ep.ensure()
     extra = client.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
     fresh = Context(spec=ctx.spec, aws=ctx.aws, timing=ctx.timing)  # a new run: new lookup
-    ep = ec2.S3Endpoint(fresh)
+    ep = ec2_endpoint.S3Endpoint(fresh)
     observed = ep.describe()
     assert observed is not None
     assert ep.differences(observed) == [f"route tables: +{extra}"]
@@ -239,7 +239,7 @@ def test_s3_endpoint_reuses_unowned_one(ctx: Context) -> None:
     # Another route table the existing endpoint lacks: still never changed.
     client.create_route_table(VpcId=vpc)
     fresh = Context(spec=ctx.spec, aws=ctx.aws, timing=ctx.timing)
-    ep = ec2.S3Endpoint(fresh)
+    ep = ec2_endpoint.S3Endpoint(fresh)
     sent = mutations(client)
     assert ep.ensure() == "unchanged"
     assert ep.destroy() == "kept"

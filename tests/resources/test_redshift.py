@@ -10,7 +10,7 @@ from botocore.stub import ANY, Stubber
 
 from wcpipe.errors import NotOwnedError, WaitTimeout, WcpipeError, translate
 from wcpipe.names import OWNER_TAG
-from wcpipe.resources import ec2, redshift
+from wcpipe.resources import ec2, ec2_endpoint, redshift
 from wcpipe.resources.base import Context, Observed
 from wcpipe.spec import Spec
 
@@ -355,7 +355,7 @@ def test_engine_up_then_down(ctx: Context) -> None:
         return [
             redshift.Cluster(ctx),
             redshift.SubnetGroup(ctx),
-            ec2.S3Endpoint(ctx),
+            ec2_endpoint.S3Endpoint(ctx),
             ec2.SecurityGroup(ctx),
         ]
 

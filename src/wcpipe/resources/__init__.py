@@ -1,7 +1,8 @@
 """The pipeline's resources, one AWS service per module, and the catalog that lists them. A
 service too big for one module spans two: `glue` (the catalog side) and `glue_jobs` (the crawlers
 and the job); `s3` (the bucket) and `s3_objects` (the artifacts and the data files); `iam` (the
-roles) and `iam_policies` (their policy documents, pure data).
+roles) and `iam_policies` (their policy documents, pure data); `ec2` (the VPC lookup and the
+security group) and `ec2_endpoint` (the S3 gateway endpoint).
 
 Dependency keys (`<service>.<what>`), for orientation:
 
@@ -31,6 +32,7 @@ def warehouse_key(ctx: Context) -> str:
 def catalog(ctx: Context) -> list[Resource]:
     """Every resource the spec declares, in no particular order (the engine orders them)."""
     import wcpipe.resources.ec2 as ec2
+    import wcpipe.resources.ec2_endpoint as ec2_endpoint
     import wcpipe.resources.events as events
     import wcpipe.resources.glue as glue
     import wcpipe.resources.glue_jobs as glue_jobs
@@ -53,7 +55,7 @@ def catalog(ctx: Context) -> list[Resource]:
         iam.RedshiftRole,
         secretsmanager.AdminSecret,
         ec2.SecurityGroup,
-        ec2.S3Endpoint,
+        ec2_endpoint.S3Endpoint,
         glue.Classifier,
         glue.S3Database,
         glue.RedshiftDatabase,

@@ -1,4 +1,5 @@
-"""The network the warehouse and Glue run in: a VPC lookup, a security group, an S3 endpoint.
+"""EC2: the network the warehouse and Glue run in (a VPC lookup) and the security group, plus
+what the S3 gateway endpoint in `ec2_endpoint.py` shares with them (`network`, `tag_drift`).
 
 Contract:
 - `network(ctx)` reads (never creates) the VPC: `spec.network.vpc_id` or the region's default VPC,
@@ -9,9 +10,6 @@ Contract:
   0.0.0.0/0) is drift and is revoked. Egress is left as AWS made it (all traffic).
   Deleting retries `DependencyViolation` for a bounded time: the network interfaces a Redshift
   cluster or a Glue job left in the group linger for minutes after they are gone.
-- `S3Endpoint` (`ec2.s3-endpoint`) is shared: Glue in a VPC reaches S3 through a gateway endpoint.
-  An existing S3 gateway endpoint in the VPC without our tag is reused as it is, never changed or
-  deleted; otherwise wcpipe creates one on all the VPC's route tables and deletes only that one.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from wcpipe.errors import WaitTimeout, WcpipeError, error_code
-from wcpipe.names import OWNER_TAG
 from wcpipe.resources.base import Context, Observed, Resource, tags_from_list
 
 NETWORK_KEY = "ec2.network"
@@ -104,7 +101,7 @@ def _lookup(ctx: Context) -> Network:
     )
 
 
-def _tag_drift(ctx: Context, observed: Observed) -> dict[str, str]:
+def tag_drift(ctx: Context, observed: Observed) -> dict[str, str]:
     """Tags of ours that are missing or differ (tags others added are left alone)."""
     return {k: v for k, v in ctx.tags.items() if observed.tags.get(k) != v}
 
@@ -211,7 +208,7 @@ class SecurityGroup(Resource):
         if not self._has_self_rule(observed):
             out.append("ingress: +tcp 0-65535 from itself")
         out += [f"ingress: -{_rule_text(r)}" for r in self._stray(observed)]
-        if _tag_drift(self.ctx, observed):
+        if tag_drift(self.ctx, observed):
             out.append("tags")
         return out
 
@@ -279,7 +276,7 @@ class SecurityGroup(Resource):
         stray = [_permission(r) for r in self._stray(observed)]
         if stray:
             client.revoke_security_group_ingress(GroupId=gid, IpPermissions=stray)
-        drift = _tag_drift(self.ctx, observed)
+        drift = tag_drift(self.ctx, observed)
         if drift:
             client.create_tags(
                 Resources=[gid], Tags=[{"Key": k, "Value": v} for k, v in sorted(drift.items())]
@@ -322,113 +319,3 @@ class SecurityGroup(Resource):
 
     def facts(self, observed: Observed) -> dict[str, str]:
         return {"group": observed.data["group_id"], "vpc": observed.data["vpc_id"]}
-
-
-_GONE_STATES = {"deleting", "deleted", "failed", "rejected", "expired"}
-
-
-class S3Endpoint(Resource):
-    key = "ec2.s3-endpoint"
-    kind = "S3 gateway endpoint"
-    shared = True
-
-    @property
-    def name(self) -> str:
-        return f"com.amazonaws.{self.ctx.aws.region}.s3"
-
-    def describe(self) -> Observed | None:
-        client = self.ctx.client("ec2")
-        endpoints = client.describe_vpc_endpoints(
-            Filters=[
-                {"Name": "vpc-id", "Values": [network(self.ctx).vpc_id]},
-                {"Name": "service-name", "Values": [self.name]},
-                {"Name": "vpc-endpoint-type", "Values": ["Gateway"]},
-            ]
-        )["VpcEndpoints"]
-        live = [e for e in endpoints if e.get("State", "").lower() not in _GONE_STATES]
-        if not live:
-            return None
-        # Prefer ours; otherwise whichever endpoint the VPC already has is reused.
-        live.sort(
-            key=lambda e: (
-                tags_from_list(e.get("Tags")).get(OWNER_TAG) != self.ctx.spec.name,
-                e["VpcEndpointId"],
-            )
-        )
-        endpoint = live[0]
-        return Observed(
-            {
-                "endpoint_id": endpoint["VpcEndpointId"],
-                "route_table_ids": sorted(endpoint.get("RouteTableIds", [])),
-                "state": endpoint.get("State", ""),
-            },
-            tags_from_list(endpoint.get("Tags")),
-        )
-
-    def _missing_tables(self, observed: Observed) -> list[str]:
-        have = set(observed.data["route_table_ids"])
-        return [t for t in network(self.ctx).route_table_ids if t not in have]
-
-    def differences(self, observed: Observed) -> list[str]:
-        out = [f"route tables: +{t}" for t in self._missing_tables(observed)]
-        if _tag_drift(self.ctx, observed):
-            out.append("tags")
-        return out
-
-    def create(self) -> Observed | None:
-        net = network(self.ctx)
-        try:
-            endpoint = self.ctx.client("ec2").create_vpc_endpoint(
-                VpcEndpointType="Gateway",
-                VpcId=net.vpc_id,
-                ServiceName=self.name,
-                RouteTableIds=list(net.route_table_ids),
-                TagSpecifications=[{"ResourceType": "vpc-endpoint", "Tags": self.ctx.tag_list()}],
-            )["VpcEndpoint"]
-        except Exception as exc:
-            if error_code(exc) != "RouteAlreadyExists":
-                raise
-            # A route table routes S3 through one gateway endpoint only: one appeared since the
-            # describe (a concurrent run made it). It is the VPC's S3 endpoint now: reuse it.
-            observed = self.describe()
-            if observed is None:
-                raise
-            return observed
-        return Observed(
-            {
-                "endpoint_id": endpoint["VpcEndpointId"],
-                "route_table_ids": sorted(endpoint.get("RouteTableIds", net.route_table_ids)),
-                "state": endpoint.get("State", ""),
-            },
-            tags_from_list(endpoint.get("Tags")) or dict(self.ctx.tags),
-        )
-
-    def update(self, observed: Observed, fields: list[str]) -> None:
-        client = self.ctx.client("ec2")
-        eid = observed.data["endpoint_id"]
-        missing = self._missing_tables(observed)
-        if missing:
-            client.modify_vpc_endpoint(VpcEndpointId=eid, AddRouteTableIds=missing)
-        drift = _tag_drift(self.ctx, observed)
-        if drift:
-            client.create_tags(
-                Resources=[eid], Tags=[{"Key": k, "Value": v} for k, v in sorted(drift.items())]
-            )
-
-    def delete(self, observed: Observed) -> None:
-        eid = observed.data["endpoint_id"]
-        response = self.ctx.client("ec2").delete_vpc_endpoints(VpcEndpointIds=[eid])
-        for item in response.get("Unsuccessful", []):
-            code = item.get("Error", {}).get("Code")
-            if code not in ("InvalidVpcEndpointId.NotFound", "InvalidVpcEndpoint.NotFound"):
-                raise WcpipeError(
-                    f"deleting S3 gateway endpoint {eid} failed: {code}: "
-                    f"{item.get('Error', {}).get('Message', '')}"
-                )
-
-    def outputs(self, observed: Observed) -> dict[str, Any]:
-        return {"endpoint_id": observed.data["endpoint_id"], "reused": not self.owned(observed)}
-
-    def facts(self, observed: Observed) -> dict[str, str]:
-        owner = "ours" if self.owned(observed) else "reused"
-        return {"endpoint": observed.data["endpoint_id"], "owner": owner}
