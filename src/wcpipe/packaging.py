@@ -133,7 +133,7 @@ def lambda_zip() -> bytes:
 
 
 def build_artifacts(glue_script_key: str, lambda_key: str) -> dict[str, Artifact]:
-    """Everything `s3.Artifacts` uploads, by role: glue_script, glue_libs, lambda_package."""
+    """What `s3_objects.Artifacts` uploads, by role: glue_script, glue_libs, lambda_package."""
     return {
         "glue_script": Artifact(glue_script_key, glue_script(), "text/x-python"),
         "glue_libs": Artifact(GLUE_LIBS_KEY, glue_libs_zip(), "application/zip"),
