@@ -91,8 +91,12 @@ def _password(pl: Pipeline) -> str:
 
 
 class EchoPassword:
-    """Fail the first CreateCluster with an error whose text quotes the password it was sent
-    (as botocore's parameter validation or a careless service message could)."""
+    """Fail every CreateCluster attempt with an error whose text quotes the password it was sent
+    (as botocore's parameter validation or a careless service message could).
+
+    Every attempt, not only the first: botocore calls every before-send hook and takes the first
+    answer, so when `Faults` (registered earlier) answers an attempt, this hook's answer is
+    dropped and botocore retries; a hook that fired only once let that retry reach the server."""
 
     def __init__(self) -> None:
         self.fired = False
@@ -100,7 +104,7 @@ class EchoPassword:
     def __call__(self, request: Any, **_: Any) -> Any:
         body = request.body.decode() if isinstance(request.body, bytes) else str(request.body)
         form = parse_qs(body)
-        if self.fired or form.get("Action") != ["CreateCluster"]:
+        if form.get("Action") != ["CreateCluster"]:
             return None
         self.fired = True
         password = form["MasterUserPassword"][0]
