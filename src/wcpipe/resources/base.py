@@ -113,6 +113,11 @@ def tags_from_list(
     return {t[key]: t[value] for t in items or []}
 
 
+def tag_drift(wanted: dict[str, str], observed: Observed) -> dict[str, str]:
+    """Tags of ours that are missing or differ (tags others added are left alone)."""
+    return {k: v for k, v in wanted.items() if observed.tags.get(k) != v}
+
+
 class Resource(ABC):
     key: ClassVar[str]
     """Unique id in the graph, `<service>.<what>`, e.g. `glue.s3-crawler`."""

@@ -1,5 +1,5 @@
 """EC2: the network the warehouse and Glue run in (a VPC lookup) and the security group, plus
-what the S3 gateway endpoint in `ec2_endpoint.py` shares with them (`network`, `tag_drift`).
+what the S3 gateway endpoint in `ec2_endpoint.py` shares with them (`network`).
 
 Contract:
 - `network(ctx)` reads (never creates) the VPC: `spec.network.vpc_id` or the region's default VPC,
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wcpipe.errors import WaitTimeout, WcpipeError, error_code
-from wcpipe.resources.base import Context, Observed, Resource, tags_from_list
+from wcpipe.resources.base import Context, Observed, Resource, tag_drift, tags_from_list
 
 NETWORK_KEY = "ec2.network"
 DELETE_BUDGET = 20 * 60.0
@@ -99,11 +99,6 @@ def _lookup(ctx: Context) -> Network:
         availability_zone=azs[chosen],
         route_table_ids=tuple(sorted(tables)),
     )
-
-
-def tag_drift(ctx: Context, observed: Observed) -> dict[str, str]:
-    """Tags of ours that are missing or differ (tags others added are left alone)."""
-    return {k: v for k, v in ctx.tags.items() if observed.tags.get(k) != v}
 
 
 _PORTS = ("IpProtocol", "FromPort", "ToPort")
@@ -208,7 +203,7 @@ class SecurityGroup(Resource):
         if not self._has_self_rule(observed):
             out.append("ingress: +tcp 0-65535 from itself")
         out += [f"ingress: -{_rule_text(r)}" for r in self._stray(observed)]
-        if tag_drift(self.ctx, observed):
+        if tag_drift(self.ctx.tags, observed):
             out.append("tags")
         return out
 
@@ -276,7 +271,7 @@ class SecurityGroup(Resource):
         stray = [_permission(r) for r in self._stray(observed)]
         if stray:
             client.revoke_security_group_ingress(GroupId=gid, IpPermissions=stray)
-        drift = tag_drift(self.ctx, observed)
+        drift = tag_drift(self.ctx.tags, observed)
         if drift:
             client.create_tags(
                 Resources=[gid], Tags=[{"Key": k, "Value": v} for k, v in sorted(drift.items())]

@@ -13,8 +13,8 @@ from typing import Any
 
 from wcpipe.errors import WcpipeError, error_code
 from wcpipe.names import OWNER_TAG
-from wcpipe.resources.base import Observed, Resource, tags_from_list
-from wcpipe.resources.ec2 import network, tag_drift
+from wcpipe.resources.base import Observed, Resource, tag_drift, tags_from_list
+from wcpipe.resources.ec2 import network
 
 _GONE_STATES = {"deleting", "deleted", "failed", "rejected", "expired"}
 
@@ -63,7 +63,7 @@ class S3Endpoint(Resource):
 
     def differences(self, observed: Observed) -> list[str]:
         out = [f"route tables: +{t}" for t in self._missing_tables(observed)]
-        if tag_drift(self.ctx, observed):
+        if tag_drift(self.ctx.tags, observed):
             out.append("tags")
         return out
 
@@ -101,7 +101,7 @@ class S3Endpoint(Resource):
         missing = self._missing_tables(observed)
         if missing:
             client.modify_vpc_endpoint(VpcEndpointId=eid, AddRouteTableIds=missing)
-        drift = tag_drift(self.ctx, observed)
+        drift = tag_drift(self.ctx.tags, observed)
         if drift:
             client.create_tags(
                 Resources=[eid], Tags=[{"Key": k, "Value": v} for k, v in sorted(drift.items())]

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from wcpipe.errors import error_code
 from wcpipe.resources import warehouse_key
-from wcpipe.resources.base import Observed, Resource
+from wcpipe.resources.base import Observed, Resource, tag_drift
 
 UNKNOWN = "(known after apply)"
 """A desired value that depends on a resource not created yet."""
@@ -81,7 +81,7 @@ class GlueResource(Resource):
 
     def _sync_tags(self, observed: Observed) -> None:
         want = self.ctx.tags
-        add = {k: v for k, v in want.items() if observed.tags.get(k) != v}
+        add = tag_drift(want, observed)
         remove = sorted(k for k in observed.tags if k not in want and not k.startswith("aws:"))
         if add:
             self.glue.tag_resource(ResourceArn=self.arn, TagsToAdd=add)

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wcpipe.errors import WcpipeError, error_code, error_message
-from wcpipe.resources.base import Observed, Resource, tags_from_list
+from wcpipe.resources.base import Observed, Resource, tag_drift, tags_from_list
 from wcpipe.resources.ec2 import network
 from wcpipe.wait import poll, retry_while_role_propagates
 
@@ -61,11 +61,6 @@ def redacting(secret: str) -> Iterator[None]:
 def elapsed_text(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
-
-
-def tag_drift(wanted: dict[str, str], observed: Observed) -> dict[str, str]:
-    """Tags of ours that are missing or differ (tags others added are left alone)."""
-    return {k: v for k, v in wanted.items() if observed.tags.get(k) != v}
 
 
 class SubnetGroup(Resource):

@@ -21,9 +21,9 @@ from contextlib import suppress
 from typing import Any
 
 from wcpipe.errors import WcpipeError
-from wcpipe.resources.base import Context, Observed, Resource, tags_from_list
+from wcpipe.resources.base import Context, Observed, Resource, tag_drift, tags_from_list
 from wcpipe.resources.ec2 import network
-from wcpipe.resources.redshift import elapsed_text, redacting, tag_drift
+from wcpipe.resources.redshift import elapsed_text, redacting
 from wcpipe.wait import poll, retry_while_role_propagates
 
 TIMEOUT = 30 * 60.0
