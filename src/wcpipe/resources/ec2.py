@@ -1,5 +1,5 @@
 """EC2: the network the warehouse and Glue run in (a VPC lookup) and the security group, plus
-what the S3 gateway endpoint in `ec2_endpoint.py` shares with them (`network`).
+what the S3 gateway endpoint in `ec2_endpoint.py` shares with them (`network`, `retag`).
 
 Contract:
 - `network(ctx)` reads (never creates) the VPC: `spec.network.vpc_id` or the region's default VPC,
@@ -99,6 +99,16 @@ def _lookup(ctx: Context) -> Network:
         availability_zone=azs[chosen],
         route_table_ids=tuple(sorted(tables)),
     )
+
+
+def retag(ctx: Context, resource_id: str, observed: Observed) -> None:
+    """Put back our tags that are missing or differ (CreateTags overwrites only those keys)."""
+    drift = tag_drift(ctx.tags, observed)
+    if drift:
+        ctx.client("ec2").create_tags(
+            Resources=[resource_id],
+            Tags=[{"Key": k, "Value": v} for k, v in sorted(drift.items())],
+        )
 
 
 _PORTS = ("IpProtocol", "FromPort", "ToPort")
@@ -271,11 +281,7 @@ class SecurityGroup(Resource):
         stray = [_permission(r) for r in self._stray(observed)]
         if stray:
             client.revoke_security_group_ingress(GroupId=gid, IpPermissions=stray)
-        drift = tag_drift(self.ctx.tags, observed)
-        if drift:
-            client.create_tags(
-                Resources=[gid], Tags=[{"Key": k, "Value": v} for k, v in sorted(drift.items())]
-            )
+        retag(self.ctx, gid, observed)
 
     def delete(self, observed: Observed) -> None:
         client = self.ctx.client("ec2")

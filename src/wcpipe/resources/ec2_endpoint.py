@@ -14,7 +14,7 @@ from typing import Any
 from wcpipe.errors import WcpipeError, error_code
 from wcpipe.names import OWNER_TAG
 from wcpipe.resources.base import Observed, Resource, tag_drift, tags_from_list
-from wcpipe.resources.ec2 import network
+from wcpipe.resources.ec2 import network, retag
 
 _GONE_STATES = {"deleting", "deleted", "failed", "rejected", "expired"}
 
@@ -96,16 +96,11 @@ class S3Endpoint(Resource):
         )
 
     def update(self, observed: Observed, fields: list[str]) -> None:
-        client = self.ctx.client("ec2")
         eid = observed.data["endpoint_id"]
         missing = self._missing_tables(observed)
         if missing:
-            client.modify_vpc_endpoint(VpcEndpointId=eid, AddRouteTableIds=missing)
-        drift = tag_drift(self.ctx.tags, observed)
-        if drift:
-            client.create_tags(
-                Resources=[eid], Tags=[{"Key": k, "Value": v} for k, v in sorted(drift.items())]
-            )
+            self.ctx.client("ec2").modify_vpc_endpoint(VpcEndpointId=eid, AddRouteTableIds=missing)
+        retag(self.ctx, eid, observed)
 
     def delete(self, observed: Observed) -> None:
         eid = observed.data["endpoint_id"]
