@@ -73,22 +73,27 @@ def _staging(pg: str, config_json: str) -> tuple[Any, Any]:
     return conn, config
 
 
+def _copy_in_two_workers(pg: str, config_json: str, keys: list[Any]) -> list[Any]:
+    """Copy `keys` into the staging table on two worker processes (header from the first)."""
+    header = csvio.read_header(job_workers.open_object(keys[0]))
+    return job_workers.copy_in_workers(
+        pg,
+        config_json,
+        "attendance_stg_t",
+        csvio.Dialect(),
+        header,
+        [(k.name, k) for k in keys],
+        workers=2,
+    )
+
+
 def test_workers_copy_every_object_and_count_each(pg: str, config_json: str) -> None:
     lines = BODY.splitlines(keepends=True)
     parts = [lines[:8], lines[8:16], lines[16:]]
     keys = [_key(f"p{n}.csv", HEADER + b"\n" + b"".join(p)) for n, p in enumerate(parts)]
     conn, _ = _staging(pg, config_json)
     with conn:
-        header = csvio.read_header(job_workers.open_object(keys[0]))
-        results = job_workers.copy_in_workers(
-            pg,
-            config_json,
-            "attendance_stg_t",
-            csvio.Dialect(),
-            header,
-            [(k.name, k) for k in keys],
-            workers=2,
-        )
+        results = _copy_in_two_workers(pg, config_json, keys)
         got = conn.execute('SELECT count(*), count(DISTINCT year) FROM "public"."attendance_stg_t"')
         assert got.fetchone() == (22, 22)
     assert [r.name for r in results] == ["p0.csv", "p1.csv", "p2.csv"]
@@ -101,13 +106,4 @@ def test_a_worker_error_is_raised_with_its_text(pg: str, config_json: str) -> No
     keys = [_key("good.csv", CSV), _key("bad.csv", HEADER + b"\n\xff\xfe,1\n")]
     conn, _ = _staging(pg, config_json)
     with conn, pytest.raises(job_workers.WorkerFailed, match="UnicodeDecodeError"):
-        header = csvio.read_header(job_workers.open_object(keys[0]))
-        job_workers.copy_in_workers(
-            pg,
-            config_json,
-            "attendance_stg_t",
-            csvio.Dialect(),
-            header,
-            [(k.name, k) for k in keys],
-            workers=2,
-        )
+        _copy_in_two_workers(pg, config_json, keys)
