@@ -24,8 +24,8 @@ FRESH_PER_RESOURCE = 3.0
 
 
 def _up(spec: Any) -> dict[str, str]:
-    from wcpipe import engine
-    from wcpipe.resources import catalog
+    from wcpipe.provision import engine
+    from wcpipe.provision.resources import catalog
 
     ctx = sandboxes.context(spec)
     resources = catalog(ctx)
@@ -37,8 +37,8 @@ def _up(spec: Any) -> dict[str, str]:
 
 
 def _plan(spec: Any) -> None:
-    from wcpipe import engine
-    from wcpipe.resources import catalog
+    from wcpipe.provision import engine
+    from wcpipe.provision.resources import catalog
 
     ctx = sandboxes.context(spec)
     resources = catalog(ctx)
@@ -47,8 +47,8 @@ def _plan(spec: Any) -> None:
 
 
 def _down(spec: Any) -> dict[str, str]:
-    from wcpipe import engine
-    from wcpipe.resources import catalog
+    from wcpipe.provision import engine
+    from wcpipe.provision.resources import catalog
 
     ctx = sandboxes.context(spec)
     resources = catalog(ctx)
@@ -58,7 +58,7 @@ def _down(spec: Any) -> dict[str, str]:
 
 
 def measure(spec: Any) -> tuple[dict[str, dict[str, Any]], int]:
-    from wcpipe.resources import catalog
+    from wcpipe.provision.resources import catalog
 
     sandboxes.sandbox()
     n = len(catalog(sandboxes.context(spec)))

@@ -1,9 +1,9 @@
 """Convergence under the `aws` latency profile (issue 5, #2).
 
-A fresh `up` of the FIFA pipeline on the sandbox with `wcpipe.sandbox.latency.profile("aws")`
-(published readiness figures, divided by a scale factor) and a wcpipe `Timing` scaled by the same
-factor, so every poll schedule sees the AWS-time waits it would see on AWS. All figures are
-reported in AWS time (sandbox seconds x scale).
+A fresh `up` of the FIFA pipeline on the sandbox with
+`wcpipe.sandbox.patches.latency.profile("aws")` (published readiness figures, divided by a scale
+factor) and a wcpipe `Timing` scaled by the same factor, so every poll schedule sees the AWS-time
+waits it would see on AWS. All figures are reported in AWS time (sandbox seconds x scale).
 
 - makespan (parallel): `engine.plan` + `engine.apply(workers=8)`, the way `wcpipe up` runs.
 - makespan (one at a time): the same with `workers=1`.
@@ -39,7 +39,7 @@ OWN_READINESS = {"redshift.cluster": "redshift.cluster", "lambda.function": "lam
 
 
 def _aws_timing(scale: float) -> Any:
-    from wcpipe.wait import Timing
+    from wcpipe.core.wait import Timing
 
     # The default schedule (2 s, x1.5, at most 30 s), in AWS seconds, on a clock running
     # `scale` times faster than the wall clock.
@@ -47,8 +47,8 @@ def _aws_timing(scale: float) -> Any:
 
 
 def _up(name: str, scale: float, workers: int) -> dict[str, Any]:
-    from wcpipe import engine
-    from wcpipe.resources import catalog
+    from wcpipe.provision import engine
+    from wcpipe.provision.resources import catalog
 
     spec = sandboxes.fifa_spec(name)
     ctx = sandboxes.context(spec, timing=_aws_timing(scale))
@@ -78,8 +78,8 @@ def _up(name: str, scale: float, workers: int) -> dict[str, Any]:
 
 
 def _down(name: str) -> None:
-    from wcpipe import engine
-    from wcpipe.resources import catalog
+    from wcpipe.provision import engine
+    from wcpipe.provision.resources import catalog
 
     ctx = sandboxes.context(sandboxes.fifa_spec(name))
     resources = catalog(ctx)
@@ -129,7 +129,7 @@ def _polling(
 
 
 def run(results: Results, *, quick: bool) -> None:
-    from wcpipe.sandbox import latency
+    from wcpipe.sandbox.patches import latency
 
     scale = 240.0 if quick else 30.0
     profile = latency.profile("aws", scale=scale)

@@ -86,8 +86,8 @@ class WorkersRss:
 
 class LoadPipeline:
     def __init__(self, name: str, table: str, *, bookmarks: bool = True) -> None:
-        from wcpipe.names import Names
-        from wcpipe.spec import parse_spec
+        from wcpipe.spec.model import parse_spec
+        from wcpipe.spec.names import Names
 
         self.sb = sandboxes.sandbox()
         self.spec = parse_spec(datagen.spec_text(name, table, bookmarks=bookmarks))
@@ -99,9 +99,9 @@ class LoadPipeline:
 
     # Setup -----------------------------------------------------------------------------------
     def setup(self) -> LoadPipeline:
-        from wcpipe import sql
+        from wcpipe.datamap.transform import job_arguments
         from wcpipe.sandbox import warehouse_pg
-        from wcpipe.transform import job_arguments
+        from wcpipe.warehouse import sql
 
         n = self.names
         self.s3.create_bucket(Bucket=n.bucket)
@@ -156,7 +156,7 @@ class LoadPipeline:
 
     # Runs ------------------------------------------------------------------------------------
     def run_job(self) -> JobRun:
-        from wcpipe.transform import parse_counts_line
+        from wcpipe.datamap.transform import parse_counts_line
 
         with PeakRss() as mem, WorkersRss() as workers:
             start = time.perf_counter()
@@ -182,7 +182,7 @@ class LoadPipeline:
 
     def reset(self) -> None:
         """Empty the target table and forget the bookmark: the next run loads everything."""
-        from wcpipe import sql
+        from wcpipe.warehouse import sql
 
         # EntityNotFound: no run has made a bookmark yet.
         with contextlib.suppress(self.glue.exceptions.EntityNotFoundException):
@@ -206,7 +206,7 @@ class LoadPipeline:
         return dict(zip(keys, map(int, row), strict=True))
 
     def rows(self) -> int:
-        from wcpipe import sql
+        from wcpipe.warehouse import sql
 
         with self.sb.pg_connect(self.spec.warehouse.database) as conn:
             row = conn.execute(f"SELECT count(*) FROM {sql.qualified(self.spec.table)}").fetchone()
@@ -215,7 +215,7 @@ class LoadPipeline:
     def copy_baseline(self, paths: list[Path]) -> float:
         """Seconds for PostgreSQL's own CSV COPY of the same files into an empty like-table (a
         column whose values need `thousands` cleaning is text there: COPY cannot parse them)."""
-        from wcpipe import sql
+        from wcpipe.warehouse import sql
 
         table = sql.qualified(self.spec.table, f"{self.spec.table.name}_copy")
         with self.sb.pg_connect(self.spec.warehouse.database) as conn:
@@ -242,7 +242,7 @@ class LoadPipeline:
 
     def drop(self) -> None:
         """Free what the pipeline holds (moto keeps objects in memory or spooled files)."""
-        from wcpipe import sql
+        from wcpipe.warehouse import sql
 
         for key in self.keys:
             self.s3.delete_object(Bucket=self.names.bucket, Key=key)

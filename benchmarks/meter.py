@@ -1,5 +1,6 @@
 """Counting requests: at the server (the sandbox's per-request hook) and at the client (botocore's
-`before-send` through `wcpipe.aws.instrument`), attributed to the resource whose step sent them.
+`before-send` through `wcpipe.core.aws.instrument`), attributed to the resource whose step sent
+them.
 
 - Server side: `Sandbox.latency` is called by the sandbox's WSGI middleware once per request that
   reaches moto, with (service, operation); `ServerCount` wraps any profile (or none) and counts.
@@ -64,7 +65,7 @@ class Meter:
     _remove: Callable[[], None] | None = None
 
     def install(self) -> Meter:
-        from wcpipe.aws import instrument
+        from wcpipe.core.aws import instrument
 
         self._remove = instrument("before-send", self._on_send)
         return self

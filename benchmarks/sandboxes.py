@@ -34,7 +34,7 @@ def sandbox() -> Any:
 
 def fifa_spec(name: str, **replace: str) -> Any:
     """The shipped FIFA spec under another pipeline name (its data paths still resolve)."""
-    from wcpipe.spec import parse_spec
+    from wcpipe.spec.model import parse_spec
 
     text = SPEC_PATH.read_text()
     text = re.sub(r"(?m)^name: .*$", f"name: {name}", text)
@@ -45,9 +45,9 @@ def fifa_spec(name: str, **replace: str) -> Any:
 
 def context(spec: Any, timing: Any = None, endpoint: str | None = None) -> Any:
     """A wcpipe Context against the sandbox, as `App.context` builds one."""
-    from wcpipe.aws import Aws
-    from wcpipe.resources.base import Context
-    from wcpipe.wait import Timing
+    from wcpipe.core.aws import Aws
+    from wcpipe.core.wait import Timing
+    from wcpipe.provision.resources.base import Context
 
     aws = Aws(region="us-east-1", endpoint_url=endpoint or sandbox().endpoint)
     return Context(spec=spec, aws=aws, timing=timing or Timing(initial=0.05, maximum=0.5))

@@ -31,7 +31,7 @@ OBJECTS = 10
 
 
 def _count(paths: list[Path]) -> int:
-    from wcpipe import csvio
+    from wcpipe.authoring import csvio
 
     dialect = csvio.Dialect()
     total = 0

@@ -1,9 +1,10 @@
 """The Glue job script: load the crawled CSV table into Redshift, through a staging table.
 
 Runs in AWS Glue (uploaded by wcpipe to `Names.glue_script_key`), with `wcpipe_lib.zip` (the
-stdlib-only `wcpipe.transform` and `wcpipe.loadsql`) on the driver and executors through
-`--extra-py-files`. Arguments: `--JOB_NAME`, `--TempDir`, `--wcpipe_config` (the JSON from
-`wcpipe.transform.job_config`) and, when Glue passes it, `--JOB_RUN_ID` (names the staging table).
+stdlib-only `wcpipe.datamap.transform` and `wcpipe.datamap.loadsql`) on the driver and executors
+through `--extra-py-files`. Arguments: `--JOB_NAME`, `--TempDir`, `--wcpipe_config` (the JSON
+from `wcpipe.datamap.transform.job_config`) and, when Glue passes it, `--JOB_RUN_ID` (names the
+staging table).
 
 Steps:
 1. Read the S3 crawler's catalog table with `transformation_ctx="source"` (job bookmarks key on
@@ -33,7 +34,7 @@ COUNTERS = ("read", "dropped", "loaded", "rejected")
 
 
 def spark_type(sql: Any) -> Any:
-    """The Spark SQL type for a `wcpipe.values.SqlType`."""
+    """The Spark SQL type for a `wcpipe.datamap.values.SqlType`."""
     from pyspark.sql import types as T
 
     simple = {
@@ -78,8 +79,15 @@ def main(argv: Sequence[str]) -> None:
     from pyspark.context import SparkContext
     from pyspark.sql.types import StructField, StructType
 
-    from wcpipe import loadsql
-    from wcpipe.transform import JobConfig, Mapper, RejectedRows, Rejects, RejectsParam, counts_line
+    from wcpipe.datamap import loadsql
+    from wcpipe.datamap.transform import (
+        JobConfig,
+        Mapper,
+        RejectedRows,
+        Rejects,
+        RejectsParam,
+        counts_line,
+    )
 
     args = getResolvedOptions(list(argv), ["JOB_NAME", "wcpipe_config", "TempDir"])
     config_json: str = args["wcpipe_config"]
@@ -104,7 +112,7 @@ def main(argv: Sequence[str]) -> None:
 
     def map_partition(rows: Iterable[Any]) -> Iterator[tuple[object, ...]]:
         # Runs on the executors: wcpipe comes from the lib zip (--extra-py-files) there.
-        from wcpipe.transform import JobConfig, Mapper
+        from wcpipe.datamap.transform import JobConfig, Mapper
 
         mapper = Mapper(JobConfig.from_json(config_json))
         index = mapper.index(header)

@@ -31,7 +31,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def spec():  # type: ignore[no-untyped-def]
-    from wcpipe.spec import load_spec
+    from wcpipe.spec.model import load_spec
 
     return load_spec(SPEC_PATH)
 
@@ -47,15 +47,15 @@ def moto() -> Iterator[None]:
 
 @pytest.fixture
 def aws(moto):  # type: ignore[no-untyped-def]
-    from wcpipe.aws import Aws
+    from wcpipe.core.aws import Aws
 
     return Aws(region="us-east-1")
 
 
 @pytest.fixture
 def ctx(spec, aws, clock):  # type: ignore[no-untyped-def]
-    from wcpipe.resources.base import Context
-    from wcpipe.wait import Timing
+    from wcpipe.core.wait import Timing
+    from wcpipe.provision.resources.base import Context
 
     return Context(spec=spec, aws=aws, timing=Timing(sleep=clock.sleep, clock=clock))
 

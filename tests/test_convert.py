@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from wcpipe.convert import Column
-from wcpipe.transform import ColumnConfig, JobConfig, Mapper
-from wcpipe.values import RULES, ConversionError, clean, convert
+from wcpipe.datamap.convert import Column
+from wcpipe.datamap.transform import ColumnConfig, JobConfig, Mapper
+from wcpipe.datamap.values import RULES, ConversionError, clean, convert
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPES = [
@@ -146,13 +146,13 @@ def test_a_value_holding_a_newline_never_takes_the_batch_path(type_: str) -> Non
 
 
 def test_convert_imports_only_the_standard_library() -> None:
-    tree = ast.parse((ROOT / "src" / "wcpipe" / "convert.py").read_text())
+    tree = ast.parse((ROOT / "src" / "wcpipe" / "datamap" / "convert.py").read_text())
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module:
             top = node.module.split(".")[0]
             assert top in {"__future__", *sys.stdlib_module_names} or node.module in {
-                "wcpipe.transform",
-                "wcpipe.values",
+                "wcpipe.datamap.transform",
+                "wcpipe.datamap.values",
             }, node.module
         elif isinstance(node, ast.Import):
             for alias in node.names:

@@ -10,8 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from wcpipe import csvio
-from wcpipe.csvio import Dialect, count_rows, glue_names, iter_records, open_records, read_header
+from wcpipe.authoring import csvio
+from wcpipe.authoring.csvio import (
+    Dialect,
+    count_rows,
+    glue_names,
+    iter_records,
+    open_records,
+    read_header,
+)
 
 FIFA = Path(__file__).resolve().parent.parent / "data" / "FIFA World Cup Attendance.csv"
 

@@ -9,11 +9,11 @@ from typing import Any, ClassVar
 
 import pytest
 
-from wcpipe import engine
-from wcpipe.errors import CycleError, NotOwnedError, WcpipeError
-from wcpipe.names import OWNER_TAG
-from wcpipe.resources.base import Context, Observed, Resource
-from wcpipe.spec import parse_spec
+from wcpipe.core.errors import CycleError, NotOwnedError, WcpipeError
+from wcpipe.provision import engine
+from wcpipe.provision.resources.base import Context, Observed, Resource
+from wcpipe.spec.model import parse_spec
+from wcpipe.spec.names import OWNER_TAG
 
 SPEC = parse_spec("name: tt\ntable: {name: x, columns: [{name: a, type: int}]}\n")
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from wcpipe import loadsql
-from wcpipe.csvio import Dialect, open_records
-from wcpipe.names import Names
-from wcpipe.transform import JobConfig, RejectedRows, job_arguments
+from wcpipe.authoring.csvio import Dialect, open_records
+from wcpipe.datamap import loadsql
+from wcpipe.datamap.transform import JobConfig, RejectedRows, job_arguments
+from wcpipe.spec.names import Names
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "glue" / "load.py"

@@ -9,9 +9,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from wcpipe.infer import infer_glue_type, sniff
-from wcpipe.init import draft_spec, sample_local, sample_s3
-from wcpipe.spec import load_spec, parse_spec
+from wcpipe.authoring.draft import draft_spec, sample_local, sample_s3
+from wcpipe.authoring.infer import infer_glue_type, sniff
+from wcpipe.spec.model import load_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 FIFA = ROOT / "data" / "FIFA World Cup Attendance.csv"
@@ -137,7 +137,7 @@ def test_s3_prefix_sample(moto) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("uri", ["s3://", "s3:/x"])
 def test_bad_s3_uri(moto, uri: str) -> None:  # type: ignore[no-untyped-def]
-    from wcpipe.errors import WcpipeError
+    from wcpipe.core.errors import WcpipeError
 
     with pytest.raises(WcpipeError):
         sample_s3(boto3.client("s3", region_name="us-east-1"), uri)

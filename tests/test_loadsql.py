@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from wcpipe import loadsql
-from wcpipe.names import Names
-from wcpipe.transform import JobConfig, job_config
+from wcpipe.datamap import loadsql
+from wcpipe.datamap.transform import JobConfig, job_config
+from wcpipe.spec.names import Names
 
 T = '"public"."attendance"'
 S = '"public"."attendance_stg_jr_1"'
@@ -121,7 +121,7 @@ def _load(pg: Any, config: JobConfig, rows: list[tuple[object, ...]], run_id: st
 
 @pytest.mark.e2e
 def test_merge_twice_on_postgresql_has_no_duplicates(pg: Any, spec) -> None:  # type: ignore[no-untyped-def]
-    from wcpipe import sql
+    from wcpipe.warehouse import sql
 
     config = JobConfig.from_dict(job_config(spec, Names.of(spec, "123456789012", "us-east-1")))
     from wcpipe.sandbox.warehouse_pg import to_pg_statements

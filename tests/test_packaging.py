@@ -7,7 +7,7 @@ import hashlib
 import io
 import zipfile
 
-from wcpipe import packaging
+from wcpipe.provision import artifacts as packaging
 
 
 def _names(data: bytes) -> list[str]:
@@ -44,20 +44,23 @@ def test_lambda_zip_has_its_modules_at_the_root_without_init_or_caches():
 def test_glue_libs_zip_holds_the_shared_pure_python_modules():
     names = _names(packaging.glue_libs_zip())
     assert "wcpipe/__init__.py" in names
-    assert "wcpipe/transform.py" in names
-    assert "wcpipe/values.py" in names  # transform and convert import it
-    assert "wcpipe/convert.py" in names  # transform.Mapper imports it
+    assert "wcpipe/datamap/transform.py" in names
+    assert "wcpipe/datamap/values.py" in names  # transform and convert import it
+    assert "wcpipe/datamap/convert.py" in names  # transform.Mapper imports it
     assert set(names) <= {
         "wcpipe/__init__.py",
-        "wcpipe/transform.py",
-        "wcpipe/values.py",
-        "wcpipe/convert.py",
-        "wcpipe/loadsql.py",
+        "wcpipe/datamap/__init__.py",
+        "wcpipe/datamap/transform.py",
+        "wcpipe/datamap/values.py",
+        "wcpipe/datamap/convert.py",
+        "wcpipe/datamap/loadsql.py",
     }
-    content = zipfile.ZipFile(io.BytesIO(packaging.glue_libs_zip())).read("wcpipe/transform.py")
+    content = zipfile.ZipFile(io.BytesIO(packaging.glue_libs_zip())).read(
+        "wcpipe/datamap/transform.py"
+    )
     from importlib import resources
 
-    assert content == resources.files("wcpipe").joinpath("transform.py").read_bytes()
+    assert content == resources.files("wcpipe").joinpath("datamap/transform.py").read_bytes()
 
 
 def test_digests_match_the_bytes():

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from wcpipe.cli import cli, main
-from wcpipe.errors import SpecError
-from wcpipe.spec import json_schema, load_spec, parse_spec, type_family
+from wcpipe.core.errors import SpecError
+from wcpipe.spec.model import json_schema, load_spec, parse_spec, type_family
 
 MINIMAL = """\
 name: fifa

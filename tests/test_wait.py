@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from wcpipe.errors import ResourceFailed, WaitTimeout
-from wcpipe.wait import Timing, is_role_propagation_error, poll, retry_while_role_propagates
+from wcpipe.core.errors import ResourceFailed, WaitTimeout
+from wcpipe.core.wait import Timing, is_role_propagation_error, poll, retry_while_role_propagates
 
 
 def _client_error(code: str, message: str) -> ClientError:

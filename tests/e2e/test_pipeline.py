@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from wcpipe.aws import instrument
+from wcpipe.core.aws import instrument
 
 ROOT = Path(__file__).resolve().parents[2]
 READS = ("Get", "Describe", "List", "Head")

@@ -41,7 +41,7 @@ class World:
             hook()
 
     def timing(self) -> Any:
-        from wcpipe.wait import Timing
+        from wcpipe.core.wait import Timing
 
         return Timing(sleep=self.sleep, clock=self.clock)
 
@@ -55,7 +55,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
 
 @pytest.fixture
 def octx(spec, aws, world):  # type: ignore[no-untyped-def]
-    from wcpipe.resources.base import Context
+    from wcpipe.provision.resources.base import Context
 
     return Context(spec=spec, aws=aws, timing=world.timing())
 
@@ -89,7 +89,7 @@ def pipeline(moto, spec, aws, world):  # type: ignore[no-untyped-def]
     """Create the pieces the operating commands read; returns the Names. Moto's crawls move on
     only when ListCrawls is called (its default transition for glue::crawl is manual): here
     they move on as the world's time passes."""
-    from wcpipe.names import Names
+    from wcpipe.spec.names import Names
 
     names = Names.of(spec, aws.account_id, aws.region)
     s3 = aws.client("s3")

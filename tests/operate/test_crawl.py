@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from wcpipe.errors import ResourceFailed
+from wcpipe.core.errors import ResourceFailed
 from wcpipe.operate import crawl
 
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from wcpipe.errors import ResourceFailed
+from wcpipe.core.errors import ResourceFailed
 from wcpipe.operate import jobrun
 
 

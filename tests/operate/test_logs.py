@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from wcpipe.errors import UsageError
+from wcpipe.core.errors import UsageError
 from wcpipe.operate import logs as oplogs
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from wcpipe.errors import Mismatch
+from wcpipe.core.errors import Mismatch
 from wcpipe.operate import verify as opverify
 
 from .conftest import DATA

@@ -7,7 +7,7 @@
   group, S3 gateway endpoint and subnets are its alone) and its own warehouse database.
 - `Pipeline.cli(...)`: run the `wcpipe` entry point in-process against the sandbox, capturing
   exit code, stdout and stderr; `Pipeline.sh(...)` runs it as a child process.
-- `Faults`: deterministic transient faults injected client-side through `wcpipe.aws.instrument`
+- `Faults`: deterministic transient faults injected client-side through `wcpipe.core.aws.instrument`
   (a `before-send` hook answers in place of the server); botocore's standard retry mode must
   absorb them. Its backoff sleeps are recorded and skipped (`no_retry_sleep`).
 - `inventory(...)`: everything tagged with a pipeline, through the tagging API and each service's
@@ -121,21 +121,21 @@ class Pipeline:
         return self.sandbox.client(service)
 
     def names(self) -> Any:
-        from wcpipe.names import Names
-        from wcpipe.spec import load_spec
+        from wcpipe.spec.model import load_spec
+        from wcpipe.spec.names import Names
 
         return Names.of(load_spec(self.spec_path), self.sandbox.account_id, self.sandbox.region)
 
     def spec(self) -> Any:
-        from wcpipe.spec import load_spec
+        from wcpipe.spec.model import load_spec
 
         return load_spec(self.spec_path)
 
     def context(self, timing: Any = None) -> Any:
         """A library Context on the sandbox (with injected time if given)."""
-        from wcpipe.aws import Aws
-        from wcpipe.resources.base import Context
-        from wcpipe.wait import Timing
+        from wcpipe.core.aws import Aws
+        from wcpipe.core.wait import Timing
+        from wcpipe.provision.resources.base import Context
 
         aws = Aws(region=self.sandbox.region, endpoint_url=self.sandbox.endpoint)
         return Context(spec=self.spec(), aws=aws, timing=timing or Timing())
@@ -299,7 +299,7 @@ class Faults:
     _remove: list[Callable[[], None]] = field(default_factory=list)
 
     def install(self) -> Faults:
-        from wcpipe.aws import instrument
+        from wcpipe.core.aws import instrument
 
         for service in SERVICES:
             self._remove.append(instrument(f"before-send.{service}", self._before_send))
@@ -400,7 +400,7 @@ def faults(no_retry_sleep: list[float]) -> Iterator[Faults]:
 
 def tagged(sandbox: Any, pipeline_name: str) -> list[str]:
     """ARNs the tagging API knows with `wcpipe:pipeline = <name>`."""
-    from wcpipe.names import OWNER_TAG
+    from wcpipe.spec.names import OWNER_TAG
 
     client = sandbox.client("resourcegroupstaggingapi")
     arns: list[str] = []

@@ -28,7 +28,7 @@ def test_threads_share_one_set_of_exception_classes() -> None:
     otherwise `except client.exceptions.NoSuchEntityException` misses the one another thread
     raised, and "not found" becomes a failure (seen as `wcpipe plan` failing on a fresh account
     in about one run out of eight: "describing IAM role ...: GetRole failed: NoSuchEntity")."""
-    from wcpipe.aws import Aws
+    from wcpipe.core.aws import Aws
 
     split = []
     switch = sys.getswitchinterval()

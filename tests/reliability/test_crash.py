@@ -63,7 +63,7 @@ def crash_until_done(pl: Pipeline, *args: str) -> list[str]:
 
 
 def _our_bucket(pl: Pipeline) -> None:
-    from wcpipe.names import OWNER_TAG
+    from wcpipe.spec.names import OWNER_TAG
 
     s3, bucket = pl.client("s3"), pl.names().bucket
     s3.create_bucket(Bucket=bucket)

@@ -31,7 +31,7 @@ SERVER = {"InternalError", "InternalServiceException"}
 
 
 def _client(sandbox: Any, service: str, max_attempts: int = 8) -> Any:
-    from wcpipe.aws import Aws
+    from wcpipe.core.aws import Aws
 
     return Aws(
         region=sandbox.region, endpoint_url=sandbox.endpoint, max_attempts=max_attempts

@@ -117,7 +117,7 @@ class EchoPassword:
 
 
 def test_failed_up_with_debug_shows_no_password(lc: Life) -> None:
-    from wcpipe.aws import instrument
+    from wcpipe.core.aws import instrument
 
     echo = EchoPassword()
     remove = instrument("before-send.redshift", echo)
@@ -192,7 +192,7 @@ def policy_problems(document: dict[str, Any]) -> list[str]:
 
 def test_generated_policies_are_least_privilege(lc: Life) -> None:
     """The pure policy functions, audited by parliament and by the rules above."""
-    from wcpipe.resources.iam_policies import glue_policy, lambda_policy, redshift_policy
+    from wcpipe.provision.resources.iam_policies import glue_policy, lambda_policy, redshift_policy
 
     names = lc.pipeline.names()
     found = {

@@ -17,7 +17,7 @@ import pytest
 from support import CliResult
 
 from reliability.conftest import Pipeline, new_pipeline
-from wcpipe.names import OWNER_TAG
+from wcpipe.spec.names import OWNER_TAG
 
 TRUST = {
     "Version": "2012-10-17",
@@ -136,7 +136,7 @@ class Scenario:
 @pytest.fixture(scope="module")
 def scenario(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     """Look-alikes first; then `plan`, `up --yes` (counting mutating calls), `down --yes`."""
-    from wcpipe.aws import instrument
+    from wcpipe.core.aws import instrument
 
     pl = new_pipeline(sandbox, tmp_path_factory.mktemp("ownership"))
     n = pl.names()

@@ -57,7 +57,7 @@ class RoleNotReady:
         return error_response("rest-json" if service == "lambda" else "json", 400, *refusal)
 
     def install(self) -> list[Any]:
-        from wcpipe.aws import instrument
+        from wcpipe.core.aws import instrument
 
         return [instrument(f"before-send.{s}", self) for s in ("lambda", "glue")]
 
@@ -80,9 +80,9 @@ class ThreadClock:
 
 def _up(pl: Pipeline, clock: Any, keys: set[str] | None = None) -> dict[str, str]:
     """What `wcpipe up --yes` does, with time injected; only `keys` if given."""
-    from wcpipe import engine
-    from wcpipe.resources import catalog
-    from wcpipe.wait import Timing
+    from wcpipe.core.wait import Timing
+    from wcpipe.provision import engine
+    from wcpipe.provision.resources import catalog
 
     ctx = pl.context(Timing(sleep=clock.sleep, clock=clock))
     resources = [r for r in catalog(ctx) if keys is None or r.key in keys]
@@ -124,7 +124,7 @@ GLUE_JOB_ONLY = {"s3.bucket", "s3.artifacts", "iam.glue-role", "glue.job"}
 def test_up_gives_up_with_one_clear_line(
     pipeline: Pipeline, clock: FakeClock, keys: set[str], what: str, message: str
 ) -> None:
-    from wcpipe.errors import WaitTimeout
+    from wcpipe.core.errors import WaitTimeout
 
     hook = RoleNotReady(times=10**6)
     removers = hook.install()

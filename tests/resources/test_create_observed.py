@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from wcpipe.resources import (
+from wcpipe.provision.resources import (
     ec2,
     ec2_endpoint,
     events,
@@ -17,7 +17,7 @@ from wcpipe.resources import (
     s3,
     secretsmanager,
 )
-from wcpipe.resources.base import Context, Resource
+from wcpipe.provision.resources.base import Context, Resource
 
 CLASSES: list[type[Resource]] = [
     s3.Bucket,

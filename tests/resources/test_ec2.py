@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from wcpipe.errors import NotOwnedError, WaitTimeout, WcpipeError
-from wcpipe.names import OWNER_TAG
-from wcpipe.resources import ec2, ec2_endpoint
-from wcpipe.resources.base import Context, Observed
-from wcpipe.spec import Spec
+from wcpipe.core.errors import NotOwnedError, WaitTimeout, WcpipeError
+from wcpipe.provision.resources import ec2, ec2_endpoint
+from wcpipe.provision.resources.base import Context, Observed
+from wcpipe.spec.model import Spec
+from wcpipe.spec.names import OWNER_TAG
 
 READ_PREFIXES = ("Describe", "Get", "List")
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from wcpipe.errors import NotOwnedError
-from wcpipe.names import Names
-from wcpipe.resources.base import Context
-from wcpipe.resources.events import Rule, event_pattern
-from wcpipe.spec import Spec
+from wcpipe.core.errors import NotOwnedError
+from wcpipe.provision.resources.base import Context
+from wcpipe.provision.resources.events import Rule, event_pattern
+from wcpipe.spec.model import Spec
+from wcpipe.spec.names import Names
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "glue-events"
 READS = ("Describe", "List", "Get")
@@ -231,7 +231,7 @@ def test_facts(ctx: Context, rule: Rule) -> None:
 def test_refused_target_is_a_failure(ctx: Context, rule: Rule) -> None:
     from botocore.stub import ANY, Stubber
 
-    from wcpipe.errors import ResourceFailed
+    from wcpipe.core.errors import ResourceFailed
 
     refused = {
         "FailedEntryCount": 1,

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from wcpipe import engine
-from wcpipe.errors import NotOwnedError, WaitTimeout
-from wcpipe.names import OWNER_TAG
-from wcpipe.resources import glue, glue_jobs
-from wcpipe.resources.base import Context, Observed
+from wcpipe.core.errors import NotOwnedError, WaitTimeout
+from wcpipe.provision import engine
+from wcpipe.provision.resources import glue, glue_jobs
+from wcpipe.provision.resources.base import Context, Observed
+from wcpipe.spec.names import OWNER_TAG
 
 READS = ("Get", "List", "BatchGet")
 HOST = "wcpipe-fifa.abc123.us-east-1.redshift.amazonaws.com"

@@ -8,10 +8,10 @@ import parliament
 import pytest
 from s3iam_helpers import Calls
 
-from wcpipe.errors import NotOwnedError
-from wcpipe.names import Names
-from wcpipe.resources.iam import GlueRole, LambdaRole, RedshiftRole
-from wcpipe.resources.iam_policies import glue_policy, lambda_policy, redshift_policy
+from wcpipe.core.errors import NotOwnedError
+from wcpipe.provision.resources.iam import GlueRole, LambdaRole, RedshiftRole
+from wcpipe.provision.resources.iam_policies import glue_policy, lambda_policy, redshift_policy
+from wcpipe.spec.names import Names
 
 ROLES = [GlueRole, LambdaRole, RedshiftRole]
 

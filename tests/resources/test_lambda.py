@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from wcpipe.errors import NotOwnedError, ResourceFailed, WaitTimeout
-from wcpipe.resources.base import Context
-from wcpipe.resources.lambda_ import Function, Permission
+from wcpipe.core.errors import NotOwnedError, ResourceFailed, WaitTimeout
+from wcpipe.provision.resources.base import Context
+from wcpipe.provision.resources.lambda_ import Function, Permission
 
 READS = ("Describe", "List", "Get")
 FUNCTION = "wcpipe-fifa-start-job"

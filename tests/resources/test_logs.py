@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from wcpipe.errors import NotOwnedError
-from wcpipe.resources.base import Context
-from wcpipe.resources.logs import LambdaLogGroup
+from wcpipe.core.errors import NotOwnedError
+from wcpipe.provision.resources.base import Context
+from wcpipe.provision.resources.logs import LambdaLogGroup
 
 READS = ("Describe", "List", "Get")
 

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
-from wcpipe.errors import NotOwnedError, WaitTimeout, WcpipeError, translate
-from wcpipe.names import OWNER_TAG
-from wcpipe.resources import ec2, ec2_endpoint, redshift
-from wcpipe.resources.base import Context, Observed
-from wcpipe.spec import Spec
+from wcpipe.core.errors import NotOwnedError, WaitTimeout, WcpipeError, translate
+from wcpipe.provision.resources import ec2, ec2_endpoint, redshift
+from wcpipe.provision.resources.base import Context, Observed
+from wcpipe.spec.model import Spec
+from wcpipe.spec.names import OWNER_TAG
 
 PASSWORD = "Sup3rSecretPassw0rd"
 READ_PREFIXES = ("Describe", "Get", "List")
@@ -344,7 +344,7 @@ def test_password_never_in_error_text(rctx: Context) -> None:
 
 def test_engine_up_then_down(ctx: Context) -> None:
     """The network and the cluster through the engine: ordered, outputs flow, second run idle."""
-    from wcpipe import engine
+    from wcpipe.provision import engine
 
     ctx.client("secretsmanager").create_secret(
         Name=ctx.names.secret,

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from wcpipe import sql
-from wcpipe.errors import WcpipeError
-from wcpipe.resources import redshift_data
-from wcpipe.resources.base import Context
-from wcpipe.spec import Spec
+from wcpipe.core.errors import WcpipeError
+from wcpipe.provision.resources import redshift_data
+from wcpipe.provision.resources.base import Context
+from wcpipe.spec.model import Spec
+from wcpipe.warehouse import sql
 
 PASSWORD = "Sup3rSecretPassw0rd"
 STATEMENT = "d9b6c0c9-0000-4000-8000-000000000001"

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from wcpipe.errors import NotOwnedError, WaitTimeout, WcpipeError, translate
-from wcpipe.names import OWNER_TAG
-from wcpipe.resources import ec2, redshift_serverless
-from wcpipe.resources.base import Context
-from wcpipe.spec import Spec
+from wcpipe.core.errors import NotOwnedError, WaitTimeout, WcpipeError, translate
+from wcpipe.provision.resources import ec2, redshift_serverless
+from wcpipe.provision.resources.base import Context
+from wcpipe.spec.model import Spec
+from wcpipe.spec.names import OWNER_TAG
 
 PASSWORD = "Sup3rSecretPassw0rd"
 ROLE = "arn:aws:iam::123456789012:role/wcpipe-fifa-redshift"

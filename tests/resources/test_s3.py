@@ -7,9 +7,9 @@ import json
 import pytest
 from s3iam_helpers import Calls, teach_moto_secure_transport
 
-from wcpipe.errors import NotOwnedError, SpecError
-from wcpipe.resources.s3 import Bucket, tls_only_statement
-from wcpipe.resources.s3_objects import Artifacts, DataFiles
+from wcpipe.core.errors import NotOwnedError, SpecError
+from wcpipe.provision.resources.s3 import Bucket, tls_only_statement
+from wcpipe.provision.resources.s3_objects import Artifacts, DataFiles
 
 
 @pytest.fixture(autouse=True)
@@ -59,9 +59,9 @@ def test_bucket_ensure_twice_creates_then_changes_nothing(ctx, s3):
 
 
 def test_bucket_outside_us_east_1_has_a_location_constraint(spec, clock):
-    from wcpipe.aws import Aws
-    from wcpipe.resources.base import Context
-    from wcpipe.wait import Timing
+    from wcpipe.core.aws import Aws
+    from wcpipe.core.wait import Timing
+    from wcpipe.provision.resources.base import Context
 
     other = Context(spec=spec, aws=Aws(region="eu-west-1"), timing=Timing(sleep=clock.sleep))
     from moto import mock_aws
@@ -179,7 +179,7 @@ def test_artifacts_ensure_twice_then_delete_twice(ctx, s3, bucket):
     assert (out["lambda_bucket"], out["lambda_key"]) == (name, "wcpipe/lambda/start_job.zip")
     body = s3.get_object(Bucket=name, Key=out["lambda_key"])
     assert body["ServerSideEncryption"] == "AES256"
-    from wcpipe.packaging import lambda_zip, sha256_b64
+    from wcpipe.provision.artifacts import lambda_zip, sha256_b64
 
     assert out["lambda_sha256_b64"] == sha256_b64(body["Body"].read()) == sha256_b64(lambda_zip())
 
@@ -225,7 +225,7 @@ def test_data_files_ensure_twice_then_delete_twice(ctx, s3, bucket):
 
 
 def _spec_with_files(spec, tmp_path, *names):  # type: ignore[no-untyped-def]
-    from wcpipe.spec import parse_spec
+    from wcpipe.spec.model import parse_spec
 
     data = spec.model_dump(by_alias=True, exclude_none=True)
     data["data"]["files"] = list(names)

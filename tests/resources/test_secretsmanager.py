@@ -10,8 +10,12 @@ import pytest
 from botocore.stub import Stubber
 from s3iam_helpers import Calls
 
-from wcpipe.errors import NotOwnedError, WcpipeError
-from wcpipe.resources.secretsmanager import AdminSecret, admin_credentials, generate_password
+from wcpipe.core.errors import NotOwnedError, WcpipeError
+from wcpipe.provision.resources.secretsmanager import (
+    AdminSecret,
+    admin_credentials,
+    generate_password,
+)
 
 
 @pytest.fixture
@@ -168,7 +172,7 @@ def test_the_password_never_appears_in_errors_or_output(ctx, sm, capsys, caplog)
 
 
 def secret_observed(secret):  # type: ignore[no-untyped-def]
-    from wcpipe.resources.base import Observed
+    from wcpipe.provision.resources.base import Observed
 
     return Observed({"arn": "x"}, dict(secret.ctx.tags))
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from wcpipe.resources.iam_policies import trust_policy
+from wcpipe.provision.resources.iam_policies import trust_policy
 
 
 def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:

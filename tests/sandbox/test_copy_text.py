@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from wcpipe.transform import ColumnConfig
+from wcpipe.datamap.transform import ColumnConfig
 
 COLUMNS = (
     ColumnConfig("i", "smallint", "i"),
@@ -62,7 +62,7 @@ def _rows() -> list[tuple[object, ...]]:
 
 
 def test_copy_text_escapes_and_nulls() -> None:
-    from wcpipe.sandbox.job_workers import copy_text
+    from wcpipe.sandbox.patches.job_workers import copy_text
 
     text = copy_text(COLUMNS[-2:], [("a\tb\\c\nd\re", None), ("", "x")])
     assert text == "a\\tb\\\\c\\nd\\re\t\\N\n\tx\n"
@@ -78,7 +78,7 @@ def pg(warehouse_dsn: str) -> Any:
 
 
 def test_copy_text_round_trips_through_postgresql(pg: Any) -> None:
-    from wcpipe.sandbox.job_workers import copy_text
+    from wcpipe.sandbox.patches.job_workers import copy_text
 
     columns = ", ".join(f'"{c.name}" {c.type}' for c in COLUMNS)
     pg.execute("DROP TABLE IF EXISTS copy_text")
@@ -99,7 +99,7 @@ def test_copy_text_round_trips_through_postgresql(pg: Any) -> None:
 
 
 def test_copy_columns_text_is_copy_text_of_the_rows() -> None:
-    from wcpipe.sandbox.job_workers import copy_columns_text, copy_text
+    from wcpipe.sandbox.patches.job_workers import copy_columns_text, copy_text
 
     rows = _rows()
     columns = [list(values) for values in zip(*rows, strict=True)]

@@ -43,8 +43,8 @@ def sb() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def names() -> Any:
-    from wcpipe.names import Names
-    from wcpipe.spec import load_spec
+    from wcpipe.spec.model import load_spec
+    from wcpipe.spec.names import Names
 
     return Names.of(load_spec(SPEC_PATH), ACCOUNT, REGION)
 
@@ -180,7 +180,7 @@ def test_list_crawls_shows_each_crawl(sb: Any, s3_crawler: str):
 
 
 def test_start_crawler_while_running_is_refused(sb: Any, s3_crawler: str):
-    from wcpipe.sandbox.crawler import SandboxCrawl
+    from wcpipe.sandbox.patches.crawler import SandboxCrawl
 
     crawler = sb.backend("glue").get_crawler(s3_crawler)
     running = SandboxCrawl(s3_crawler)  # a crawl still in progress
@@ -259,9 +259,9 @@ def test_without_a_classifier_the_builtin_rules_find_header_and_types(sb: Any, n
 
 
 def test_jdbc_crawler_catalogs_the_warehouse_table(sb: Any, names: Any):
-    from wcpipe import sql
     from wcpipe.sandbox import warehouse_pg
-    from wcpipe.spec import load_spec
+    from wcpipe.spec.model import load_spec
+    from wcpipe.warehouse import sql
 
     with sb.pg_connect("dev") as conn:
         for statement in warehouse_pg.to_pg_statements(

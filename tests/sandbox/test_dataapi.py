@@ -152,7 +152,7 @@ def test_batch_results_by_sub_statement(data: Any, cluster: str) -> None:
 
 
 def test_paging_over_2500_rows(data: Any, cluster: str) -> None:
-    from wcpipe.sandbox.dataapi import PAGE_ROWS
+    from wcpipe.sandbox.patches.dataapi import PAGE_ROWS
 
     desc = _run(data, cluster, "SELECT g AS n FROM generate_series(1, 2500) AS g")
     pages = list(data.get_paginator("get_statement_result").paginate(Id=desc["Id"]))

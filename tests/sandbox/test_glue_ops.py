@@ -96,7 +96,7 @@ def test_get_crawler_metrics_for_a_crawler_never_run(glue: Any) -> None:
 
 
 def test_job_bookmark_reset(glue: Any, sandbox: Any) -> None:
-    from wcpipe.sandbox import glue_ops
+    from wcpipe.sandbox.patches import glue_ops
 
     glue.create_job(
         Name="job-b", Role=ROLE, Command={"Name": "glueetl", "ScriptLocation": "s3://b/a.py"}

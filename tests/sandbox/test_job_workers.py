@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
-from wcpipe import csvio, loadsql, sql
-from wcpipe.sandbox import job_workers
+from wcpipe.authoring import csvio
+from wcpipe.datamap import loadsql
+from wcpipe.sandbox.patches import job_workers
+from wcpipe.warehouse import sql
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "config" / "pipeline.yaml"
@@ -49,9 +51,9 @@ def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def config_json() -> str:
-    from wcpipe.names import Names
-    from wcpipe.spec import load_spec
-    from wcpipe.transform import job_arguments
+    from wcpipe.datamap.transform import job_arguments
+    from wcpipe.spec.model import load_spec
+    from wcpipe.spec.names import Names
 
     spec = load_spec(SPEC_PATH)
     return job_arguments(spec, Names.of(spec, "123456789012", "us-east-1"))["--wcpipe_config"]
@@ -60,9 +62,9 @@ def config_json() -> str:
 def _staging(pg: str, config_json: str) -> tuple[Any, Any]:
     import psycopg
 
+    from wcpipe.datamap.transform import JobConfig
     from wcpipe.sandbox import warehouse_pg
-    from wcpipe.spec import load_spec
-    from wcpipe.transform import JobConfig
+    from wcpipe.spec.model import load_spec
 
     config = JobConfig.from_json(config_json)
     conn = psycopg.connect(pg, autocommit=True)

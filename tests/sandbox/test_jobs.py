@@ -44,14 +44,14 @@ def sb() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def spec() -> Any:
-    from wcpipe.spec import load_spec
+    from wcpipe.spec.model import load_spec
 
     return load_spec(SPEC_PATH)
 
 
 @pytest.fixture(scope="module")
 def names(spec: Any) -> Any:
-    from wcpipe.names import Names
+    from wcpipe.spec.names import Names
 
     return Names.of(spec, ACCOUNT, REGION)
 
@@ -59,9 +59,9 @@ def names(spec: Any) -> Any:
 @pytest.fixture(scope="module")
 def job(sb: Any, spec: Any, names: Any) -> str:
     """Data, classifier, crawled source table, the target table in PostgreSQL, and the job."""
-    from wcpipe import sql
+    from wcpipe.datamap.transform import job_arguments
     from wcpipe.sandbox import warehouse_pg
-    from wcpipe.transform import job_arguments
+    from wcpipe.warehouse import sql
 
     s3, glue = sb.client("s3"), sb.client("glue")
     s3.create_bucket(Bucket=names.bucket)
@@ -123,7 +123,7 @@ def output(sb: Any, run_id: str, group: str = "/aws-glue/jobs/output") -> list[s
 
 
 def counts(sb: Any, run_id: str) -> dict[str, int]:
-    from wcpipe.transform import parse_counts_line
+    from wcpipe.datamap.transform import parse_counts_line
 
     found = [parse_counts_line(line) for line in output(sb, run_id)]
     return next(c for c in found if c is not None)
@@ -227,7 +227,7 @@ def test_reset_bookmark_reads_everything_again_and_merge_keeps_one_row_per_year(
 
 
 def test_a_second_concurrent_run_is_refused(sb: Any, job: str):
-    from wcpipe.sandbox.jobs import SandboxJobRun
+    from wcpipe.sandbox.patches.jobs import SandboxJobRun
 
     fake_job = sb.backend("glue").get_job(job)
     active = SandboxJobRun(None, job_name=job)  # a run still STARTING

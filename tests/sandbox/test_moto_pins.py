@@ -13,10 +13,10 @@ from wcpipe.sandbox.core import MOTO_VERSION, PATCHED_INTERNALS
 def _hook_pins() -> list[tuple[str, str]]:
     pins: list[tuple[str, str]] = []
     for name in (
-        "wcpipe.sandbox.crawler",
-        "wcpipe.sandbox.jobs",
-        "wcpipe.sandbox.s3_policy",
-        "wcpipe.sandbox.conflicts",
+        "wcpipe.sandbox.patches.crawler",
+        "wcpipe.sandbox.patches.jobs",
+        "wcpipe.sandbox.patches.s3_policy",
+        "wcpipe.sandbox.patches.conflicts",
     ):
         try:
             module = importlib.import_module(name)

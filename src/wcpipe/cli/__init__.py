@@ -104,7 +104,7 @@ def cli(
 
 def main(argv: list[str] | None = None) -> Any:
     """The console script: run the CLI and turn every error into one line and an exit code."""
-    from wcpipe.errors import WcpipeError
+    from wcpipe.core.errors import WcpipeError
 
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> Any:
 
 
 def _translate(exc: Exception) -> Any:
-    from wcpipe.errors import WcpipeError, translate
+    from wcpipe.core.errors import WcpipeError, translate
 
     try:
         import botocore.exceptions as bx

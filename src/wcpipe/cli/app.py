@@ -7,9 +7,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wcpipe.resources.base import Context, Resource
-    from wcpipe.spec import Spec
-    from wcpipe.wait import Timing
+    from wcpipe.core.wait import Timing
+    from wcpipe.provision.resources.base import Context, Resource
+    from wcpipe.spec.model import Spec
 
 
 @dataclass
@@ -29,15 +29,15 @@ class App:
 
     @cached_property
     def spec(self) -> Spec:
-        from wcpipe.spec import load_spec
+        from wcpipe.spec.model import load_spec
 
         return load_spec(self.config_path)
 
     @cached_property
     def context(self) -> Context:
         """The AWS context. Loading the spec comes first, so a bad spec never reaches AWS."""
-        from wcpipe.aws import Aws
-        from wcpipe.resources.base import Context
+        from wcpipe.core.aws import Aws
+        from wcpipe.provision.resources.base import Context
 
         spec = self.spec
         aws = Aws(
@@ -53,8 +53,8 @@ class App:
         sandbox answers in well under a second, AWS in tens of seconds to minutes."""
         import os
 
-        from wcpipe.errors import UsageError
-        from wcpipe.wait import Timing
+        from wcpipe.core.errors import UsageError
+        from wcpipe.core.wait import Timing
 
         raw = os.environ.get("WCPIPE_POLL_INTERVAL")
         if not raw:
@@ -70,7 +70,7 @@ class App:
         return Timing(initial=initial, maximum=max(initial, min(30.0, initial * 20)))
 
     def resources(self) -> list[Resource]:
-        from wcpipe.resources import catalog
+        from wcpipe.provision.resources import catalog
 
         return catalog(self.context)
 

@@ -24,9 +24,9 @@ from wcpipe.cli.app import App
 def init(app: App, source: str, name: str | None, out: Path | None, force: bool) -> None:
     """Draft a spec from SOURCE, a CSV file or s3://bucket/prefix, with types, nullability and
     suggested cleaning rules, each explained in a comment."""
-    from wcpipe import init as drafting
     from wcpipe import ui
-    from wcpipe.spec import PIPELINE_NAME
+    from wcpipe.authoring import draft as drafting
+    from wcpipe.spec.model import PIPELINE_NAME
 
     if name is not None:
         import re
@@ -36,7 +36,7 @@ def init(app: App, source: str, name: str | None, out: Path | None, force: bool)
                 "use 2-24 lowercase letters, digits and hyphens", param_hint="--name"
             )
     if source.startswith("s3://"):
-        from wcpipe.aws import Aws
+        from wcpipe.core.aws import Aws
 
         aws = Aws(region=app.region, profile=app.profile, endpoint_url=app.endpoint_url)
         sample = drafting.sample_s3(aws.client("s3"), source)

@@ -14,11 +14,11 @@ import click
 from wcpipe.cli.app import App
 
 if TYPE_CHECKING:
+    from wcpipe.core.wait import Timing
     from wcpipe.operate.crawl import CrawlProgress, CrawlResult
     from wcpipe.operate.jobrun import JobRun
     from wcpipe.operate.verify import Report
-    from wcpipe.resources.base import Context
-    from wcpipe.wait import Timing
+    from wcpipe.provision.resources.base import Context
 
 TIMING: Timing | None = None
 """When set, replaces the context's Timing (tests end waits instantly with a FakeClock)."""

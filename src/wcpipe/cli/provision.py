@@ -1,4 +1,4 @@
-"""`wcpipe plan`, `up`, `status`, `down`: thin commands over `wcpipe.engine`."""
+"""`wcpipe plan`, `up`, `status`, `down`: thin commands over `wcpipe.provision.engine`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import click
 from wcpipe.cli.app import App
 
 if TYPE_CHECKING:
-    from wcpipe.engine import Change
+    from wcpipe.provision.engine import Change
 
 
 def _changes_table(changes: list[Change]) -> None:
@@ -25,7 +25,8 @@ def _changes_table(changes: list[Change]) -> None:
 @click.pass_obj
 def plan(app: App) -> None:
     """Show what `up` would create or update. Read-only."""
-    from wcpipe import engine, ui
+    from wcpipe import ui
+    from wcpipe.provision import engine
 
     resources = app.resources()
     with ui.spinner("reading the current state"):
@@ -45,8 +46,9 @@ def plan(app: App) -> None:
 @click.pass_obj
 def up(app: App, yes: bool) -> None:
     """Create or update every resource of the pipeline, in dependency order. Idempotent."""
-    from wcpipe import engine, ui
-    from wcpipe.errors import NotOwnedError, UsageError
+    from wcpipe import ui
+    from wcpipe.core.errors import NotOwnedError, UsageError
+    from wcpipe.provision import engine
 
     resources = app.resources()
     with ui.spinner("reading the current state"):
@@ -82,7 +84,8 @@ def up(app: App, yes: bool) -> None:
 @click.pass_obj
 def status(app: App) -> None:
     """Each resource: present, missing or drifted, with its key facts."""
-    from wcpipe import engine, ui
+    from wcpipe import ui
+    from wcpipe.provision import engine
 
     resources = app.resources()
     with ui.spinner("reading the current state"):
@@ -133,8 +136,9 @@ def _operational_status(app: App) -> dict[str, Any]:
 @click.pass_obj
 def down(app: App, yes: bool, final_snapshot: bool | None) -> None:
     """Delete every resource this pipeline owns, in reverse order. Re-runnable."""
-    from wcpipe import engine, ui
-    from wcpipe.errors import UsageError
+    from wcpipe import ui
+    from wcpipe.core.errors import UsageError
+    from wcpipe.provision import engine
 
     if final_snapshot is not None:
         app.context.publish("options", {"final_snapshot": final_snapshot})

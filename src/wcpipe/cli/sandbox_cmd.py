@@ -35,7 +35,7 @@ def bundled_spec() -> Path:
     ):
         if candidate.is_file():
             return candidate
-    from wcpipe.errors import UsageError
+    from wcpipe.core.errors import UsageError
 
     raise UsageError("the bundled demo spec is missing from this installation")
 
@@ -89,7 +89,7 @@ def serve(
     """
     from wcpipe import ui
     from wcpipe.sandbox.core import Sandbox, use_fake_credentials
-    from wcpipe.sandbox.latency import profile
+    from wcpipe.sandbox.patches.latency import profile
 
     region = app.region or DEMO_REGION
     use_fake_credentials(region)
@@ -166,7 +166,9 @@ def _wcpipe(args: list[str]) -> None:
 
 
 def _first_rows(spec_path: str, endpoint: str, limit: int = 5) -> None:
-    from wcpipe import sql, ui, warehouse
+    from wcpipe import ui
+    from wcpipe.warehouse import dataapi as warehouse
+    from wcpipe.warehouse import sql
 
     app = App(config_path=spec_path, region=DEMO_REGION, endpoint_url=endpoint)
     table = app.spec.table

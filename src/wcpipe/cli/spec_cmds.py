@@ -57,6 +57,6 @@ def validate(app: App) -> None:
 def schema() -> None:
     """Print the spec's JSON Schema (point your editor's YAML support at it)."""
     from wcpipe import ui
-    from wcpipe.spec import json_schema
+    from wcpipe.spec.model import json_schema
 
     ui.emit_json(json_schema())

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from wcpipe.errors import ResourceFailed, UsageError, error_code
-from wcpipe.resources.base import Context
-from wcpipe.wait import poll
+from wcpipe.core.errors import ResourceFailed, UsageError, error_code
+from wcpipe.core.wait import poll
+from wcpipe.provision.resources.base import Context
 
 Which = Literal["s3", "redshift", "all"]
 CRAWLER_LOG_GROUP = "/aws-glue/crawlers"

@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from wcpipe.errors import ResourceFailed, error_code
+from wcpipe.core.errors import ResourceFailed, error_code
 from wcpipe.operate import crawl, jobrun
 from wcpipe.operate.logs import LogSource, LogTail, format_event
 from wcpipe.operate.verify import Report, verify
-from wcpipe.resources.base import Context
+from wcpipe.provision.resources.base import Context
 
 GLUE_SOURCE = "aws.glue"
 CRAWLER_STATE_CHANGE = "Glue Crawler State Change"

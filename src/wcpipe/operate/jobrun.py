@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from wcpipe.errors import ResourceFailed, WaitTimeout, WcpipeError
+from wcpipe.core.errors import ResourceFailed, WaitTimeout, WcpipeError
+from wcpipe.core.wait import poll
 from wcpipe.operate.logs import LogEvent, LogSource, LogTail
-from wcpipe.resources.base import Context
-from wcpipe.wait import poll
+from wcpipe.provision.resources.base import Context
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"})
 ACTIVE = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})

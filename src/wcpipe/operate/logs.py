@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from wcpipe.errors import UsageError, error_code
-from wcpipe.resources.base import Context
+from wcpipe.core.errors import UsageError, error_code
+from wcpipe.provision.resources.base import Context
 
 LogKind = Literal["job", "crawler", "lambda", "all"]
 _MISSING = {"ResourceNotFoundException"}

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from wcpipe.errors import error_code, error_message
+from wcpipe.core.errors import error_code, error_message
 from wcpipe.operate import crawl, jobrun
-from wcpipe.resources.base import Context
+from wcpipe.provision.resources.base import Context
 
 Section = dict[str, str]
 

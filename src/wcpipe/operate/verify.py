@@ -2,17 +2,18 @@
 
 Contract:
 - The source side streams every object under the spec's prefix once (S3 GetObject bodies read
-  through `wcpipe.csvio`: real CSV parsing, headers excluded, constant memory whatever the size)
-  and maps the records with `wcpipe.transform.Mapper`, the same code the job runs (column-wise,
-  `transform.BATCH_ROWS` records per `map_records` call). That gives the rows expected in the
-  table (drop_rows removed), the values that could not be converted, and the sums of the numeric
-  columns after cleaning. In merge mode it also counts distinct keys, the one figure whose memory
-  grows with the data: per distinct key, the key and the numeric values the sums need (`_Merge`).
-- The warehouse side is two statements through the Data API (`wcpipe.warehouse.query`): one
+  through `wcpipe.authoring.csvio`: real CSV parsing, headers excluded, constant memory whatever
+  the size) and maps the records with `wcpipe.datamap.transform.Mapper`, the same code the job runs
+  (column-wise, `transform.BATCH_ROWS` records per `map_records` call). That gives the rows
+  expected in the table (drop_rows removed), the values that could not be converted, and the sums
+  of the numeric columns after cleaning. In merge mode it also counts distinct keys, the one figure
+  whose memory grows with the data: per distinct key, the key and the numeric values the sums need
+  (`_Merge`).
+- The warehouse side is two statements through the Data API (`wcpipe.warehouse.dataapi.query`): one
   `SELECT COUNT(*), COUNT(col)..., SUM(num)...`, and in merge mode the duplicate keys
   (`GROUP BY keys HAVING COUNT(*) > 1`).
 - `verify(ctx)` returns a `Report` of `Check`s (name, source figure, warehouse figure, ok); it
-  never raises for a mismatch -- `Report.raise_if_mismatch()` raises `wcpipe.errors.Mismatch`
+  never raises for a mismatch -- `Report.raise_if_mismatch()` raises `wcpipe.core.errors.Mismatch`
   naming the differing figures. Only read calls.
 """
 
@@ -25,9 +26,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from wcpipe import csvio, sql, transform, warehouse
-from wcpipe.errors import Mismatch, ResourceFailed
-from wcpipe.resources.base import Context
+from wcpipe.authoring import csvio
+from wcpipe.core.errors import Mismatch, ResourceFailed
+from wcpipe.datamap import transform
+from wcpipe.provision.resources.base import Context
+from wcpipe.warehouse import dataapi as warehouse
+from wcpipe.warehouse import sql
 
 _FLOAT_FAMILIES = frozenset({"real", "double"})
 _NUMERIC = transform.NUMERIC_FAMILIES

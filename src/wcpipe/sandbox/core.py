@@ -141,7 +141,7 @@ def install_hooks(sandbox: Sandbox) -> None:
     """
     import importlib
 
-    for name in ("wcpipe.sandbox.crawler", "wcpipe.sandbox.jobs"):
+    for name in ("wcpipe.sandbox.patches.crawler", "wcpipe.sandbox.patches.jobs"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

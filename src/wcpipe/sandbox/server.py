@@ -38,7 +38,7 @@ def install_patches() -> None:
     with _patch_lock:
         if _patched:
             return
-        from wcpipe.sandbox import conflicts, dataapi, glue_ops, lambda_runner, s3_policy
+        from wcpipe.sandbox.patches import conflicts, dataapi, glue_ops, lambda_runner, s3_policy
 
         conflicts.install()  # what AWS refuses (or keeps) that moto lets through
         dataapi.install()

@@ -7,7 +7,8 @@ Environment:
   first request of that operation.
 - WCPIPE_KILL_WHEN: `before-send` (the k-th request is never sent) or `response-received`
   (it was sent and served, but its answer is lost).
-The hook is registered through `wcpipe.aws.instrument`, so it sits on every client wcpipe builds.
+The hook is registered through `wcpipe.core.aws.instrument`, so it sits on every client wcpipe
+builds.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import sys
 import threading
 from typing import Any
 
-from wcpipe.aws import instrument
 from wcpipe.cli import main
+from wcpipe.core.aws import instrument
 
 READS = ("Describe", "Get", "List", "Head")
 KILL_AT = int(os.environ.get("WCPIPE_KILL_AT", "0"))

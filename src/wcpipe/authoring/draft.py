@@ -1,0 +1,251 @@
+"""`wcpipe init`: a ready, commented spec from a CSV file or the CSV objects under an S3 prefix.
+
+Contract: `sample_local` / `sample_s3` read a bounded sample (streamed; never the whole of a large
+file), `draft_spec` profiles it with `wcpipe.authoring.infer` (the same inference the sandbox's
+crawler uses) and returns the spec's YAML text with a comment beside every decision.
+`write_spec` refuses to overwrite unless forced. The text it writes passes `wcpipe validate`
+(checked before writing)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wcpipe.authoring.infer import ColumnProfile, Detected, is_total_label, propose, sniff, sql_name
+from wcpipe.core.errors import UsageError, WcpipeError
+
+SAMPLE_BYTES = 4 * 1024 * 1024
+MAX_OBJECTS = 20
+
+
+@dataclass(frozen=True)
+class Sample:
+    origin: str  # what the user named
+    data: bytes  # the first bytes (whole records only when truncated)
+    truncated: bool
+    local_file: Path | None = None
+    s3_uri: str | None = None
+
+
+def sample_local(path: Path, limit: int = SAMPLE_BYTES) -> Sample:
+    try:
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    truncated = len(data) > limit
+    return Sample(
+        str(path), _whole_lines(data[:limit]) if truncated else data, truncated, local_file=path
+    )
+
+
+def sample_s3(client: Any, uri: str, limit: int = SAMPLE_BYTES) -> Sample:
+    """The first bytes of each CSV object under an s3:// prefix (streamed, bounded)."""
+    m = re.fullmatch(r"s3://([^/]+)/?(.*)", uri)
+    if not m:
+        raise UsageError(f"{uri}: expected s3://bucket/prefix")
+    bucket, prefix = m.groups()
+    keys = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys += [
+            o["Key"] for o in page.get("Contents", []) if o["Size"] and not o["Key"].endswith("/")
+        ]
+        if len(keys) >= MAX_OBJECTS:
+            break
+    if not keys:
+        raise WcpipeError(f"{uri}: no objects under this prefix")
+    chunks, truncated, header = [], False, b""
+    budget = limit
+    for i, key in enumerate(sorted(keys)[:MAX_OBJECTS]):
+        body = client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{budget}")["Body"].read()
+        truncated = truncated or len(body) > budget
+        body = _whole_lines(body[:budget]) if len(body) > budget else body
+        if i and header and body.startswith(header):
+            body = body[len(header) :]  # later objects repeat the header: keep one
+        elif i == 0:
+            header = body.split(b"\n", 1)[0] + b"\n"
+        chunks.append(body if body.endswith(b"\n") else body + b"\n")
+        budget -= len(body)
+        if budget <= 0:
+            break
+    return Sample(uri, b"".join(chunks), truncated, s3_uri=uri)
+
+
+def _whole_lines(data: bytes) -> bytes:
+    cut = data.rfind(b"\n")
+    return data[: cut + 1] if cut >= 0 else data
+
+
+def _pipeline_name(stem: str) -> str:
+    name = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
+    name = re.sub(r"^[^a-z]+", "", name)
+    while len(name) > 24 and "-" in name:  # drop whole words from the end
+        name = name.rsplit("-", 1)[0]
+    name = name[:24].strip("-")
+    return name if len(name) >= 2 else "pipeline"
+
+
+def _q(value: str) -> str:
+    """A YAML-safe scalar (JSON strings are valid YAML)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+@dataclass
+class _Profiled:
+    detected: Detected
+    header: list[str]
+    sources: list[str]
+    profiles: list[ColumnProfile]
+    rows: int
+    total_row: tuple[str, str] | None  # (source column, label)
+
+
+def profile(sample: Sample) -> _Profiled:
+    detected = sniff(sample.data)
+    text = sample.data.decode(detected.encoding, errors="replace").removeprefix("\ufeff")
+    records = [
+        r
+        for r in csv.reader(
+            io.StringIO(text, newline=""), delimiter=detected.delimiter, quotechar=detected.quote
+        )
+        if r
+    ]
+    if not records:
+        raise WcpipeError(f"{sample.origin}: no CSV records found")
+    from wcpipe.authoring.csvio import glue_names
+
+    width = max(len(r) for r in records)
+    if detected.header:
+        header = records[0] + [""] * (width - len(records[0]))
+        sources, data = glue_names(header), records[1:]
+    else:
+        header = [""] * width
+        sources, data = [f"col{i}" for i in range(width)], records
+    total_row = None if sample.truncated else _trailing_total(sources, data)
+    if total_row:
+        data = data[:-1]
+    profiles = [ColumnProfile(s) for s in sources]
+    for record in data:
+        for i, p in enumerate(profiles):
+            p.add(record[i] if i < len(record) else "")
+    return _Profiled(detected, header, sources, profiles, len(data), total_row)
+
+
+def _trailing_total(sources: list[str], data: list[list[str]]) -> tuple[str, str] | None:
+    """A last row that labels itself a total ("Overall", "Total") in a column whose other
+    values are all numbers is a summary row, not data."""
+    if len(data) < 3:
+        return None
+    last = data[-1]
+    for i, value in enumerate(last):
+        if is_total_label(value):
+            column = ColumnProfile(sources[i])
+            for record in data[:-1]:
+                column.add(record[i] if i < len(record) else "")
+            if set(column.kinds) <= {"int", "decimal"} and column.kinds:
+                return sources[i], value.strip()
+    return None
+
+
+def draft_spec(sample: Sample, *, name: str | None = None, spec_dir: Path | None = None) -> str:
+    """The YAML text of a commented spec for the sampled data."""
+    p = profile(sample)
+    d = p.detected
+    stem = Path(sample.local_file or sample.origin.rstrip("/")).stem or "data"
+    pipeline = name or _pipeline_name(stem)
+    table = sql_name(stem, 0, set())[:60]
+    out = [
+        f"# wcpipe spec drafted by `wcpipe init` from {sample.origin}",
+        f"# ({p.rows} data rows sampled{', a bounded sample' if sample.truncated else ''}). "
+        "Review the types and the cleaning rules,",
+        "# then run `wcpipe validate` and `wcpipe plan`.",
+        f"name: {pipeline}",
+        "# region: us-east-1          # default: your AWS configuration's region",
+        "",
+        "data:",
+    ]
+    if sample.local_file is not None:
+        base = (spec_dir or Path.cwd()).resolve()
+        rel = Path(_relpath(sample.local_file.resolve(), base))
+        out += [
+            "  files:                       # relative to this spec; uploaded when changed",
+            f"    - {_q(rel.as_posix())}",
+        ]
+    else:
+        out += [
+            f"  # The data is read from {sample.origin}: copy it under the pipeline bucket's",
+            "  # prefix (or list local copies under files:) before `wcpipe run`.",
+            "  files: []",
+        ]
+    out += [
+        f"  prefix: raw/{table}/",
+        f"  # detected: {'UTF-8 with a byte order mark' if d.bom else d.encoding}, "
+        f"{'CRLF' if d.line_ending == chr(13) + chr(10) else 'LF'} line endings",
+        f"  csv: {{header: {str(d.header).lower()}, delimiter: {_q(d.delimiter)}, "
+        f"quote: {_q(d.quote)}, encoding: {d.encoding}}}",
+    ]
+    if p.total_row:
+        col, label = p.total_row
+        out += [
+            "  drop_rows:",
+            f"    # The last row reads {_q(label)} in {_q(col)}, a column otherwise numeric: "
+            "a totals row.",
+            f"    - {{column: {_q(col)}, values: [{_q(label)}]}}",
+        ]
+    out += ["", "table:", "  schema: public", f"  name: {table}", "  columns:"]
+    taken: set[str] = set()
+    for i, (source, prof) in enumerate(zip(p.sources, p.profiles, strict=True)):
+        proposal = propose(prof)
+        col = sql_name(p.header[i] if p.header[i].strip() else source, i, taken)
+        shown = p.header[i] if d.header else f"column {i + 1}"
+        note = f"{_q(shown)}: {prof.count - prof.empty} value(s), {prof.empty} empty"
+        if p.header[i].strip() == "" and d.header:
+            note += f"; an empty header, which Glue's crawler names {source}"
+        out.append(f"    # {note}")
+        out += [f"    #   {r}" for r in proposal.reasons]
+        fields = [
+            f"name: {col}",
+            f"type: {_q(proposal.type) if set(proposal.type) & set(' ,') else proposal.type}",
+            f"source: {_q(source)}",
+        ]
+        if not proposal.nullable:
+            fields.append("nullable: false")
+        if proposal.clean:
+            fields.append(f"clean: [{', '.join(proposal.clean)}]")
+        out.append(f"    - {{{', '.join(fields)}}}")
+    out += [
+        "",
+        "load:",
+        "  mode: append                 # or truncate, or merge with keys: [column, ...]",
+        "",
+        "warehouse:",
+        "  type: provisioned            # or serverless (base_rpu / max_rpu)",
+        "  node_type: ra3.large",
+        "  nodes: 1",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def _relpath(target: Path, base: Path) -> str:
+    import os
+
+    return os.path.relpath(target, base)
+
+
+def write_spec(text: str, path: Path, *, force: bool) -> None:
+    """Write the spec, validating it first; never overwrite without `force`."""
+    from wcpipe.spec.model import parse_spec
+
+    parse_spec(text, source=str(path), base_dir=path.parent)
+    if path.exists() and not force:
+        raise UsageError(f"{path} exists; pass --force to overwrite it, or -o to write elsewhere")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")

@@ -1,0 +1,316 @@
+"""Order resources by their dependencies and run them: plan (read only), up, down, status.
+
+- `plan` describes every resource once (only read calls; concurrently, each after its
+  dependencies, whose outputs it may read) and decides per resource: create, update (with the
+  differing fields), no change, or not owned.
+- `up` reuses those observations, then converges the graph in dependency order, running
+  independent resources concurrently; ties break by key so output is deterministic.
+- `down` deletes in reverse dependency order, only what carries this pipeline's ownership tag.
+A dependency cycle is an error that names it.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from wcpipe.core.errors import CycleError, WcpipeError, translate
+from wcpipe.provision.resources.base import Context, Observed, Outcome, Resource
+
+Action = Literal["create", "update", "none", "not-owned", "delete", "absent", "keep"]
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    kind: str
+    name: str
+    action: Action
+    fields: tuple[str, ...] = ()
+    billable: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "resource": self.key,
+            "kind": self.kind,
+            "name": self.name,
+            "action": self.action,
+            "fields": list(self.fields),
+            "billable": self.billable,
+        }
+
+
+@dataclass
+class Plan:
+    changes: list[Change]
+    observed: dict[str, Observed | None] = field(default_factory=dict)
+
+    @property
+    def pending(self) -> list[Change]:
+        return [c for c in self.changes if c.action not in ("none", "absent", "keep")]
+
+    @property
+    def blocked(self) -> list[Change]:
+        return [c for c in self.changes if c.action == "not-owned"]
+
+
+class Reporter:
+    """Progress callbacks; the UI renders them, tests may record them. Default: silent."""
+
+    def begin(self, resources: list[Resource], verb: str) -> None: ...
+    def started(self, key: str, doing: str) -> None: ...
+    def note(self, key: str, message: str) -> None: ...
+    def finished(self, key: str, outcome: str) -> None: ...
+    def failed(self, key: str, error: str) -> None: ...
+    def end(self) -> None: ...
+
+
+def order(resources: Iterable[Resource]) -> list[list[Resource]]:
+    """Resources in batches: each batch depends only on earlier ones; sorted by key within."""
+    by_key = {r.key: r for r in resources}
+    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+    for r in by_key.values():
+        sorter.add(r.key, *(d for d in r.depends_on if d in by_key))
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        cycle = " -> ".join(exc.args[1])
+        raise CycleError(f"resource dependencies form a cycle: {cycle}") from None
+    batches = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        batches.append([by_key[k] for k in ready])
+        sorter.done(*ready)
+    return batches
+
+
+def _dependents(resources: list[Resource]) -> dict[str, set[str]]:
+    keys = {r.key for r in resources}
+    out: dict[str, set[str]] = {r.key: set() for r in resources}
+    for r in resources:
+        for d in r.depends_on:
+            if d in keys:
+                out[d].add(r.key)
+    return out
+
+
+def _run_graph(
+    resources: list[Resource],
+    step: Callable[[Resource], str],
+    *,
+    reverse: bool,
+    reporter: Reporter,
+    workers: int,
+) -> dict[str, str]:
+    """Run `step` on each resource as soon as what it waits on is done. A failure stops new
+    work, lets running steps finish, and raises the first error."""
+    order(resources)  # raises CycleError before any work
+    waits_on: dict[str, set[str]]
+    keys = {r.key for r in resources}
+    if reverse:
+        waits_on = _dependents(resources)
+    else:
+        waits_on = {r.key: {d for d in r.depends_on if d in keys} for r in resources}
+    by_key = {r.key: r for r in resources}
+    done: dict[str, str] = {}
+    running: dict[Future[str], str] = {}
+    errors: list[BaseException] = []
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wcpipe") as pool:
+        while True:
+            if not errors:
+                ready = sorted(
+                    k
+                    for k in by_key
+                    if k not in done and k not in running.values() and waits_on[k] <= done.keys()
+                )
+                for k in ready:
+                    running[pool.submit(step, by_key[k])] = k
+            if not running:
+                break
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in sorted(finished, key=lambda f: running[f]):
+                k = running.pop(fut)
+                exc = fut.exception()
+                if exc is not None:
+                    err = translate(exc, f"{by_key[k].kind} {by_key[k].name}")
+                    reporter.failed(k, str(err))
+                    errors.append(err)
+                else:
+                    done[k] = fut.result()
+                    reporter.finished(k, done[k])
+    if errors:
+        raise errors[0]
+    return done
+
+
+def describe_all(
+    ctx: Context, resources: list[Resource], workers: int = 8
+) -> dict[str, Observed | None]:
+    """One describe per resource (read calls only), concurrently along the dependency graph:
+    each is described once its dependencies' describes are done and have published their
+    outputs, so it reads what they found (the cluster's state, the secret's ARN, the bucket's
+    tags) from the context instead of asking AWS a second time."""
+    found: dict[str, Observed | None] = {}
+
+    def one(r: Resource) -> str:
+        ctx.forget(r.key)  # what an earlier run published must not stand for this describe
+        try:
+            observed = r.describe()
+        except WcpipeError:
+            raise
+        except Exception as exc:
+            raise translate(exc, f"describing {r.kind} {r.name}") from exc
+        found[r.key] = observed
+        if observed is None:
+            ctx.mark_absent(r.key)
+        else:
+            ctx.publish(r.key, r.outputs(observed))
+        return "described"
+
+    _run_graph(resources, one, reverse=False, reporter=Reporter(), workers=workers)
+    return {r.key: found[r.key] for r in resources}
+
+
+def decide(
+    ctx: Context, resources: list[Resource], observed: dict[str, Observed | None]
+) -> list[Change]:
+    """The plan, from observations. Pure apart from reading dependency outputs."""
+    changes = []
+    for batch in order(resources):
+        for r in batch:
+            obs = observed[r.key]
+            if obs is None:
+                changes.append(Change(r.key, r.kind, r.name, "create", billable=r.billable))
+                continue
+            ctx.publish(r.key, r.outputs(obs))
+            if not r.owned(obs) and r.shared:
+                changes.append(Change(r.key, r.kind, r.name, "none", billable=r.billable))
+                continue
+            if not r.owned(obs):
+                changes.append(Change(r.key, r.kind, r.name, "not-owned", billable=r.billable))
+                continue
+            fields = tuple(r.differences(obs))
+            action: Action = "update" if fields else "none"
+            changes.append(Change(r.key, r.kind, r.name, action, fields, r.billable))
+    return changes
+
+
+def plan(ctx: Context, resources: list[Resource]) -> Plan:
+    order(resources)
+    observed = describe_all(ctx, resources)
+    return Plan(decide(ctx, resources, observed), observed)
+
+
+def apply(
+    ctx: Context,
+    resources: list[Resource],
+    the_plan: Plan,
+    *,
+    reporter: Reporter | None = None,
+    workers: int = 8,
+) -> dict[str, str]:
+    """Converge every resource, reusing the plan's observations."""
+    reporter = reporter or Reporter()
+    if the_plan.blocked:
+        c = the_plan.blocked[0]
+        from wcpipe.core.errors import NotOwnedError
+
+        raise NotOwnedError(c.kind, c.name, ctx.spec.name)
+    reporter.begin(resources, "up")
+
+    def step(r: Resource) -> Outcome:
+        obs = the_plan.observed.get(r.key)
+        reporter.started(r.key, "creating" if obs is None else "checking")
+        outcome, obs = r.converge(obs)
+        if obs is not None:
+            ctx.publish(r.key, r.outputs(obs))
+        return outcome
+
+    try:
+        return _run_graph(resources, step, reverse=False, reporter=reporter, workers=workers)
+    finally:
+        reporter.end()
+
+
+def plan_down(ctx: Context, resources: list[Resource]) -> Plan:
+    observed = describe_all(ctx, resources)
+    changes = []
+    for r in resources:
+        obs = observed[r.key]
+        if obs is None:
+            action: Action = "absent"
+        elif not r.owned(obs):
+            action = "keep"
+        else:
+            action = "delete"
+        changes.append(Change(r.key, r.kind, r.name, action, billable=r.billable))
+    return Plan(changes, observed)
+
+
+def destroy(
+    ctx: Context,
+    resources: list[Resource],
+    the_plan: Plan,
+    *,
+    reporter: Reporter | None = None,
+    workers: int = 8,
+) -> dict[str, str]:
+    """Delete owned resources in reverse dependency order."""
+    reporter = reporter or Reporter()
+    reporter.begin(resources, "down")
+
+    def step(r: Resource) -> Outcome:
+        obs = the_plan.observed.get(r.key)
+        if obs is None:
+            return "absent"
+        if not r.owned(obs):
+            return "kept"
+        reporter.started(r.key, "deleting")
+        r.delete(obs)
+        return "deleted"
+
+    try:
+        return _run_graph(resources, step, reverse=True, reporter=reporter, workers=workers)
+    finally:
+        reporter.end()
+
+
+@dataclass(frozen=True)
+class Status:
+    key: str
+    kind: str
+    name: str
+    state: Literal["present", "missing", "drifted", "not-owned"]
+    facts: dict[str, str]
+    drift: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "resource": self.key,
+            "kind": self.kind,
+            "name": self.name,
+            "state": self.state,
+            "drift": list(self.drift),
+            "facts": self.facts,
+        }
+
+
+def status(ctx: Context, resources: list[Resource]) -> list[Status]:
+    the_plan = plan(ctx, resources)
+    by_key = {r.key: r for r in resources}
+    out = []
+    for c in the_plan.changes:
+        r = by_key[c.key]
+        obs = the_plan.observed[c.key]
+        facts = r.facts(obs) if obs is not None else {}
+        state: Literal["present", "missing", "drifted", "not-owned"] = {
+            "create": "missing",
+            "update": "drifted",
+            "none": "present",
+            "not-owned": "not-owned",
+        }[c.action]  # type: ignore[assignment]
+        out.append(Status(c.key, c.kind, c.name, state, facts, c.fields))
+    return out

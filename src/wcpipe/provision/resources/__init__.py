@@ -1,0 +1,76 @@
+"""The pipeline's resources, one AWS service per module, and the catalog that lists them. A
+service too big for one module spans two: `glue` (the catalog side) and `glue_jobs` (the crawlers
+and the job); `s3` (the bucket) and `s3_objects` (the artifacts and the data files); `iam` (the
+roles) and `iam_policies` (their policy documents, pure data); `ec2` (the VPC lookup and the
+security group) and `ec2_endpoint` (the S3 gateway endpoint).
+
+Dependency keys (`<service>.<what>`), for orientation:
+
+    s3.bucket ─┬─ s3.artifacts ─┬─ glue.job
+               └─ s3.data       └─ lambda.function ── lambda.permission ── events.rule
+    iam.glue-role, iam.lambda-role, iam.redshift-role, secretsmanager.admin-secret
+    ec2.security-group, ec2.s3-endpoint, redshift.subnet-group
+      └─ redshift.cluster | redshift-serverless.namespace ── redshift-serverless.workgroup
+           └─ redshift-data.table ── glue.redshift-crawler
+           └─ glue.connection ── glue.job, glue.redshift-crawler
+    glue.classifier, glue.s3-database ── glue.s3-crawler
+    logs.lambda-log-group ── lambda.function
+"""
+
+from __future__ import annotations
+
+from wcpipe.provision.resources.base import Context, Resource
+
+
+def warehouse_key(ctx: Context) -> str:
+    """The resource whose outputs carry the warehouse endpoint."""
+    if ctx.spec.warehouse.type == "serverless":
+        return "redshift-serverless.workgroup"
+    return "redshift.cluster"
+
+
+def catalog(ctx: Context) -> list[Resource]:
+    """Every resource the spec declares, in no particular order (the engine orders them)."""
+    import wcpipe.provision.resources.ec2 as ec2
+    import wcpipe.provision.resources.ec2_endpoint as ec2_endpoint
+    import wcpipe.provision.resources.events as events
+    import wcpipe.provision.resources.glue as glue
+    import wcpipe.provision.resources.glue_jobs as glue_jobs
+    import wcpipe.provision.resources.iam as iam
+    import wcpipe.provision.resources.lambda_ as lambda_
+    import wcpipe.provision.resources.logs as logs
+    import wcpipe.provision.resources.redshift as redshift
+    import wcpipe.provision.resources.redshift_data as redshift_data
+    import wcpipe.provision.resources.redshift_serverless as redshift_serverless
+    import wcpipe.provision.resources.s3 as s3
+    import wcpipe.provision.resources.s3_objects as s3_objects
+    import wcpipe.provision.resources.secretsmanager as secretsmanager
+
+    classes: list[type[Resource]] = [
+        s3.Bucket,
+        s3_objects.Artifacts,
+        s3_objects.DataFiles,
+        iam.GlueRole,
+        iam.LambdaRole,
+        iam.RedshiftRole,
+        secretsmanager.AdminSecret,
+        ec2.SecurityGroup,
+        ec2_endpoint.S3Endpoint,
+        glue.Classifier,
+        glue.S3Database,
+        glue.RedshiftDatabase,
+        glue.Connection,
+        glue_jobs.S3Crawler,
+        glue_jobs.RedshiftCrawler,
+        glue_jobs.Job,
+        redshift_data.TargetTable,
+        logs.LambdaLogGroup,
+        lambda_.Function,
+        lambda_.Permission,
+        events.Rule,
+    ]
+    if ctx.spec.warehouse.type == "serverless":
+        classes += [redshift_serverless.Namespace, redshift_serverless.Workgroup]
+    else:
+        classes += [redshift.SubnetGroup, redshift.Cluster]
+    return [cls(ctx) for cls in classes]

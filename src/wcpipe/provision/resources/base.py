@@ -1,0 +1,201 @@
+"""What every resource is, and the context it runs in.
+
+Contract of a `Resource`:
+- `describe()` makes only read calls (describe/get/list) and returns the observed state or None.
+  The engine calls it once per run and shares the result between `plan` and `up`.
+- `differences(observed)` is pure: the names of the fields where AWS differs from the spec.
+- `create()`, `update(observed, fields)` and `delete(observed)` are the only methods that mutate.
+  "Already exists" on create and "not found" on delete are outcomes, not failures.
+- `owned(observed)` says whether the existing resource carries this pipeline's ownership tag; the
+  engine never updates or deletes one that does not.
+- `outputs(observed)` publishes facts dependents need (an endpoint, a group id) into the context.
+  The engine publishes them as soon as a describe returns, and describes a resource only after
+  its dependencies, so a dependent's `describe` may read them instead of asking AWS again.
+
+`ensure()` and `destroy()` string these together for one resource (the engine does the same across
+the graph, concurrently); tests call them twice to prove idempotence.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from wcpipe.core.aws import Aws
+from wcpipe.core.errors import NotOwnedError
+from wcpipe.core.wait import Timing
+from wcpipe.spec.model import Spec
+from wcpipe.spec.names import OWNER_TAG, Names
+
+Outcome = Literal["created", "updated", "unchanged", "deleted", "absent", "kept"]
+
+
+@dataclass
+class Observed:
+    """What a describe found: the raw facts and the resource's tags."""
+
+    data: dict[str, Any]
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """Everything a resource needs: the spec, the AWS gateway, time, and what its dependencies
+    published. Shared by all resources of one run; safe to use from several threads."""
+
+    spec: Spec
+    aws: Aws
+    timing: Timing = field(default_factory=Timing)
+    note: Callable[[str, str], None] = lambda _key, _msg: None
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _absent: set[str] = field(default_factory=set)
+    _names: Names | None = None
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @property
+    def names(self) -> Names:
+        with self._lock:
+            if self._names is None:
+                self._names = Names.of(self.spec, self.aws.account_id, self.aws.region)
+            return self._names
+
+    def client(self, service: str) -> Any:
+        return self.aws.client(service)
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Tags every resource carries: the spec's, then the ownership tag (which wins)."""
+        return {**self.spec.tags, OWNER_TAG: self.spec.name}
+
+    def tag_list(self, key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
+        return [{key: k, value: v} for k, v in sorted(self.tags.items())]
+
+    def publish(self, key: str, values: dict[str, Any]) -> None:
+        with self._lock:
+            self._absent.discard(key)
+            self.outputs.setdefault(key, {}).update(values)
+
+    def output(self, key: str, name: str) -> Any:
+        """A value a dependency published; KeyError if it has not (a bug in dependencies)."""
+        with self._lock:
+            return self.outputs[key][name]
+
+    def output_or(self, key: str, name: str, default: Any = None) -> Any:
+        with self._lock:
+            return self.outputs.get(key, {}).get(name, default)
+
+    def forget(self, key: str) -> None:
+        """Drop what `key` published (before describing it again: what it publishes next
+        replaces what an earlier run found)."""
+        with self._lock:
+            self.outputs.pop(key, None)
+            self._absent.discard(key)
+
+    def mark_absent(self, key: str) -> None:
+        """Record that `key` was described in this run and does not exist (until it publishes)."""
+        with self._lock:
+            self.outputs.pop(key, None)
+            self._absent.add(key)
+
+    def known_absent(self, key: str) -> bool:
+        """Whether `key` was described in this run, found absent, and not created since: what
+        lives inside it (a table in its warehouse, objects in their bucket) is absent too."""
+        with self._lock:
+            return key in self._absent
+
+
+def tags_from_list(
+    items: list[dict[str, str]] | None, key: str = "Key", value: str = "Value"
+) -> dict[str, str]:
+    return {t[key]: t[value] for t in items or []}
+
+
+def tag_drift(wanted: dict[str, str], observed: Observed) -> dict[str, str]:
+    """Tags of ours that are missing or differ (tags others added are left alone)."""
+    return {k: v for k, v in wanted.items() if observed.tags.get(k) != v}
+
+
+class Resource(ABC):
+    key: ClassVar[str]
+    """Unique id in the graph, `<service>.<what>`, e.g. `glue.s3-crawler`."""
+    kind: ClassVar[str]
+    """What a person calls it, e.g. `Glue crawler`."""
+    depends_on: ClassVar[tuple[str, ...]] = ()
+    billable: ClassVar[bool] = False
+    taggable: ClassVar[bool] = True
+    """False where AWS offers no tags (a classifier, a Lambda permission): owned by exact name."""
+    shared: ClassVar[bool] = False
+    """True where one that exists without our tag is reused as it is, never changed or deleted
+    (the VPC's S3 gateway endpoint)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    @property
+    @abstractmethod
+    def name(self) -> str: ...
+
+    @abstractmethod
+    def describe(self) -> Observed | None: ...
+
+    @abstractmethod
+    def differences(self, observed: Observed) -> list[str]: ...
+
+    @abstractmethod
+    def create(self) -> Observed | None:
+        """Create it; return what a describe would (or None to have the engine describe again)."""
+
+    def update(self, observed: Observed, fields: list[str]) -> None:
+        raise NotImplementedError(f"{self.kind} cannot be updated in place ({', '.join(fields)})")
+
+    @abstractmethod
+    def delete(self, observed: Observed) -> None: ...
+
+    def outputs(self, observed: Observed) -> dict[str, Any]:
+        return {}
+
+    def facts(self, observed: Observed) -> dict[str, str]:
+        """Key facts for `status` (a state, an endpoint)."""
+        return {}
+
+    def owned(self, observed: Observed) -> bool:
+        if not self.taggable:
+            return True
+        return observed.tags.get(OWNER_TAG) == self.ctx.spec.name
+
+    def check_owned(self, observed: Observed) -> None:
+        if not self.owned(observed):
+            raise NotOwnedError(self.kind, self.name, self.ctx.spec.name)
+
+    # The single-resource lifecycle: the engine runs the same steps across the graph.
+    def ensure(self) -> Outcome:
+        observed = self.describe()
+        outcome, observed = self.converge(observed)
+        if observed is not None:
+            self.ctx.publish(self.key, self.outputs(observed))
+        return outcome
+
+    def converge(self, observed: Observed | None) -> tuple[Outcome, Observed | None]:
+        if observed is None:
+            created = self.create()
+            return "created", created if created is not None else self.describe()
+        if self.shared and not self.owned(observed):
+            return "unchanged", observed
+        self.check_owned(observed)
+        fields = self.differences(observed)
+        if not fields:
+            return "unchanged", observed
+        self.update(observed, fields)
+        return "updated", self.describe()
+
+    def destroy(self) -> Outcome:
+        observed = self.describe()
+        if observed is None:
+            return "absent"
+        if not self.owned(observed):
+            return "kept"
+        self.delete(observed)
+        return "deleted"

@@ -1,0 +1,166 @@
+"""EventBridge: the rule that sends "the S3 crawler succeeded" to the Lambda function.
+
+Contract (see `resources/base.py`): `describe` reads only (describe_rule, list_targets_by_rule,
+list_tags_for_resource); `differences` is pure and names `pattern`, `state`, `description`,
+`targets` and `tags`; `create`, `update` and `delete` are the only mutations. `event_pattern`
+is a pure function of the names, so tests can match it against recorded Glue events.
+
+Glue spells states differently per event type: crawler events say "Succeeded", job events say
+"SUCCEEDED". The pattern matches the crawler's exact spelling. Glue delivers events on a best
+effort basis and may deliver one twice; the Lambda handler, not the rule, deals with duplicates.
+
+The rule lives on the default event bus (Glue publishes there). PutRule ignores Tags when it
+updates an existing rule, so tags are changed with TagResource/UntagResource. A rule with
+targets cannot be deleted: targets go first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from wcpipe.core.errors import ResourceFailed
+from wcpipe.provision.resources.base import Observed, Resource, tags_from_list
+from wcpipe.provision.resources.lambda_ import function_arn, rule_arn
+from wcpipe.spec.names import Names
+
+TARGET_ID = "start-glue-job"
+RETRY_POLICY = {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 3600}
+
+
+def event_pattern(names: Names) -> dict[str, Any]:
+    """The pattern that matches only "our S3 crawler succeeded"."""
+    return {
+        "source": ["aws.glue"],
+        "detail-type": ["Glue Crawler State Change"],
+        "detail": {"crawlerName": [names.s3_crawler], "state": ["Succeeded"]},
+    }
+
+
+def _managed(tags: dict[str, str]) -> dict[str, str]:
+    """Tags a person can set (AWS reserves the `aws:` prefix for its own)."""
+    return {k: v for k, v in tags.items() if not k.startswith("aws:")}
+
+
+class Rule(Resource):
+    key = "events.rule"
+    kind = "EventBridge rule"
+    depends_on = ("lambda.function", "lambda.permission")
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.rule
+
+    @property
+    def _events(self) -> Any:
+        return self.ctx.client("events")
+
+    def _description(self) -> str:
+        names = self.ctx.names
+        return f"wcpipe {self.ctx.spec.name}: start {names.job} when {names.s3_crawler} succeeds"
+
+    def _target(self) -> dict[str, Any]:
+        return {"Id": TARGET_ID, "Arn": function_arn(self), "RetryPolicy": RETRY_POLICY}
+
+    def describe(self) -> Observed | None:
+        try:
+            rule = self._events.describe_rule(Name=self.name)
+        except self._events.exceptions.ResourceNotFoundException:
+            return None
+        targets = [
+            target
+            for page in self._events.get_paginator("list_targets_by_rule").paginate(Rule=self.name)
+            for target in page.get("Targets", [])
+        ]
+        tags = self._events.list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags")
+        data = {k: v for k, v in rule.items() if k != "ResponseMetadata"}
+        return Observed(data={**data, "Targets": targets}, tags=tags_from_list(tags))
+
+    def differences(self, observed: Observed) -> list[str]:
+        data = observed.data
+        fields = []
+        try:
+            pattern = json.loads(data.get("EventPattern") or "null")
+        except ValueError:
+            pattern = None
+        if pattern != event_pattern(self.ctx.names):
+            fields.append("pattern")
+        if data.get("State") != "ENABLED":
+            fields.append("state")
+        if data.get("Description") != self._description():
+            fields.append("description")
+        if data.get("Targets") != [self._target()]:
+            fields.append("targets")
+        if _managed(observed.tags) != self.ctx.tags:
+            fields.append("tags")
+        return fields
+
+    def _put_rule(self, **extra: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self._events.put_rule(
+            Name=self.name,
+            EventPattern=json.dumps(event_pattern(self.ctx.names)),
+            State="ENABLED",
+            Description=self._description(),
+            **extra,
+        )
+        return result
+
+    def _put_target(self) -> None:
+        result = self._events.put_targets(Rule=self.name, Targets=[self._target()])
+        if result.get("FailedEntryCount"):
+            entry = result["FailedEntries"][0]
+            raise ResourceFailed(
+                f"EventBridge refused target {entry.get('TargetId')}: "
+                f"{entry.get('ErrorCode')}: {entry.get('ErrorMessage')}"
+            )
+
+    def create(self) -> Observed | None:
+        # PutRule is an upsert: a rule created meanwhile is simply overwritten, so there is no
+        # "already exists" to handle (tags given here apply only if the rule is new).
+        arn = self._put_rule(Tags=self.ctx.tag_list()).get("RuleArn") or rule_arn(self)
+        self._put_target()
+        # What DescribeRule and ListTargetsByRule would now answer: what was just sent.
+        data = {
+            "Name": self.name,
+            "Arn": arn,
+            "EventPattern": json.dumps(event_pattern(self.ctx.names)),
+            "State": "ENABLED",
+            "Description": self._description(),
+            "EventBusName": "default",
+            "Targets": [self._target()],
+        }
+        return Observed(data=data, tags=dict(self.ctx.tags))
+
+    def update(self, observed: Observed, fields: list[str]) -> None:
+        if {"pattern", "state", "description"} & set(fields):
+            self._put_rule()
+        if "targets" in fields:
+            stale = [t["Id"] for t in observed.data.get("Targets", []) if t["Id"] != TARGET_ID]
+            if stale:
+                self._events.remove_targets(Rule=self.name, Ids=stale)
+            self._put_target()
+        if "tags" in fields:
+            arn = observed.data.get("Arn") or rule_arn(self)
+            stale_keys = sorted(set(_managed(observed.tags)) - set(self.ctx.tags))
+            if stale_keys:
+                self._events.untag_resource(ResourceARN=arn, TagKeys=stale_keys)
+            self._events.tag_resource(ResourceARN=arn, Tags=self.ctx.tag_list())
+
+    def delete(self, observed: Observed) -> None:
+        ids = [t["Id"] for t in observed.data.get("Targets", [])]
+        # Already gone is the outcome we want.
+        with contextlib.suppress(self._events.exceptions.ResourceNotFoundException):
+            if ids:
+                self._events.remove_targets(Rule=self.name, Ids=ids)
+            self._events.delete_rule(Name=self.name)
+
+    def outputs(self, observed: Observed) -> dict[str, Any]:
+        return {"arn": observed.data.get("Arn") or rule_arn(self)}
+
+    def facts(self, observed: Observed) -> dict[str, str]:
+        targets = observed.data.get("Targets", [])
+        return {
+            "state": str(observed.data.get("State", "?")),
+            "targets": ", ".join(t["Arn"].rsplit(":", 1)[-1] for t in targets) or "none",
+        }

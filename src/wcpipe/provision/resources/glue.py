@@ -1,0 +1,313 @@
+"""Glue's catalog side: the CSV classifier, the two catalog databases and the Redshift
+connection, plus what every Glue resource shares (`GlueResource`, `ignoring`, the error codes).
+The crawlers and the load job live in `glue_jobs.py`, on the same base.
+
+Contract (see `resources/base.py`), for every Glue resource in both modules:
+- `describe()` makes only read calls (`get_*`, `get_tags`) and returns None when Glue answers
+  EntityNotFoundException.
+- `differences()` is pure and compares only the fields wcpipe sets; a desired value that is not
+  known until a dependency exists (`UNKNOWN`, during `plan`) is never reported as a difference.
+- `create()`, `update()` and `delete()` are the only methods that mutate. Glue's Update* calls
+  replace the whole definition, so an update always sends the full desired definition. `create()`
+  returns the definition it sent (and our tags) as what a describe would find; when Glue answers
+  AlreadyExistsException (a concurrent run made it) it describes and refuses one not ours.
+- Tags (everything but the classifier, which Glue cannot tag) are set on create, read with
+  `get_tags` on the resource's ARN, and corrected with `tag_resource` / `untag_resource`.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from wcpipe.core.errors import error_code
+from wcpipe.provision.resources import warehouse_key
+from wcpipe.provision.resources.base import Observed, Resource, tag_drift
+
+UNKNOWN = "(known after apply)"
+"""A desired value that depends on a resource not created yet."""
+
+NOT_FOUND = "EntityNotFoundException"
+ALREADY_EXISTS = "AlreadyExistsException"
+
+
+def ignoring(call: Callable[[], Any], *codes: str) -> Any:
+    """Run `call`; an AWS error whose code is in `codes` is an outcome: return None."""
+    try:
+        return call()
+    except Exception as exc:
+        if error_code(exc) in codes:
+            return None
+        raise
+
+
+class GlueResource(Resource):
+    """What every Glue resource shares: the client, the ARN, tags, not-found handling."""
+
+    arn_type: ClassVar[str]
+
+    @property
+    def glue(self) -> Any:
+        return self.ctx.client("glue")
+
+    @property
+    def arn(self) -> str:
+        return self.ctx.aws.arn("glue", f"{self.arn_type}/{self.name}")
+
+    def _observe(self, get: Callable[[], dict[str, Any]]) -> Observed | None:
+        data = ignoring(get, NOT_FOUND)
+        if data is None:
+            return None
+        tags = self.glue.get_tags(ResourceArn=self.arn).get("Tags", {}) if self.taggable else {}
+        return Observed(data, dict(tags))
+
+    def _created(self, response: Any, definition: dict[str, Any]) -> Observed | None:
+        """What a create returns: the definition sent, with our tags, when Glue created it;
+        when it already existed (`response` None: AlreadyExists ignored), what a describe
+        finds, refused if it is not ours."""
+        if response is None:
+            observed = self.describe()
+            if observed is not None:
+                self.check_owned(observed)
+            return observed
+        return Observed(definition, dict(self.ctx.tags) if self.taggable else {})
+
+    def _tag_differences(self, observed: Observed) -> list[str]:
+        if not self.taggable:
+            return []
+        ours = {k: v for k, v in observed.tags.items() if not k.startswith("aws:")}
+        return [] if ours == self.ctx.tags else ["tags"]
+
+    def _sync_tags(self, observed: Observed) -> None:
+        want = self.ctx.tags
+        add = tag_drift(want, observed)
+        remove = sorted(k for k in observed.tags if k not in want and not k.startswith("aws:"))
+        if add:
+            self.glue.tag_resource(ResourceArn=self.arn, TagsToAdd=add)
+        if remove:
+            self.glue.untag_resource(ResourceArn=self.arn, TagsToRemove=remove)
+
+    def outputs(self, observed: Observed) -> dict[str, Any]:
+        return {"name": self.name, "arn": self.arn}
+
+
+# Classifier ---------------------------------------------------------------------------------
+
+
+class Classifier(GlueResource):
+    """A CSV classifier that states the header. Glue's built-in CSV classifier decides whether
+    the first line is a header by comparing its types with the data's; when every column is a
+    string (as in the FIFA file) it cannot tell, and names the columns col0, col1, ..."""
+
+    key = "glue.classifier"
+    kind = "CSV classifier"
+    taggable = False
+    arn_type = "classifier"
+
+    # Glue leaves these out of GetClassifier when they hold their defaults.
+    _DEFAULTS: ClassVar[dict[str, Any]] = {
+        "DisableValueTrimming": False,
+        "AllowSingleColumn": False,
+    }
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.classifier
+
+    def definition(self) -> dict[str, Any]:
+        # Header (the column names) is left unset: the spec does not know the file's columns in
+        # file order, and the file's own header line names them.
+        csv = self.ctx.spec.data.csv
+        return {
+            "Name": self.name,
+            "Delimiter": csv.delimiter,
+            "QuoteSymbol": csv.quote,
+            "ContainsHeader": "PRESENT" if csv.header else "ABSENT",
+            "DisableValueTrimming": False,
+            "AllowSingleColumn": False,
+        }
+
+    def describe(self) -> Observed | None:
+        return self._observe(
+            lambda: self.glue.get_classifier(Name=self.name)["Classifier"].get("CsvClassifier", {})
+        )
+
+    def differences(self, observed: Observed) -> list[str]:
+        return [
+            k
+            for k, v in self.definition().items()
+            if k != "Name" and observed.data.get(k, self._DEFAULTS.get(k)) != v
+        ]
+
+    def create(self) -> Observed | None:
+        definition = self.definition()
+        response = ignoring(
+            lambda: self.glue.create_classifier(CsvClassifier=definition), ALREADY_EXISTS
+        )
+        return self._created(response, definition)
+
+    def update(self, observed: Observed, fields: list[str]) -> None:
+        self.glue.update_classifier(CsvClassifier=self.definition())
+
+    def delete(self, observed: Observed) -> None:
+        ignoring(lambda: self.glue.delete_classifier(Name=self.name), NOT_FOUND)
+
+
+# Databases ----------------------------------------------------------------------------------
+
+
+class _Database(GlueResource):
+    kind = "Glue database"
+    arn_type = "database"
+
+    @property
+    @abstractmethod
+    def description(self) -> str: ...
+
+    def _input(self) -> dict[str, Any]:
+        return {"Name": self.name, "Description": self.description}
+
+    def describe(self) -> Observed | None:
+        return self._observe(lambda: self.glue.get_database(Name=self.name)["Database"])
+
+    def differences(self, observed: Observed) -> list[str]:
+        fields = [] if observed.data.get("Description") == self.description else ["Description"]
+        return fields + self._tag_differences(observed)
+
+    def create(self) -> Observed | None:
+        database = self._input()
+        response = ignoring(
+            lambda: self.glue.create_database(DatabaseInput=database, Tags=self.ctx.tags),
+            ALREADY_EXISTS,
+        )
+        return self._created(response, database)
+
+    def update(self, observed: Observed, fields: list[str]) -> None:
+        if "Description" in fields:
+            self.glue.update_database(Name=self.name, DatabaseInput=self._input())
+        if "tags" in fields:
+            self._sync_tags(observed)
+
+    def delete(self, observed: Observed) -> None:
+        # Glue deletes the database's tables (and their partitions) with it.
+        ignoring(lambda: self.glue.delete_database(Name=self.name), NOT_FOUND)
+
+
+class S3Database(_Database):
+    key = "glue.s3-database"
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.s3_database
+
+    @property
+    def description(self) -> str:
+        return f"wcpipe {self.ctx.spec.name}: the CSV files under {self.ctx.names.data_uri}"
+
+
+class RedshiftDatabase(_Database):
+    key = "glue.redshift-database"
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.redshift_database
+
+    @property
+    def description(self) -> str:
+        return f"wcpipe {self.ctx.spec.name}: Redshift table {self.ctx.names.jdbc_include_path}"
+
+
+# Connection ---------------------------------------------------------------------------------
+
+
+class Connection(GlueResource):
+    """The JDBC connection the job and the Redshift crawler use. Credentials come from the admin
+    secret (SECRET_ID); the connection never holds a user name or password."""
+
+    key = "glue.connection"
+    kind = "Glue connection"
+    arn_type = "connection"
+    depends_on = (
+        "ec2.security-group",
+        "secretsmanager.admin-secret",
+        "redshift.cluster",
+        "redshift-serverless.workgroup",
+    )
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.connection
+
+    def connection_input(self, *, known: bool = True) -> dict[str, Any]:
+        """The ConnectionInput. With `known=False` (planning) a value a dependency has not
+        published yet is UNKNOWN instead of an error."""
+
+        def value(key: str, name: str) -> Any:
+            if known:
+                return self.ctx.output(key, name)
+            found = self.ctx.output_or(key, name)
+            return UNKNOWN if found is None else found
+
+        warehouse = warehouse_key(self.ctx)
+        host, port = value(warehouse, "host"), value(warehouse, "port")
+        database = self.ctx.spec.warehouse.database
+        url = UNKNOWN if UNKNOWN in (host, port) else f"jdbc:redshift://{host}:{port}/{database}"
+        group = "ec2.security-group"
+        return {
+            "Name": self.name,
+            "Description": f"wcpipe {self.ctx.spec.name}: Redshift through the admin secret",
+            "ConnectionType": "JDBC",
+            "ConnectionProperties": {
+                "JDBC_CONNECTION_URL": url,
+                "SECRET_ID": self.ctx.names.secret,
+                "JDBC_ENFORCE_SSL": "true",
+            },
+            "PhysicalConnectionRequirements": {
+                "SubnetId": value(group, "subnet_id"),
+                "AvailabilityZone": value(group, "availability_zone"),
+                "SecurityGroupIdList": [value(group, "group_id")],
+            },
+        }
+
+    def describe(self) -> Observed | None:
+        return self._observe(
+            lambda: self.glue.get_connection(Name=self.name, HidePassword=True)["Connection"]
+        )
+
+    def differences(self, observed: Observed) -> list[str]:
+        want, data = self.connection_input(known=False), observed.data
+        fields = [] if data.get("Description") == want["Description"] else ["Description"]
+        # AWS always returns ConnectionType; moto 5.2.5 leaves it out.
+        if data.get("ConnectionType", "JDBC") != "JDBC":
+            fields.append("ConnectionType")
+        for section in ("ConnectionProperties", "PhysicalConnectionRequirements"):
+            have = data.get(section) or {}
+            for k, v in want[section].items():
+                if UNKNOWN not in (v if isinstance(v, list) else [v]) and have.get(k) != v:
+                    fields.append(f"{section}.{k}")
+        # Credentials belong in the secret: a user name or password here is drift.
+        props = data.get("ConnectionProperties") or {}
+        fields += [f"ConnectionProperties.{k}" for k in ("USERNAME", "PASSWORD") if k in props]
+        return fields + self._tag_differences(observed)
+
+    def create(self) -> Observed | None:
+        connection = self.connection_input()
+        response = ignoring(
+            lambda: self.glue.create_connection(ConnectionInput=connection, Tags=self.ctx.tags),
+            ALREADY_EXISTS,
+        )
+        return self._created(response, connection)
+
+    def update(self, observed: Observed, fields: list[str]) -> None:
+        if any(f != "tags" for f in fields):
+            self.glue.update_connection(Name=self.name, ConnectionInput=self.connection_input())
+        if "tags" in fields:
+            self._sync_tags(observed)
+
+    def delete(self, observed: Observed) -> None:
+        ignoring(lambda: self.glue.delete_connection(ConnectionName=self.name), NOT_FOUND)
+
+    def facts(self, observed: Observed) -> dict[str, str]:
+        url = (observed.data.get("ConnectionProperties") or {}).get("JDBC_CONNECTION_URL", "")
+        return {"url": str(url)}

@@ -1,0 +1,212 @@
+"""IAM policy documents as pure data: the least-privilege inline policy of each service role
+(`glue_policy`, `lambda_policy`, `redshift_policy`), scoped to this pipeline's ARNs, and the roles'
+trust policy (`trust_policy`). The roles themselves are in `iam.py`.
+
+Contract: every function here is a pure function of `Names` and the partition; no AWS call, so
+tests and policy linters read the documents without AWS. `same_policy` compares documents as
+normalized JSON (IAM may reorder nothing, but single-item lists and strings mean the same).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from wcpipe.provision.artifacts import GLUE_LIBS_KEY
+from wcpipe.spec.names import Names
+
+TEMP_PREFIX = "wcpipe/tmp/"
+VERSION = "2012-10-17"
+# What the crawlers and the job do to the catalog of their two databases (no deletes).
+CATALOG_ACTIONS = [
+    f"glue:{a}"
+    for a in "BatchCreatePartition BatchGetPartition BatchUpdatePartition CreatePartition "
+    "CreateTable GetDatabase GetDatabases GetPartition GetPartitions GetTable GetTables "
+    "UpdatePartition UpdateTable".split()
+]
+# What Glue reads to place a network interface in the connection's subnet.
+DESCRIBE_NETWORK_ACTIONS = [
+    f"ec2:{a}"
+    for a in "DescribeNetworkInterfaces DescribeRouteTables DescribeSecurityGroups "
+    "DescribeSubnets DescribeVpcEndpoints DescribeVpcs".split()
+]
+
+
+def normalize(value: Any) -> Any:
+    """A policy document in canonical form: a one-item list is its item, lists are sorted."""
+    if isinstance(value, dict):
+        return {k: normalize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [normalize(v) for v in value]
+        if len(items) == 1:
+            return items[0]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
+    return value
+
+
+def same_policy(a: Any, b: Any) -> bool:
+    return json.dumps(normalize(a), sort_keys=True) == json.dumps(normalize(b), sort_keys=True)
+
+
+def trust_policy(services: list[str], source_account: str | None = None) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": sorted(services) if len(services) > 1 else services[0]},
+        "Action": "sts:AssumeRole",
+    }
+    if source_account:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return {"Version": VERSION, "Statement": [statement]}
+
+
+def _allow(
+    sid: str, actions: list[str], resources: list[str] | str, **extra: Any
+) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources, **extra}
+
+
+class _Arns:
+    def __init__(self, names: Names, partition: str) -> None:
+        self.n = names
+        self.p = partition
+
+    def of(self, service: str, resource: str) -> str:
+        return f"arn:{self.p}:{service}:{self.n.region}:{self.n.account_id}:{resource}"
+
+    @property
+    def bucket(self) -> str:
+        return f"arn:{self.p}:s3:::{self.n.bucket}"
+
+    def objects(self, key_or_prefix: str) -> str:
+        return f"{self.bucket}/{key_or_prefix}"
+
+    def list_prefixes(self, *prefixes: str) -> dict[str, Any]:
+        """A ListBucket condition: only listings under these prefixes (with or without '/')."""
+        values = sorted({v for p in prefixes for v in (p.rstrip("/"), f"{p}*")})
+        return {"StringLike": {"s3:prefix": values}}
+
+
+def glue_policy(names: Names, partition: str) -> dict[str, Any]:
+    """What the Glue crawlers and the job may do: read the data and code, use the temp dir, keep
+    the catalog of the two databases, read the connection and the admin secret, log, publish
+    metrics, and attach network interfaces in the VPC."""
+    a = _Arns(names, partition)
+    dbs = (names.s3_database, names.redshift_database)
+    catalog = [
+        a.of("glue", "catalog"),
+        *(a.of("glue", f"database/{db}") for db in dbs),
+        *(a.of("glue", f"table/{db}/*") for db in dbs),
+    ]
+    eni = a.of("ec2", "network-interface/*")
+    statements = [
+        _allow("BucketLocation", ["s3:GetBucketLocation"], a.bucket),
+        _allow(
+            "ListDataAndTemp",
+            ["s3:ListBucket"],
+            a.bucket,
+            Condition=a.list_prefixes(names.prefix, TEMP_PREFIX),
+        ),
+        _allow("ReadData", ["s3:GetObject"], a.objects(f"{names.prefix}*")),
+        _allow(
+            "ReadCode",
+            ["s3:GetObject"],
+            [a.objects(names.glue_script_key), a.objects(GLUE_LIBS_KEY)],
+        ),
+        _allow(
+            "TempDir",
+            ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            a.objects(f"{TEMP_PREFIX}*"),
+        ),
+        _allow("Catalog", CATALOG_ACTIONS, catalog),
+        # A job with the Data Catalog enabled looks up the `default` database when it starts.
+        _allow(
+            "DefaultDatabase",
+            ["glue:GetDatabase"],
+            [a.of("glue", "catalog"), a.of("glue", "database/default")],
+        ),
+        _allow(
+            "Connection",
+            ["glue:GetConnection"],
+            [a.of("glue", "catalog"), a.of("glue", f"connection/{names.connection}")],
+        ),
+        # The job-bookmark actions have no resource type in IAM: "*" is the only form. The job
+        # only reads its bookmark; resetting one is an operator's act, not the job's.
+        _allow("Bookmarks", ["glue:GetJobBookmark"], "*"),
+        _allow(
+            "Logs",
+            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            [a.of("logs", "log-group:/aws-glue/*"), a.of("logs", "log-group:/aws-glue/*:*")],
+        ),
+        _allow(
+            "AdminSecret",
+            ["secretsmanager:GetSecretValue"],
+            # Secrets Manager appends six random characters to a secret's ARN.
+            a.of("secretsmanager", f"secret:{names.secret}-??????"),
+        ),
+        _allow(
+            "NetworkInterfaces",
+            ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"],
+            [eni, a.of("ec2", "subnet/*"), a.of("ec2", "security-group/*")],
+        ),
+        _allow(
+            "TagNetworkInterfaces",
+            ["ec2:CreateTags", "ec2:DeleteTags"],
+            eni,
+            Condition={"ForAllValues:StringEquals": {"aws:TagKeys": ["aws-glue-service-resource"]}},
+        ),
+        # EC2's Describe* actions do not support resource-level permissions: AWS accepts only
+        # "*" for them. They read network metadata and change nothing.
+        _allow("DescribeNetwork", DESCRIBE_NETWORK_ACTIONS, "*"),
+        # PutMetricData has no resource type either; the namespace condition scopes it.
+        _allow(
+            "Metrics",
+            ["cloudwatch:PutMetricData"],
+            "*",
+            Condition={"StringEquals": {"cloudwatch:namespace": "Glue"}},
+        ),
+    ]
+    return {"Version": VERSION, "Statement": statements}
+
+
+def lambda_policy(names: Names, partition: str) -> dict[str, Any]:
+    """Start and watch this pipeline's Glue job; write to the function's own log group (which
+    wcpipe creates, so no CreateLogGroup)."""
+    a = _Arns(names, partition)
+    return {
+        "Version": VERSION,
+        "Statement": [
+            _allow(
+                "StartJob",
+                ["glue:GetJobRun", "glue:GetJobRuns", "glue:StartJobRun"],
+                a.of("glue", f"job/{names.job}"),
+            ),
+            _allow(
+                "Logs",
+                ["logs:CreateLogStream", "logs:PutLogEvents"],
+                a.of("logs", f"log-group:{names.function_log_group}:*"),
+            ),
+        ],
+    }
+
+
+def redshift_policy(names: Names, partition: str) -> dict[str, Any]:
+    """Read what COPY loads: the data prefix, and the Glue job's temp dir (Glue's Redshift
+    connector stages rows there and runs COPY with this role)."""
+    a = _Arns(names, partition)
+    return {
+        "Version": VERSION,
+        "Statement": [
+            _allow(
+                "ReadStaged",
+                ["s3:GetObject"],
+                [a.objects(f"{names.prefix}*"), a.objects(f"{TEMP_PREFIX}*")],
+            ),
+            _allow(
+                "ListStaged",
+                ["s3:ListBucket"],
+                a.bucket,
+                Condition=a.list_prefixes(names.prefix, TEMP_PREFIX),
+            ),
+            _allow("BucketLocation", ["s3:GetBucketLocation"], a.bucket),
+        ],
+    }

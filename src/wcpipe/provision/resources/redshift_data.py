@@ -1,0 +1,220 @@
+"""The target table, created and evolved through the Redshift Data API.
+
+Contract:
+- `describe` first asks whether the warehouse (cluster or Serverless workgroup) exists and is
+  available: from the state the warehouse published when the engine described it in this run,
+  else with one read call; if not, the table counts as absent (it lives and dies with the
+  warehouse). Otherwise it reads the table's columns from `information_schema.columns`.
+- `create` runs `CREATE SCHEMA IF NOT EXISTS` and `sql.create_table(spec)`; both are idempotent.
+- `differences` compares the spec's columns with the table's, by name and normalized type
+  ("columns: +name", "column name: varchar(64) -> varchar(128)"). Columns the table has and the
+  spec does not are left alone, and so is nullability.
+- `update` only makes safe changes: it adds missing columns and widens varchar columns. Any other
+  type change raises before anything is altered: converting data is a migration for a person.
+- `delete` does nothing: the table goes with the warehouse, after which `describe` finds it absent.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from wcpipe.core.errors import WcpipeError, error_code
+from wcpipe.provision.resources import warehouse_key
+from wcpipe.provision.resources.base import Observed, Resource
+from wcpipe.spec.model import Column, type_family
+from wcpipe.warehouse import dataapi as warehouse
+from wcpipe.warehouse import sql
+
+_INFO_SCHEMA_TYPES = {
+    "smallint": "smallint",
+    "integer": "integer",
+    "bigint": "bigint",
+    "real": "real",
+    "double precision": "double precision",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamp without time zone": "timestamp",
+    "timestamp with time zone": "timestamptz",
+}
+VARCHAR_MAX = 65535
+
+
+def canonical_type(sql_type: str) -> str:
+    """A spec type in one spelling per type: `int4` -> `integer`, `numeric(9)` -> `decimal(9,0)`,
+    `character varying(max)` -> `varchar(65535)`."""
+    t = " ".join(sql_type.lower().split())
+    family = type_family(t)
+    found = re.search(r"\(([^)]*)\)", t)
+    args = [a.strip() for a in found.group(1).split(",")] if found else []
+    if family == "decimal":
+        return f"decimal({args[0]},{args[1] if len(args) > 1 else 0})"
+    if family == "varchar":
+        return f"varchar({VARCHAR_MAX if args[0] == 'max' else int(args[0])})"
+    if family == "char":
+        return f"char({int(args[0])})"
+    if family == "double":
+        return "double precision"
+    if family == "timestamp":
+        zoned = t == "timestamptz" or (t.endswith("with time zone") and "without" not in t)
+        return "timestamptz" if zoned else "timestamp"
+    return family
+
+
+def observed_type(row: dict[str, Any]) -> str:
+    """The canonical type of an `information_schema.columns` row."""
+    data_type = str(row.get("data_type", "")).lower()
+    if data_type == "character varying":
+        return f"varchar({int(row['character_maximum_length'])})"
+    if data_type in ("character", "char"):
+        return f"char({int(row['character_maximum_length'])})"
+    if data_type in ("numeric", "decimal"):
+        return f"decimal({int(row['numeric_precision'])},{int(row.get('numeric_scale') or 0)})"
+    return _INFO_SCHEMA_TYPES.get(data_type, data_type)
+
+
+def _varchar_length(canonical: str) -> int | None:
+    found = re.fullmatch(r"varchar\((\d+)\)", canonical)
+    return int(found.group(1)) if found else None
+
+
+class TargetTable(Resource):
+    key = "redshift-data.table"
+    kind = "Redshift table"
+    taggable = False
+    depends_on = (
+        "redshift.cluster",
+        "redshift-serverless.workgroup",
+        "secretsmanager.admin-secret",
+    )
+
+    @property
+    def name(self) -> str:
+        return f"{self.ctx.spec.table.schema_}.{self.ctx.spec.table.name}"
+
+    def _warehouse_available(self) -> bool:
+        names = self.ctx.names
+        serverless = self.ctx.spec.warehouse.type == "serverless"
+        if self.ctx.known_absent(warehouse_key(self.ctx)):
+            return False
+        published = self.ctx.output_or(warehouse_key(self.ctx), "status")
+        if published is not None:
+            return bool(published == ("AVAILABLE" if serverless else "available"))
+        if serverless:
+            client = self.ctx.client("redshift-serverless")
+            try:
+                found = client.get_workgroup(workgroupName=names.workgroup)
+            except client.exceptions.ResourceNotFoundException:
+                return False
+            return bool(found["workgroup"].get("status") == "AVAILABLE")
+        try:
+            clusters = self.ctx.client("redshift").describe_clusters(
+                ClusterIdentifier=names.cluster
+            )
+        except Exception as exc:
+            if error_code(exc) in ("ClusterNotFound", "ClusterNotFoundFault"):
+                return False
+            raise
+        return bool(clusters["Clusters"][0].get("ClusterStatus") == "available")
+
+    def describe(self) -> Observed | None:
+        if not self._warehouse_available():
+            return None
+        table = self.ctx.spec.table
+        rows = warehouse.query(
+            self.ctx,
+            sql.table_columns_query(),
+            {"schema": table.schema_, "table": table.name},
+            what=f"reading the columns of {self.name}",
+        )
+        if not rows:
+            return None
+        columns = [
+            {
+                "name": r["column_name"],
+                "type": observed_type(r),
+                "nullable": str(r.get("is_nullable", "YES")).upper() == "YES",
+            }
+            for r in rows
+        ]
+        return Observed({"columns": columns})
+
+    def _changes(self, observed: Observed) -> tuple[list[Column], list[tuple[Column, str, str]]]:
+        """Spec columns the table lacks, and (column, table type, spec type) where types differ."""
+        have = {c["name"]: c["type"] for c in observed.data["columns"]}
+        missing, changed = [], []
+        for column in self.ctx.spec.table.columns:
+            want = canonical_type(column.type)
+            if column.name not in have:
+                missing.append(column)
+            elif have[column.name] != want:
+                changed.append((column, have[column.name], want))
+        return missing, changed
+
+    def differences(self, observed: Observed) -> list[str]:
+        missing, changed = self._changes(observed)
+        out = []
+        if missing:
+            out.append("columns: " + ", ".join(f"+{c.name}" for c in missing))
+        out += [f"column {c.name}: {old} -> {new}" for c, old, new in changed]
+        return out
+
+    def create(self) -> Observed | None:
+        warehouse.execute(self.ctx, sql.create_schema(self.ctx.spec), what="creating the schema")
+        warehouse.execute(self.ctx, sql.create_table(self.ctx.spec), what=f"creating {self.name}")
+        columns = [
+            {"name": c.name, "type": canonical_type(c.type), "nullable": c.nullable}
+            for c in self.ctx.spec.table.columns
+        ]
+        return Observed({"columns": columns})
+
+    def update(self, observed: Observed, fields: list[str]) -> None:
+        missing, changed = self._changes(observed)
+        widen, refused = [], []
+        for column, old, new in changed:
+            old_len, new_len = _varchar_length(old), _varchar_length(new)
+            if old_len is not None and new_len is not None and new_len > old_len:
+                widen.append(column)
+            else:
+                refused.append(f"{column.name}: {old} -> {new}")
+        if refused:
+            raise WcpipeError(
+                f"table {self.name}: cannot change column type in place "
+                f"({'; '.join(refused)}); migrate by hand",
+                hint="add a new column, copy and convert, drop the old one and rename it (or put "
+                "the spec back); wcpipe only adds columns and widens varchar",
+            )
+        table = self.ctx.spec.table
+        for column in missing:
+            if not column.nullable and self._has_rows():
+                # Existing rows have no value for the new column, so NOT NULL would fail (or need
+                # a made-up default). Add it nullable; loads fill it from now on.
+                column = column.model_copy(update={"nullable": True})
+            warehouse.execute(
+                self.ctx, sql.add_column(self.ctx.spec, column), what=f"adding {column.name}"
+            )
+        for column in widen:
+            # Redshift runs ALTER COLUMN TYPE only outside a transaction: one statement each.
+            warehouse.execute(
+                self.ctx,
+                f"ALTER TABLE {sql.qualified(table)} ALTER COLUMN {sql.ident(column.name)} "
+                f"TYPE {column.type}",
+                what=f"widening {column.name}",
+            )
+
+    def _has_rows(self) -> bool:
+        rows = warehouse.query(
+            self.ctx,
+            f"SELECT 1 AS one FROM {sql.qualified(self.ctx.spec.table)} LIMIT 1",
+            what=f"checking whether {self.name} has rows",
+        )
+        return bool(rows)
+
+    def delete(self, observed: Observed) -> None:
+        """Nothing to do: the table is deleted with its warehouse."""
+
+    def outputs(self, observed: Observed) -> dict[str, Any]:
+        return {"table": self.name, "columns": [c["name"] for c in observed.data["columns"]]}
+
+    def facts(self, observed: Observed) -> dict[str, str]:
+        return {"columns": str(len(observed.data["columns"]))}

@@ -1,0 +1,267 @@
+"""S3: the pipeline bucket, plus what the object resources in `s3_objects.py` share with it
+(`SSE`, `NOT_FOUND`, `read_or_none`).
+
+Contract (see `resources/base.py`), for every S3 resource in both modules: `describe` makes only
+read calls (head/get/list), returns None when nothing exists; `differences` is pure; only
+`create`/`update`/`delete` write.
+
+- `Bucket` is private and TLS-only: default encryption (SSE-S3 with a bucket key; an existing
+  aws:kms configuration is accepted as is), all four public-access blocks, BucketOwnerEnforced
+  ownership, a bucket policy statement denying non-TLS requests, and `ctx.tags`. Deleting empties
+  every object version and delete marker first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from wcpipe.core.errors import WcpipeError, error_code
+from wcpipe.provision.resources.base import Observed, Resource, tags_from_list
+
+TLS_SID = "DenyInsecureTransport"
+SSE = "AES256"
+NOT_FOUND = {"404", "NoSuchBucket", "NoSuchKey", "NotFound"}
+_PUBLIC_BLOCKS = (
+    "BlockPublicAcls",
+    "IgnorePublicAcls",
+    "BlockPublicPolicy",
+    "RestrictPublicBuckets",
+)
+
+
+def tls_only_statement(bucket_arn: str) -> dict[str, Any]:
+    return {
+        "Sid": TLS_SID,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def _normal(statement: dict[str, Any]) -> str:
+    """A statement as canonical JSON: one-item lists and strings compare equal, order ignored."""
+    out: dict[str, Any] = {}
+    for key, value in statement.items():
+        if isinstance(value, list):
+            value = sorted(value) if len(value) != 1 else value[0]
+        out[key] = value
+    return json.dumps(out, sort_keys=True)
+
+
+def read_or_none(call: Any, missing: set[str], **kwargs: Any) -> dict[str, Any] | None:
+    """A get_* call whose "not configured" error codes mean None."""
+    try:
+        result: dict[str, Any] = call(**kwargs)
+        return result
+    except Exception as exc:
+        if error_code(exc) in missing:
+            return None
+        raise
+
+
+class Bucket(Resource):
+    key = "s3.bucket"
+    kind = "S3 bucket"
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.bucket
+
+    @property
+    def arn(self) -> str:
+        return f"arn:{self.ctx.aws.partition}:s3:::{self.name}"
+
+    @property
+    def s3(self) -> Any:
+        return self.ctx.client("s3")
+
+    def describe(self) -> Observed | None:
+        try:
+            head = self.s3.head_bucket(Bucket=self.name)
+        except Exception as exc:
+            code = error_code(exc)
+            if code in NOT_FOUND:
+                return None
+            if code in {"403", "AccessDenied"}:
+                # Bucket names are global: it exists in an account we cannot read.
+                return Observed({"foreign": True})
+            raise
+        b = {"Bucket": self.name}
+        tagging = read_or_none(self.s3.get_bucket_tagging, {"NoSuchTagSet"}, **b)
+        tags = tags_from_list((tagging or {}).get("TagSet"))
+        observed = Observed({"foreign": False}, tags)
+        if not self.owned(observed):
+            return observed  # not ours: read nothing more
+        enc = read_or_none(
+            self.s3.get_bucket_encryption, {"ServerSideEncryptionConfigurationNotFoundError"}, **b
+        )
+        rules = (enc or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+        default = rules[0].get("ApplyServerSideEncryptionByDefault", {}) if rules else {}
+        pab = read_or_none(
+            self.s3.get_public_access_block, {"NoSuchPublicAccessBlockConfiguration"}, **b
+        )
+        own = read_or_none(
+            self.s3.get_bucket_ownership_controls, {"OwnershipControlsNotFoundError"}, **b
+        )
+        own_rules = (own or {}).get("OwnershipControls", {}).get("Rules", [])
+        policy = read_or_none(self.s3.get_bucket_policy, {"NoSuchBucketPolicy"}, **b)
+        # HeadBucket names the bucket's region; ask GetBucketLocation only if it did not.
+        region = head.get("BucketRegion") or (
+            self.s3.get_bucket_location(**b).get("LocationConstraint") or "us-east-1"
+        )
+        observed.data.update(
+            region=region,
+            encryption=default.get("SSEAlgorithm"),
+            kms_key=default.get("KMSMasterKeyID"),
+            bucket_key=bool(rules and rules[0].get("BucketKeyEnabled")),
+            public_access_block=(pab or {}).get("PublicAccessBlockConfiguration", {}),
+            ownership=own_rules[0].get("ObjectOwnership") if own_rules else None,
+            policy=json.loads(policy["Policy"]) if policy else None,
+        )
+        return observed
+
+    def differences(self, observed: Observed) -> list[str]:
+        d = observed.data
+        fields = []
+        sse_s3 = d.get("encryption") == SSE and d.get("bucket_key")
+        if not (sse_s3 or d.get("encryption") == "aws:kms"):
+            fields.append("encryption")
+        pab = d.get("public_access_block") or {}
+        if not all(pab.get(k) is True for k in _PUBLIC_BLOCKS):
+            fields.append("public_access_block")
+        if d.get("ownership") != "BucketOwnerEnforced":
+            fields.append("ownership")
+        if not self._has_tls_statement(d.get("policy")):
+            fields.append("policy")
+        if _user_tags(observed.tags) != self.ctx.tags:
+            fields.append("tags")
+        return fields
+
+    def _has_tls_statement(self, policy: dict[str, Any] | None) -> bool:
+        wanted = _normal(tls_only_statement(self.arn))
+        statements = (policy or {}).get("Statement", [])
+        return any(_normal(s) == wanted for s in statements if isinstance(s, dict))
+
+    def create(self) -> Observed | None:
+        """Create, tag and configure the bucket; return what a describe would then find (every
+        setting is what was just sent), or None if a concurrent run had created it."""
+        region = self.ctx.aws.region
+        # The tags go with the create call, so no crash can leave the bucket untagged (and so
+        # not ours); they are put again below for S3 backends that drop them (moto does).
+        config: dict[str, Any] = {"Tags": self.ctx.tag_list()}
+        if region != "us-east-1":
+            config["LocationConstraint"] = region
+        kwargs: dict[str, Any] = {
+            "Bucket": self.name,
+            "ObjectOwnership": "BucketOwnerEnforced",
+            "CreateBucketConfiguration": config,
+        }
+        settings = ["public_access_block", "encryption", "policy"]
+        ours = True
+        try:
+            self.s3.create_bucket(**kwargs)
+        except self.s3.exceptions.BucketAlreadyOwnedByYou:
+            ours = False  # created by a concurrent run a moment ago: converge it below
+            settings.append("ownership")
+        except self.s3.exceptions.BucketAlreadyExists:
+            raise WcpipeError(
+                f"S3 bucket {self.name!r} already exists in another AWS account",
+                hint="bucket names are global: set data.bucket in the spec to another name",
+            ) from None
+        # Tag before the settings: a run interrupted from here on still knows the bucket as its own.
+        self._put_tags()
+        self.update(Observed({}), settings)
+        if not ours:
+            return None
+        return Observed(
+            {
+                "foreign": False,
+                "region": region,
+                "encryption": SSE,
+                "kms_key": None,
+                "bucket_key": True,
+                "public_access_block": dict.fromkeys(_PUBLIC_BLOCKS, True),
+                "ownership": "BucketOwnerEnforced",
+                "policy": self._policy_document(None),
+            },
+            dict(self.ctx.tags),
+        )
+
+    def update(self, observed: Observed, fields: list[str]) -> None:
+        b = self.name
+        if "tags" in fields:
+            self._put_tags()
+        if "public_access_block" in fields:
+            config = dict.fromkeys(_PUBLIC_BLOCKS, True)
+            self.s3.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration=config)
+        if "ownership" in fields:
+            rules = [{"ObjectOwnership": "BucketOwnerEnforced"}]
+            self.s3.put_bucket_ownership_controls(Bucket=b, OwnershipControls={"Rules": rules})
+        if "encryption" in fields:
+            rule = {
+                "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": SSE},
+                "BucketKeyEnabled": True,
+            }
+            self.s3.put_bucket_encryption(
+                Bucket=b, ServerSideEncryptionConfiguration={"Rules": [rule]}
+            )
+        if "policy" in fields:
+            document = self._policy_document(observed.data.get("policy"))
+            self.s3.put_bucket_policy(Bucket=b, Policy=json.dumps(document))
+
+    def _policy_document(self, current: dict[str, Any] | None) -> dict[str, Any]:
+        """The policy to put: statements others added are kept, ours (by Sid) is replaced."""
+        policy = current or {"Version": "2012-10-17", "Statement": []}
+        others = [s for s in policy.get("Statement", []) if s.get("Sid") != TLS_SID]
+        return {
+            "Version": policy.get("Version", "2012-10-17"),
+            "Statement": [*others, tls_only_statement(self.arn)],
+        }
+
+    def _put_tags(self) -> None:
+        self.s3.put_bucket_tagging(Bucket=self.name, Tagging={"TagSet": self.ctx.tag_list()})
+
+    def delete(self, observed: Observed) -> None:
+        self._empty()
+        with contextlib.suppress(self.s3.exceptions.NoSuchBucket):
+            self.s3.delete_bucket(Bucket=self.name)
+
+    def _empty(self) -> None:
+        """Delete every object version and delete marker, a page (at most 1000) at a time.
+        Each round lists from the start again instead of following markers: the marker of a
+        page just deleted need not exist any more (moto then ends the listing early)."""
+        while True:
+            try:
+                page = self.s3.list_object_versions(Bucket=self.name, MaxKeys=1000)
+            except self.s3.exceptions.NoSuchBucket:
+                return
+            items = [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+            if not items:
+                return
+            objects = [{"Key": o["Key"], "VersionId": o["VersionId"]} for o in items]
+            result = self.s3.delete_objects(
+                Bucket=self.name, Delete={"Objects": objects, "Quiet": True}
+            )
+            if result.get("Errors"):
+                first = result["Errors"][0]
+                raise WcpipeError(
+                    f"emptying S3 bucket {self.name}: {len(result['Errors'])} objects not "
+                    f"deleted, e.g. {first.get('Key')}: {first.get('Code')}"
+                )
+
+    def outputs(self, observed: Observed) -> dict[str, Any]:
+        # The tags say whose the bucket is, and so whose the objects in it are (`s3_objects.py`).
+        return {"name": self.name, "arn": self.arn, "tags": dict(observed.tags)}
+
+    def facts(self, observed: Observed) -> dict[str, str]:
+        d = observed.data
+        return {"region": str(d.get("region", "?")), "encryption": str(d.get("encryption"))}
+
+
+def _user_tags(tags: dict[str, str]) -> dict[str, str]:
+    """Tags a user can set (AWS-managed `aws:` tags are neither ours nor drift)."""
+    return {k: v for k, v in tags.items() if not k.startswith("aws:")}

@@ -1,0 +1,232 @@
+"""S3 objects inside the pipeline bucket (`s3.py`): the code artifacts (`Artifacts`) and the
+spec's data files (`DataFiles`). Same service and contract as `s3.py`; in addition:
+- Objects carry no tags: they are owned by exact key, and ours only inside a bucket that is ours.
+- An object is uploaded only when its content changed: its SHA-256 is kept in the object metadata
+  (`sha256`) and compared through `head_object`.
+- `DataFiles` never touches other objects under the prefix; users may keep their own there.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from wcpipe.core.errors import SpecError, WcpipeError, error_code
+from wcpipe.provision import artifacts as packaging
+from wcpipe.provision.resources.base import Observed, Resource, tags_from_list
+from wcpipe.provision.resources.s3 import NOT_FOUND, SSE, read_or_none
+from wcpipe.spec.names import OWNER_TAG
+
+
+def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        result: dict[str, Any] = s3.head_object(Bucket=bucket, Key=key)
+        return result
+    except Exception as exc:
+        if error_code(exc) in NOT_FOUND:
+            return None
+        raise
+
+
+def _delete_keys(s3: Any, bucket: str, keys: list[str]) -> None:
+    """Delete objects by key, up to 1000 a request; a missing object or bucket is already the
+    wanted outcome (DeleteObjects reports no error for a key that does not exist)."""
+    for start in range(0, len(keys), 1000):
+        objects = [{"Key": k} for k in keys[start : start + 1000]]
+        try:
+            result = s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+        except Exception as exc:
+            if error_code(exc) in NOT_FOUND:
+                return
+            raise
+        errors = [e for e in result.get("Errors", []) if e.get("Code") not in NOT_FOUND]
+        if errors:
+            raise WcpipeError(
+                f"deleting objects from S3 bucket {bucket}: {len(errors)} not deleted, e.g. "
+                f"{errors[0].get('Key')}: {errors[0].get('Code')}"
+            )
+
+
+class _Objects(Resource):
+    """Objects in the pipeline bucket, each uploaded only when its SHA-256 changed."""
+
+    depends_on = ("s3.bucket",)
+
+    @property
+    def s3(self) -> Any:
+        return self.ctx.client("s3")
+
+    @property
+    def bucket(self) -> str:
+        return self.ctx.names.bucket
+
+    def owned(self, observed: Observed) -> bool:
+        # Objects carry no ownership tag of their own: they are ours only inside a bucket that
+        # is ours, so neither `up` nor `down` touches them in somebody else's same-named bucket.
+        return observed.tags.get(OWNER_TAG) == self.ctx.spec.name
+
+    def _bucket_tags(self) -> dict[str, str]:
+        """The bucket's tags: as `s3.bucket` published them in this run, else read."""
+        published = self.ctx.output_or("s3.bucket", "tags")
+        if published is not None:
+            return dict(published)
+        tagging = read_or_none(
+            self.s3.get_bucket_tagging, {"NoSuchTagSet", "NoSuchBucket"}, Bucket=self.bucket
+        )
+        return tags_from_list(tagging.get("TagSet") if tagging else None)
+
+    def _remote(self, keys: list[str]) -> dict[str, str | None] | None:
+        """key -> sha256 metadata ("" when unknown, None when missing); None if all missing
+        (without a request when the bucket was just described and found absent)."""
+        if self.ctx.known_absent("s3.bucket"):
+            return None
+        found: dict[str, str | None] = {}
+        for key in keys:
+            head = _head(self.s3, self.bucket, key)
+            found[key] = None if head is None else head.get("Metadata", {}).get("sha256", "")
+        if keys and all(v is None for v in found.values()):
+            return None
+        return found
+
+    def _put_args(self, sha: str, content_type: str) -> dict[str, Any]:
+        return {
+            "Metadata": {"sha256": sha},
+            "ServerSideEncryption": SSE,
+            "ContentType": content_type,
+        }
+
+
+class Artifacts(_Objects):
+    """The Glue script, the Glue library zip and the Lambda package."""
+
+    key = "s3.artifacts"
+    kind = "code artifacts"
+
+    @property
+    def name(self) -> str:
+        return f"s3://{self.bucket}/wcpipe/"
+
+    @cached_property
+    def artifacts(self) -> dict[str, packaging.Artifact]:
+        names = self.ctx.names
+        return packaging.build_artifacts(names.glue_script_key, names.lambda_package_key)
+
+    def describe(self) -> Observed | None:
+        remote = self._remote([a.key for a in self.artifacts.values()])
+        return None if remote is None else Observed({"objects": remote}, self._bucket_tags())
+
+    def differences(self, observed: Observed) -> list[str]:
+        objects = observed.data.get("objects", {})
+        return [role for role, a in self.artifacts.items() if objects.get(a.key) != a.sha256]
+
+    def create(self) -> Observed | None:
+        self.update(Observed({}), list(self.artifacts))
+        objects: dict[str, str | None] = {a.key: a.sha256 for a in self.artifacts.values()}
+        return Observed({"objects": objects}, self._bucket_tags())
+
+    def update(self, observed: Observed, fields: list[str]) -> None:
+        for role in fields:
+            a = self.artifacts[role]
+            args = self._put_args(a.sha256, a.content_type)
+            self.s3.put_object(Bucket=self.bucket, Key=a.key, Body=a.body, **args)
+
+    def delete(self, observed: Observed) -> None:
+        _delete_keys(self.s3, self.bucket, [a.key for a in self.artifacts.values()])
+
+    def outputs(self, observed: Observed) -> dict[str, Any]:
+        a = self.artifacts
+        package = a["lambda_package"]
+        return {
+            "glue_script_uri": f"s3://{self.bucket}/{a['glue_script'].key}",
+            "glue_libs_uri": f"s3://{self.bucket}/{a['glue_libs'].key}",
+            "lambda_bucket": self.bucket,
+            "lambda_key": package.key,
+            "lambda_sha256_b64": packaging.sha256_b64(package.body),
+        }
+
+
+class DataFiles(_Objects):
+    """The spec's local CSV files, each at `<prefix><file name>`."""
+
+    key = "s3.data"
+    kind = "data files"
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.data_uri
+
+    def _files(self) -> dict[str, Path]:
+        files: dict[str, Path] = {}
+        for path in self.ctx.spec.data_paths():
+            key = f"{self.ctx.names.prefix}{path.name}"
+            if key in files:
+                raise SpecError(
+                    f"data.files: {files[key]} and {path} would both upload to s3://"
+                    f"{self.bucket}/{key}; give them different file names"
+                )
+            files[key] = path
+        return files
+
+    def describe(self) -> Observed | None:
+        """Reads the remote metadata and hashes the local files (a missing file is recorded,
+        and only reported when something would be uploaded, so `down` works without them)."""
+        files = self._files()
+        remote = self._remote(list(files))
+        if remote is None:
+            return None
+        local: dict[str, dict[str, Any] | None] = {}
+        for key, path in files.items():
+            if path.is_file():
+                sha, size = packaging.file_sha256(path)
+                local[key] = {"sha256": sha, "size": size}
+            else:
+                local[key] = None
+        return Observed({"objects": remote, "local": local}, self._bucket_tags())
+
+    def differences(self, observed: Observed) -> list[str]:
+        local = observed.data["local"]
+        remote = observed.data["objects"]
+        changed = []
+        for key, facts in local.items():
+            if facts is None:
+                self._missing(key)
+            if remote.get(key) != facts["sha256"]:
+                changed.append(key)
+        return changed
+
+    def _missing(self, key: str) -> None:
+        path = self._files()[key]
+        raise SpecError(f"data.files: {path} does not exist (paths are relative to the spec file)")
+
+    def create(self) -> Observed | None:
+        local = {key: self._upload(key, path) for key, path in self._files().items()}
+        objects: dict[str, str | None] = {key: f["sha256"] for key, f in local.items()}
+        return Observed({"objects": objects, "local": local}, self._bucket_tags())
+
+    def update(self, observed: Observed, fields: list[str]) -> None:
+        files = self._files()
+        for key in fields:
+            self._upload(key, files[key])
+
+    def _upload(self, key: str, path: Path) -> dict[str, Any]:
+        """Upload one file with its SHA-256 in the metadata; return its sha256 and size."""
+        if not path.is_file():
+            self._missing(key)
+        with path.open("rb") as handle:
+            sha = packaging.stream_sha256(handle)
+            size = handle.tell()
+            handle.seek(0)
+            # upload_fileobj streams, switching to a multipart upload for large files.
+            self.s3.upload_fileobj(
+                handle, self.bucket, key, ExtraArgs=self._put_args(sha, "text/csv")
+            )
+        return {"sha256": sha, "size": size}
+
+    def delete(self, observed: Observed) -> None:
+        present = [k for k, sha in observed.data.get("objects", {}).items() if sha is not None]
+        _delete_keys(self.s3, self.bucket, present)
+
+    def facts(self, observed: Observed) -> dict[str, str]:
+        local = [f for f in observed.data.get("local", {}).values() if f is not None]
+        return {"files": str(len(local)), "bytes": str(sum(f["size"] for f in local))}

@@ -1,0 +1,273 @@
+"""What a job run loads: the catalog table's objects, mapped and COPYed into PostgreSQL.
+
+Contract (the run itself, its states, events, metrics and log groups are `jobs.py`'s):
+- `load(sandbox, backend, run, out)` does what `glue/load.py` does, with the same shared code:
+  `transform.JobConfig` from `--wcpipe_config`; the source is the catalog table (its columns
+  name the fields, its SerDe gives delimiter and quote, `skip.header.line.count` the header);
+  every object under its location is streamed (a chunk at a time, never whole) through `csvio`
+  and `transform.Mapper` (`job_workers`). Any rejected value raises `JobFailed` (columns, counts
+  and samples in the message) and nothing is loaded. Otherwise the rows are COPYed into a
+  staging table (`loadsql.create_staging`) and `loadsql.load_statements` move them into the
+  target in ONE transaction; with no rows to load the target is not touched. Small loads do all
+  of it in one transaction in the run's thread; from PARALLEL_MIN_BYTES of objects, one worker
+  process per core maps and COPYs (the staging table is committed first so their connections
+  see it, and is dropped whatever happens): either way a failed load leaves the target unchanged.
+- `JobFailed`: a load that cannot finish (no `--wcpipe_config`, no catalog table or bucket,
+  rejected values, a worker's failure); its message becomes the run's ErrorMessage.
+- Bookmarks (`--job-bookmark-option job-bookmark-enable`): per job, the (key, ETag) pairs already
+  loaded; only new or changed objects are read; the bookmark advances (glue_ops.put_bookmark)
+  only when the run SUCCEEDS (`job-bookmark-pause` reads incrementally without advancing).
+  glue_ops serves Get/ResetJobBookmark; `reset_bookmark(backend, job)` forgets it entirely.
+- Lines printed to `out`: counts per object, then `transform.counts_line`.
+- Reads moto's backends directly (the Glue catalog table, S3 objects); the moto names it relies
+  on are pinned in `jobs.HOOK_PINS`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from wcpipe.authoring import csvio
+from wcpipe.datamap import loadsql
+from wcpipe.datamap.transform import JobConfig, Mapper, counts_line
+from wcpipe.sandbox import warehouse_pg
+from wcpipe.sandbox.patches import job_workers
+
+if TYPE_CHECKING:
+    from moto.glue.models import GlueBackend
+
+    from wcpipe.sandbox.core import Sandbox
+    from wcpipe.sandbox.patches.jobs import RunOutput, SandboxJobRun
+
+PARALLEL_MIN_BYTES = 4 << 20  # below this, a run maps in its own thread (see `_workers`)
+
+
+class JobFailed(Exception):
+    """A run that cannot finish; the message becomes the run's ErrorMessage."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Bookmarks: glue_ops keeps JobBookmarkEntry dicts (Get/ResetJobBookmark); ours is the JSON
+# {"objects": {key: etag}} in the entry's JobBookmark, which ResetJobBookmark empties.
+
+
+def processed_objects(backend: GlueBackend, job_name: str) -> dict[str, str]:
+    """The S3 keys (and their ETags) the job's bookmark says were already loaded."""
+    from wcpipe.sandbox.patches import glue_ops
+
+    entry = glue_ops.bookmarks(backend).get(job_name)
+    state = json.loads(entry["JobBookmark"] or "{}") if entry else {}
+    return dict(state.get("objects", {}))
+
+
+def reset_bookmark(backend: GlueBackend, job_name: str) -> None:
+    """Forget what the job has loaded (the next run reads every object again)."""
+    from wcpipe.sandbox.patches import glue_ops
+
+    glue_ops.bookmarks(backend).pop(job_name, None)
+
+
+def _commit_bookmark(
+    backend: GlueBackend, job_name: str, run_id: str, loaded: dict[str, str]
+) -> None:
+    from wcpipe.sandbox.patches import glue_ops
+
+    objects = {**processed_objects(backend, job_name), **loaded}
+    glue_ops.put_bookmark(backend, job_name, run_id, {"objects": objects})
+
+
+# ---------------------------------------------------------------------------------------------
+# The load
+
+
+@dataclass(frozen=True)
+class Source:
+    bucket: str
+    prefix: str
+    columns: list[str]
+    dialect: csvio.Dialect
+
+
+def _source(backend: GlueBackend, config: JobConfig) -> Source:
+    try:
+        table = backend.get_table(config.source_database, config.source_table).as_dict()
+    except Exception:  # moto's EntityNotFound (database or table)
+        raise JobFailed(
+            f"Entity Not Found: table {config.source_table} in database "
+            f"{config.source_database} (has the S3 crawler run?)"
+        ) from None
+    storage = table.get("StorageDescriptor") or {}
+    location = str(storage.get("Location") or "")
+    if not location.startswith("s3://"):
+        raise JobFailed(f"catalog table {config.source_table} has no S3 location ({location!r})")
+    bucket, _, prefix = location.removeprefix("s3://").partition("/")
+    serde = (storage.get("SerdeInfo") or {}).get("Parameters") or {}
+    params = {**(storage.get("Parameters") or {}), **(table.get("Parameters") or {})}
+    wanted = csvio.Dialect.from_config(config.csv)
+    dialect = csvio.Dialect(
+        header=str(params.get("skip.header.line.count", "0")) == "1",
+        delimiter=serde.get("separatorChar")
+        or serde.get("field.delim")
+        or params.get("delimiter")
+        or wanted.delimiter,
+        quote=serde.get("quoteChar") or wanted.quote,
+        encoding=wanted.encoding,
+    )
+    columns = [str(c["Name"]) for c in storage.get("Columns") or []]
+    return Source(bucket, prefix.rstrip("/") + "/" if prefix else "", columns, dialect)
+
+
+def load(sandbox: Sandbox, backend: GlueBackend, run: SandboxJobRun, out: RunOutput) -> None:
+    raw_config = (run.arguments or {}).get("--wcpipe_config")
+    if not raw_config:
+        raise JobFailed("argument --wcpipe_config is missing: this job was not made by wcpipe")
+    config = JobConfig.from_json(raw_config)
+    source = _source(backend, config)
+    option = (run.arguments or {}).get("--job-bookmark-option", "job-bookmark-disable")
+    s3 = sandbox.backend("s3")
+    if source.bucket not in s3.buckets:
+        raise JobFailed(f"bucket {source.bucket} of the source table does not exist")
+    keys = s3.list_objects(s3.get_bucket(source.bucket), source.prefix or None, None, None, None)[0]
+    objects = sorted((k for k in keys if not k.name.endswith("/")), key=lambda k: k.name)
+    if option != "job-bookmark-disable":
+        done = processed_objects(backend, run.job_name)
+        objects = [k for k in objects if done.get(k.name) != k.etag]
+    mapper = Mapper(config)
+    try:
+        index = mapper.index(source.columns)
+    except ValueError as exc:
+        raise JobFailed(str(exc)) from None
+    staging = loadsql.staging_table(config, run.job_run_id)
+    workers = _workers(sandbox, objects)
+    if workers > 1:
+        _load_in_workers(sandbox, raw_config, source, objects, mapper, staging, workers, out)
+    else:
+        _load_here(sandbox, source, objects, mapper, index, staging, out)
+    if option == "job-bookmark-enable":
+        loaded = {k.name: k.etag for k in objects}
+        _commit_bookmark(backend, run.job_name, run.job_run_id, loaded)
+
+
+def _workers(sandbox: Sandbox, objects: Sequence[Any]) -> int:
+    """Worker processes for this run: one per core (at most one per object) once the objects
+    add up to PARALLEL_MIN_BYTES; below that, starting them costs more than they save.
+    `sandbox.state["job_workers"]` and `["job_parallel_min_bytes"]` override both."""
+    workers = int(sandbox.state.get("job_workers") or os.cpu_count() or 1)
+    threshold = int(sandbox.state.get("job_parallel_min_bytes", PARALLEL_MIN_BYTES))
+    if sum(k.size for k in objects) < threshold:
+        return 1
+    return min(workers, len(objects))
+
+
+def _load_here(
+    sandbox: Sandbox,
+    source: Source,
+    objects: Sequence[Any],
+    mapper: Mapper,
+    index: dict[str, int],
+    staging: str,
+    out: RunOutput,
+) -> None:
+    """Map in this thread: staging table, COPY and load statements in ONE transaction."""
+    config, d = mapper.config, source.dialect
+    with sandbox.pg_connect(config.target_database) as conn, conn.transaction():
+        if objects:
+            conn.execute(loadsql.create_staging(config, staging))
+            statement = job_workers.copy_statement(config, staging)
+            with conn.cursor() as cur, cur.copy(statement) as copy:
+                for key in objects:
+                    before = mapper.counts()
+                    with job_workers.open_object(key) as stream:
+                        job_workers.copy_records(copy, config, d, stream, mapper, index)
+                    counts = {k: v - before[k] for k, v in mapper.counts().items()}
+                    _print_counts(out, source, key.name, counts)
+        _finish(conn, mapper, staging, bool(objects), out)
+
+
+def _load_in_workers(
+    sandbox: Sandbox,
+    raw_config: str,
+    source: Source,
+    objects: Sequence[Any],
+    mapper: Mapper,
+    staging: str,
+    workers: int,
+    out: RunOutput,
+) -> None:
+    """Map on worker processes. Their COPYs need the staging table committed first; then the
+    load statements (the DROP included) run in ONE transaction, and whatever fails, the staging
+    table is dropped: the target changes only if every object was mapped and copied."""
+    config = mapper.config
+    dsn = warehouse_pg.dsn_for(sandbox.pg_dsn, config.target_database)
+    with sandbox.pg_connect(config.target_database) as conn:
+        conn.execute(loadsql.create_staging(config, staging))  # autocommit: committed
+        try:
+            try:
+                results = job_workers.copy_in_workers(
+                    dsn,
+                    raw_config,
+                    staging,
+                    source.dialect,
+                    source.columns,
+                    [(k.name, k) for k in objects],
+                    workers,
+                )
+            except job_workers.WorkerFailed as exc:
+                raise JobFailed(str(exc)) from None
+            for result in results:
+                mapper.read += result.counts["read"]
+                mapper.dropped += result.counts["dropped"]
+                mapper.loaded += result.counts["loaded"]
+                mapper.rejected += result.counts["rejected"]
+                mapper.rejects.merge(result.rejects)
+                _print_counts(out, source, result.name, result.counts)
+            with conn.transaction():
+                _finish(conn, mapper, staging, True, out)
+        finally:
+            conn.execute(loadsql.drop_staging(config, staging))  # gone already if it loaded
+
+
+def _analyze_due(conn: Any, config: JobConfig, loaded: int) -> bool:
+    """Whether the target's statistics are due (autovacuum's rule: 50 rows + 10% of the table
+    changed), now rather than up to a minute later: the next merge plans with them."""
+    found = conn.execute(
+        "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = %s::regclass",
+        (loadsql.target(config),),
+    ).fetchone()
+    return bool(found) and loaded > 50 + 0.1 * float(found[0])
+
+
+def _print_counts(out: RunOutput, source: Source, name: str, counts: dict[str, int]) -> None:
+    out.print(f"s3://{source.bucket}/{name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+def _finish(conn: Any, mapper: Mapper, staging: str, staged: bool, out: RunOutput) -> None:
+    """Inside the load's transaction: refuse rejects, else move the staging rows in."""
+    config = mapper.config
+    out.print(counts_line(mapper.counts()))
+    if mapper.rejects:
+        message = (
+            f"{mapper.rejected} row(s) have values that do not fit the target table; "
+            f"nothing was loaded.\n{mapper.rejects.summary()}"
+        )
+        raise JobFailed(message)  # leaving the transaction rolls everything back
+    if mapper.loaded:
+        if config.load_mode == "merge":
+            # The delete should read only the target rows whose keys are staged, as the sort
+            # key's zone maps let Redshift do. PostgreSQL needs the fresh staging table's
+            # statistics (Redshift's COPY updates them itself) and, to prefer the key's index
+            # to a hash join over the whole target, the random_page_cost for data in memory.
+            conn.execute(f"ANALYZE {loadsql.ident(config.target_schema)}.{loadsql.ident(staging)}")
+            conn.execute("SET LOCAL random_page_cost = 1.1")
+        for statement in loadsql.load_statements(config, staging):
+            conn.execute(statement)
+        if config.load_mode == "merge" and _analyze_due(conn, config, mapper.loaded):
+            conn.execute(f"ANALYZE {loadsql.target(config)}")
+    else:
+        out.print("wcpipe: nothing to load (no new rows); the target table is unchanged")
+        if staged:
+            conn.execute(loadsql.drop_staging(config, staging))

@@ -1,0 +1,204 @@
+"""Job runs that run: StartJobRun in the sandbox performs the job's load into PostgreSQL.
+
+Contract (what a run loads, and its bookmarks, are `job_load.py`'s):
+- `install(sandbox)` patches moto's GlueBackend.start_job_run once per process; each run belongs
+  to `core.current()` (with no sandbox running, moto's own behaviour is kept). Runs respect the
+  job's MaxConcurrentRuns (default 1) with ConcurrentRunsExceededException, as AWS does, and
+  carry the merged arguments (DefaultArguments, then the run's, then NonOverridableArguments).
+- A run goes STARTING -> RUNNING -> SUCCEEDED | FAILED (ErrorMessage) on the sandbox's "jobs"
+  pool, with StartedOn/CompletedOn, ExecutionTime (seconds) and DPUSeconds (ExecutionTime x
+  NumberOfWorkers x DPU per worker). A "Glue Job State Change" event ends every run.
+- The run's work is `job_load.load` (see its docstring: the source table, streaming, staging,
+  COPY, the load statements in ONE transaction, worker processes, bookmarks). It SUCCEEDS when
+  the load returns; `job_load.JobFailed` (rejected values, no source, ...) or any other error
+  FAILS it with that message, and a failed run leaves the target unchanged.
+- Lines go to /aws-glue/jobs/output (`RunOutput.print`: counts per object, then
+  `transform.counts_line`) and errors to /aws-glue/jobs/error, stream = run id.
+- HOOK_PINS names the moto internals used here and in `job_load` / `job_workers`.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from moto.core.utils import utcnow
+from moto.glue.exceptions import ConcurrentRunsExceededException
+from moto.glue.models import FakeJob, FakeJobRun, GlueBackend
+
+from wcpipe.sandbox.patches.crawler import emit, safe_log
+from wcpipe.sandbox.patches.job_load import JobFailed, load
+
+if TYPE_CHECKING:
+    from wcpipe.sandbox.core import Sandbox
+
+OUTPUT_GROUP = "/aws-glue/jobs/output"
+ERROR_GROUP = "/aws-glue/jobs/error"
+ACTIVE = ("STARTING", "RUNNING", "STOPPING", "WAITING")
+DPU_PER_WORKER = {"G.025X": 0.25, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X": 8.0, "Z.2X": 2.0}
+HOOK_PINS: tuple[tuple[str, str], ...] = (
+    ("moto.glue.models", "GlueBackend"),
+    ("moto.glue.models", "FakeJob"),
+    ("moto.glue.models", "FakeJobRun"),
+    ("moto.glue.exceptions", "ConcurrentRunsExceededException"),
+    ("moto.s3.models", "FakeKey"),  # job_workers.ObjectReader reads _value_buffer under .lock
+)
+
+
+class SandboxJobRun(FakeJobRun):
+    """A run whose state moves only when the run moves it (moto's advances on every read)."""
+
+    def __init__(self, glue_version: str | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._state = "STARTING"
+        self.glue_version = glue_version
+        self.error_message: str | None = None
+        self.execution_time = 0
+        self.dpu_seconds: float | None = None
+        self.completed_on = None  # type: ignore[assignment]
+
+    @property
+    def status(self) -> str:
+        return self._state
+
+    @status.setter
+    def status(self, value: str) -> None:
+        self._state = value
+        self.modified_on = utcnow()
+
+    def as_dict(self) -> dict[str, Any]:
+        out = super().as_dict()
+        out.update(
+            ExecutionTime=self.execution_time,
+            LogGroupName="/aws-glue/jobs",
+            GlueVersion=self.glue_version or "0.9",
+            JobMode="SCRIPT",
+        )
+        if self.completed_on is None:
+            out.pop("CompletedOn", None)
+        if self.error_message:
+            out["ErrorMessage"] = self.error_message
+        if self.dpu_seconds is not None:
+            out["DPUSeconds"] = self.dpu_seconds
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# StartJobRun
+
+
+def _current() -> Sandbox:
+    from wcpipe.sandbox import core
+
+    return core.current()
+
+
+_original_start_job_run = GlueBackend.start_job_run
+
+
+def _start_job_run(backend: GlueBackend, name: str, *args: Any, **kwargs: Any) -> str:
+    try:
+        sandbox = _current()
+    except RuntimeError:  # no sandbox in this process: moto as it is
+        return _original_start_job_run(backend, name, *args, **kwargs)
+    params = dict(
+        zip(
+            (
+                "arguments",
+                "allocated_capacity",
+                "max_capacity",
+                "timeout",
+                "worker_type",
+                "security_configuration",
+                "number_of_workers",
+                "notification_property",
+                "previous_run_id",
+            ),
+            args,
+            strict=False,
+        ),
+        **kwargs,
+    )
+    job = backend.get_job(name)
+    lock = sandbox.state.setdefault("glue_job_lock", threading.Lock())
+    with lock:
+        active = [r for r in job.job_runs if r.status in ACTIVE]
+        if len(active) >= (job.execution_property or {}).get("MaxConcurrentRuns", 1):
+            raise ConcurrentRunsExceededException(f"Concurrent runs exceeded for {name}")
+        arguments = {**job.default_arguments, **(params.get("arguments") or {})}
+        arguments.update(job.non_overridable_arguments or {})
+        run = SandboxJobRun(
+            job.glue_version,
+            job_name=name,
+            arguments=arguments,
+            allocated_capacity=params.get("allocated_capacity") or job.allocated_capacity,
+            max_capacity=params.get("max_capacity") or job.max_capacity,
+            timeout=params.get("timeout") or job.timeout,
+            worker_type=params.get("worker_type") or job.worker_type,
+            security_configuration=params.get("security_configuration")
+            or job.security_configuration,
+            number_of_workers=params.get("number_of_workers") or job.number_of_workers,
+            notification_property=params.get("notification_property") or job.notification_property,
+            job_run_id=params.get("previous_run_id"),
+        )
+        job.job_runs.append(run)
+    sandbox.background("jobs", _run, sandbox, backend, job, run)
+    return run.job_run_id
+
+
+def _run(sandbox: Sandbox, backend: GlueBackend, job: FakeJob, run: SandboxJobRun) -> None:
+    began = time.monotonic()
+    run.started_on = utcnow()
+    run.status = "RUNNING"
+    out = RunOutput(sandbox, run.job_run_id)
+    try:
+        load(sandbox, backend, run, out)
+        state = "SUCCEEDED"
+    except JobFailed as exc:
+        state, run.error_message = "FAILED", str(exc)
+    except Exception as exc:  # a bug or a database error: the run fails, with its text
+        state, run.error_message = "FAILED", f"{type(exc).__name__}: {exc}"
+    if run.error_message:
+        out.error(run.error_message)
+    run.execution_time = max(1, math.ceil(time.monotonic() - began))
+    workers, worker_type = run.number_of_workers, run.worker_type
+    if workers and worker_type in DPU_PER_WORKER:
+        run.dpu_seconds = run.execution_time * workers * DPU_PER_WORKER[worker_type]
+    elif run.max_capacity:
+        run.dpu_seconds = run.execution_time * float(run.max_capacity)
+    run.completed_on = utcnow()
+    run.status = state
+    rid = run.job_run_id
+    detail = {"jobName": job.name, "jobRunId": rid, "state": state}
+    if state == "SUCCEEDED":
+        detail.update(severity="INFO", message="Job run succeeded")
+    else:
+        message = f"JobName:{job.name} and JobRunId:{rid} failed to execute with exception "
+        detail.update(severity="ERROR", message=message + str(run.error_message))
+    emit(sandbox, "Glue Job State Change", detail)
+
+
+class RunOutput:
+    """The run's log lines: `print` to the output group, `error` to the error group."""
+
+    def __init__(self, sandbox: Sandbox, run_id: str) -> None:
+        self.sandbox, self.run_id = sandbox, run_id
+
+    def print(self, line: str) -> None:
+        safe_log(self.sandbox, OUTPUT_GROUP, self.run_id, line)
+
+    def error(self, line: str) -> None:
+        safe_log(self.sandbox, ERROR_GROUP, self.run_id, line)
+
+
+_installed = False
+
+
+def install(sandbox: Sandbox) -> None:
+    """Make StartJobRun run (once per process; each run belongs to `core.current()`)."""
+    global _installed
+    if not _installed:
+        GlueBackend.start_job_run = _start_job_run  # type: ignore[method-assign,assignment]
+        _installed = True

@@ -1,0 +1,405 @@
+"""The pipeline spec: `config/pipeline.yaml` parsed once into typed, frozen models.
+
+Contract: `load_spec(path)` either returns a `Spec` or raises `SpecError` whose message is one
+line naming the YAML path (and line) of the bad field and what was expected. Nothing here talks to
+AWS, so a spec that does not validate never causes an AWS request. Everything downstream reads
+these models, never raw dicts.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from wcpipe.core.errors import SpecError
+from wcpipe.datamap.values import SqlType
+
+# Redshift folds unquoted identifiers to lower case; we only accept names that need no quoting.
+SQL_IDENTIFIER = r"^[a-z_][a-z0-9_]{0,126}$"
+PIPELINE_NAME = r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$"
+RESERVED_WORDS = frozenset(
+    """
+    all and any as asc between by case cast check column constraint create default delete desc
+    distinct do drop else end except false for foreign from grant group having in insert
+    intersect into is join leading left like limit not null offset on or order primary
+    references right select session_user table then to trailing true union unique user using
+    when where with
+    """.split()
+)
+
+CleaningRule = Literal[
+    "trim",  # strip leading/trailing whitespace (after normalize_space, if both)
+    "normalize_space",  # non-breaking and other Unicode spaces become one ASCII space
+    "strip_footnotes",  # drop footnote marks such as "[86]" or "[a]"
+    "thousands",  # drop thousands separators: "173,850" -> "173850"
+    "empty_as_null",  # an empty value is NULL (default for non-text types)
+]
+
+
+def type_family(sql_type: str) -> str:
+    """The family ('integer', 'varchar', ...) of a Redshift column type, or raise ValueError."""
+    try:
+        return SqlType.parse(sql_type).family
+    except ValueError:
+        raise ValueError(
+            f"{sql_type!r} is not a supported Redshift type (smallint, integer, bigint, "
+            "decimal(p,s), real, double precision, boolean, date, timestamp, varchar(n), char(n))"
+        ) from None
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class CsvDialect(_Model):
+    header: bool = Field(True, description="The first line of every file names the columns.")
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    quote: str = Field('"', min_length=1, max_length=1)
+    encoding: str = Field("utf-8", description="Python codec name of the files' encoding.")
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, v: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(v)
+        except LookupError:
+            raise ValueError(f"unknown encoding {v!r}") from None
+        return v
+
+
+class DropRows(_Model):
+    """Drop source rows whose `column` holds one of `values` (e.g. a totals row)."""
+
+    column: str
+    values: tuple[str, ...] = Field(min_length=1)
+
+
+class Data(_Model):
+    files: tuple[str, ...] = Field(
+        (), description="Local CSV files to upload under the prefix (relative to the spec file)."
+    )
+    bucket: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        description="Bucket name; default wcpipe-<name>-<account>-<region>.",
+    )
+    prefix: str = Field("raw/", pattern=r"^([A-Za-z0-9_.=-]+/)+$")
+    csv: CsvDialect = CsvDialect()
+    drop_rows: tuple[DropRows, ...] = Field(
+        (), description="Source rows that are not data (summary rows) and are never loaded."
+    )
+
+
+class Column(_Model):
+    name: str = Field(pattern=SQL_IDENTIFIER, description="Column name in Redshift.")
+    type: str = Field(description="Redshift type, e.g. integer, decimal(12,2), varchar(64).")
+    source: str | None = Field(
+        None,
+        description="CSV header of the source column (default: name). An empty header is "
+        "col<N> (0-based), as Glue's crawler names it.",
+    )
+    nullable: bool = True
+    clean: tuple[CleaningRule, ...] = ()
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, v: str) -> str:
+        if v in RESERVED_WORDS:
+            raise ValueError(f"{v!r} is a reserved SQL word; choose another column name")
+        return v
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, v: str) -> str:
+        type_family(v)
+        return " ".join(v.lower().split())
+
+    @property
+    def source_column(self) -> str:
+        return self.name if self.source is None else self.source
+
+    @property
+    def family(self) -> str:
+        return type_family(self.type)
+
+
+class Table(_Model):
+    schema_: str = Field("public", alias="schema", pattern=SQL_IDENTIFIER)
+    name: str = Field(pattern=SQL_IDENTIFIER)
+    columns: tuple[Column, ...] = Field(min_length=1)
+
+    @field_validator("columns")
+    @classmethod
+    def _unique(cls, v: tuple[Column, ...]) -> tuple[Column, ...]:
+        seen: set[str] = set()
+        for c in v:
+            if c.name in seen:
+                raise ValueError(f"duplicate column {c.name!r}")
+            seen.add(c.name)
+        return v
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+
+class Load(_Model):
+    mode: Literal["append", "truncate", "merge"] = "append"
+    keys: tuple[Annotated[str, Field(pattern=SQL_IDENTIFIER)], ...] = ()
+
+    @model_validator(mode="after")
+    def _keys_for_merge(self) -> Load:
+        if self.mode == "merge" and not self.keys:
+            raise ValueError("mode 'merge' needs 'keys' (the columns that identify a row)")
+        if self.mode != "merge" and self.keys:
+            raise ValueError(f"'keys' only apply to mode 'merge', not {self.mode!r}")
+        return self
+
+
+class Warehouse(_Model):
+    type: Literal["provisioned", "serverless"] = "provisioned"
+    database: str = Field("dev", pattern=SQL_IDENTIFIER)
+    admin_user: str = Field("awsadmin", pattern=r"^[a-z][a-z0-9_]{0,126}$")
+    node_type: str = Field("ra3.large", pattern=r"^(dc2|ra3|ds2)\.[a-z0-9]+$")
+    nodes: int = Field(1, ge=1, le=128)
+    base_rpu: int = Field(8, ge=8, le=1024)
+    max_rpu: int | None = Field(None, ge=8, le=1024)
+    final_snapshot: bool = Field(
+        False, description="Take a final snapshot when `down` deletes the cluster."
+    )
+
+    @field_validator("admin_user")
+    @classmethod
+    def _admin_not_reserved(cls, v: str) -> str:
+        if v in RESERVED_WORDS or v in {"rdsdb", "rdsadmin", "public"}:
+            raise ValueError(f"{v!r} is reserved by Redshift; choose another admin user")
+        return v
+
+    @model_validator(mode="after")
+    def _rpu_range(self) -> Warehouse:
+        if self.base_rpu % 8:
+            raise ValueError("base_rpu must be a multiple of 8")
+        if self.max_rpu is not None and self.max_rpu < self.base_rpu:
+            raise ValueError("max_rpu must be at least base_rpu")
+        return self
+
+
+class Network(_Model):
+    vpc_id: str | None = Field(None, pattern=r"^vpc-[0-9a-f]{8,17}$")
+    subnet_id: str | None = Field(None, pattern=r"^subnet-[0-9a-f]{8,17}$")
+
+
+class Glue(_Model):
+    version: Literal["3.0", "4.0", "5.0"] = "4.0"
+    worker_type: Literal["G.025X", "G.1X", "G.2X", "G.4X", "G.8X"] = "G.1X"
+    workers: int = Field(2, ge=2, le=299)
+    timeout_minutes: int = Field(30, ge=1, le=2880)
+    bookmarks: bool = True
+
+
+class Lambda(_Model):
+    runtime: Literal["python3.11", "python3.12", "python3.13"] = "python3.12"
+    memory_mb: int = Field(128, ge=128, le=10240)
+    timeout_seconds: int = Field(30, ge=1, le=900)
+
+
+class Logs(_Model):
+    retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = 14
+
+
+class Spec(_Model):
+    name: str = Field(
+        description="Pipeline name: the prefix of every physical name and the ownership tag.",
+        json_schema_extra={"pattern": PIPELINE_NAME},
+    )
+    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    profile: str | None = None
+    endpoint_url: str | None = Field(None, pattern=r"^https?://")
+    data: Data = Data()
+    table: Table
+    load: Load = Load()
+    warehouse: Warehouse = Warehouse()
+    network: Network = Network()
+    glue: Glue = Glue()
+    lambda_: Lambda = Field(Lambda(), alias="lambda")
+    logs: Logs = Logs()
+    tags: dict[Annotated[str, Field(min_length=1, max_length=128)], str] = {}
+
+    @field_validator("name")
+    @classmethod
+    def _pipeline_name(cls, v: str) -> str:
+        if not re.fullmatch(PIPELINE_NAME, v):
+            raise ValueError(
+                f"{v!r} is not a valid pipeline name: use 2-24 lowercase letters, digits and "
+                "hyphens, starting with a letter (it prefixes bucket and resource names)"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Spec:
+        names = {c.name for c in self.table.columns}
+        for key in self.load.keys:
+            if key not in names:
+                raise ValueError(f"merge key {key!r} is not a column of table {self.table.name!r}")
+        sources = [c.source_column for c in self.table.columns]
+        for drop in self.data.drop_rows:
+            if drop.column not in sources:
+                raise ValueError(f"drop_rows column {drop.column!r} is not a source column")
+        if self.load.mode == "truncate" and self.glue.bookmarks:
+            raise ValueError(
+                "load mode 'truncate' replaces the table with what one run reads, but job "
+                "bookmarks make a run read only new files: set glue.bookmarks: false"
+            )
+        for key in self.tags:
+            if key.lower().startswith("aws:") or key.startswith("wcpipe:"):
+                raise ValueError(f"tag key {key!r} is reserved")
+        return self
+
+    # Where the spec file lives: relative data paths resolve against it.
+    _base_dir: Path = PrivateAttr(default_factory=lambda: Path("."))
+
+    @property
+    def base_dir(self) -> Path:
+        return self._base_dir
+
+    def data_paths(self) -> list[Path]:
+        return [(self._base_dir / f) for f in self.data.files]
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading, with errors that name the YAML path and line.
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A SafeLoader that remembers the line of every mapping key and sequence item."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | float | bool) and key is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "mapping keys must be strings", key_node.start_mark
+            )
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        mapping[str(key)] = loader.construct_object(value_node, deep=True)
+        lines[str(key)] = key_node.start_mark.line + 1
+    return _Lined(mapping, lines, node.start_mark.line + 1)
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> list[Any]:
+    items = [loader.construct_object(n, deep=True) for n in node.value]
+    return _LinedList(items, [n.start_mark.line + 1 for n in node.value])
+
+
+class _Lined(dict[str, Any]):
+    def __init__(self, data: dict[str, Any], lines: dict[str, int], line: int) -> None:
+        super().__init__(data)
+        self.lines = lines
+        self.line = line
+
+
+class _LinedList(list[Any]):
+    def __init__(self, data: list[Any], lines: list[int]) -> None:
+        super().__init__(data)
+        self.lines = lines
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def _line_of(doc: Any, loc: tuple[int | str, ...]) -> int | None:
+    line: int | None = getattr(doc, "line", None)
+    node = doc
+    for part in loc:
+        if isinstance(node, _Lined) and isinstance(part, str) and part in node:
+            line = node.lines.get(part, line)
+            node = node[part]
+        elif isinstance(node, _LinedList) and isinstance(part, int) and part < len(node):
+            line = node.lines[part]
+            node = node[part]
+        else:
+            break
+    return line
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _explain(err: Any) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required field is missing"
+    msg = str(err["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+def parse_spec(text: str, *, source: str = "<spec>", base_dir: Path | None = None) -> Spec:
+    """Parse YAML text into a Spec, or raise SpecError naming the path and line."""
+    try:
+        doc = yaml.load(text, Loader=_LineLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise SpecError(f"{where}: invalid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{source}: invalid YAML: {exc}") from None
+    if not isinstance(doc, dict):
+        raise SpecError(f"{source}: expected a mapping at the top level with at least 'name'")
+    try:
+        spec = Spec.model_validate(doc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(
+            p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+        )
+        line = _line_of(doc, loc)
+        where = f"{source}:{line}" if line else source
+        # Pydantic reports aliases in loc; show them as the user wrote them.
+        extra = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise SpecError(f"{where}: {_dotted(loc)}: {_explain(first)}{extra}") from None
+    spec._base_dir = base_dir or Path(".")
+    return spec
+
+
+def load_spec(path: str | Path) -> Spec:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{p}: spec file not found (use -c/--config to name it)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{p}: cannot read spec: {exc}") from None
+    return parse_spec(text, source=str(p), base_dir=p.resolve().parent)
+
+
+def json_schema() -> dict[str, Any]:
+    return Spec.model_json_schema(by_alias=True)

@@ -1,0 +1,175 @@
+"""Physical names and ARNs, derived from the spec: the one place a name is spelled.
+
+Every physical name starts with `wcpipe-<name>` (Glue databases, which prefer underscores, with
+`wcpipe_<name>`), and every resource carries the ownership tag `wcpipe:pipeline = <name>`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from wcpipe.spec.model import Spec
+
+OWNER_TAG = "wcpipe:pipeline"
+
+
+def catalog_table_name(prefix: str) -> str:
+    """The table Glue's crawler creates for an S3 folder: its last path segment, sanitized."""
+    last = prefix.rstrip("/").rsplit("/", 1)[-1]
+    return re.sub(r"[^a-z0-9_]", "_", last.lower())
+
+
+@dataclass(frozen=True)
+class Names:
+    pipeline: str
+    account_id: str
+    region: str
+    bucket_override: str | None
+    prefix: str
+    database: str
+    schema: str
+    table: str
+
+    @classmethod
+    def of(cls, spec: Spec, account_id: str, region: str) -> Names:
+        return cls(
+            pipeline=spec.name,
+            account_id=account_id,
+            region=region,
+            bucket_override=spec.data.bucket,
+            prefix=spec.data.prefix,
+            database=spec.warehouse.database,
+            schema=spec.table.schema_,
+            table=spec.table.name,
+        )
+
+    @property
+    def base(self) -> str:
+        return f"wcpipe-{self.pipeline}"
+
+    @property
+    def snake(self) -> str:
+        return f"wcpipe_{self.pipeline.replace('-', '_')}"
+
+    # S3 ------------------------------------------------------------------------------------
+    @property
+    def bucket(self) -> str:
+        return self.bucket_override or f"{self.base}-{self.account_id}-{self.region}"
+
+    @property
+    def glue_script_key(self) -> str:
+        return "wcpipe/glue/load.py"
+
+    @property
+    def lambda_package_key(self) -> str:
+        return "wcpipe/lambda/start_job.zip"
+
+    @property
+    def glue_temp_dir(self) -> str:
+        return f"s3://{self.bucket}/wcpipe/tmp/"
+
+    @property
+    def data_uri(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    # IAM -----------------------------------------------------------------------------------
+    @property
+    def glue_role(self) -> str:
+        return f"{self.base}-glue"
+
+    @property
+    def lambda_role(self) -> str:
+        return f"{self.base}-lambda"
+
+    @property
+    def redshift_role(self) -> str:
+        return f"{self.base}-redshift"
+
+    def role_arn(self, role: str, partition: str = "aws") -> str:
+        return f"arn:{partition}:iam::{self.account_id}:role/{role}"
+
+    # Secrets, network, warehouse -------------------------------------------------------------
+    @property
+    def secret(self) -> str:
+        return f"{self.base}/redshift-admin"
+
+    @property
+    def security_group(self) -> str:
+        return self.base
+
+    @property
+    def cluster(self) -> str:
+        return self.base
+
+    @property
+    def cluster_subnet_group(self) -> str:
+        return self.base
+
+    @property
+    def namespace(self) -> str:
+        return self.base
+
+    @property
+    def workgroup(self) -> str:
+        return self.base
+
+    # Glue ----------------------------------------------------------------------------------
+    @property
+    def classifier(self) -> str:
+        return f"{self.base}-csv"
+
+    @property
+    def s3_database(self) -> str:
+        return f"{self.snake}_s3"
+
+    @property
+    def redshift_database(self) -> str:
+        return f"{self.snake}_redshift"
+
+    @property
+    def connection(self) -> str:
+        return f"{self.base}-redshift"
+
+    @property
+    def s3_crawler(self) -> str:
+        return f"{self.base}-s3-crawler"
+
+    @property
+    def redshift_crawler(self) -> str:
+        return f"{self.base}-redshift-crawler"
+
+    @property
+    def job(self) -> str:
+        return f"{self.base}-load"
+
+    @property
+    def source_table(self) -> str:
+        """The catalog table the S3 crawler creates."""
+        return catalog_table_name(self.prefix)
+
+    @property
+    def redshift_catalog_table(self) -> str:
+        """The catalog table the JDBC crawler creates: <db>_<schema>_<table>."""
+        return f"{self.database}_{self.schema}_{self.table}"
+
+    @property
+    def jdbc_include_path(self) -> str:
+        return f"{self.database}/{self.schema}/{self.table}"
+
+    # Lambda, EventBridge, logs ---------------------------------------------------------------
+    @property
+    def function(self) -> str:
+        return f"{self.base}-start-job"
+
+    @property
+    def function_log_group(self) -> str:
+        return f"/aws/lambda/{self.function}"
+
+    @property
+    def rule(self) -> str:
+        return f"{self.base}-crawler-succeeded"
+
+    @property
+    def permission_sid(self) -> str:
+        return f"{self.base}-events-invoke"

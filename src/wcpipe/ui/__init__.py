@@ -1,0 +1,259 @@
+"""All terminal output: the only module that imports rich.
+
+Data (tables, JSON, log lines) goes to stdout; progress, spinners, warnings and errors go to
+stderr. Colour and live displays appear only on a TTY. With `--output json` the data is one JSON
+document on stdout and nothing else is written there.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from wcpipe.provision.engine import Reporter
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from wcpipe.provision.resources.base import Resource
+
+_state: dict[str, Any] = {"output": "text", "debug": False}
+_consoles: dict[str, Console] = {}
+
+
+def configure(*, output: str = "text", debug: bool = False) -> None:
+    _state["output"] = output
+    _state["debug"] = debug
+
+
+def json_mode() -> bool:
+    return bool(_state["output"] == "json")
+
+
+def _console(stream: str) -> Console:
+    if stream not in _consoles:
+        from rich.console import Console
+
+        # No `file=`: rich then looks up sys.stdout/sys.stderr on every write, so a console
+        # survives the streams being swapped (tests, the demo's in-process commands).
+        target = sys.stdout if stream == "out" else sys.stderr
+        _consoles[stream] = Console(
+            stderr=stream == "err",
+            # Piped output is data: do not wrap it at 80 columns.
+            width=None if target.isatty() else 200,
+            highlight=False,
+            soft_wrap=False,
+        )
+    return _consoles[stream]
+
+
+def reset() -> None:
+    """Forget consoles (tests swap sys.stdout/sys.stderr between invocations)."""
+    _consoles.clear()
+
+
+def is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+# -- stderr: messages ------------------------------------------------------------------------
+
+
+def info(message: str) -> None:
+    _console("err").print(message, markup=False)
+
+
+def step(message: str) -> None:
+    """A line of progress for long operations."""
+    _console("err").print(f"[dim]·[/] {_escape(message)}")
+
+
+def warn(message: str) -> None:
+    _console("err").print(f"[yellow]warning:[/] {_escape(message)}")
+
+
+def error(message: str, hint: str | None = None) -> None:
+    console = _console("err")
+    console.print(f"[bold red]error:[/] {_escape(message)}", soft_wrap=True)
+    if hint:
+        console.print(f"[dim]hint: {_escape(hint)}[/]", soft_wrap=True)
+
+
+def traceback() -> None:
+    _console("err").print_exception(show_locals=False)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def confirm(question: str) -> bool:
+    import click
+
+    if not sys.stdin.isatty():
+        return False
+    return click.confirm(question, default=False, err=True)
+
+
+@contextmanager
+def spinner(message: str) -> Iterator[None]:
+    if not is_tty() or json_mode():
+        step(message)
+        yield
+        return
+    with _console("err").status(_escape(message)):
+        yield
+
+
+# -- stdout: data ----------------------------------------------------------------------------
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def line(text: str) -> None:
+    """One line of data (a log event) on stdout, unstyled."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    title: str | None = None,
+    styles: dict[str, str] | None = None,
+    show_header: bool = True,
+) -> None:
+    from rich.table import Table
+
+    t = Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        show_edge=False,
+        header_style="bold",
+        show_header=show_header,
+        min_width=len(title or ""),
+    )
+    for c in columns:
+        t.add_column(c, overflow="fold")
+    for row in rows:
+        t.add_row(*[_cell(v, styles) for v in row])
+    _console("out").print(t)
+
+
+_DEFAULT_STYLES = {
+    "create": "green",
+    "created": "green",
+    "update": "yellow",
+    "updated": "yellow",
+    "delete": "red",
+    "deleted": "red",
+    "not-owned": "bold red",
+    "missing": "red",
+    "drifted": "yellow",
+    "present": "green",
+    "none": "dim",
+    "unchanged": "dim",
+    "ok": "green",
+    "MISMATCH": "bold red",
+    "SUCCEEDED": "green",
+    "FAILED": "bold red",
+}
+
+
+def _cell(value: Any, styles: dict[str, str] | None) -> str:
+    text = "" if value is None else str(value)
+    style = (styles or _DEFAULT_STYLES).get(text)
+    return f"[{style}]{_escape(text)}[/]" if style else _escape(text)
+
+
+def kv(pairs: Sequence[tuple[str, Any]], *, title: str | None = None) -> None:
+    table(["", ""], [(k, v) for k, v in pairs], title=title, show_header=False)
+
+
+# -- live progress of a resource graph ---------------------------------------------------------
+
+
+class ProgressReporter(Reporter):
+    """Each resource's state in a live table on a TTY; plain lines on stderr otherwise."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[str, list[str]] = {}
+        self._started: dict[str, float] = {}
+        self._live: Any = None
+
+    def begin(self, resources: list[Resource], verb: str) -> None:
+        for r in sorted(resources, key=lambda r: r.key):
+            self._rows[r.key] = [r.kind, r.name, "waiting", ""]
+        if is_tty() and not json_mode():
+            from rich.live import Live
+
+            self._live = Live(
+                self._render(), console=_console("err"), refresh_per_second=8, transient=False
+            )
+            self._live.start()
+
+    def _render(self) -> Any:
+        from rich.table import Table
+
+        t = Table(show_edge=False, header_style="bold")
+        for c in ("resource", "name", "state", ""):
+            t.add_column(c)
+        for key, (kind, name, state, note) in self._rows.items():
+            elapsed = ""
+            if key in self._started and state not in (
+                "created",
+                "updated",
+                "unchanged",
+                "deleted",
+                "absent",
+                "kept",
+                "failed",
+            ):
+                elapsed = f"{time.monotonic() - self._started[key]:.0f}s"
+            t.add_row(kind, name, _cell(state, None), " ".join(x for x in (note, elapsed) if x))
+        return t
+
+    def _update(self, key: str, state: str | None = None, note: str | None = None) -> None:
+        with self._lock:
+            row = self._rows.setdefault(key, [key, "", "", ""])
+            if state is not None:
+                row[2] = state
+            if note is not None:
+                row[3] = note
+            if self._live is not None:
+                self._live.update(self._render())
+            elif state is not None and state not in ("unchanged", "absent"):
+                step(f"{row[0]} {row[1]}: {state}{(' - ' + row[3]) if row[3] else ''}")
+
+    def started(self, key: str, doing: str) -> None:
+        self._started[key] = time.monotonic()
+        if doing != "checking":
+            self._update(key, doing)
+
+    def note(self, key: str, message: str) -> None:
+        self._update(key, None, message)
+
+    def finished(self, key: str, outcome: str) -> None:
+        self._update(key, outcome, "")
+
+    def failed(self, key: str, error: str) -> None:
+        self._update(key, "failed", error)
+
+    def end(self) -> None:
+        if self._live is not None:
+            self._live.update(self._render())
+            self._live.stop()
+            self._live = None
