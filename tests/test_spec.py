@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from wcpipe.cli import cli, main
 from wcpipe.core.errors import SpecError
-from wcpipe.spec.model import json_schema, load_spec, parse_spec, type_family
+from wcpipe.spec.model import GLUE_PYTHON, json_schema, load_spec, parse_spec, type_family
+from wcpipe.spec.names import cluster_identifier_problem
 
 MINIMAL = """\
 name: fifa
@@ -39,6 +40,46 @@ def test_minimal_spec_gets_defaults() -> None:
     assert spec.warehouse.type == "provisioned"
     assert spec.glue.bookmarks is True
     assert spec.table.schema_ == "public"
+
+
+def test_glue_version_defaults_to_5_1_and_accepts_exactly_the_glue_python_table() -> None:
+    assert parse_spec(MINIMAL).glue.version == "5.1"
+    assert list(GLUE_PYTHON) == ["4.0", "5.0", "5.1", "6.0"]
+    for version in GLUE_PYTHON:
+        assert parse_spec(_with(f"glue: {{version: '{version}'}}\n")).glue.version == version
+    schema = json_schema()["$defs"]["Glue"]["properties"]
+    assert schema["version"]["enum"] == list(GLUE_PYTHON)
+    assert "G.025X" not in schema["worker_type"]["enum"]
+
+
+def test_nodes_within_create_clusters_range_are_accepted() -> None:
+    wide = parse_spec(_with("warehouse: {node_type: ra3.16xlarge, nodes: 100}\n"))
+    assert wide.warehouse.nodes == 100
+    assert parse_spec(_with("warehouse: {node_type: ra3.xlplus, nodes: 16}\n")).warehouse.nodes
+    assert parse_spec(_with("warehouse: {node_type: ra3.4xlarge, nodes: 2}\n")).warehouse.nodes
+    # A serverless warehouse has no nodes: its node settings are not CreateCluster's.
+    serverless = _with("warehouse: {type: serverless, node_type: ra3.4xlarge}\n")
+    assert parse_spec(serverless).warehouse.type == "serverless"
+
+
+@pytest.mark.parametrize(
+    ("identifier", "problem"),
+    [
+        ("wcpipe-fifa", None),
+        ("a", None),
+        ("a" * 63, None),
+        ("a" * 64, "1 to 63 characters"),
+        ("", "1 to 63 characters"),
+        ("wcpipe-Fifa", "only lowercase letters, digits and hyphens"),
+        ("wcpipe_fifa", "only lowercase letters, digits and hyphens"),
+        ("1wcpipe", "first character must be a letter"),
+        ("wcpipe-", "cannot end with a hyphen"),
+        ("wcpipe--fifa", "two consecutive hyphens"),
+    ],
+)
+def test_cluster_identifier_constraints(identifier: str, problem: str | None) -> None:
+    found = cluster_identifier_problem(identifier)
+    assert (found is None) if problem is None else (problem in (found or "")), found
 
 
 def test_models_are_frozen() -> None:
@@ -114,6 +155,45 @@ BAD_SPECS: list[tuple[str, str, int | None, str]] = [
     ("workers-not-int", _with("glue: {workers: many}\n"), 6, "glue.workers"),
     ("workers-too-few", _with("glue: {workers: 1}\n"), 6, "glue.workers"),
     ("bad-glue-version", _with("glue: {version: '2.0'}\n"), 6, "glue.version"),
+    (
+        "glue-3.0-runs-python-3.7",
+        _with("glue: {version: '3.0'}\n"),
+        6,
+        "glue.version: Glue version '3.0' is not supported; use one of 4.0 (Python 3.10), "
+        "5.0 (Python 3.11), 5.1 (Python 3.11), 6.0 (Python 3.13)",
+    ),
+    ("glue-version-unquoted", _with("glue: {version: 5.1}\n"), 6, "as a quoted string"),
+    (
+        "streaming-worker-type",
+        _with("glue:\n  workers: 2\n  worker_type: G.025X\n"),
+        8,
+        "glue.worker_type: G.025X workers are only for Glue streaming jobs",
+    ),
+    (
+        "more-nodes-than-create-cluster-takes",
+        _with("warehouse: {node_type: ra3.16xlarge, nodes: 101}\n"),
+        6,
+        "warehouse.nodes: CreateCluster accepts 2 to 100 nodes of ra3.16xlarge, not 101",
+    ),
+    (
+        "xlplus-multi-node-maximum",
+        _with("warehouse:\n  node_type: ra3.xlplus\n  nodes: 17\n"),
+        8,
+        "warehouse.nodes: CreateCluster accepts 1 to 16 nodes of ra3.xlplus, not 17",
+    ),
+    (
+        "ra3-4xlarge-needs-two-nodes",
+        _with("warehouse:\n  node_type: ra3.4xlarge\n"),
+        6,
+        "warehouse.nodes: CreateCluster accepts 2 to 32 nodes of ra3.4xlarge, not 1",
+    ),
+    (
+        "name-makes-a-cluster-identifier-with-two-hyphens",
+        MINIMAL.replace("fifa", "world--cup"),
+        1,
+        "name: 'world--cup' would name the Redshift cluster 'wcpipe-world--cup', which "
+        "CreateCluster refuses: it cannot contain two consecutive hyphens",
+    ),
     ("bad-runtime", _with("lambda: {runtime: python2.7}\n"), 6, "lambda.runtime"),
     ("bad-retention", _with("logs: {retention_days: 10}\n"), 6, "logs.retention_days"),
     ("bad-warehouse-type", _with("warehouse: {type: bigquery}\n"), 6, "warehouse.type"),

@@ -459,7 +459,7 @@ def test_job_definition(ctx: Context) -> None:
         "ScriptLocation": f"s3://{bucket}/wcpipe/glue/load.py",
         "PythonVersion": "3",
     }
-    assert (job["GlueVersion"], job["WorkerType"], job["NumberOfWorkers"]) == ("4.0", "G.1X", 2)
+    assert (job["GlueVersion"], job["WorkerType"], job["NumberOfWorkers"]) == ("5.1", "G.1X", 2)
     assert (job["Timeout"], job["MaxRetries"]) == (30, 0)
     assert job["ExecutionProperty"] == {"MaxConcurrentRuns": 1}
     assert job["Connections"] == {"Connections": ["wcpipe-fifa-redshift"]}

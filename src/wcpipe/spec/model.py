@@ -19,12 +19,14 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from wcpipe.core.errors import SpecError
 from wcpipe.datamap.values import SqlType
+from wcpipe.spec.names import cluster_identifier, cluster_identifier_problem
 
 # Redshift folds unquoted identifiers to lower case; we only accept names that need no quoting.
 SQL_IDENTIFIER = r"^[a-z_][a-z0-9_]{0,126}$"
@@ -38,6 +40,34 @@ RESERVED_WORDS = frozenset(
     when where with
     """.split()
 )
+
+# The Glue versions a spec may name, and the Python each runs Spark jobs on (AWS Glue Developer
+# Guide, "AWS Glue versions", https://docs.aws.amazon.com/glue/latest/dg/release-notes.html; 6.0:
+# "Migrating AWS Glue for Spark jobs to AWS Glue version 6.0", migrating-version-60.html). The
+# code shipped to Glue (`wcpipe.datamap`) is run on each of these Pythons by
+# tests/test_glue_python.py. Glue 3.0 runs Python 3.7, which that code does not support.
+GLUE_PYTHON: dict[str, str] = {"4.0": "3.10", "5.0": "3.11", "5.1": "3.11", "6.0": "3.13"}
+DEFAULT_GLUE_VERSION = "5.1"
+# botocore's CreateJob WorkerType documentation: "G.025X ... is only available for Glue version
+# 3.0 or later streaming jobs"; wcpipe's job is a batch (glueetl) job.
+STREAMING_ONLY_WORKERS = frozenset({"G.025X"})
+# CreateCluster's NumberOfNodes: "Value must be at least 1 and no more than 100" (Amazon Redshift
+# API Reference, CreateCluster; botocore's redshift service model).
+MAX_NODES = 100
+# (fewest, most) nodes CreateCluster accepts per node type: the Amazon Redshift Management Guide,
+# "Node type details" (working-with-clusters.html#rs-node-type-info; awsdocs/amazon-redshift-
+# management-guide, doc_source/working-with-clusters.md): ra3.xlplus single-node 1 or
+# multi-node 2-16 "with create cluster" (32 only by a later elastic resize), ra3.4xlarge 2-32
+# (64 by elastic resize), ra3.16xlarge 2-128, dc2.large 1-32, dc2.8xlarge 2-128; MAX_NODES caps
+# them all. Other node types get 1-MAX_NODES: ra3.large was not in that table when this was
+# checked, so its own range is not enforced here.
+NODE_RANGE: dict[str, tuple[int, int]] = {
+    "ra3.xlplus": (1, 16),
+    "ra3.4xlarge": (2, 32),
+    "ra3.16xlarge": (2, 128),
+    "dc2.large": (1, 32),
+    "dc2.8xlarge": (2, 128),
+}
 
 CleaningRule = Literal[
     "trim",  # strip leading/trailing whitespace (after normalize_space, if both)
@@ -177,7 +207,8 @@ class Warehouse(_Model):
     database: str = Field("dev", pattern=SQL_IDENTIFIER)
     admin_user: str = Field("awsadmin", pattern=r"^[a-z][a-z0-9_]{0,126}$")
     node_type: str = Field("ra3.large", pattern=r"^(dc2|ra3|ds2)\.[a-z0-9]+$")
-    nodes: int = Field(1, ge=1, le=128)
+    # validate_default: a node type whose clusters need 2 nodes is refused with the default 1.
+    nodes: int = Field(1, ge=1, validate_default=True)
     base_rpu: int = Field(8, ge=8, le=1024)
     max_rpu: int | None = Field(None, ge=8, le=1024)
     final_snapshot: bool = Field(
@@ -189,6 +220,21 @@ class Warehouse(_Model):
     def _admin_not_reserved(cls, v: str) -> str:
         if v in RESERVED_WORDS or v in {"rdsdb", "rdsadmin", "public"}:
             raise ValueError(f"{v!r} is reserved by Redshift; choose another admin user")
+        return v
+
+    @field_validator("nodes")
+    @classmethod
+    def _nodes_for_node_type(cls, v: int, info: ValidationInfo) -> int:
+        node_type = info.data.get("node_type")  # absent when node_type itself was refused
+        if info.data.get("type") == "serverless":
+            return v
+        low, high = NODE_RANGE.get(node_type or "", (1, MAX_NODES))
+        high = min(high, MAX_NODES)
+        if not low <= v <= high:
+            raise ValueError(
+                f"CreateCluster accepts {low} to {high} nodes of {node_type or 'a node type'}, "
+                f"not {v}"
+            )
         return v
 
     @model_validator(mode="after")
@@ -206,11 +252,35 @@ class Network(_Model):
 
 
 class Glue(_Model):
-    version: Literal["3.0", "4.0", "5.0"] = "4.0"
-    worker_type: Literal["G.025X", "G.1X", "G.2X", "G.4X", "G.8X"] = "G.1X"
+    version: str = Field(
+        DEFAULT_GLUE_VERSION,
+        description="AWS Glue version of the job (it sets the job's Spark and Python).",
+        json_schema_extra={"enum": list(GLUE_PYTHON)},
+    )
+    worker_type: Literal["G.1X", "G.2X", "G.4X", "G.8X"] = "G.1X"
     workers: int = Field(2, ge=2, le=299)
     timeout_minutes: int = Field(30, ge=1, le=2880)
     bookmarks: bool = True
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _accepted_version(cls, v: object) -> object:
+        accepted = ", ".join(f"{k} (Python {p})" for k, p in GLUE_PYTHON.items())
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            raise ValueError(f"write the Glue version as a quoted string, one of {accepted}")
+        if isinstance(v, str) and v not in GLUE_PYTHON:
+            raise ValueError(f"Glue version {v!r} is not supported; use one of {accepted}")
+        return v
+
+    @field_validator("worker_type", mode="before")
+    @classmethod
+    def _batch_worker(cls, v: object) -> object:
+        if v in STREAMING_ONLY_WORKERS:
+            raise ValueError(
+                f"{v} workers are only for Glue streaming jobs and wcpipe's job is a batch "
+                "(glueetl) job: use G.1X, G.2X, G.4X or G.8X"
+            )
+        return v
 
 
 class Lambda(_Model):
@@ -248,6 +318,13 @@ class Spec(_Model):
             raise ValueError(
                 f"{v!r} is not a valid pipeline name: use 2-24 lowercase letters, digits and "
                 "hyphens, starting with a letter (it prefixes bucket and resource names)"
+            )
+        cluster = cluster_identifier(v)
+        problem = cluster_identifier_problem(cluster)
+        if problem:
+            raise ValueError(
+                f"{v!r} would name the Redshift cluster {cluster!r}, which CreateCluster "
+                f"refuses: {problem}"
             )
         return v
 

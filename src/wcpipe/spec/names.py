@@ -8,10 +8,41 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from wcpipe.spec.model import Spec
+if TYPE_CHECKING:  # model.py imports this module (to check the names a pipeline name makes)
+    from wcpipe.spec.model import Spec
 
 OWNER_TAG = "wcpipe:pipeline"
+
+
+def base_name(pipeline: str) -> str:
+    """The prefix of every physical name of a pipeline."""
+    return f"wcpipe-{pipeline}"
+
+
+def cluster_identifier(pipeline: str) -> str:
+    """The Redshift cluster's identifier (`Names.cluster`)."""
+    return base_name(pipeline)
+
+
+def cluster_identifier_problem(identifier: str) -> str | None:
+    """Why CreateCluster would refuse `identifier` as a ClusterIdentifier, or None. Its
+    constraints (Amazon Redshift API Reference, CreateCluster, ClusterIdentifier; the same text
+    in botocore's redshift service model): 1 to 63 alphanumeric characters or hyphens, letters
+    lowercase, the first character a letter, not ending with a hyphen, no two consecutive
+    hyphens."""
+    if not 1 <= len(identifier) <= 63:
+        return "it must be 1 to 63 characters long"
+    if not re.fullmatch(r"[a-z0-9-]+", identifier):
+        return "it may hold only lowercase letters, digits and hyphens"
+    if not identifier[0].isalpha():
+        return "its first character must be a letter"
+    if identifier.endswith("-"):
+        return "it cannot end with a hyphen"
+    if "--" in identifier:
+        return "it cannot contain two consecutive hyphens"
+    return None
 
 
 def catalog_table_name(prefix: str) -> str:
@@ -46,7 +77,7 @@ class Names:
 
     @property
     def base(self) -> str:
-        return f"wcpipe-{self.pipeline}"
+        return base_name(self.pipeline)
 
     @property
     def snake(self) -> str:
@@ -100,7 +131,7 @@ class Names:
 
     @property
     def cluster(self) -> str:
-        return self.base
+        return cluster_identifier(self.pipeline)
 
     @property
     def cluster_subnet_group(self) -> str:

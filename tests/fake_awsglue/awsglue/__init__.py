@@ -1,1 +1,0 @@
-"""Fake awsglue (tests only)."""
