@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 RULES = ("trim", "normalize_space", "strip_footnotes", "thousands", "empty_as_null")
@@ -60,9 +60,19 @@ _INT = re.compile(r"[+-]?\d+")
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _FLOAT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# ISO 8601 as YYYY-MM-DD[( |T)HH:MM[:SS[.ffffff]][Z|+HH:MM|+HHMM]], parsed field by field: the
+# Glue 4.0 runtime is Python 3.10, whose datetime.fromisoformat refuses "Z", "+0100" and fractions
+# of other than 3 or 6 digits, all of which 3.11 accepts (tests/test_glue_python.py runs this on
+# every Glue version's Python). An offset needs a time: "2022-12-18+01:00" is refused, where
+# fromisoformat would read "+" as the separator and "01:00" as the time.
 _TIMESTAMP = re.compile(
-    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
+    r"(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,6}))?)?"
+    r"(?:(Z)|([+-])([0-9]{2}):?([0-5][0-9]))?)?"
 )
+# datetime.UTC is Python 3.11+ (ruff's UP017 asks for it: its target is the CLI's Python);
+# this module runs on Glue 4.0's Python 3.10 too.
+_UTC = timezone.utc  # noqa: UP017
 BOOLEANS = {"true": True, "t": True, "yes": True, "1": True}
 BOOLEANS |= {"false": False, "f": False, "no": False, "0": False}
 REAL_MAX = 3.4028235e38
@@ -181,13 +191,32 @@ def _to_date(v: str, sql: SqlType) -> date:
 
 
 def _to_timestamp(v: str, sql: SqlType) -> datetime:
+    m = _TIMESTAMP.fullmatch(v)
     try:
-        ts = datetime.fromisoformat(v if _TIMESTAMP.fullmatch(v) else "")
+        if m is None:
+            raise ValueError(v)
+        year, month, day, hour, minute, second, fraction, z, sign, off_h, off_m = m.groups()
+        zone = None
+        if z:
+            zone = _UTC
+        elif sign:
+            offset = timedelta(hours=int(off_h), minutes=int(off_m))
+            zone = timezone(-offset if sign == "-" else offset)  # refuses 24:00 and beyond
+        ts = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0").ljust(6, "0")),
+            tzinfo=zone,
+        )
     except ValueError:
         raise ConversionError(f"not an ISO timestamp: {v!r}") from None
     if ts.tzinfo is not None and not sql.with_zone:
         # A plain timestamp column holds UTC wall-clock time, as Redshift's COPY stores it.
-        ts = ts.astimezone(UTC).replace(tzinfo=None)
+        ts = ts.astimezone(_UTC).replace(tzinfo=None)
     return ts
 
 
