@@ -5,9 +5,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import shutil
 import zipfile
+from pathlib import Path
 
+import pytest
+
+from wcpipe.core.errors import WcpipeError
 from wcpipe.provision import artifacts as packaging
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _names(data: bytes) -> list[str]:
@@ -41,26 +48,59 @@ def test_lambda_zip_has_its_modules_at_the_root_without_init_or_caches():
     assert ("handler.py" in names) == present
 
 
-def test_glue_libs_zip_holds_the_shared_pure_python_modules():
+def test_glue_libs_zip_holds_the_whole_datamap_package_and_nothing_else():
     names = _names(packaging.glue_libs_zip())
-    assert "wcpipe/__init__.py" in names
-    assert "wcpipe/datamap/transform.py" in names
-    assert "wcpipe/datamap/values.py" in names  # transform and convert import it
-    assert "wcpipe/datamap/convert.py" in names  # transform.Mapper imports it
-    assert set(names) <= {
-        "wcpipe/__init__.py",
-        "wcpipe/datamap/__init__.py",
-        "wcpipe/datamap/transform.py",
-        "wcpipe/datamap/values.py",
-        "wcpipe/datamap/convert.py",
-        "wcpipe/datamap/loadsql.py",
-    }
-    content = zipfile.ZipFile(io.BytesIO(packaging.glue_libs_zip())).read(
-        "wcpipe/datamap/transform.py"
-    )
-    from importlib import resources
+    package = ROOT / "src" / "wcpipe" / "datamap"
+    expected = ["wcpipe/__init__.py", *(f"wcpipe/datamap/{p.name}" for p in package.glob("*.py"))]
+    assert names == sorted(expected)
+    assert {"wcpipe/datamap/transform.py", "wcpipe/datamap/loadsql.py"} <= set(names)
+    archive = zipfile.ZipFile(io.BytesIO(packaging.glue_libs_zip()))
+    for name in names:  # each entry is the source file, byte for byte
+        assert archive.read(name) == (ROOT / "src" / name).read_bytes(), name
 
-    assert content == resources.files("wcpipe").joinpath("datamap/transform.py").read_bytes()
+
+def _copy_of_wcpipe(tmp_path: Path) -> Path:
+    """The files the Glue library zip is built from, copied: a root to take one away from."""
+    root = tmp_path / "wcpipe"
+    (root / "datamap").mkdir(parents=True)
+    shutil.copy(ROOT / "src" / "wcpipe" / "__init__.py", root / "__init__.py")
+    for source in (ROOT / "src" / "wcpipe" / "datamap").glob("*.py"):
+        shutil.copy(source, root / "datamap" / source.name)
+    return root
+
+
+def test_glue_libs_zip_from_a_copy_is_the_same_zip(tmp_path: Path) -> None:
+    assert packaging.glue_libs_zip(_copy_of_wcpipe(tmp_path)) == packaging.glue_libs_zip()
+
+
+def test_glue_libs_zip_refuses_a_module_the_shipped_code_imports_but_is_missing(
+    tmp_path: Path,
+) -> None:
+    root = _copy_of_wcpipe(tmp_path)
+    (root / "datamap" / "convert.py").unlink()  # transform.Mapper imports it inside a method
+    with pytest.raises(WcpipeError, match=r"transform\.py imports wcpipe\.datamap\.convert"):
+        packaging.glue_libs_zip(root)
+
+
+@pytest.mark.parametrize("missing", ["__init__.py", "datamap/__init__.py"])
+def test_glue_libs_zip_refuses_a_missing_package_init(tmp_path: Path, missing: str) -> None:
+    root = _copy_of_wcpipe(tmp_path)
+    (root / missing).unlink()
+    with pytest.raises(WcpipeError, match=f"wcpipe/{missing} missing"):
+        packaging.glue_libs_zip(root)
+
+
+def test_type_checking_imports_are_not_shipped_imports() -> None:
+    source = b"""
+from typing import TYPE_CHECKING
+import wcpipe.datamap.values
+if TYPE_CHECKING:
+    from wcpipe.spec.model import Spec
+def f():
+    from wcpipe.datamap import convert
+"""
+    imports = packaging._wcpipe_imports(source)
+    assert imports == {"wcpipe.datamap.values", "wcpipe.datamap"}
 
 
 def test_digests_match_the_bytes():

@@ -6,10 +6,16 @@ name, every timestamp 1980-01-01 00:00:00, permissions 0644, no `__pycache__` or
 So a digest of the bytes says whether an upload (or a Lambda code update) is needed. Sources are
 found with `importlib.resources`, so an installed wcpipe packages itself the same way a checkout
 does.
+
+The Glue library zip is the `wcpipe.datamap` package whole (every .py file in it) with
+`wcpipe/__init__.py`: no hand-kept list to forget a module in. A shipped module that imports a
+`wcpipe` module the zip would not hold (at any level, `TYPE_CHECKING` blocks aside), or a missing
+package `__init__.py`, is an error when the zip is built, not an ImportError on Glue.
 """
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 import io
@@ -22,20 +28,17 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import BinaryIO
 
+from wcpipe.core.errors import WcpipeError
+
 # Keys inside the pipeline bucket that are not per-pipeline names (names.py has the others).
 GLUE_LIBS_KEY = "wcpipe/glue/wcpipe_lib.zip"
 GLUE_SCRIPT = ("wcpipe_glue", "load.py")
 LAMBDA_PACKAGE = "wcpipe_lambda"
 LAMBDA_HANDLER = "handler.py"
-# The pure-Python modules of wcpipe that the Glue job imports (through --extra-py-files).
-GLUE_LIB_MODULES = (
-    "__init__.py",
-    "datamap/__init__.py",
-    "datamap/transform.py",
-    "datamap/values.py",
-    "datamap/convert.py",
-    "datamap/loadsql.py",
-)
+# The package of wcpipe that the Glue job imports (through --extra-py-files), shipped whole, and
+# the package files its import needs (paths inside `wcpipe`).
+GLUE_LIB_PACKAGE = "datamap"
+GLUE_LIB_REQUIRED = ("__init__.py", f"{GLUE_LIB_PACKAGE}/__init__.py")
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _FILE_MODE = 0o100644  # a regular file, rw-r--r--
@@ -119,16 +122,62 @@ def glue_script() -> bytes:
     return script.read_bytes()
 
 
-def glue_libs_zip() -> bytes:
-    """`wcpipe/__init__.py` and the modules of GLUE_LIB_MODULES (those present), zipped
-    for Glue's `--extra-py-files` so the job imports the same cleaning code as the CLI."""
-    root = resources.files("wcpipe")
-    entries = [
-        (f"wcpipe/{name}", root.joinpath(name).read_bytes())
-        for name in GLUE_LIB_MODULES
-        if root.joinpath(name).is_file()
-    ]
-    return deterministic_zip(entries)
+def glue_lib_modules(root: Traversable | None = None) -> list[str]:
+    """The paths inside `wcpipe` that the Glue library zip holds: `__init__.py` and every .py
+    file of the `wcpipe.datamap` package, sorted. `root` is the `wcpipe` package folder."""
+    root = root or resources.files("wcpipe")
+    missing = [name for name in GLUE_LIB_REQUIRED if not root.joinpath(name).is_file()]
+    if missing:
+        raise WcpipeError(
+            f"cannot build the Glue library zip: wcpipe/{', wcpipe/'.join(missing)} missing",
+            hint="reinstall wcpipe",
+        )
+    package = root.joinpath(GLUE_LIB_PACKAGE)
+    return ["__init__.py", *(f"{GLUE_LIB_PACKAGE}/{f.name}" for f in _python_files(package))]
+
+
+def glue_libs_zip(root: Traversable | None = None) -> bytes:
+    """`wcpipe/__init__.py` and the `wcpipe.datamap` package (`glue_lib_modules`), zipped for
+    Glue's `--extra-py-files` so the job imports the same cleaning code as the CLI. Raises
+    WcpipeError when a shipped module imports a wcpipe module the zip does not hold."""
+    root = root or resources.files("wcpipe")
+    entries = {
+        f"wcpipe/{name}": root.joinpath(name).read_bytes() for name in glue_lib_modules(root)
+    }
+    shipped = {_module_name(name) for name in entries}
+    for name, source in sorted(entries.items()):
+        absent = sorted(m for m in _wcpipe_imports(source) if m not in shipped)
+        if absent:
+            raise WcpipeError(
+                f"cannot build the Glue library zip: {name} imports {', '.join(absent)}, "
+                "which the zip would not hold",
+                hint="reinstall wcpipe (the Glue job would fail with an ImportError)",
+            )
+    return deterministic_zip(entries.items())
+
+
+def _module_name(path: str) -> str:
+    """'wcpipe/datamap/values.py' -> 'wcpipe.datamap.values'; a package's __init__ -> its name."""
+    return path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+
+
+def _wcpipe_imports(source: bytes) -> set[str]:
+    """The wcpipe modules a module imports anywhere but under `if TYPE_CHECKING:`."""
+    found: set[str] = set()
+
+    def visit(nodes: Iterable[ast.AST]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                visit(node.orelse)
+                continue
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            visit(ast.iter_child_nodes(node))
+
+    visit(ast.parse(source).body)
+    return {m for m in found if m == "wcpipe" or m.startswith("wcpipe.")}
 
 
 def lambda_zip() -> bytes:
