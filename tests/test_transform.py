@@ -92,6 +92,34 @@ def test_unconvertible_value_is_rejected_never_null(config: JobConfig) -> None:
     assert "'12x'" in mapper.rejects.summary()
 
 
+def test_reject_samples_are_short_whatever_the_value(config: JobConfig) -> None:
+    """A broken quote can make one field of megabytes: its sample shows the start of the value
+    and its length, not the value (the samples go into the job's log and its exception)."""
+    mapper = Mapper(config)
+    header = ["col0", "Year", "Hosts", "Total_Attendance", "Matches", "Average_Attendance"]
+    header += ["Number", "Venue", "Game(s)"]
+    index = mapper.index(header)
+    huge = "a" * 3_000_000
+    record = ["1", "1934", huge, huge, "17", "21353", "55000", "Rome", "g"]
+    assert mapper.map_record(index, record) is None
+    assert mapper.rejects.counts == {"hosts": 1, "total_attendance": 1}
+    hosts, total = mapper.rejects.samples["hosts"][0], mapper.rejects.samples["total_attendance"][0]
+    assert hosts.startswith("'aaaa") and "\u2026 (3000000 chars): " in hosts
+    assert hosts.endswith(": 3000000 bytes (UTF-8) exceed varchar(64)")
+    assert total.startswith("'aaaa") and ": not an integer: 'aaaa" in total  # the reason, cut
+    assert max(len(hosts), len(total)) <= 350
+    assert len(mapper.rejects.summary()) < 1000
+    merged = transform.Rejects().merge(mapper.rejects)
+    assert merged.samples == mapper.rejects.samples
+
+
+def test_short_reject_samples_are_kept_whole() -> None:
+    rejects = transform.Rejects()
+    rejects.add("c", "x" * 98, "bad")  # its repr is 100 characters: whole
+    rejects.add("c", None, "NULL in a NOT NULL column")
+    assert rejects.samples["c"] == [f"'{'x' * 98}': bad", "None: NULL in a NOT NULL column"]
+
+
 def test_varchar_counts_bytes(config: JobConfig) -> None:
     mapper = Mapper(config)
     header = ["col0", "year", "hosts", "total_attendance", "matches", "average_attendance"]

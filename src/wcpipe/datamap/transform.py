@@ -123,16 +123,35 @@ class JobConfig:
 
 @dataclass
 class Rejects:
-    """Rejected values per column: counts and the first few samples ("value" -> reason)."""
+    """Rejected values per column: counts and the first few samples ("value" -> reason).
+
+    A sample is short whatever the value: a broken quote can make one field of megabytes, and
+    the samples go into the job's log and its exception. A value's repr is cut to SAMPLE_CHARS
+    characters with its length noted (`'aaaa…' (3000000 chars)`), a reason (which may quote the
+    value) to REASON_CHARS."""
 
     counts: dict[str, int] = field(default_factory=dict)
     samples: dict[str, list[str]] = field(default_factory=dict)
+
+    SAMPLE_CHARS = 100  # not annotated: class constants, not dataclass fields
+    REASON_CHARS = 200
 
     def add(self, column: str, value: str | None, reason: str) -> None:
         self.counts[column] = self.counts.get(column, 0) + 1
         kept = self.samples.setdefault(column, [])
         if len(kept) < SAMPLES_PER_COLUMN:
-            kept.append(f"{value!r}: {reason}")
+            kept.append(f"{self._shown(value)}: {self._cut(reason, self.REASON_CHARS)}")
+
+    @classmethod
+    def _shown(cls, value: str | None) -> str:
+        text = repr(value)
+        if value is None or len(text) <= cls.SAMPLE_CHARS:
+            return text
+        return f"{cls._cut(text, cls.SAMPLE_CHARS)} ({len(value)} chars)"
+
+    @staticmethod
+    def _cut(text: str, limit: int) -> str:
+        return text if len(text) <= limit else text[:limit] + "\u2026"
 
     def merge(self, other: Rejects) -> Rejects:
         for column, n in other.counts.items():
