@@ -69,9 +69,18 @@ def test_merge_with_two_keys(config: JobConfig) -> None:
 def test_glue_pre_post_actions(config: JobConfig) -> None:
     pre, post = loadsql.glue_pre_post_actions(config, S_NAME)
     assert pre == f"DROP TABLE IF EXISTS {S}; CREATE TABLE {S} (LIKE {T});"
-    assert post.startswith("BEGIN; DELETE FROM ")
-    assert post.endswith(f"; {INSERT}; DROP TABLE {S}; END;")
+    assert post.startswith("DELETE FROM ")
+    assert post.endswith(f"; {INSERT}; DROP TABLE {S};")
     assert "\n" not in pre + post  # Glue refuses newlines in pre/postactions
+
+
+def test_glue_actions_leave_the_transaction_to_the_connector(config: JobConfig) -> None:
+    """The Redshift connector runs CREATE, preactions, COPY and postactions in one transaction
+    of its own (RedshiftWriter.saveToRedshift): a BEGIN/END/COMMIT in the actions would commit
+    it early, exposing a half-done load."""
+    pre, post = loadsql.glue_pre_post_actions(config, S_NAME)
+    words = {w.strip().split(" ")[0].upper() for w in (pre + post).split(";") if w.strip()}
+    assert words.isdisjoint({"BEGIN", "END", "COMMIT", "ROLLBACK", "START"}), words
 
 
 def test_identifiers_are_validated(config: JobConfig) -> None:

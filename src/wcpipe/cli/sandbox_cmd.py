@@ -40,6 +40,29 @@ def bundled_spec() -> Path:
     raise UsageError("the bundled demo spec is missing from this installation")
 
 
+GLUE_ENGINE = click.option(
+    "--glue-engine",
+    type=click.Choice(["python", "spark"]),
+    default="python",
+    show_default=True,
+    help="How job runs run: 'python', a fast emulation of the job; 'spark', the deployed "
+    "glue/load.py on real PySpark (Glue 5.1's Spark; needs Java 17 and wcpipe[spark]).",
+)
+
+
+def _glue_engine_ready(engine: str) -> None:
+    """Refuse --glue-engine spark before anything starts when this machine cannot run it."""
+    if engine != "spark":
+        return
+    from wcpipe.core.errors import UsageError
+    from wcpipe.sandbox.glue_runtime import engine as spark
+
+    try:
+        spark.check()
+    except spark.EngineMissing as exc:
+        raise UsageError(f"--glue-engine spark: {exc}") from None
+
+
 @click.group()
 def sandbox() -> None:
     """An offline AWS for this pipeline: moto, a real PostgreSQL, and what moto lacks."""
@@ -74,6 +97,7 @@ def sandbox() -> None:
     show_default=True,
     help="AWS seconds per sandbox second under --latency aws.",
 )
+@GLUE_ENGINE
 @click.pass_obj
 def serve(
     app: App,
@@ -82,6 +106,7 @@ def serve(
     warehouse_dsn: str | None,
     latency: str = "none",
     latency_scale: float = 60.0,
+    glue_engine: str = "python",
 ) -> None:
     """Serve the sandbox on 127.0.0.1 until Ctrl-C.
 
@@ -91,6 +116,7 @@ def serve(
     from wcpipe.sandbox.core import Sandbox, use_fake_credentials
     from wcpipe.sandbox.patches.latency import profile
 
+    _glue_engine_ready(glue_engine)
     region = app.region or DEMO_REGION
     use_fake_credentials(region)
     box = Sandbox(
@@ -99,6 +125,7 @@ def serve(
         warehouse_dsn=warehouse_dsn,
         region=region,
         latency=profile(latency, scale=latency_scale),
+        glue_engine=glue_engine,
     )
     with ui.spinner("starting the sandbox"):
         box.start()
@@ -116,6 +143,8 @@ def _announce(box: Any) -> None:
     from wcpipe import ui
 
     ui.info(f"sandbox listening on {box.endpoint} (warehouse: {box.pg_dsn})")
+    if box.glue_engine == "spark":
+        ui.info("  job runs: the deployed glue/load.py on real PySpark")
     ui.info(f"  export AWS_ENDPOINT_URL={box.endpoint}")
     ui.info("  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")
     ui.info(f"  export AWS_DEFAULT_REGION={box.region} WCPIPE_POLL_INTERVAL=0.2")
@@ -126,19 +155,21 @@ def _announce(box: Any) -> None:
 @click.option(
     "--keep", is_flag=True, help="Leave the pipeline up and keep the sandbox serving until Ctrl-C."
 )
+@GLUE_ENGINE
 @click.pass_obj
-def demo(app: App, keep: bool) -> None:
+def demo(app: App, keep: bool, glue_engine: str = "python") -> None:
     """Run the bundled FIFA pipeline end to end on an offline sandbox: up, run, verify, the
     first rows from the warehouse, then down. No AWS account is used."""
     from wcpipe import ui
     from wcpipe.sandbox.core import Sandbox, use_fake_credentials
 
+    _glue_engine_ready(glue_engine)
     use_fake_credentials(DEMO_REGION)
     # The sandbox answers in well under a second: poll it often (see App.timing).
     os.environ.setdefault("WCPIPE_POLL_INTERVAL", "0.2")
     spec_path = str(bundled_spec())
     with ui.spinner("starting the sandbox (moto + PostgreSQL)"):
-        box = Sandbox(region=DEMO_REGION).start()
+        box = Sandbox(region=DEMO_REGION, glue_engine=glue_engine).start()
     try:
         base = ["-c", spec_path, "--endpoint-url", box.endpoint, "--region", DEMO_REGION]
         if app.debug:

@@ -94,8 +94,12 @@ def glue_pre_post_actions(config: JobConfig, staging: str) -> tuple[str, str]:
     """`preactions` and `postactions` for Glue's Redshift writer (`connection_options`), which
     writes the frame into the staging table between them. The preactions drop a leftover
     staging table of the same name and create it LIKE the target (otherwise Glue would create
-    it from the frame's Spark types, losing varchar sizes); the postactions run the load in one
-    transaction. Glue runs the postactions only after a successful COPY."""
+    it from the frame's Spark types, losing varchar sizes); the postactions move it into the
+    target. No BEGIN/END: the connector already runs its CREATE, the preactions, the COPY and
+    the postactions on one connection with autocommit off and commits once at the end
+    (spark-redshift-community `RedshiftWriter.saveToRedshift`), so the load is one transaction
+    and an `END` of ours would commit it early. Glue runs the postactions only after a
+    successful COPY, and rolls everything back when any statement fails."""
     pre = "; ".join([drop_staging(config, staging), create_staging(config, staging)]) + ";"
-    post = "; ".join(["BEGIN", *load_statements(config, staging), "END"]) + ";"
+    post = "; ".join(load_statements(config, staging)) + ";"
     return pre, post

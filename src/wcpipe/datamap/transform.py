@@ -85,6 +85,9 @@ class JobConfig:
     load_mode: str
     load_keys: tuple[str, ...]
     csv: Mapping[str, Any]  # header, delimiter, quote, encoding (csvio.Dialect.from_config)
+    # The role Redshift assumes for COPY from the TempDir (the connector's `aws_iam_role`);
+    # empty: the connector would pass the job role's one-hour session credentials instead.
+    iam_role: str = ""
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobConfig:
@@ -106,6 +109,7 @@ class JobConfig:
             load_mode=load["mode"],
             load_keys=tuple(load.get("keys", ())),
             csv=dict(data.get("csv", {})),
+            iam_role=str(tgt.get("iam_role") or ""),
         )
 
     @classmethod
@@ -377,6 +381,7 @@ def job_config(spec: Spec, names: Names) -> dict[str, object]:
             table=spec.table.name,
             database=spec.warehouse.database,
             connection=names.connection,
+            iam_role=names.role_arn(names.redshift_role),
         ),
         "columns": [
             {**c.model_dump(include=fields, mode="json"), "source": c.source_column}

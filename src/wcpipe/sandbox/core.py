@@ -11,6 +11,8 @@ Contract:
 - Helpers for sandbox modules (crawler, jobs, lambda_runner): `backend(service)`, `emit_event`,
   `log`, `put_metric`, `pg_connect`, `background(pool, fn, ...)`, and `idle()` for tests that
   wait until every background statement, delivery, crawl and run has finished.
+- `glue_engine`: "python" (default) runs each job run with `patches/job_load`, the fast
+  emulation; "spark" runs the deployed script on real PySpark (`glue_runtime`).
 - `latency`: the profile hook. `None` means no added delay. Otherwise a callable
   `(service, operation) -> seconds` that the server's middleware sleeps before serving each
   request (see `server._Middleware`), so a benchmark can model AWS's per-call latency.
@@ -89,6 +91,7 @@ PATCHED_INTERNALS: tuple[tuple[str, str], ...] = (
     ("moto.core.utils", "utcnow"),
 )
 
+GLUE_ENGINES = ("python", "spark")
 _GLOBAL_SERVICES = {"s3": "global", "iam": "global", "cloudfront": "global"}
 
 _current: contextvars.ContextVar[Sandbox | None] = contextvars.ContextVar(
@@ -163,7 +166,10 @@ class Sandbox:
         region: str = "us-east-1",
         latency: Callable[[str, str], float] | None = None,
         lambda_cache: str | Path | None = None,
+        glue_engine: str = "python",
     ) -> None:
+        if glue_engine not in GLUE_ENGINES:
+            raise ValueError(f"glue_engine must be one of {', '.join(GLUE_ENGINES)}")
         self.port = port
         self.data_dir = Path(data_dir) if data_dir else None
         self.warehouse_dsn = warehouse_dsn
@@ -172,6 +178,11 @@ class Sandbox:
         # Profile hook: None = no delay; else (service, operation) -> seconds before each request.
         self.latency: Callable[[str, str], float] | None = latency
         self.lambda_cache = Path(lambda_cache) if lambda_cache else None
+        # How job runs run: "python" (job_load's emulation, fast) or "spark" (the deployed
+        # glue/load.py on real PySpark, glue_runtime); `glue_faults` is its test-only fault
+        # injection (see glue_runtime/awsglue/_faults.py).
+        self.glue_engine = glue_engine
+        self.glue_faults: dict[str, Any] = {}
         self.endpoint = ""
         self.pg_dsn = ""
         self._runtime: Any = None  # server.Runtime while started

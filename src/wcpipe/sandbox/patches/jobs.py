@@ -8,8 +8,10 @@ Contract (what a run loads, and its bookmarks, are `job_load.py`'s):
 - A run goes STARTING -> RUNNING -> SUCCEEDED | FAILED (ErrorMessage) on the sandbox's "jobs"
   pool, with StartedOn/CompletedOn, ExecutionTime (seconds) and DPUSeconds (ExecutionTime x
   NumberOfWorkers x DPU per worker). A "Glue Job State Change" event ends every run.
-- The run's work is `job_load.load` (see its docstring: the source table, streaming, staging,
-  COPY, the load statements in ONE transaction, worker processes, bookmarks). It SUCCEEDS when
+- With `sandbox.glue_engine == "spark"` the run's work is `glue_runtime.engine.run`: the
+  deployed script on real PySpark (see its docstring). Otherwise it is `job_load.load` (see
+  its docstring: the source table, streaming, staging, COPY, the load statements in ONE
+  transaction, worker processes, bookmarks). It SUCCEEDS when
   the load returns; `job_load.JobFailed` (rejected values, no source, ...) or any other error
   FAILS it with that message, and a failed run leaves the target unchanged.
 - Lines go to /aws-glue/jobs/output (`RunOutput.print`: counts per object, then
@@ -154,7 +156,15 @@ def _run(sandbox: Sandbox, backend: GlueBackend, job: FakeJob, run: SandboxJobRu
     run.status = "RUNNING"
     out = RunOutput(sandbox, run.job_run_id)
     try:
-        load(sandbox, backend, run, out)
+        if sandbox.glue_engine == "spark":
+            from wcpipe.sandbox.glue_runtime import engine
+
+            try:
+                engine.run(sandbox, backend, job, run, out)
+            except engine.JobFailed as exc:
+                raise JobFailed(str(exc)) from None
+        else:
+            load(sandbox, backend, run, out)
         state = "SUCCEEDED"
     except JobFailed as exc:
         state, run.error_message = "FAILED", str(exc)

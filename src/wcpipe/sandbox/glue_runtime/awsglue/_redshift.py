@@ -1,0 +1,194 @@
+"""Writing a frame to Redshift through a Glue connection, as `from_jdbc_conf` does on Glue:
+AWS's Redshift connector (spark-redshift-community, `RedshiftWriter.saveToRedshift` and
+`doRedshiftLoad`; `Parameters.scala` for the options) run against the sandbox's PostgreSQL.
+
+In the connector's order, on ONE connection with autocommit off, committed once at the end and
+rolled back on any error (`setAutoCommit(conn, false)` … `commit(conn)`):
+1. the frame is written to a fresh directory under `redshift_tmp_dir` as CSV files with the
+   connector's `csvnullstring` (`@NULL@`), and a `manifest.json` listing them (`unloadData`);
+2. `CREATE TABLE IF NOT EXISTS <dbtable> (<schema>)`, the types from the frame's Spark types
+   (`RedshiftWrapper.schemaString`);
+3. each `preactions` statement (the option split on `;`, `%s` replaced by the table);
+4. `COPY <dbtable> FROM '<manifest>' … manifest CREDENTIALS 'aws_iam_role=<arn>'` (`copySql`);
+5. each `postactions` statement, then commit.
+So statements in pre/postactions run inside the connector's transaction: a `BEGIN`/`END` of
+their own would commit it early.
+
+Refused as AWS refuses:
+- no `dbtable`, or `aws_iam_role` together with temporary credentials (Parameters.scala's
+  `require`s);
+- an `aws_iam_role` that the cluster does not have among its IamRoles fails the COPY with
+  Redshift's "not authorized to assume IAM Role" error. Without `aws_iam_role` Glue passes the
+  job role's temporary session credentials (AWS Knowledge Center
+  "sql-commands-redshift-glue-job"); this shim prints which credentials the COPY used.
+
+Where it differs: the temporary files are written by local Spark and put into S3 through the S3
+API (Glue writes them to S3 directly); COPY reads them back through the S3 API into PostgreSQL's
+`COPY … FROM STDIN` (Redshift reads S3 itself). SQL runs on PostgreSQL as the sandbox's Data API
+runs it (varchar(max) becomes varchar(65535)).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+from awsglue import _runtime
+
+NULL_STRING = "@NULL@"  # Parameters.scala DEFAULT_PARAMETERS "csvnullstring"
+
+
+def _client(service: str) -> Any:
+    return boto3.client(service)  # type: ignore[call-overload]
+
+
+def schema_string(schema: Any) -> str:
+    """RedshiftWrapper.schemaString: column definitions from the frame's Spark types."""
+    from pyspark.sql import types as T
+
+    def typ(dt: Any) -> str:
+        simple = {
+            T.IntegerType: "INTEGER",
+            T.LongType: "BIGINT",
+            T.DoubleType: "DOUBLE PRECISION",
+            T.FloatType: "REAL",
+            T.ShortType: "SMALLINT",
+            T.ByteType: "SMALLINT",
+            T.BooleanType: "BOOLEAN",
+            T.StringType: "VARCHAR(65535)",  # the connector's VARCHAR(MAX), as PostgreSQL takes it
+            T.TimestampType: "TIMESTAMPTZ",
+            T.DateType: "DATE",
+        }
+        if isinstance(dt, T.DecimalType):
+            return f"DECIMAL({dt.precision},{dt.scale})"
+        for kind, name in simple.items():
+            if isinstance(dt, kind):
+                return name
+        raise ValueError(f"Don't know how to save {dt} to JDBC")
+
+    return ", ".join(
+        f'"{f.name}" {typ(f.dataType)}{"" if f.nullable else " NOT NULL"}' for f in schema.fields
+    )
+
+
+def _actions(option: str, table: str) -> list[str]:
+    # Parameters.scala: parameters("preactions").trim.split(";"); RedshiftWriter: "%s" -> table
+    return [
+        a.replace("%s", table) if "%s" in a else a
+        for a in (s.strip() for s in option.strip().split(";"))
+        if a
+    ]
+
+
+def _connection(name: str) -> tuple[str, int, str]:
+    props = _client("glue").get_connection(Name=name, HidePassword=True)["Connection"][
+        "ConnectionProperties"
+    ]
+    url = urlparse(str(props["JDBC_CONNECTION_URL"]).removeprefix("jdbc:"))
+    return url.hostname or "", url.port or 5439, url.path.lstrip("/")
+
+
+def _check_role(host: str, role: str) -> None:
+    """Redshift assumes `role` for COPY only if the cluster has it among its IamRoles."""
+    clusters = _client("redshift").describe_clusters()["Clusters"]
+    cluster = next((c for c in clusters if (c.get("Endpoint") or {}).get("Address") == host), None)
+    if cluster is None:
+        return  # not a provisioned cluster this sandbox serves (Serverless: its namespace)
+    attached = {r["IamRoleArn"] for r in cluster.get("IamRoles") or []}
+    if role not in attached:
+        raise PermissionError(
+            f"User arn:aws:redshift:{_client('redshift').meta.region_name}:"
+            f"{role.split(':')[4]}:dbuser:{cluster['ClusterIdentifier']}/"
+            f"{cluster.get('MasterUsername', 'admin')} is not authorized to assume IAM Role {role}"
+        )
+
+
+def _unload(frame_df: Any, tmp_dir: str) -> tuple[str, str, list[str]]:
+    """Write the frame as CSV under a fresh S3 directory; returns (bucket, manifest key, keys)."""
+    parsed = urlparse(tmp_dir)
+    if parsed.scheme not in {"s3", "s3a", "s3n"} or not parsed.netloc:
+        raise ValueError(f"redshift_tmp_dir must be an S3 URI, not {tmp_dir!r}")
+    bucket, base = parsed.netloc, parsed.path.strip("/")
+    run_dir = f"{base}/{uuid.uuid4()}" if base else str(uuid.uuid4())
+    local = Path(_runtime.config()["work_dir"]) / "unload" / run_dir.replace("/", "_")
+    frame_df.write.csv(str(local), nullValue=NULL_STRING, emptyValue='""', quoteAll=False)
+    s3 = _client("s3")
+    keys = []
+    for part in sorted(local.glob("part-*")):
+        if part.stat().st_size == 0:
+            continue  # unloadData lists only non-empty files
+        key = f"{run_dir}/{part.name}"
+        s3.upload_file(str(part), bucket, key)
+        keys.append(key)
+    manifest = {"entries": [{"url": f"s3://{bucket}/{k}", "mandatory": True} for k in keys]}
+    manifest_key = f"{run_dir}/manifest.json"
+    s3.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest).encode())
+    return bucket, manifest_key, keys
+
+
+def _copy(cur: Any, table: str, columns: list[str] | None, bucket: str, manifest_key: str) -> None:
+    """COPY … FROM the manifest: every entry's object into the table, as CSV. Without a column
+    list (the connector's default, `include_column_list` false) fields load by position."""
+    s3 = _client("s3")
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
+    cols = " (" + ", ".join(f'"{c}"' for c in columns) + ")" if columns else ""
+    statement = f"COPY {table}{cols} FROM STDIN WITH (FORMAT csv, NULL '{NULL_STRING}')"
+    with cur.copy(statement) as copy:
+        for entry in manifest["entries"]:
+            entry_bucket, _, key = entry["url"].removeprefix("s3://").partition("/")
+            body = s3.get_object(Bucket=entry_bucket, Key=key)["Body"]
+            while chunk := body.read(1 << 20):
+                copy.write(chunk)
+
+
+def _pg(sql: str) -> str:
+    return re.sub(r"\bvarchar\s*\(\s*max\s*\)", "varchar(65535)", sql, flags=re.I)
+
+
+def write(frame_df: Any, catalog_connection: str, options: dict[str, Any], tmp_dir: str) -> None:
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    table = options.get("dbtable")
+    if not table:
+        raise ValueError("You must specify a Redshift table name with the 'dbtable' parameter")
+    role = options.get("aws_iam_role")
+    if role and any(k.startswith("temporary_aws_") for k in options):
+        raise ValueError(
+            "The aws_iam_role, forward_spark_s3_credentials, and temporary_aws_*. options are "
+            "mutually-exclusive; please specify only one."
+        )
+    host, _port, url_db = _connection(catalog_connection)
+    database = str(options.get("database") or url_db)
+    if role:
+        _check_role(host, str(role))
+        credentials = f"aws_iam_role={role}"
+    else:
+        credentials = "aws_access_key_id=<job role session>;token=<expires in 1 hour>"
+    bucket, manifest_key, _keys = _unload(frame_df, tmp_dir)
+    dsn = make_conninfo(_runtime.config()["warehouse_dsn"], dbname=database)
+    with psycopg.connect(dsn, autocommit=False) as conn:
+        try:
+            with conn.cursor() as cur:
+                definition = schema_string(frame_df.schema)
+                cur.execute(_pg(f"CREATE TABLE IF NOT EXISTS {table} ({definition})"))
+                for action in _actions(str(options.get("preactions") or ";"), table):
+                    cur.execute(_pg(action))
+                print(
+                    f"wcpipe-glue: COPY {table} FROM 's3://{bucket}/{manifest_key}' "
+                    f"FORMAT AS CSV NULL AS '{NULL_STRING}' manifest CREDENTIALS '{credentials}'"
+                )
+                listed = str(options.get("include_column_list", "false")).lower() == "true"
+                columns = list(frame_df.columns) if listed else None
+                _copy(cur, table, columns, bucket, manifest_key)
+                for action in _actions(str(options.get("postactions") or ";"), table):
+                    cur.execute(_pg(action))
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise

@@ -1,0 +1,148 @@
+"""The shipped Glue job (`glue/load.py`) on Glue's own engine: real PySpark (pinned to Glue 5.1's
+Spark), the shim `awsglue` (AWS's argument rules; the catalog read and the connector's
+transaction on the sandbox), the lib zip exactly as `up` uploads it, run through the `wcpipe`
+command on the sandbox (`Sandbox(glue_engine="spark")`).
+
+Needs Java and pyspark (`pip install -e '.[dev]'`, a Java 17 runtime): without them the tier
+fails with what to install, it is never skipped."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "data" / "FIFA World Cup Attendance.csv"
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from wcpipe.sandbox.core import Sandbox
+    from wcpipe.sandbox.glue_runtime import engine
+
+    engine.check()  # a missing Java or pyspark fails here, saying what to install
+    with Sandbox(glue_engine="spark", lambda_cache=tmp_path_factory.mktemp("lambda")) as sb:
+        yield sb
+
+
+def _project(tmp: Path, name: str, lines: list[str]) -> Path:
+    """A FIFA project named `name`, loading table `public.<name>`, whose data is `lines` (header
+    first) split over two files, so the job's source has two partitions."""
+    (tmp / "config").mkdir()
+    (tmp / "data").mkdir()
+    header, rows = lines[0], lines[1:]
+    half = len(rows) // 2
+    for n, part in enumerate((rows[:half], rows[half:])):
+        (tmp / "data" / f"part{n}.csv").write_text("".join([header, *part]), encoding="utf-8")
+    spec = (ROOT / "config" / "pipeline.yaml").read_text(encoding="utf-8")
+    spec = spec.replace("name: fifa\n", f"name: {name}\n", 1)
+    spec = spec.replace("  name: attendance\n", f"  name: {name}\n", 1).replace(
+        '    - "../data/FIFA World Cup Attendance.csv"',
+        '    - "../data/part0.csv"\n    - "../data/part1.csv"',
+    )
+    path = tmp / "config" / "pipeline.yaml"
+    path.write_text(spec, encoding="utf-8")
+    return path
+
+
+def _fifa() -> list[str]:
+    return DATA.read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def _rows(sandbox: Any, sql: str) -> list[tuple[Any, ...]]:
+    with sandbox.pg_connect("dev") as conn:
+        return list(conn.execute(sql).fetchall())
+
+
+def _job_log(sandbox: Any, job: str, group: str) -> list[str]:
+    glue, logs = sandbox.client("glue"), sandbox.client("logs")
+    runs = glue.get_job_runs(JobName=job)["JobRuns"]
+    run_id = max(runs, key=lambda r: r["StartedOn"])["Id"]  # the latest run
+    events = logs.get_log_events(logGroupName=group, logStreamName=run_id)["events"]
+    return [e["message"] for e in events]
+
+
+def _counts(lines: list[str]) -> dict[str, int]:
+    found = [json.loads(ln.split(" ", 1)[1]) for ln in lines if ln.startswith("wcpipe-counts ")]
+    assert len(found) == 1, lines
+    return dict(found[0])
+
+
+def test_the_shipped_job_loads_the_fifa_file_on_real_spark(
+    sandbox: Any, tmp_path: Path, wcpipe: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WCPIPE_POLL_INTERVAL", "0.2")
+    spec = _project(tmp_path, "fifaspark", _fifa())
+    base = ["-c", str(spec), "--endpoint-url", sandbox.endpoint]
+    assert wcpipe(*base, "up", "--yes").code == 0
+
+    # Every task of both partitions fails once, and no cached block fits in memory, so Spark
+    # retries tasks and recomputes the cached mapping for the write: counts and rows stay exact.
+    sandbox.glue_faults = {"fail_once": [0, 1], "evict": True}
+    try:
+        run = wcpipe(*base, "run")
+    finally:
+        sandbox.glue_faults = {}
+    assert run.code == 0, run.err
+    errors = _job_log(sandbox, "wcpipe-fifaspark-load", "/aws-glue/jobs/error")
+    assert any("wcpipe fault:" in ln for ln in errors), "the faults did not fire"
+    table = "public.fifaspark"
+    assert _rows(sandbox, f"SELECT count(*), count(DISTINCT year) FROM {table}") == [(22, 22)]
+    assert _rows(sandbox, f"SELECT sum(total_attendance) FROM {table}") == [(43936730,)]
+    assert _rows(sandbox, f"SELECT highest_attendance FROM {table} WHERE year = 1950") == [
+        (173850,)
+    ]
+    assert _rows(sandbox, f"SELECT hosts FROM {table} WHERE year = 2002") == [
+        ("South Korea Japan",)
+    ]
+    output = _job_log(sandbox, "wcpipe-fifaspark-load", "/aws-glue/jobs/output")
+    assert _counts(output) == {"read": 23, "dropped": 1, "loaded": 22, "rejected": 0}
+    # COPY ran as the Redshift role `up` created and attached, not on the job role's session.
+    copy = [ln for ln in output if ln.startswith("wcpipe-glue: COPY")]
+    role = "arn:aws:iam::123456789012:role/wcpipe-fifaspark-redshift"
+    assert len(copy) == 1 and f"CREDENTIALS 'aws_iam_role={role}'" in copy[0], output
+    assert wcpipe(*base, "verify").code == 0
+
+    # A rerun with nothing new: the bookmark skips both files and the table is unchanged.
+    again = wcpipe(*base, "start-job", "--wait")
+    assert again.code == 0, again
+    output = _job_log(sandbox, "wcpipe-fifaspark-load", "/aws-glue/jobs/output")
+    assert _counts(output) == {"read": 0, "dropped": 0, "loaded": 0, "rejected": 0}
+    assert _rows(sandbox, f"SELECT count(*) FROM {table}") == [(22,)]
+    assert wcpipe(*base, "down", "--yes").code == 0
+
+
+def test_rejects_fail_the_run_and_stay_counted_when_tasks_are_retried_from_the_cache(
+    sandbox: Any, tmp_path: Path, wcpipe: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every task of both partitions fails once, at the source and again after its cached
+    block is stored, so the retry reads the cache and does not map again. Counts kept in
+    accumulators updated inside `mapPartitions` lose that attempt's updates: the script that
+    used them SUCCEEDED here with 2 bad values and loaded the other 20 rows. The tallies come
+    from an action and stay exact: the run fails, naming both."""
+    monkeypatch.setenv("WCPIPE_POLL_INTERVAL", "0.2")
+    lines = _fifa()
+    lines[2] = lines[2].replace(",363000,", ",363x000,")  # one bad value in each partition
+    lines[20] = lines[20].replace(",64,", ",sixty-four,")
+    spec = _project(tmp_path, "fifafault", lines)
+    base = ["-c", str(spec), "--endpoint-url", sandbox.endpoint]
+    assert wcpipe(*base, "up", "--yes").code == 0
+    sandbox.glue_faults = {"fail_once": [0, 1]}
+    try:
+        run = wcpipe(*base, "run")
+    finally:
+        sandbox.glue_faults = {}
+    assert run.code == 1, run
+    assert "2 row(s) have values that do not fit the target table" in run.err, run.err
+    output = _job_log(sandbox, "wcpipe-fifafault-load", "/aws-glue/jobs/output")
+    assert _counts(output) == {"read": 23, "dropped": 1, "loaded": 20, "rejected": 2}
+    assert _rows(sandbox, "SELECT count(*) FROM public.fifafault") == [(0,)]
+    errors = _job_log(sandbox, "wcpipe-fifafault-load", "/aws-glue/jobs/error")
+    assert any("wcpipe fault:" in ln for ln in errors), "the faults did not fire"
+    assert wcpipe(*base, "down", "--yes").code == 0
