@@ -8,7 +8,7 @@ import pytest
 from s3iam_helpers import Calls, teach_moto_secure_transport
 
 from wcpipe.core.errors import NotOwnedError, SpecError
-from wcpipe.provision.resources.s3 import Bucket, tls_only_statement
+from wcpipe.provision.resources.s3 import TEMP_DIR_RULE_ID, Bucket, tls_only_statement
 from wcpipe.provision.resources.s3_objects import Artifacts, DataFiles
 
 
@@ -20,6 +20,16 @@ def _tls_aware_moto(monkeypatch):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def s3(ctx):  # type: ignore[no-untyped-def]
     return ctx.client("s3")
+
+
+# The Glue job's TempDir expires a day after a write; unfinished uploads are aborted after a day.
+TEMP_DIR_RULE = {
+    "ID": "wcpipe-expire-glue-temp-dir",
+    "Filter": {"Prefix": "wcpipe/tmp/"},
+    "Status": "Enabled",
+    "Expiration": {"Days": 1},
+    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+}
 
 
 @pytest.fixture
@@ -51,6 +61,9 @@ def test_bucket_ensure_twice_creates_then_changes_nothing(ctx, s3):
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
     assert tags == {"wcpipe:pipeline": "fifa", "project": "world-cup-attendance"}
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+    assert rules == [TEMP_DIR_RULE]
+    assert ctx.names.glue_temp_dir == f"s3://{name}/{TEMP_DIR_RULE['Filter']['Prefix']}"
     assert ctx.outputs["s3.bucket"] == {
         "name": name,
         "arn": f"arn:aws:s3:::{name}",
@@ -152,6 +165,46 @@ def test_encryption_ownership_and_tag_drift_are_fixed(ctx, s3, bucket):
     assert bucket.differences(bucket.describe()) == ["encryption", "ownership", "tags"]
     assert bucket.ensure() == "updated"
     assert bucket.ensure() == "unchanged"
+
+
+def test_removed_lifecycle_rule_is_planned_as_an_update_and_put_back(ctx, s3, bucket):
+    s3.delete_bucket_lifecycle(Bucket=bucket.name)
+    assert bucket.describe().data["lifecycle"] == []  # NoSuchLifecycleConfiguration: no rules
+    assert bucket.differences(bucket.describe()) == ["lifecycle"]
+    calls = Calls(s3)
+    assert bucket.ensure() == "updated"
+    assert calls.mutating == ["PutBucketLifecycleConfiguration"]
+    assert s3.get_bucket_lifecycle_configuration(Bucket=bucket.name)["Rules"] == [TEMP_DIR_RULE]
+    calls.clear()
+    assert bucket.ensure() == "unchanged"
+    assert calls.mutating == []
+
+
+def test_changed_lifecycle_rule_is_fixed_keeping_other_rules(ctx, s3, bucket):
+    theirs = {
+        "ID": "theirs",
+        "Filter": {"Prefix": "exports/"},
+        "Status": "Enabled",
+        "Expiration": {"Days": 30},
+    }
+    ours = TEMP_DIR_RULE | {"Expiration": {"Days": 365}}
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket.name, LifecycleConfiguration={"Rules": [theirs, ours]}
+    )
+    assert bucket.differences(bucket.describe()) == ["lifecycle"]
+    assert bucket.ensure() == "updated"
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket.name)["Rules"]
+    assert sorted(rules, key=lambda r: r["ID"]) == [theirs, TEMP_DIR_RULE]
+    assert TEMP_DIR_RULE["ID"] == TEMP_DIR_RULE_ID
+    assert bucket.ensure() == "unchanged"
+
+
+def test_plan_shows_a_missing_lifecycle_rule(ctx, s3, bucket):
+    from wcpipe.provision.engine import plan
+
+    s3.delete_bucket_lifecycle(Bucket=bucket.name)
+    (change,) = plan(ctx, [Bucket(ctx)]).changes
+    assert (change.key, change.action, change.fields) == ("s3.bucket", "update", ("lifecycle",))
 
 
 def test_kms_default_encryption_is_accepted(ctx, s3, bucket):

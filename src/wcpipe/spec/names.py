@@ -14,6 +14,9 @@ if TYPE_CHECKING:  # model.py imports this module (to check the names a pipeline
     from wcpipe.spec.model import Spec
 
 OWNER_TAG = "wcpipe:pipeline"
+# The Glue job's TempDir, inside the pipeline bucket: Glue's Redshift connector stages rows there
+# for COPY and never deletes them (the bucket's lifecycle rule does, `resources/s3.py`).
+GLUE_TEMP_PREFIX = "wcpipe/tmp/"
 
 
 def base_name(pipeline: str) -> str:
@@ -97,8 +100,12 @@ class Names:
         return "wcpipe/lambda/start_job.zip"
 
     @property
+    def glue_temp_prefix(self) -> str:
+        return GLUE_TEMP_PREFIX
+
+    @property
     def glue_temp_dir(self) -> str:
-        return f"s3://{self.bucket}/wcpipe/tmp/"
+        return f"s3://{self.bucket}/{self.glue_temp_prefix}"
 
     @property
     def data_uri(self) -> str:

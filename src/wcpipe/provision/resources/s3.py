@@ -7,8 +7,9 @@ read calls (head/get/list), returns None when nothing exists; `differences` is p
 
 - `Bucket` is private and TLS-only: default encryption (SSE-S3 with a bucket key; an existing
   aws:kms configuration is accepted as is), all four public-access blocks, BucketOwnerEnforced
-  ownership, a bucket policy statement denying non-TLS requests, and `ctx.tags`. Deleting empties
-  every object version and delete marker first.
+  ownership, a bucket policy statement denying non-TLS requests, and `ctx.tags`. Its lifecycle
+  configuration holds wcpipe's rule expiring the Glue job's TempDir after a day (rules others
+  added are kept). Deleting empties every object version and delete marker first.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from wcpipe.core.errors import WcpipeError, error_code
 from wcpipe.provision.resources.base import Observed, Resource, tags_from_list
 
 TLS_SID = "DenyInsecureTransport"
+TEMP_DIR_RULE_ID = "wcpipe-expire-glue-temp-dir"
 SSE = "AES256"
 NOT_FOUND = {"404", "NoSuchBucket", "NoSuchKey", "NotFound"}
 _PUBLIC_BLOCKS = (
@@ -39,6 +41,25 @@ def tls_only_statement(bucket_arn: str) -> dict[str, Any]:
         "Action": "s3:*",
         "Resource": [bucket_arn, f"{bucket_arn}/*"],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def temp_dir_rule(prefix: str) -> dict[str, Any]:
+    """The lifecycle rule that empties the Glue job's TempDir: Glue's Redshift connector stages
+    every load's rows (and COPY's manifest) there and never deletes them; it only warns when the
+    bucket has no lifecycle rule (spark-redshift-community `Utils.scala`,
+    `checkThatBucketHasObjectLifecycleConfiguration`). Objects expire a day after they are
+    written (S3 rounds up to the next midnight UTC: at least 24 hours, longer than any load) and
+    unfinished multipart uploads are aborted a day after they began. The shape is the
+    LifecycleRule of PutBucketLifecycleConfiguration (Amazon S3 API Reference, LifecycleRule;
+    botocore's s3 service model): a Filter with exactly one Prefix, Status Enabled, Expiration
+    Days, AbortIncompleteMultipartUpload DaysAfterInitiation."""
+    return {
+        "ID": TEMP_DIR_RULE_ID,
+        "Filter": {"Prefix": prefix},
+        "Status": "Enabled",
+        "Expiration": {"Days": 1},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
     }
 
 
@@ -109,6 +130,9 @@ class Bucket(Resource):
         )
         own_rules = (own or {}).get("OwnershipControls", {}).get("Rules", [])
         policy = read_or_none(self.s3.get_bucket_policy, {"NoSuchBucketPolicy"}, **b)
+        lifecycle = read_or_none(
+            self.s3.get_bucket_lifecycle_configuration, {"NoSuchLifecycleConfiguration"}, **b
+        )
         # HeadBucket names the bucket's region; ask GetBucketLocation only if it did not.
         region = head.get("BucketRegion") or (
             self.s3.get_bucket_location(**b).get("LocationConstraint") or "us-east-1"
@@ -121,6 +145,7 @@ class Bucket(Resource):
             public_access_block=(pab or {}).get("PublicAccessBlockConfiguration", {}),
             ownership=own_rules[0].get("ObjectOwnership") if own_rules else None,
             policy=json.loads(policy["Policy"]) if policy else None,
+            lifecycle=(lifecycle or {}).get("Rules", []),
         )
         return observed
 
@@ -137,6 +162,8 @@ class Bucket(Resource):
             fields.append("ownership")
         if not self._has_tls_statement(d.get("policy")):
             fields.append("policy")
+        if not self._has_temp_dir_rule(d.get("lifecycle") or []):
+            fields.append("lifecycle")
         if _user_tags(observed.tags) != self.ctx.tags:
             fields.append("tags")
         return fields
@@ -145,6 +172,15 @@ class Bucket(Resource):
         wanted = _normal(tls_only_statement(self.arn))
         statements = (policy or {}).get("Statement", [])
         return any(_normal(s) == wanted for s in statements if isinstance(s, dict))
+
+    @property
+    def temp_dir_rule(self) -> dict[str, Any]:
+        return temp_dir_rule(self.ctx.names.glue_temp_prefix)
+
+    def _has_temp_dir_rule(self, rules: list[dict[str, Any]]) -> bool:
+        # A rule read back may carry empty elements it was not put with: compared without them.
+        found = [{k: v for k, v in r.items() if v not in (None, "", [], {})} for r in rules]
+        return self.temp_dir_rule in found
 
     def create(self) -> Observed | None:
         """Create, tag and configure the bucket; return what a describe would then find (every
@@ -160,7 +196,7 @@ class Bucket(Resource):
             "ObjectOwnership": "BucketOwnerEnforced",
             "CreateBucketConfiguration": config,
         }
-        settings = ["public_access_block", "encryption", "policy"]
+        settings = ["public_access_block", "encryption", "policy", "lifecycle"]
         ours = True
         try:
             self.s3.create_bucket(**kwargs)
@@ -187,6 +223,7 @@ class Bucket(Resource):
                 "public_access_block": dict.fromkeys(_PUBLIC_BLOCKS, True),
                 "ownership": "BucketOwnerEnforced",
                 "policy": self._policy_document(None),
+                "lifecycle": [self.temp_dir_rule],
             },
             dict(self.ctx.tags),
         )
@@ -212,6 +249,15 @@ class Bucket(Resource):
         if "policy" in fields:
             document = self._policy_document(observed.data.get("policy"))
             self.s3.put_bucket_policy(Bucket=b, Policy=json.dumps(document))
+        if "lifecycle" in fields:
+            # PutBucketLifecycleConfiguration replaces the whole configuration: rules others
+            # added are sent again, ours (by ID) replaced.
+            others = [
+                r for r in observed.data.get("lifecycle") or [] if r.get("ID") != TEMP_DIR_RULE_ID
+            ]
+            self.s3.put_bucket_lifecycle_configuration(
+                Bucket=b, LifecycleConfiguration={"Rules": [*others, self.temp_dir_rule]}
+            )
 
     def _policy_document(self, current: dict[str, Any] | None) -> dict[str, Any]:
         """The policy to put: statements others added are kept, ours (by Sid) is replaced."""
