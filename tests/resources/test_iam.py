@@ -205,15 +205,23 @@ def test_lambda_policy_only_touches_the_job_and_its_log_group(names):
     ]
 
 
-def test_redshift_policy_lists_only_with_a_prefix(names):
+def test_redshift_policy_allows_exactly_what_copy_from_the_temp_dir_needs(names):
+    """COPY needs LIST on the bucket and GET on the objects it loads and their manifest (the
+    Redshift guide's IAM permissions for COPY): the connector stages both in the TempDir."""
     doc = redshift_policy(names, "aws")
-    listing = next(s for s in doc["Statement"] if s["Action"] == ["s3:ListBucket"])
-    assert listing["Condition"]["StringLike"]["s3:prefix"] == [
-        "raw/attendance",
-        "raw/attendance/*",
-        "wcpipe/tmp",
-        "wcpipe/tmp/*",
+    grants = sorted(
+        (s["Effect"], action, resource, json.dumps(s.get("Condition"), sort_keys=True))
+        for s in doc["Statement"]
+        for action in _listify(s["Action"])
+        for resource in _listify(s["Resource"])
+    )
+    bucket = f"arn:aws:s3:::{names.bucket}"
+    under_temp_dir = {"StringLike": {"s3:prefix": ["wcpipe/tmp", "wcpipe/tmp/*"]}}
+    assert grants == [
+        ("Allow", "s3:GetObject", f"{bucket}/wcpipe/tmp/*", "null"),
+        ("Allow", "s3:ListBucket", bucket, json.dumps(under_temp_dir, sort_keys=True)),
     ]
+    assert names.glue_temp_dir == f"s3://{names.bucket}/wcpipe/tmp/"  # what the job passes
 
 
 @pytest.mark.parametrize("build", [glue_policy, lambda_policy, redshift_policy])

@@ -15,7 +15,6 @@ from typing import Any
 from wcpipe.provision.artifacts import GLUE_LIBS_KEY
 from wcpipe.spec.names import Names
 
-TEMP_PREFIX = "wcpipe/tmp/"
 VERSION = "2012-10-17"
 # What the crawlers and the job do to the catalog of their two databases (no deletes).
 CATALOG_ACTIONS = [
@@ -98,13 +97,14 @@ def glue_policy(names: Names, partition: str) -> dict[str, Any]:
         *(a.of("glue", f"table/{db}/*") for db in dbs),
     ]
     eni = a.of("ec2", "network-interface/*")
+    temp = names.glue_temp_prefix
     statements = [
         _allow("BucketLocation", ["s3:GetBucketLocation"], a.bucket),
         _allow(
             "ListDataAndTemp",
             ["s3:ListBucket"],
             a.bucket,
-            Condition=a.list_prefixes(names.prefix, TEMP_PREFIX),
+            Condition=a.list_prefixes(names.prefix, temp),
         ),
         _allow("ReadData", ["s3:GetObject"], a.objects(f"{names.prefix}*")),
         _allow(
@@ -115,7 +115,7 @@ def glue_policy(names: Names, partition: str) -> dict[str, Any]:
         _allow(
             "TempDir",
             ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-            a.objects(f"{TEMP_PREFIX}*"),
+            a.objects(f"{temp}*"),
         ),
         _allow("Catalog", CATALOG_ACTIONS, catalog),
         # A job with the Data Catalog enabled looks up the `default` database when it starts.
@@ -190,23 +190,21 @@ def lambda_policy(names: Names, partition: str) -> dict[str, Any]:
 
 
 def redshift_policy(names: Names, partition: str) -> dict[str, Any]:
-    """Read what COPY loads: the data prefix, and the Glue job's temp dir (Glue's Redshift
-    connector stages rows there and runs COPY with this role)."""
+    """What COPY from the Glue job's TempDir needs, and nothing more. Glue's Redshift connector
+    stages the rows (with a manifest) under the TempDir and runs COPY as this role (the
+    connector's `aws_iam_role`, which the job passes). COPY from Amazon S3 needs "permission to
+    LIST the Amazon S3 bucket and GET the Amazon S3 objects that are being loaded, and the
+    manifest file, if one is used" (Amazon Redshift Database Developer Guide, COPY usage notes,
+    "Permissions to access other AWS resources": IAM permissions for COPY, UNLOAD, and CREATE
+    LIBRARY). So: GetObject on the TempDir's objects, ListBucket on the bucket only for listings
+    under the TempDir. Nothing loads the data prefix with this role: the job reads the crawled
+    table itself and COPY only ever reads what the connector staged."""
     a = _Arns(names, partition)
+    temp = names.glue_temp_prefix
     return {
         "Version": VERSION,
         "Statement": [
-            _allow(
-                "ReadStaged",
-                ["s3:GetObject"],
-                [a.objects(f"{names.prefix}*"), a.objects(f"{TEMP_PREFIX}*")],
-            ),
-            _allow(
-                "ListStaged",
-                ["s3:ListBucket"],
-                a.bucket,
-                Condition=a.list_prefixes(names.prefix, TEMP_PREFIX),
-            ),
-            _allow("BucketLocation", ["s3:GetBucketLocation"], a.bucket),
+            _allow("ReadTempDir", ["s3:GetObject"], a.objects(f"{temp}*")),
+            _allow("ListTempDir", ["s3:ListBucket"], a.bucket, Condition=a.list_prefixes(temp)),
         ],
     }
