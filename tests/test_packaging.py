@@ -117,3 +117,16 @@ def test_file_sha256_streams_large_files(tmp_path):
     data = b"0123456789" * 300_000  # 3 MB: several read chunks
     path.write_bytes(data)
     assert packaging.file_sha256(path) == (hashlib.sha256(data).hexdigest(), len(data))
+
+
+def test_the_demo_spec_and_its_data_ship_inside_the_package() -> None:
+    """`wcpipe demo` from a wheel reads wcpipe/bundled/ (links to config/ and data/ in the
+    checkout, packaged as files by pyproject's package-data)."""
+    from importlib import resources
+
+    from wcpipe.cli.sandbox_cmd import bundled_spec
+
+    bundled = resources.files("wcpipe").joinpath("bundled")
+    spec = bundled.joinpath("config", "pipeline.yaml")
+    assert spec.is_file() and bundled_spec().samefile(str(spec))
+    assert bundled.joinpath("data", "FIFA World Cup Attendance.csv").is_file()

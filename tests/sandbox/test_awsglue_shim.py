@@ -92,3 +92,20 @@ def test_the_writer_takes_aws_signature_and_refuses_a_catalog_id(utils: Any) -> 
     writer = awsglue.dynamicframe.DynamicFrameWriter(None)
     with pytest.raises(TypeError, match="catalog_id"):
         writer.from_jdbc_conf(None, "conn", {}, "s3://b/t/", "target", catalog_id="1")
+
+
+def test_the_spark_engine_without_java_is_one_line_before_anything_starts(
+    wcpipe: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java here
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    for command in (["demo"], ["sandbox", "serve"]):
+        result = wcpipe(*command, "--glue-engine", "spark")
+        assert result.code == 2, result
+        lines = result.err.strip().splitlines()
+        assert lines == [
+            "error: --glue-engine spark: the Spark engine needs a Java runtime (java not found "
+            "on PATH): install Java 17, e.g. apt-get install openjdk-17-jre-headless "
+            "(or use --glue-engine python)"
+        ], result.err
+        assert "starting the sandbox" not in result.err

@@ -30,7 +30,7 @@ def bundled_spec() -> Path:
 
     package = Path(wcpipe.__file__).resolve().parent
     for candidate in (
-        package / "bundled" / "pipeline.yaml",
+        package / "bundled" / "config" / "pipeline.yaml",
         package.parent.parent / "config" / "pipeline.yaml",
     ):
         if candidate.is_file():

@@ -176,16 +176,6 @@ class Rejects:
         return "\n".join(lines)
 
 
-class RejectsParam:
-    """A Spark AccumulatorParam (duck-typed: pyspark is not imported here) for `Rejects`."""
-
-    def zero(self, value: Rejects) -> Rejects:
-        return Rejects()
-
-    def addInPlace(self, a: Rejects, b: Rejects) -> Rejects:
-        return a.merge(b)
-
-
 @dataclass(frozen=True)
 class _Plan:
     """Where a Mapper finds its values in the records of one header index."""

@@ -72,7 +72,7 @@ _TIMESTAMP = re.compile(
 )
 # datetime.UTC is Python 3.11+ (ruff's UP017 asks for it: its target is the CLI's Python);
 # this module runs on Glue 4.0's Python 3.10 too.
-_UTC = timezone.utc  # noqa: UP017
+_UTC = timezone.utc  # not datetime.UTC: Glue 4.0 runs Python 3.10
 BOOLEANS = {"true": True, "t": True, "yes": True, "1": True}
 BOOLEANS |= {"false": False, "f": False, "no": False, "0": False}
 REAL_MAX = 3.4028235e38

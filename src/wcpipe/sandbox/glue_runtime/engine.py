@@ -35,14 +35,9 @@ if TYPE_CHECKING:
     from wcpipe.sandbox.core import Sandbox
     from wcpipe.sandbox.patches.jobs import RunOutput, SandboxJobRun
 
-# Spark and Python of each Glue version: AWS Glue developer guide, "AWS Glue versions"
-# (release-notes.html), as gathered in ../shared/reference/glue-runtime.md.
-GLUE_RUNTIMES = {
-    "4.0": ("3.3.0", "3.10"),
-    "5.0": ("3.5.4", "3.11"),
-    "5.1": ("3.5.6", "3.11"),
-    "6.0": ("4.1.1", "3.13"),
-}
+# Spark of each Glue version: AWS Glue developer guide, "AWS Glue versions" (release-notes.html);
+# their Pythons are spec.model.GLUE_PYTHON's.
+GLUE_SPARK = {"4.0": "3.3.0", "5.0": "3.5.4", "5.1": "3.5.6", "6.0": "4.1.1"}
 SPARK_VERSION = "3.5.6"  # pinned in pyproject's `spark` extra: Glue 5.1's Spark
 TASK_ATTEMPTS = 4  # spark.task.maxFailures on a cluster (Spark's default); local mode has 1
 THREADS = 2
@@ -137,8 +132,10 @@ def run(
     from wcpipe.sandbox.patches import glue_ops
 
     check_or_fail()
-    version = job.glue_version or "5.1"
-    spark, python = GLUE_RUNTIMES.get(version, ("?", "?"))
+    from wcpipe.spec.model import DEFAULT_GLUE_VERSION, GLUE_PYTHON
+
+    version = job.glue_version or DEFAULT_GLUE_VERSION
+    spark, python = GLUE_SPARK.get(version, "?"), GLUE_PYTHON.get(version, "?")
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
     if (spark, python) != (SPARK_VERSION, here):
         out.print(
