@@ -218,3 +218,25 @@ def test_describe_marks_absent_and_forgets_an_earlier_run(setup) -> None:  # typ
     assert "a" not in ctx.outputs
     engine.apply(ctx, resources, engine.plan(ctx, resources))
     assert not any(ctx.known_absent(k) for k in "abcd")  # created: published again
+
+
+def test_every_dependency_names_a_resource_of_the_catalog() -> None:
+    """The engine orders only by keys it has (a warehouse type's resources are absent from the
+    other's graph), so a misspelt `depends_on` key would be dropped silently: refuse it here."""
+    import importlib
+    import pkgutil
+
+    import wcpipe.provision.resources as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{info.name}")
+
+    def concrete(cls: type[Resource]) -> list[type[Resource]]:
+        found = [cls] if isinstance(cls.__dict__.get("key"), str) else []
+        return found + [c for sub in cls.__subclasses__() for c in concrete(sub)]
+
+    classes = [c for c in concrete(Resource) if c.__module__.startswith(package.__name__)]
+    keys = {c.key for c in classes}
+    assert len(keys) == 25, sorted(keys)  # 21 shared, 2 provisioned, 2 serverless
+    unknown = {(c.key, d) for c in classes for d in c.depends_on if d not in keys}
+    assert unknown == set()
