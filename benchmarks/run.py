@@ -6,7 +6,8 @@
     python benchmarks/run.py --write-readme  # also put the figures into benchmarks/README.md
 
 Subsets: api (request counts), converge (latency profile), startup, load (job-run load path),
-incremental (one new object after 100), verify (count_rows against wc -l).
+incremental (one new object after 100), verify (count_rows against wc -l), spark (the Glue
+job on real PySpark against the Python emulation).
 Nothing here reaches AWS: everything runs against an in-process sandbox with fake credentials.
 """
 
@@ -34,6 +35,7 @@ SUBSETS = {
     "load": "load",
     "incremental": "incremental",
     "verify": "verify_count",
+    "spark": "spark_job",
 }
 
 
