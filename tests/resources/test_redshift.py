@@ -189,13 +189,23 @@ def test_cluster_final_snapshot(rctx: Context, how: str) -> None:
     if how == "spec":
         rctx = with_warehouse(rctx, final_snapshot=True)
     else:
-        rctx.publish("options", {"final_snapshot": True})
+        rctx.final_snapshot = True  # down --final-snapshot
     cluster = redshift.Cluster(rctx)
     cluster.ensure()
     assert cluster.destroy() == "deleted"
     snapshots = rctx.client("redshift").describe_cluster_snapshots()["Snapshots"]
     [final] = [s["SnapshotIdentifier"] for s in snapshots if s["SnapshotType"] == "manual"]
     assert final.startswith("wcpipe-fifa-final-")
+
+
+def test_no_final_snapshot_flag_wins_over_the_spec(rctx: Context) -> None:
+    rctx = with_warehouse(rctx, final_snapshot=True)
+    rctx.final_snapshot = False  # down --no-final-snapshot
+    cluster = redshift.Cluster(rctx)
+    cluster.ensure()
+    assert cluster.destroy() == "deleted"
+    snapshots = rctx.client("redshift").describe_cluster_snapshots()["Snapshots"]
+    assert [s for s in snapshots if s["SnapshotType"] == "manual"] == []
 
 
 def test_cluster_not_owned(rctx: Context) -> None:

@@ -47,15 +47,13 @@ def plan(app: App) -> None:
 def up(app: App, yes: bool) -> None:
     """Create or update every resource of the pipeline, in dependency order. Idempotent."""
     from wcpipe import ui
-    from wcpipe.core.errors import NotOwnedError, UsageError
+    from wcpipe.core.errors import UsageError
     from wcpipe.provision import engine
 
     resources = app.resources()
     with ui.spinner("reading the current state"):
         the_plan = engine.plan(app.context, resources)
-    if the_plan.blocked:
-        c = the_plan.blocked[0]
-        raise NotOwnedError(c.kind, c.name, app.spec.name)
+    the_plan.refuse_blocked(app.spec.name)
     pending = the_plan.pending
     if not pending:
         if app.json:
@@ -141,7 +139,7 @@ def down(app: App, yes: bool, final_snapshot: bool | None) -> None:
     from wcpipe.provision import engine
 
     if final_snapshot is not None:
-        app.context.publish("options", {"final_snapshot": final_snapshot})
+        app.context.final_snapshot = final_snapshot
     resources = app.resources()
     with ui.spinner("reading the current state"):
         the_plan = engine.plan_down(app.context, resources)

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from wcpipe.core.errors import ResourceFailed, UsageError, error_code
 from wcpipe.core.wait import poll
-from wcpipe.provision.resources.base import Context
+from wcpipe.spec.session import Session
 
 Which = Literal["s3", "redshift", "all"]
 CRAWLER_LOG_GROUP = "/aws-glue/crawlers"
@@ -95,7 +95,7 @@ class CrawlResult:
         }
 
 
-def targets(ctx: Context, which: Which) -> list[CrawlTarget]:
+def targets(ctx: Session, which: Which) -> list[CrawlTarget]:
     names = ctx.names
     s3 = CrawlTarget("s3", names.s3_crawler, names.s3_database, names.source_table)
     redshift = CrawlTarget(
@@ -107,7 +107,7 @@ def targets(ctx: Context, which: Which) -> list[CrawlTarget]:
     return choices[which]
 
 
-def table_columns(ctx: Context, database: str, table: str) -> dict[str, str] | None:
+def table_columns(ctx: Session, database: str, table: str) -> dict[str, str] | None:
     """The catalog table's columns (name -> type, partition keys included), None if absent."""
     glue = ctx.client("glue")
     try:
@@ -128,7 +128,7 @@ def diff_columns(before: dict[str, str] | None, after: dict[str, str] | None) ->
     )
 
 
-def start_crawler(ctx: Context, crawler: str) -> bool:
+def start_crawler(ctx: Session, crawler: str) -> bool:
     """Start the crawler; return True if it was already running (we attach to that crawl)."""
     glue = ctx.client("glue")
     try:
@@ -142,7 +142,7 @@ def start_crawler(ctx: Context, crawler: str) -> bool:
     return False
 
 
-def _eta(ctx: Context, crawler: str) -> tuple[float | None, bool]:
+def _eta(ctx: Session, crawler: str) -> tuple[float | None, bool]:
     """(seconds left, still estimating) from GetCrawlerMetrics; (None, False) if unavailable.
     TimeLeftSeconds is only meaningful while a crawl runs; MedianRuntimeSeconds is the fallback."""
     glue = ctx.client("glue")
@@ -162,7 +162,7 @@ def _eta(ctx: Context, crawler: str) -> tuple[float | None, bool]:
 
 
 def wait_for_crawl(
-    ctx: Context,
+    ctx: Session,
     crawler: str,
     *,
     previous_start: Any,
@@ -198,7 +198,7 @@ def wait_for_crawl(
 
 
 def run_crawler(
-    ctx: Context,
+    ctx: Session,
     target: CrawlTarget,
     *,
     timeout: float = 3600,
@@ -250,7 +250,7 @@ def run_crawler(
     )
 
 
-def last_crawl(ctx: Context, crawler: str) -> dict[str, Any] | None:
+def last_crawl(ctx: Session, crawler: str) -> dict[str, Any] | None:
     """The crawler's state and LastCrawl, or None if the crawler does not exist."""
     glue = ctx.client("glue")
     try:

@@ -29,7 +29,7 @@ from wcpipe.core.errors import ResourceFailed, error_code
 from wcpipe.operate import crawl, jobrun
 from wcpipe.operate.logs import LogSource, LogTail, format_event
 from wcpipe.operate.verify import Report, verify
-from wcpipe.provision.resources.base import Context
+from wcpipe.spec.session import Session
 
 GLUE_SOURCE = "aws.glue"
 CRAWLER_STATE_CHANGE = "Glue Crawler State Change"
@@ -69,7 +69,7 @@ class Diagnosis:
 
 
 def wait_for_new_run(
-    ctx: Context,
+    ctx: Session,
     *,
     known: set[str],
     after: datetime | None,
@@ -106,7 +106,7 @@ def _after(started: datetime | None, after: datetime) -> bool:
 
 
 def run_flow(
-    ctx: Context,
+    ctx: Session,
     *,
     appear_timeout: float = 300.0,
     crawl_timeout: float = 3600.0,
@@ -140,7 +140,7 @@ def run_flow(
 # -- diagnosis ---------------------------------------------------------------------------------
 
 
-def diagnose(ctx: Context, *, since: datetime | None = None) -> Diagnosis:
+def diagnose(ctx: Session, *, since: datetime | None = None) -> Diagnosis:
     """Which hop of crawler -> rule -> Lambda -> job failed (the first that looks wrong)."""
     since = since or datetime.now(UTC) - timedelta(minutes=15)
     for check in (_check_rule, _check_targets, _check_permission):
@@ -150,7 +150,7 @@ def diagnose(ctx: Context, *, since: datetime | None = None) -> Diagnosis:
     return _check_lambda(ctx, since)
 
 
-def _check_rule(ctx: Context) -> Diagnosis | None:
+def _check_rule(ctx: Session) -> Diagnosis | None:
     events = ctx.client("events")
     rule = ctx.names.rule
     try:
@@ -198,11 +198,11 @@ def _allows(values: Any, value: str) -> bool:
     return any(v == value or isinstance(v, dict) for v in values)
 
 
-def _function_arn(ctx: Context) -> str:
+def _function_arn(ctx: Session) -> str:
     return ctx.aws.arn("lambda", f"function:{ctx.names.function}")
 
 
-def _check_targets(ctx: Context) -> Diagnosis | None:
+def _check_targets(ctx: Session) -> Diagnosis | None:
     events = ctx.client("events")
     arn = _function_arn(ctx)
     targets = events.list_targets_by_rule(Rule=ctx.names.rule).get("Targets", [])
@@ -215,7 +215,7 @@ def _check_targets(ctx: Context) -> Diagnosis | None:
     return None
 
 
-def _check_permission(ctx: Context) -> Diagnosis | None:
+def _check_permission(ctx: Session) -> Diagnosis | None:
     lam = ctx.client("lambda")
     fn = ctx.names.function
     rule_arn = ctx.aws.arn("events", f"rule/{ctx.names.rule}")
@@ -242,7 +242,7 @@ def _check_permission(ctx: Context) -> Diagnosis | None:
     return missing
 
 
-def _check_lambda(ctx: Context, since: datetime) -> Diagnosis:
+def _check_lambda(ctx: Session, since: datetime) -> Diagnosis:
     fn = ctx.names.function
     invocations, errors = lambda_metrics(ctx, since)
     lines = recent_lambda_lines(ctx, since)
@@ -271,7 +271,7 @@ def _check_lambda(ctx: Context, since: datetime) -> Diagnosis:
     )
 
 
-def lambda_metrics(ctx: Context, since: datetime) -> tuple[float, float]:
+def lambda_metrics(ctx: Session, since: datetime) -> tuple[float, float]:
     """(Invocations, Errors) of the pipeline's Lambda since `since` (CloudWatch, Sum)."""
     cw = ctx.client("cloudwatch")
     now = datetime.now(UTC)
@@ -290,7 +290,7 @@ def lambda_metrics(ctx: Context, since: datetime) -> tuple[float, float]:
     return totals[0], totals[1]
 
 
-def recent_lambda_lines(ctx: Context, since: datetime, *, limit: int = 30) -> list[str]:
+def recent_lambda_lines(ctx: Session, since: datetime, *, limit: int = 30) -> list[str]:
     """The Lambda's last `limit` log lines since `since` ([] if its group does not exist)."""
     source = LogSource(ctx.names.function_log_group, None, label="lambda")
     tail = LogTail(ctx.client("logs"), [source], start_ms=int(since.timestamp() * 1000))

@@ -24,7 +24,7 @@ from typing import Any
 from wcpipe.core.errors import ResourceFailed, WaitTimeout, WcpipeError
 from wcpipe.core.wait import poll
 from wcpipe.operate.logs import LogEvent, LogSource, LogTail
-from wcpipe.provision.resources.base import Context
+from wcpipe.spec.session import Session
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"})
 ACTIVE = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
@@ -105,7 +105,7 @@ def dpu_seconds(run: dict[str, Any]) -> float | None:
     return None
 
 
-def recent_runs(ctx: Context, *, limit: int = 25) -> list[dict[str, Any]]:
+def recent_runs(ctx: Session, *, limit: int = 25) -> list[dict[str, Any]]:
     """The job's most recent runs, newest first ([] if the job does not exist)."""
     glue = ctx.client("glue")
     try:
@@ -115,16 +115,16 @@ def recent_runs(ctx: Context, *, limit: int = 25) -> list[dict[str, Any]]:
     return sorted(runs, key=lambda r: r.get("StartedOn") or datetime.min, reverse=True)
 
 
-def latest_run(ctx: Context) -> JobRun | None:
+def latest_run(ctx: Session) -> JobRun | None:
     runs = recent_runs(ctx, limit=10)
     return JobRun.from_api(runs[0]) if runs else None
 
 
-def active_run(ctx: Context) -> dict[str, Any] | None:
+def active_run(ctx: Session) -> dict[str, Any] | None:
     return next((r for r in recent_runs(ctx) if r.get("JobRunState") in ACTIVE), None)
 
 
-def start_job_run(ctx: Context) -> str:
+def start_job_run(ctx: Session) -> str:
     """Start a run of the pipeline's job and return its id; refuse if one is active."""
     glue = ctx.client("glue")
     job = ctx.names.job
@@ -153,18 +153,18 @@ def _already_running(job: str, run_id: str, state: str) -> JobAlreadyRunning:
     )
 
 
-def default_timeout(ctx: Context) -> float:
+def default_timeout(ctx: Session) -> float:
     """The job's own timeout plus ten minutes for start-up and shutdown."""
     return ctx.spec.glue.timeout_minutes * 60.0 + 600.0
 
 
-def get_run(ctx: Context, run_id: str) -> JobRun:
+def get_run(ctx: Session, run_id: str) -> JobRun:
     glue = ctx.client("glue")
     return JobRun.from_api(glue.get_job_run(JobName=ctx.names.job, RunId=run_id)["JobRun"])
 
 
 def wait_for_job_run(
-    ctx: Context,
+    ctx: Session,
     run_id: str,
     *,
     timeout: float | None = None,
@@ -186,7 +186,7 @@ def job_log_sources(run_id: str) -> list[LogSource]:
 
 
 def follow_job_run(
-    ctx: Context,
+    ctx: Session,
     run_id: str,
     emit: Callable[[LogEvent], None],
     *,

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from wcpipe.core.errors import UsageError, error_code
-from wcpipe.provision.resources.base import Context
+from wcpipe.spec.session import Session
 
 LogKind = Literal["job", "crawler", "lambda", "all"]
 _MISSING = {"ResourceNotFoundException"}
@@ -82,7 +82,7 @@ def parse_since(text: str, *, now: float | None = None) -> int:
     return int(when.timestamp() * 1000)
 
 
-def log_sources(ctx: Context, which: LogKind, run_id: str | None = None) -> list[LogSource]:
+def log_sources(ctx: Session, which: LogKind, run_id: str | None = None) -> list[LogSource]:
     """The log groups (and streams) for `which`. For the job without a run id, the latest run's;
     if the job has never run, the job contributes no source."""
     names = ctx.names

@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 from wcpipe.core.errors import error_code, error_message
 from wcpipe.operate import crawl, jobrun
-from wcpipe.provision.resources.base import Context
+from wcpipe.spec.session import Session
 
 Section = dict[str, str]
 
 
-def operational_status(ctx: Context) -> dict[str, Section]:
+def operational_status(ctx: Session) -> dict[str, Section]:
     return {
         "last crawls": _guard(lambda: crawls_section(ctx)),
         "last job run": _guard(lambda: job_section(ctx)),
@@ -40,7 +40,7 @@ def _when(value: object) -> str:
     return "-" if value is None else str(value)
 
 
-def crawls_section(ctx: Context) -> Section:
+def crawls_section(ctx: Session) -> Section:
     out: Section = {}
     for target in crawl.targets(ctx, "all"):
         last = crawl.last_crawl(ctx, target.crawler)
@@ -56,7 +56,7 @@ def crawls_section(ctx: Context) -> Section:
     return out
 
 
-def job_section(ctx: Context) -> Section:
+def job_section(ctx: Session) -> Section:
     run = jobrun.latest_run(ctx)
     if run is None:
         return {ctx.names.job: "never ran (or not created)"}
@@ -72,7 +72,7 @@ def job_section(ctx: Context) -> Section:
     return out
 
 
-def lambda_section(ctx: Context, *, hours: int = 24) -> Section:
+def lambda_section(ctx: Session, *, hours: int = 24) -> Section:
     cw = ctx.client("cloudwatch")
     now = datetime.now(UTC)
     out: Section = {}

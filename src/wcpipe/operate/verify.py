@@ -29,7 +29,7 @@ from typing import Any
 from wcpipe.authoring import csvio
 from wcpipe.core.errors import Mismatch, ResourceFailed
 from wcpipe.datamap import transform
-from wcpipe.provision.resources.base import Context
+from wcpipe.spec.session import Session
 from wcpipe.warehouse import dataapi as warehouse
 from wcpipe.warehouse import sql
 
@@ -115,11 +115,11 @@ def plain(value: Any) -> Any:
     return value
 
 
-def job_config(ctx: Context) -> transform.JobConfig:
+def job_config(ctx: Session) -> transform.JobConfig:
     return transform.JobConfig.from_dict(transform.job_config(ctx.spec, ctx.names))
 
 
-def source_objects(ctx: Context) -> Iterator[str]:
+def source_objects(ctx: Session) -> Iterator[str]:
     """Keys of every data object under the prefix, in key order (pages followed)."""
     s3 = ctx.client("s3")
     paginator = s3.get_paginator("list_objects_v2")
@@ -130,7 +130,7 @@ def source_objects(ctx: Context) -> Iterator[str]:
                 yield key
 
 
-def source_figures(ctx: Context, config: transform.JobConfig | None = None) -> SourceFigures:
+def source_figures(ctx: Session, config: transform.JobConfig | None = None) -> SourceFigures:
     """Stream every source object through the Mapper; see the module docstring."""
     config = config or job_config(ctx)
     s3 = ctx.client("s3")
@@ -286,7 +286,7 @@ def _sums_equal(source: Any, target: Any, family: str) -> bool:
     return s == t
 
 
-def verify(ctx: Context) -> Report:
+def verify(ctx: Session) -> Report:
     """Compare the source files with the warehouse table (see the module docstring)."""
     config = job_config(ctx)
     table = sql.qualified(ctx.spec.table)

@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from wcpipe.core.errors import CycleError, WcpipeError, translate
+from wcpipe.core.errors import CycleError, NotOwnedError, WcpipeError, translate
 from wcpipe.provision.resources.base import Context, Observed, Outcome, Resource
 
 Action = Literal["create", "update", "none", "not-owned", "delete", "absent", "keep"]
@@ -55,6 +55,13 @@ class Plan:
     @property
     def blocked(self) -> list[Change]:
         return [c for c in self.changes if c.action == "not-owned"]
+
+    def refuse_blocked(self, pipeline: str) -> None:
+        """NotOwnedError naming the first resource this pipeline may not touch, if any: `up`
+        says it before asking, and `apply` never acts on a plan that has one."""
+        if self.blocked:
+            c = self.blocked[0]
+            raise NotOwnedError(c.kind, c.name, pipeline)
 
 
 class Reporter:
@@ -136,6 +143,8 @@ def _run_graph(
                 exc = fut.exception()
                 if exc is not None:
                     err = translate(exc, f"{by_key[k].kind} {by_key[k].name}")
+                    if err is not exc:
+                        err.__cause__ = exc  # --debug shows botocore's frames too
                     reporter.failed(k, str(err))
                     errors.append(err)
                 else:
@@ -214,11 +223,7 @@ def apply(
 ) -> dict[str, str]:
     """Converge every resource, reusing the plan's observations."""
     reporter = reporter or Reporter()
-    if the_plan.blocked:
-        c = the_plan.blocked[0]
-        from wcpipe.core.errors import NotOwnedError
-
-        raise NotOwnedError(c.kind, c.name, ctx.spec.name)
+    the_plan.refuse_blocked(ctx.spec.name)
     reporter.begin(resources, "up")
 
     def step(r: Resource) -> Outcome:

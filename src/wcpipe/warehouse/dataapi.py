@@ -13,7 +13,7 @@ from typing import Any
 
 from wcpipe.core.errors import ResourceFailed
 from wcpipe.core.wait import Timing, poll
-from wcpipe.provision.resources.base import Context
+from wcpipe.spec.session import Session
 
 _FAILED = {"FAILED", "ABORTED"}
 
@@ -35,14 +35,14 @@ class Target:
         return p
 
 
-def target(ctx: Context) -> Target:
+def target(ctx: Session) -> Target:
     """Where the Data API should send statements, from the spec and the admin secret's ARN."""
     names = ctx.names
-    secret_arn = ctx.output_or("secretsmanager.admin-secret", "arn")
-    if secret_arn is None:
-        sm = ctx.client("secretsmanager")
-        secret_arn = sm.describe_secret(SecretId=names.secret)["ARN"]
-        ctx.publish("secretsmanager.admin-secret", {"arn": secret_arn})
+
+    def describe_secret() -> str:
+        return str(ctx.client("secretsmanager").describe_secret(SecretId=names.secret)["ARN"])
+
+    secret_arn = ctx.known("secretsmanager.admin-secret", "arn", describe_secret)
     if ctx.spec.warehouse.type == "serverless":
         return Target(ctx.spec.warehouse.database, secret_arn, workgroup=names.workgroup)
     return Target(ctx.spec.warehouse.database, secret_arn, cluster=names.cluster)
@@ -52,7 +52,7 @@ def _param_list(params: dict[str, Any] | None) -> list[dict[str, str]]:
     return [{"name": k, "value": str(v)} for k, v in (params or {}).items()]
 
 
-def submit(ctx: Context, sql: str | list[str], params: dict[str, Any] | None = None) -> str:
+def submit(ctx: Session, sql: str | list[str], params: dict[str, Any] | None = None) -> str:
     """Submit one statement (or a batch, run as one transaction); return the statement id."""
     client = ctx.client("redshift-data")
     base = target(ctx).params()
@@ -65,7 +65,7 @@ def submit(ctx: Context, sql: str | list[str], params: dict[str, Any] | None = N
 
 
 def wait(
-    ctx: Context,
+    ctx: Session,
     statement_id: str,
     *,
     timeout: float = 600,
@@ -91,7 +91,7 @@ def wait(
 
 
 def execute(
-    ctx: Context,
+    ctx: Session,
     sql: str | list[str],
     params: dict[str, Any] | None = None,
     *,
@@ -112,7 +112,7 @@ def _value(field: dict[str, Any]) -> Any:
     return None
 
 
-def rows(ctx: Context, statement_id: str) -> Iterator[dict[str, Any]]:
+def rows(ctx: Session, statement_id: str) -> Iterator[dict[str, Any]]:
     """Every row of a finished statement, following NextToken pages."""
     client = ctx.client("redshift-data")
     token: str | None = None
@@ -130,7 +130,7 @@ def rows(ctx: Context, statement_id: str) -> Iterator[dict[str, Any]]:
 
 
 def query(
-    ctx: Context, sql: str, params: dict[str, Any] | None = None, *, what: str = "query"
+    ctx: Session, sql: str, params: dict[str, Any] | None = None, *, what: str = "query"
 ) -> list[dict[str, Any]]:
     desc = execute(ctx, sql, params, what=what)
     if not desc.get("HasResultSet", True):

@@ -18,17 +18,14 @@ the graph, concurrently); tests call them twice to prove idempotence.
 
 from __future__ import annotations
 
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from wcpipe.core.aws import Aws
 from wcpipe.core.errors import NotOwnedError
-from wcpipe.core.wait import Timing
-from wcpipe.spec.model import Spec
-from wcpipe.spec.names import OWNER_TAG, Names
+from wcpipe.spec.names import OWNER_TAG
+from wcpipe.spec.session import Session
 
 Outcome = Literal["created", "updated", "unchanged", "deleted", "absent", "kept"]
 
@@ -42,36 +39,24 @@ class Observed:
 
 
 @dataclass
-class Context:
-    """Everything a resource needs: the spec, the AWS gateway, time, and what its dependencies
-    published. Shared by all resources of one run; safe to use from several threads."""
+class Context(Session):
+    """A Session plus the engine's board for one run: what each resource published (its
+    outputs), which were found absent, and where progress notes go. Shared by all resources of
+    one run; safe to use from several threads."""
 
-    spec: Spec
-    aws: Aws
-    timing: Timing = field(default_factory=Timing)
     note: Callable[[str, str], None] = lambda _key, _msg: None
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    final_snapshot: bool | None = None  # `down --final-snapshot/--no-final-snapshot`; None: spec's
     _absent: set[str] = field(default_factory=set)
-    _names: Names | None = None
-    _lock: threading.RLock = field(default_factory=threading.RLock)
 
-    @property
-    def names(self) -> Names:
+    def known(self, key: str, name: str, compute: Callable[[], Any]) -> Any:
+        """What `key` published as `name` in this run, else computed (and published) once."""
         with self._lock:
-            if self._names is None:
-                self._names = Names.of(self.spec, self.aws.account_id, self.aws.region)
-            return self._names
-
-    def client(self, service: str) -> Any:
-        return self.aws.client(service)
-
-    @property
-    def tags(self) -> dict[str, str]:
-        """Tags every resource carries: the spec's, then the ownership tag (which wins)."""
-        return {**self.spec.tags, OWNER_TAG: self.spec.name}
-
-    def tag_list(self, key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
-        return [{key: k, value: v} for k, v in sorted(self.tags.items())]
+            value = self.outputs.get(key, {}).get(name)
+        if value is None:
+            value = super().known(key, name, compute)
+            self.publish(key, {name: value})
+        return value
 
     def publish(self, key: str, values: dict[str, Any]) -> None:
         with self._lock:

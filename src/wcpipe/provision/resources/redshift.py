@@ -11,8 +11,9 @@ Contract:
 - Drift that is repaired in place: node type and count (a resize), IAM role, security group,
   tags, encryption and public accessibility. A cluster left `creating`/`modifying` by an
   interrupted run is waited for; one in `deleting` is waited out and created again.
-- `delete` skips the final snapshot unless `warehouse.final_snapshot` (or the `options`
-  output `final_snapshot`) asks for one, then waits until the cluster is gone. Destroying a
+- `delete` takes a final snapshot when `down --final-snapshot` asks (`ctx.final_snapshot`),
+  or, without the flag, when `warehouse.final_snapshot` does; then waits until the cluster is
+  gone. Destroying a
   cluster that is already `deleting` just waits.
 """
 
@@ -336,8 +337,8 @@ class Cluster(Resource):
             )
 
     def _final_snapshot(self) -> bool:
-        wanted = self.ctx.output_or("options", "final_snapshot")
-        return bool(self.ctx.spec.warehouse.final_snapshot or wanted is True)
+        wanted = self.ctx.final_snapshot  # the command's flag, when given, wins over the spec
+        return self.ctx.spec.warehouse.final_snapshot if wanted is None else wanted
 
     def delete(self, observed: Observed) -> None:
         state = observed.data.get("ClusterStatus", "")
