@@ -18,10 +18,12 @@ os.environ.update(
     AWS_EC2_METADATA_DISABLED="true",
 )
 
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 
 import pytest  # noqa: E402
-from support import EVENTS_DIR, ROOT, SPEC_PATH, CliResult, FakeClock  # noqa: E402, F401
+from support.cli import CliResult, run_cli  # noqa: E402
+from support.clock import FakeClock  # noqa: E402
+from support.paths import SPEC_PATH  # noqa: E402
 
 
 @pytest.fixture
@@ -90,19 +92,7 @@ def data_api_finishes(moto) -> Iterator[list[str]]:
 
 
 @pytest.fixture
-def wcpipe(capsys):  # type: ignore[no-untyped-def]
-    """Run the `wcpipe` console entry point (with its error boundary) and capture its output."""
-    from wcpipe import ui
-    from wcpipe.cli import main
-
-    def run(*args: str) -> CliResult:
-        ui.reset()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        out, err = capsys.readouterr()
-        return CliResult(code, out, err)
-
-    return run
+def wcpipe() -> Callable[..., CliResult]:
+    """Run the `wcpipe` console entry point (with its error boundary) and capture its output:
+    `wcpipe(*args)` is `support.cli.run_cli`."""
+    return run_cli

@@ -7,15 +7,15 @@ from __future__ import annotations
 import ast
 import random
 import sys
-from pathlib import Path
 
 import pytest
+from support.paths import ROOT
 
+from wcpipe.datamap.config import ColumnConfig, JobConfig
 from wcpipe.datamap.convert import Column
-from wcpipe.datamap.transform import ColumnConfig, JobConfig, Mapper
+from wcpipe.datamap.transform import Mapper
 from wcpipe.datamap.values import RULES, ConversionError, clean, convert
 
-ROOT = Path(__file__).resolve().parent.parent
 TYPES = [
     "smallint",
     "integer",

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.paths import FIFA_CSV
 
 from wcpipe.authoring import csvio
 from wcpipe.authoring.csvio import (
@@ -20,25 +21,23 @@ from wcpipe.authoring.csvio import (
     read_header,
 )
 
-FIFA = Path(__file__).resolve().parent.parent / "data" / "FIFA World Cup Attendance.csv"
-
 
 def test_fifa_header_names_the_empty_first_column_col0() -> None:
-    with FIFA.open("rb") as f:
+    with FIFA_CSV.open("rb") as f:
         header = read_header(f)
     assert header[:3] == ["col0", "Year", "Hosts"]
     assert header[-1] == "Game(s)"
 
 
 def test_fifa_records_keep_quoted_commas_and_count_23() -> None:
-    with FIFA.open("rb") as f:
+    with FIFA_CSV.open("rb") as f:
         records = list(iter_records(f))
     assert len(records) == 23
     assert records[3][6] == "173,850[86]"
     assert records[0][7] == "Estadio Centenario, Montevideo"
     assert records[-1][0:2] == ["22", "Overall"]
     assert records[-1][8] == ""
-    with FIFA.open("rb") as f:
+    with FIFA_CSV.open("rb") as f:
         assert count_rows(f, Dialect()) == 23
 
 

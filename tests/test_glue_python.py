@@ -21,16 +21,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support.paths import FIFA_CSV
 
 from wcpipe.authoring.csvio import Dialect, open_records
-from wcpipe.datamap.transform import JobConfig, Mapper, job_config
+from wcpipe.datamap.config import JobConfig
+from wcpipe.datamap.transform import Mapper
 from wcpipe.datamap.values import ConversionError, SqlType, convert
 from wcpipe.provision.artifacts import glue_libs_zip
+from wcpipe.spec.job import job_config
 from wcpipe.spec.model import GLUE_PYTHON
 from wcpipe.spec.names import Names
-
-ROOT = Path(__file__).resolve().parent.parent
-FIFA = ROOT / "data" / "FIFA World Cup Attendance.csv"
 
 # The child: the zip (argv[1]) onto sys.path by hand (-S and -I add nothing), the job's config
 # (argv[2]), the FIFA file (argv[3]) read with the stdlib csv module, each record mapped with
@@ -38,7 +38,8 @@ FIFA = ROOT / "data" / "FIFA World Cup Attendance.csv"
 MAP_FIFA = """
 import csv, json, sys
 sys.path.insert(0, sys.argv[1])
-from wcpipe.datamap.transform import JobConfig, Mapper
+from wcpipe.datamap.transform import Mapper
+from wcpipe.datamap.config import JobConfig
 config = JobConfig.from_json(sys.argv[2])
 with open(sys.argv[3], encoding=config.csv["encoding"], newline="") as f:
     records = [r for r in csv.reader(f, delimiter=config.csv["delimiter"],
@@ -150,7 +151,7 @@ def _interpreter_for(version: str) -> Path:
 def _host_fifa(config_json: str) -> dict[str, object]:
     config = JobConfig.from_json(config_json)
     mapper = Mapper(config)
-    with FIFA.open("rb") as f:
+    with FIFA_CSV.open("rb") as f:
         header, records = open_records(f, Dialect.from_config(config.csv))
         index = mapper.index(header)
         rows = [mapper.map_record(index, r) for r in records]
@@ -177,7 +178,7 @@ def test_the_zip_maps_the_fifa_file_on_glues_python_as_on_the_host(
 ) -> None:  # type: ignore[no-untyped-def]
     python = _interpreter_for(version)
     config = json.dumps(job_config(spec, Names.of(spec, "123456789012", "us-east-1")))
-    child = run_isolated(python, MAP_FIFA, str(lib_zip), config, str(FIFA))
+    child = run_isolated(python, MAP_FIFA, str(lib_zip), config, str(FIFA_CSV))
     assert isinstance(child, dict)
     # The code ran from the zip, with nothing but the zip and the standard library to import.
     assert child.pop("where") == f"{lib_zip}/wcpipe/datamap/transform.py"

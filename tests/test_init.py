@@ -8,13 +8,11 @@ from pathlib import Path
 
 import boto3
 import pytest
+from support.paths import FIFA_CSV, ROOT
 
 from wcpipe.authoring.draft import draft_spec, sample_local, sample_s3
 from wcpipe.authoring.infer import infer_glue_type, sniff
 from wcpipe.spec.model import load_spec, parse_spec
-
-ROOT = Path(__file__).resolve().parent.parent
-FIFA = ROOT / "data" / "FIFA World Cup Attendance.csv"
 
 
 def _draft(tmp_path: Path, name: str, content: bytes):  # type: ignore[no-untyped-def]
@@ -26,7 +24,7 @@ def _draft(tmp_path: Path, name: str, content: bytes):  # type: ignore[no-untype
 
 def test_fifa_draft_matches_the_shipped_spec(spec, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     drafted = parse_spec(
-        draft_spec(sample_local(FIFA), spec_dir=ROOT / "config"), base_dir=ROOT / "config"
+        draft_spec(sample_local(FIFA_CSV), spec_dir=ROOT / "config"), base_dir=ROOT / "config"
     )
     assert drafted.data.drop_rows == spec.data.drop_rows
     assert drafted.data.csv == spec.data.csv
@@ -98,15 +96,15 @@ def test_glue_type_inference() -> None:
 
 def test_cli_writes_and_refuses_to_overwrite(tmp_path: Path, wcpipe) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "config" / "fifa.yaml"
-    first = wcpipe("init", str(FIFA), "--name", "fifa", "-o", str(out))
+    first = wcpipe("init", str(FIFA_CSV), "--name", "fifa", "-o", str(out))
     assert first.code == 0, first
     assert load_spec(out).name == "fifa"
     before = out.read_text()
-    second = wcpipe("init", str(FIFA), "--name", "other", "-o", str(out))
+    second = wcpipe("init", str(FIFA_CSV), "--name", "other", "-o", str(out))
     assert second.code == 2
     assert "exists; pass --force" in second.err and "Traceback" not in second.err
     assert out.read_text() == before
-    forced = wcpipe("init", str(FIFA), "--name", "other", "-o", str(out), "--force")
+    forced = wcpipe("init", str(FIFA_CSV), "--name", "other", "-o", str(out), "--force")
     assert forced.code == 0
     assert load_spec(out).name == "other"
 
@@ -118,7 +116,7 @@ def test_cli_missing_file_is_a_clear_error(tmp_path: Path, wcpipe) -> None:  # t
 
 
 def test_cli_bad_name(tmp_path: Path, wcpipe) -> None:  # type: ignore[no-untyped-def]
-    result = wcpipe("init", str(FIFA), "--name", "Bad_Name", "-o", str(tmp_path / "x.yaml"))
+    result = wcpipe("init", str(FIFA_CSV), "--name", "Bad_Name", "-o", str(tmp_path / "x.yaml"))
     assert result.code == 2
     assert "--name" in result.err
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 import importlib.util
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
+from support.paths import EVENTS_DIR, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-EVENTS_DIR = ROOT / "tests" / "fixtures" / "glue-events"
 JOB = "wcpipe-fifa-load"
 CRAWLER = "wcpipe-fifa-s3-crawler"
 LOG_KEYS = {"level", "message", "event_id", "crawler", "job", "run_id"}

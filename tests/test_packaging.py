@@ -10,11 +10,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from support.paths import ROOT
 
 from wcpipe.core.errors import WcpipeError
 from wcpipe.provision import artifacts as packaging
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _names(data: bytes) -> list[str]:

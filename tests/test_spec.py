@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from wcpipe.cli import cli, main
+from wcpipe.cli import main
 from wcpipe.core.errors import SpecError
 from wcpipe.spec.model import GLUE_PYTHON, json_schema, load_spec, parse_spec, type_family
 from wcpipe.spec.names import cluster_identifier_problem
@@ -307,18 +306,18 @@ def test_cli_bad_spec_exit_2_one_line_no_request(
     assert handler.count == 0
 
 
-def test_validate_json_summary() -> None:
-    result = CliRunner().invoke(cli, ["--output", "json", "validate"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+def test_validate_json_summary(wcpipe) -> None:  # type: ignore[no-untyped-def]
+    result = wcpipe("--output", "json", "validate")
+    assert result.code == 0, result
+    data = json.loads(result.out)
     assert data["valid"] is True and data["pipeline"] == "fifa"
     assert len(data["columns"]) == 9
 
 
-def test_schema_command_prints_json_schema() -> None:
-    result = CliRunner().invoke(cli, ["schema"])
-    assert result.exit_code == 0
-    assert json.loads(result.output)["title"] == "Spec"
+def test_schema_command_prints_json_schema(wcpipe) -> None:  # type: ignore[no-untyped-def]
+    result = wcpipe("schema")
+    assert result.code == 0
+    assert json.loads(result.out)["title"] == "Spec"
 
 
 def test_missing_spec_file(tmp_path: Path) -> None:

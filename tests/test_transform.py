@@ -8,29 +8,25 @@ import json
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
+from support.paths import FIFA_CSV, ROOT
 
 from wcpipe.authoring.csvio import Dialect, open_records
 from wcpipe.datamap import transform
+from wcpipe.datamap.config import JobConfig
 from wcpipe.datamap.transform import (
-    JobConfig,
     Mapper,
     accumulate_sums,
     counts_line,
-    job_arguments,
-    job_config,
     numeric_columns,
     parse_counts_line,
     source_sums,
 )
 from wcpipe.datamap.values import ConversionError, SqlType, clean, convert
+from wcpipe.spec.job import job_arguments, job_config
 from wcpipe.spec.model import type_family
 from wcpipe.spec.names import Names
-
-ROOT = Path(__file__).resolve().parent.parent
-FIFA = ROOT / "data" / "FIFA World Cup Attendance.csv"
 
 
 @pytest.fixture
@@ -41,7 +37,7 @@ def config(spec) -> JobConfig:  # type: ignore[no-untyped-def]
 
 def fifa(config: JobConfig) -> tuple[Mapper, dict[int, tuple[object, ...]]]:
     mapper = Mapper(config)
-    with FIFA.open("rb") as f:
+    with FIFA_CSV.open("rb") as f:
         header, records = open_records(f, Dialect.from_config(config.csv))
         index = mapper.index(header)
         rows = [r for r in (mapper.map_record(index, rec) for rec in records) if r is not None]
@@ -69,7 +65,7 @@ def test_fifa_values(config: JobConfig) -> None:
 def test_fifa_sums(config: JobConfig) -> None:
     assert "highest_attendance" in numeric_columns(config)
     assert "hosts" not in numeric_columns(config)
-    with FIFA.open("rb") as f:
+    with FIFA_CSV.open("rb") as f:
         header, records = open_records(f, Dialect())
         sums, mapper = source_sums(config, header, records)
     assert mapper.loaded == 22

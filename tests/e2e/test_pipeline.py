@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.paths import ROOT, SPEC_PATH
 
 from wcpipe.core.aws import instrument
 
-ROOT = Path(__file__).resolve().parents[2]
 READS = ("Get", "Describe", "List", "Head")
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +33,7 @@ def project(tmp_path: Path) -> Path:
     """A copy of the FIFA project (spec + data) the test may change."""
     (tmp_path / "config").mkdir()
     shutil.copytree(ROOT / "data", tmp_path / "data")
-    shutil.copy(ROOT / "config" / "pipeline.yaml", tmp_path / "config" / "pipeline.yaml")
+    shutil.copy(SPEC_PATH, tmp_path / "config" / "pipeline.yaml")
     return tmp_path
 
 

@@ -11,7 +11,8 @@
   monkeypatch) for what moto cannot do by itself: fail, or change the catalog.
 - `warehouse`: moto's Data API never finishes and returns fixed rows; this answers each
   statement from a function of its SQL.
-- `invoke`: run `wcpipe.cli.main` and return (exit code, stdout, stderr).
+- `invoke`: `wcpipe -c <the FIFA spec> <args>` in this process: a `CliResult`, which unpacks as
+  (exit code, stdout, stderr).
 """
 
 from __future__ import annotations
@@ -21,13 +22,12 @@ import io
 import json
 import zipfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from support import ROOT, SPEC_PATH, FakeClock
-
-DATA = ROOT / "data" / "FIFA World Cup Attendance.csv"
+from support.cli import CliResult, run_cli
+from support.clock import FakeClock
+from support.paths import FIFA_CSV, SPEC_PATH
 
 
 class World:
@@ -94,7 +94,9 @@ def pipeline(moto, spec, aws, world):  # type: ignore[no-untyped-def]
     names = Names.of(spec, aws.account_id, aws.region)
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=names.bucket)
-    s3.put_object(Bucket=names.bucket, Key=f"{names.prefix}{DATA.name}", Body=DATA.read_bytes())
+    s3.put_object(
+        Bucket=names.bucket, Key=f"{names.prefix}{FIFA_CSV.name}", Body=FIFA_CSV.read_bytes()
+    )
     aws.client("secretsmanager").create_secret(Name=names.secret, SecretString="{}")
     iam = aws.client("iam")
     trust = json.dumps(
@@ -294,21 +296,10 @@ def _field(value: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def invoke(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
-    """Run the CLI against the FIFA spec; (exit code, stdout, stderr)."""
-    from wcpipe import ui
-    from wcpipe.cli import main
+def invoke() -> Callable[..., CliResult]:
+    """`wcpipe -c <the FIFA spec> <args>` through `support.cli.run_cli`."""
 
-    def run(*args: str, spec: Path = SPEC_PATH) -> tuple[int, str, str]:
-        capsys.readouterr()
-        ui.reset()
-        try:
-            main(["-c", str(spec), *args])
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        ui.reset()
-        return code, out, err
+    def run(*args: str) -> CliResult:
+        return run_cli("-c", str(SPEC_PATH), *args)
 
     return run

@@ -13,16 +13,15 @@ import re
 from typing import Any
 
 import pytest
+from support.paths import FIFA_CSV
 
 from wcpipe.core.errors import Mismatch
 from wcpipe.operate import verify as opverify
 
-from .conftest import DATA
-
 
 def fifa_rows() -> list[dict[str, Any]]:
     rows = []
-    with DATA.open(newline="", encoding="utf-8") as f:
+    with FIFA_CSV.open(newline="", encoding="utf-8") as f:
         for rec in csv.DictReader(f):
             if rec["Year"] == "Overall":
                 continue

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import itertools
 import json
 import os
@@ -32,9 +31,9 @@ from typing import Any
 
 import pytest
 import yaml
-from support import ROOT, SPEC_PATH, CliResult
+from support.cli import CliResult, run_cli
+from support.paths import FIFA_CSV, ROOT, SPEC_PATH
 
-DATA = ROOT / "data" / "FIFA World Cup Attendance.csv"
 HELPERS = Path(__file__).resolve().parent / "helpers"
 _names = itertools.count(1)
 
@@ -151,32 +150,14 @@ def write_spec(directory: Path, name: str, vpc_id: str, subnet_id: str, database
     raw = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
     data_dir = directory / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / DATA.name).write_bytes(DATA.read_bytes())
+    (data_dir / FIFA_CSV.name).write_bytes(FIFA_CSV.read_bytes())
     raw["name"] = name
-    raw["data"]["files"] = [f"data/{DATA.name}"]
+    raw["data"]["files"] = [f"data/{FIFA_CSV.name}"]
     raw["network"] = {"vpc_id": vpc_id, "subnet_id": subnet_id}
     raw["warehouse"]["database"] = database
     path = directory / "pipeline.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     return path
-
-
-def run_cli(*args: str) -> CliResult:
-    """The `wcpipe` console entry point in this process, its output captured (usable from
-    fixtures of any scope, unlike capsys)."""
-    from wcpipe import ui
-    from wcpipe.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    ui.reset()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    ui.reset()
-    return CliResult(code, out.getvalue(), err.getvalue())
 
 
 def new_pipeline(

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from support import CliResult
+from support.cli import CliResult
 
 from reliability.conftest import (
     DECLARED,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from support import CliResult
+from support.cli import CliResult
 
 from reliability.conftest import Pipeline, new_pipeline
 from wcpipe.spec.names import OWNER_TAG

@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 import pytest
-from support import FakeClock
+from support.clock import FakeClock
 
 from reliability.conftest import Pipeline, census, converged, error_response, report
 

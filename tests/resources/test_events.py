@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.paths import EVENTS_DIR
 
 from wcpipe.core.errors import NotOwnedError
 from wcpipe.provision.resources.base import Context
@@ -18,7 +19,6 @@ from wcpipe.provision.resources.events import Rule, event_pattern
 from wcpipe.spec.model import Spec
 from wcpipe.spec.names import Names
 
-EVENTS_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "glue-events"
 READS = ("Describe", "List", "Get")
 RULE = "wcpipe-fifa-crawler-succeeded"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:wcpipe-fifa-start-job"

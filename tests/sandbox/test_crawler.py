@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from support.paths import EVENTS_DIR, FIFA_CSV, SPEC_PATH
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEC_PATH = ROOT / "config" / "pipeline.yaml"
-EVENTS_DIR = ROOT / "tests" / "fixtures" / "glue-events"
-CSV = (ROOT / "data" / "FIFA World Cup Attendance.csv").read_bytes()
+CSV = FIFA_CSV.read_bytes()
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
 

@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.paths import FIFA_CSV, SPEC_PATH
 
 from wcpipe.authoring import csvio
 from wcpipe.datamap import loadsql
 from wcpipe.sandbox.patches import job_workers
 from wcpipe.warehouse import sql
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEC_PATH = ROOT / "config" / "pipeline.yaml"
-CSV = (ROOT / "data" / "FIFA World Cup Attendance.csv").read_bytes()
+CSV = FIFA_CSV.read_bytes()
 HEADER, BODY = CSV.split(b"\n", 1)
 
 
@@ -51,7 +50,7 @@ def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def config_json() -> str:
-    from wcpipe.datamap.transform import job_arguments
+    from wcpipe.spec.job import job_arguments
     from wcpipe.spec.model import load_spec
     from wcpipe.spec.names import Names
 
@@ -62,7 +61,7 @@ def config_json() -> str:
 def _staging(pg: str, config_json: str) -> tuple[Any, Any]:
     import psycopg
 
-    from wcpipe.datamap.transform import JobConfig
+    from wcpipe.datamap.config import JobConfig
     from wcpipe.sandbox import warehouse_pg
     from wcpipe.spec.model import load_spec
 

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from support.paths import EVENTS_DIR, FIFA_CSV, SPEC_PATH
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEC_PATH = ROOT / "config" / "pipeline.yaml"
-EVENTS_DIR = ROOT / "tests" / "fixtures" / "glue-events"
-CSV = (ROOT / "data" / "FIFA World Cup Attendance.csv").read_bytes()
+CSV = FIFA_CSV.read_bytes()
 HEADER = CSV.split(b"\n", 1)[0] + b"\n"
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
@@ -59,8 +56,8 @@ def names(spec: Any) -> Any:
 @pytest.fixture(scope="module")
 def job(sb: Any, spec: Any, names: Any) -> str:
     """Data, classifier, crawled source table, the target table in PostgreSQL, and the job."""
-    from wcpipe.datamap.transform import job_arguments
     from wcpipe.sandbox import warehouse_pg
+    from wcpipe.spec.job import job_arguments
     from wcpipe.warehouse import sql
 
     s3, glue = sb.client("s3"), sb.client("glue")
@@ -227,7 +224,7 @@ def test_reset_bookmark_reads_everything_again_and_merge_keeps_one_row_per_year(
 
 
 def test_a_second_concurrent_run_is_refused(sb: Any, job: str):
-    from wcpipe.sandbox.patches.jobs import SandboxJobRun
+    from wcpipe.sandbox.patches.job_run import SandboxJobRun
 
     fake_job = sb.backend("glue").get_job(job)
     active = SandboxJobRun(None, job_name=job)  # a run still STARTING

@@ -1,0 +1,8 @@
+"""Test support shared by every test package: plain modules, imported as `support.<module>`
+(conftest files are not meant to be imported, and several of them share the module name
+`conftest`). Fixtures stay in the conftest files; what they build comes from here.
+
+- `paths`: where the repository's files are (ROOT, SPEC_PATH, FIFA_CSV, EVENTS_DIR), once.
+- `clock`: `FakeClock`, injected time.
+- `cli`: `run_cli`, the one way tests run the `wcpipe` command in-process, and its `CliResult`.
+"""

@@ -1,0 +1,41 @@
+"""The one way tests run the `wcpipe` command in-process: `run_cli(*args)`.
+
+It calls the console entry point (`wcpipe.cli.main`, with its error boundary and exit codes) and
+captures what it writes to stdout and stderr by swapping the streams, so it works from fixtures
+of any scope (capsys is function-scoped). `ui` forgets its consoles before and after, so none
+holds on to a swapped stream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from typing import NamedTuple
+
+
+class CliResult(NamedTuple):
+    """A finished `wcpipe` run: exit code, stdout, stderr (unpacks as `code, out, err`)."""
+
+    code: int
+    out: str
+    err: str
+
+    def __repr__(self) -> str:
+        return f"CliResult(code={self.code}, out={self.out[-2000:]!r}, err={self.err[-2000:]!r})"
+
+
+def run_cli(*args: str) -> CliResult:
+    """`wcpipe <args>` in this process."""
+    from wcpipe import ui
+    from wcpipe.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    ui.reset()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    ui.reset()
+    return CliResult(code, out.getvalue(), err.getvalue())
