@@ -99,8 +99,8 @@ class LoadPipeline:
 
     # Setup -----------------------------------------------------------------------------------
     def setup(self) -> LoadPipeline:
-        from wcpipe.datamap.transform import job_arguments
         from wcpipe.sandbox import warehouse_pg
+        from wcpipe.spec.job import job_arguments
         from wcpipe.warehouse import sql
 
         n = self.names

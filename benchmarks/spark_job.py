@@ -39,8 +39,8 @@ class SparkPipeline(LoadPipeline):
             self.names = Names.of(spec, "123456789012", "us-east-1")
 
     def setup(self) -> SparkPipeline:
-        from wcpipe.datamap.transform import job_arguments
         from wcpipe.provision import artifacts
+        from wcpipe.spec.job import job_arguments
 
         super().setup()
         n = self.names

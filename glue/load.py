@@ -3,7 +3,7 @@
 Runs in AWS Glue (uploaded by wcpipe to `Names.glue_script_key`), with `wcpipe_lib.zip` (the
 stdlib-only `wcpipe.datamap` package) on the driver and executors through `--extra-py-files`.
 Glue passes `--JOB_ID`, `--JOB_RUN_ID` and `--JOB_NAME` on every run; wcpipe's job adds
-`--TempDir` and `--wcpipe_config` (the JSON from `wcpipe.datamap.transform.job_config`).
+`--TempDir` and `--wcpipe_config` (the JSON from `wcpipe.spec.job.job_config`).
 
 Steps:
 1. `getResolvedOptions` once, naming only what the script needs (`JOB_NAME`, `wcpipe_config`,
@@ -81,13 +81,8 @@ def main(argv: Sequence[str]) -> None:
     from pyspark.sql.types import StructField, StructType
 
     from wcpipe.datamap import loadsql
-    from wcpipe.datamap.transform import (
-        JobConfig,
-        Mapper,
-        RejectedRows,
-        Rejects,
-        counts_line,
-    )
+    from wcpipe.datamap.config import JobConfig
+    from wcpipe.datamap.transform import Mapper, RejectedRows, Rejects, counts_line
 
     args = getResolvedOptions(list(argv), ["JOB_NAME", "wcpipe_config", "TempDir"])
     config_json: str = args["wcpipe_config"]
@@ -109,7 +104,8 @@ def main(argv: Sequence[str]) -> None:
 
     def map_partition(_: int, rows: Iterable[Any]) -> Iterator[tuple[int, Any]]:
         # Runs on the executors: wcpipe comes from the lib zip (--extra-py-files) there.
-        from wcpipe.datamap.transform import JobConfig, Mapper
+        from wcpipe.datamap.config import JobConfig
+        from wcpipe.datamap.transform import Mapper
 
         mapper = Mapper(JobConfig.from_json(config_json))
         index = mapper.index(header)

@@ -4,12 +4,9 @@ with map_record."""
 
 from __future__ import annotations
 
-import ast
 import random
-import sys
 
 import pytest
-from support.paths import ROOT
 
 from wcpipe.datamap.config import ColumnConfig, JobConfig
 from wcpipe.datamap.convert import Column
@@ -143,17 +140,3 @@ def test_a_value_holding_a_newline_never_takes_the_batch_path(type_: str) -> Non
     assert column.many([good, good]) is not None
     assert column.many([good, f"{good}\n{good}"]) is None
     assert column.many([f"{good}\n"]) is None
-
-
-def test_convert_imports_only_the_standard_library() -> None:
-    tree = ast.parse((ROOT / "src" / "wcpipe" / "datamap" / "convert.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module:
-            top = node.module.split(".")[0]
-            assert top in {"__future__", *sys.stdlib_module_names} or node.module in {
-                "wcpipe.datamap.transform",
-                "wcpipe.datamap.values",
-            }, node.module
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                assert alias.name.split(".")[0] in sys.stdlib_module_names, alias.name

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from wcpipe.datamap import loadsql
-from wcpipe.datamap.transform import JobConfig, job_config
+from wcpipe.datamap.config import JobConfig
+from wcpipe.spec.job import job_config
 from wcpipe.spec.names import Names
 
 T = '"public"."attendance"'

@@ -10,6 +10,8 @@ import pytest
 
 from wcpipe.core.errors import ResourceFailed
 from wcpipe.operate import jobrun
+from wcpipe.operate import logs as oplogs
+from wcpipe.spec.names import GLUE_JOB_LOG_GROUPS
 
 
 def test_dpu_seconds_prefers_dpuseconds_then_workers_then_capacity() -> None:
@@ -75,7 +77,7 @@ def test_failed_run_raises_with_error_message(octx, pipeline, job_runs_fail) -> 
 def test_follow_job_run_emits_lines_while_running(octx, pipeline, world, transitions) -> None:
     transitions("glue::job_run", 2)
     logs = octx.client("logs")
-    for group in jobrun.JOB_LOG_GROUPS:
+    for group in GLUE_JOB_LOG_GROUPS:
         logs.create_log_group(logGroupName=group)
     run_id = jobrun.start_job_run(octx)
     logs.create_log_stream(logGroupName="/aws-glue/jobs/output", logStreamName=run_id)
@@ -93,7 +95,7 @@ def test_follow_job_run_emits_lines_while_running(octx, pipeline, world, transit
     world.hooks.append(glue_writes_a_line)
     emitted: list[str] = []
 
-    run = jobrun.follow_job_run(octx, run_id, lambda e: emitted.append(e.message))
+    run = oplogs.follow_job_run(octx, run_id, lambda e: emitted.append(e.message))
 
     assert run.state == "SUCCEEDED"
     assert emitted == written  # every line, once, in order

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from wcpipe.datamap.transform import ColumnConfig
+from wcpipe.datamap.config import ColumnConfig
 
 COLUMNS = (
     ColumnConfig("i", "smallint", "i"),

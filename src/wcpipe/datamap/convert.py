@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from wcpipe.datamap.transform import ColumnConfig
+from wcpipe.datamap.config import ColumnConfig
 from wcpipe.datamap.values import (
     BOOLEANS,
     FOOTNOTE,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from wcpipe.datamap.transform import JobConfig
+from wcpipe.datamap.config import JobConfig
 
 IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,126}")
 _MAX_IDENTIFIER = 127

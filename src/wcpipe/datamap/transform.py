@@ -4,9 +4,9 @@
 cleaning and conversion (the rules, `SqlType`, `ConversionError`) are in `wcpipe.datamap.values`.
 
 Contract:
-- Standard library only at module level: this module ships to AWS Glue in `wcpipe_lib.zip`,
-  where pydantic is absent. `job_config`/`job_arguments` take the pydantic `Spec`, imported only
-  for type checking; everything else works from `JobConfig`, parsed from the JSON they produce.
+- Standard library only: this module ships to AWS Glue in `wcpipe_lib.zip`, where pydantic is
+  absent. It works from `config.JobConfig`, parsed from the JSON `wcpipe.spec.job.job_config`
+  writes on the client side.
 - Each column's cleaning rules run in the order the spec declares them, then its conversion
   (`wcpipe.datamap.values.clean`, then `wcpipe.datamap.values.convert`).
 - A value that cannot be converted is NEVER turned into NULL: the row is rejected, and `Rejects`
@@ -33,13 +33,11 @@ import json
 import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from wcpipe.datamap.values import RULES, ConversionError, SqlType
-
-if TYPE_CHECKING:
-    from wcpipe.spec.model import Spec
-    from wcpipe.spec.names import Names
+from wcpipe.datamap.config import JobConfig
+from wcpipe.datamap.convert import Column
+from wcpipe.datamap.values import ConversionError
 
 SAMPLES_PER_COLUMN = 5
 BATCH_ROWS = 4096  # records mapped per `Mapper.map_records` call by streaming callers
@@ -48,77 +46,6 @@ NUMERIC_FAMILIES = frozenset({"smallint", "integer", "bigint", "decimal", "real"
 
 class RejectedRows(RuntimeError):
     """Raised by loaders when any row was rejected: nothing is loaded with a silent NULL."""
-
-
-@dataclass(frozen=True)
-class ColumnConfig:
-    name: str
-    type: str
-    source: str
-    nullable: bool = True
-    clean: tuple[str, ...] = ()
-    sql: SqlType = field(init=False, compare=False)
-
-    def __post_init__(self) -> None:
-        unknown = [r for r in self.clean if r not in RULES]
-        if unknown:
-            raise ValueError(f"column {self.name!r}: unknown cleaning rule(s) {unknown}")
-        object.__setattr__(self, "sql", SqlType.parse(self.type))
-
-    @property
-    def family(self) -> str:
-        return self.sql.family
-
-
-@dataclass(frozen=True)
-class JobConfig:
-    """What the load needs, parsed from `job_config(spec, names)`'s JSON (see `from_json`)."""
-
-    source_database: str
-    source_table: str
-    drop_rows: tuple[tuple[str, frozenset[str]], ...]  # (source column, raw values)
-    target_schema: str
-    target_table: str
-    target_database: str
-    connection: str
-    columns: tuple[ColumnConfig, ...]
-    load_mode: str
-    load_keys: tuple[str, ...]
-    csv: Mapping[str, Any]  # header, delimiter, quote, encoding (csvio.Dialect.from_config)
-    # The role Redshift assumes for COPY from the TempDir (the connector's `aws_iam_role`);
-    # empty: the connector would pass the job role's one-hour session credentials instead.
-    iam_role: str = ""
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> JobConfig:
-        src, tgt, load = data["source"], data["target"], data["load"]
-        return cls(
-            source_database=src["database"],
-            source_table=src["table"],
-            drop_rows=tuple((d["column"], frozenset(d["values"])) for d in src["drop_rows"]),
-            target_schema=tgt["schema"],
-            target_table=tgt["table"],
-            target_database=tgt["database"],
-            connection=tgt["connection"],
-            columns=tuple(
-                ColumnConfig(
-                    **{**c, "source": c.get("source") or c["name"], "clean": tuple(c["clean"])}
-                )
-                for c in data["columns"]
-            ),
-            load_mode=load["mode"],
-            load_keys=tuple(load.get("keys", ())),
-            csv=dict(data.get("csv", {})),
-            iam_role=str(tgt.get("iam_role") or ""),
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> JobConfig:
-        return cls.from_dict(json.loads(text))
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,10 +136,6 @@ class Mapper:
     `map_records` for many records: it converts column by column, with C-level loops."""
 
     def __init__(self, config: JobConfig) -> None:
-        from wcpipe.datamap.convert import (
-            Column,  # here: wcpipe.datamap.convert imports this module
-        )
-
         self.config = config
         self.read = self.dropped = self.loaded = self.rejected = 0
         self.rejects = Rejects()
@@ -354,35 +277,3 @@ def source_sums(
     batches = iter(lambda: list(itertools.islice(stream, BATCH_ROWS)), [])
     rows = (row for batch in batches for row in mapper.map_records(index, batch))
     return accumulate_sums(config, rows), mapper
-
-
-# ---------------------------------------------------------------------------------------------
-# From the spec (pydantic on the caller's side only).
-
-
-def job_config(spec: Spec, names: Names) -> dict[str, object]:
-    """Everything the Glue job needs to know, as JSON-able data (`JobConfig.from_dict`)."""
-    drops = [d.model_dump(mode="json") for d in spec.data.drop_rows]
-    fields = {"name", "type", "nullable", "clean"}
-    return {
-        "source": dict(database=names.s3_database, table=names.source_table, drop_rows=drops),
-        "target": dict(
-            schema=spec.table.schema_,
-            table=spec.table.name,
-            database=spec.warehouse.database,
-            connection=names.connection,
-            iam_role=names.role_arn(names.redshift_role),
-        ),
-        "columns": [
-            {**c.model_dump(include=fields, mode="json"), "source": c.source_column}
-            for c in spec.table.columns
-        ],
-        "load": spec.load.model_dump(mode="json"),
-        "csv": spec.data.csv.model_dump(mode="json"),
-    }
-
-
-def job_arguments(spec: Spec, names: Names) -> dict[str, str]:
-    """The job's DefaultArguments that carry the mapping and load mode (deterministic JSON)."""
-    config = json.dumps(job_config(spec, names), sort_keys=True, separators=(",", ":"))
-    return {"--wcpipe_config": config}

@@ -22,10 +22,10 @@ from typing import Any, Literal
 
 from wcpipe.core.errors import ResourceFailed, UsageError, error_code
 from wcpipe.core.wait import poll
+from wcpipe.spec.names import GLUE_CRAWLER_LOG_GROUP
 from wcpipe.spec.session import Session
 
 Which = Literal["s3", "redshift", "all"]
-CRAWLER_LOG_GROUP = "/aws-glue/crawlers"
 # LastCrawl.Status is SUCCEEDED | CANCELLED | FAILED; ListCrawls spells success COMPLETED.
 _FAILED = {"FAILED"}
 _CANCELLED = {"CANCELLED", "STOPPED"}
@@ -74,7 +74,7 @@ class CrawlResult:
     elapsed: float
     columns: dict[str, str] | None
     changes: ColumnChanges
-    log_group: str = CRAWLER_LOG_GROUP
+    log_group: str = GLUE_CRAWLER_LOG_GROUP
     log_stream: str = ""
     started: Any = None
 
@@ -226,7 +226,7 @@ def run_crawler(
     )
     elapsed = ctx.timing.clock() - start
     status = str(last.get("Status", "UNKNOWN"))
-    log_group = str(last.get("LogGroup") or CRAWLER_LOG_GROUP)
+    log_group = str(last.get("LogGroup") or GLUE_CRAWLER_LOG_GROUP)
     log_stream = str(last.get("LogStream") or target.crawler)
     if status in _FAILED or status in _CANCELLED:
         verb = "failed" if status in _FAILED else "was cancelled"

@@ -1,4 +1,4 @@
-"""Start the pipeline's Glue job, wait for a run, and follow its log lines while it runs.
+"""Start the pipeline's Glue job and wait for a run.
 
 Contract:
 - `start_job_run(ctx)` refuses a second concurrent run: it looks for an active run first
@@ -8,9 +8,8 @@ Contract:
   job timeout plus a margin) and returns a `JobRun`; it does not raise on a failed run, so the
   caller can show the run first. `JobRun.raise_if_failed()` raises `ResourceFailed` with Glue's
   ErrorMessage.
-- `follow_job_run(ctx, run_id, emit)` does both at once: between state polls it prints the run's
-  new log lines (`/aws-glue/jobs/output` and `/error`, stream = run id), then drains them once
-  more after the run ends.
+- Following a run while printing its log lines is `operate.logs.follow_job_run` (logs builds on
+  this module, never the reverse).
 Time comes from `ctx.timing`; nothing here writes to the terminal.
 """
 
@@ -21,14 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from wcpipe.core.errors import ResourceFailed, WaitTimeout, WcpipeError
+from wcpipe.core.errors import ResourceFailed, WcpipeError
 from wcpipe.core.wait import poll
-from wcpipe.operate.logs import LogEvent, LogSource, LogTail
 from wcpipe.spec.session import Session
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"})
 ACTIVE = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
-JOB_LOG_GROUPS = ("/aws-glue/jobs/output", "/aws-glue/jobs/error")
 # DPUs per worker by worker type (AWS Glue pricing); Standard/unset jobs report MaxCapacity.
 _DPU_PER_WORKER = {"G.025X": 0.25, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X": 8.0, "Z.2X": 2.0}
 
@@ -179,37 +176,3 @@ def wait_for_job_run(
         timing=ctx.timing,
         on_poll=on_poll,
     )
-
-
-def job_log_sources(run_id: str) -> list[LogSource]:
-    return [LogSource(group, (run_id,), label=group.rsplit("/", 1)[-1]) for group in JOB_LOG_GROUPS]
-
-
-def follow_job_run(
-    ctx: Session,
-    run_id: str,
-    emit: Callable[[LogEvent], None],
-    *,
-    timeout: float | None = None,
-    on_poll: Callable[[JobRun, float], None] | None = None,
-) -> JobRun:
-    """Wait for the run like `wait_for_job_run`, emitting its log lines as they arrive."""
-    tail = LogTail(ctx.client("logs"), job_log_sources(run_id))
-    limit = timeout or default_timeout(ctx)
-    start = ctx.timing.clock()
-    for delay in ctx.timing.intervals():
-        run = get_run(ctx, run_id)
-        for event in tail.poll():
-            emit(event)
-        if run.terminal:
-            # Glue flushes the last lines as the run ends; read once more so none is lost.
-            for event in tail.poll():
-                emit(event)
-            return run
-        elapsed = ctx.timing.clock() - start
-        if on_poll:
-            on_poll(run, elapsed)
-        if elapsed + delay > limit:
-            raise WaitTimeout(f"gave up waiting for job run {run_id} after {elapsed:.0f}s")
-        ctx.timing.sleep(delay)
-    raise AssertionError("unreachable")

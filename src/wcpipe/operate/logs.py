@@ -11,6 +11,8 @@ Contract:
   FilterLogEvents can return an event again when a later call starts at the same millisecond,
   so each source remembers the ids it has seen at its newest timestamp (as aws-cli does).
   A group or stream that does not exist yet yields no events, not an error.
+- `follow_job_run(ctx, run_id, emit)` waits for a run like `jobrun.wait_for_job_run` and, between
+  state polls, emits the run's new log lines, then drains them once more after the run ends.
 - `follow(tail, emit, sleep=...)` polls until interrupted: shorter waits while events flow,
   longer when idle, longer still on ThrottlingException; Ctrl-C ends it quietly.
 Only read calls. Nothing here writes to the terminal: callers pass `emit`.
@@ -25,7 +27,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from wcpipe.core.errors import UsageError, error_code
+from wcpipe.core.errors import UsageError, WaitTimeout, error_code
+from wcpipe.operate.jobrun import JobRun, default_timeout, get_run, latest_run
+from wcpipe.spec.names import GLUE_CRAWLER_LOG_GROUP, GLUE_JOB_LOG_GROUPS
 from wcpipe.spec.session import Session
 
 LogKind = Literal["job", "crawler", "lambda", "all"]
@@ -89,18 +93,14 @@ def log_sources(ctx: Session, which: LogKind, run_id: str | None = None) -> list
     out: list[LogSource] = []
     if which in ("job", "all"):
         if run_id is None:
-            from wcpipe.operate.jobrun import latest_run
-
             latest = latest_run(ctx)
             run_id = latest.id if latest else None
         if run_id is not None:
-            from wcpipe.operate.jobrun import job_log_sources
-
             out += job_log_sources(run_id)
     if which in ("crawler", "all"):
         out.append(
             LogSource(
-                "/aws-glue/crawlers", (names.s3_crawler, names.redshift_crawler), label="crawler"
+                GLUE_CRAWLER_LOG_GROUP, (names.s3_crawler, names.redshift_crawler), label="crawler"
             )
         )
     if which in ("lambda", "all"):
@@ -244,3 +244,39 @@ def format_event(event: LogEvent, *, source: bool = True) -> str:
     if event.label in ("crawler",):
         where = event.stream
     return f"{stamp} {where} {message}"
+
+
+def job_log_sources(run_id: str) -> list[LogSource]:
+    return [
+        LogSource(group, (run_id,), label=group.rsplit("/", 1)[-1]) for group in GLUE_JOB_LOG_GROUPS
+    ]
+
+
+def follow_job_run(
+    ctx: Session,
+    run_id: str,
+    emit: Callable[[LogEvent], None],
+    *,
+    timeout: float | None = None,
+    on_poll: Callable[[JobRun, float], None] | None = None,
+) -> JobRun:
+    """Wait for the run like `wait_for_job_run`, emitting its log lines as they arrive."""
+    tail = LogTail(ctx.client("logs"), job_log_sources(run_id))
+    limit = timeout or default_timeout(ctx)
+    start = ctx.timing.clock()
+    for delay in ctx.timing.intervals():
+        run = get_run(ctx, run_id)
+        for event in tail.poll():
+            emit(event)
+        if run.terminal:
+            # Glue flushes the last lines as the run ends; read once more so none is lost.
+            for event in tail.poll():
+                emit(event)
+            return run
+        elapsed = ctx.timing.clock() - start
+        if on_poll:
+            on_poll(run, elapsed)
+        if elapsed + delay > limit:
+            raise WaitTimeout(f"gave up waiting for job run {run_id} after {elapsed:.0f}s")
+        ctx.timing.sleep(delay)
+    raise AssertionError("unreachable")

@@ -29,6 +29,8 @@ from typing import Any
 from wcpipe.authoring import csvio
 from wcpipe.core.errors import Mismatch, ResourceFailed
 from wcpipe.datamap import transform
+from wcpipe.datamap.config import JobConfig
+from wcpipe.spec.job import job_config as job_config_json
 from wcpipe.spec.session import Session
 from wcpipe.warehouse import dataapi as warehouse
 from wcpipe.warehouse import sql
@@ -115,8 +117,8 @@ def plain(value: Any) -> Any:
     return value
 
 
-def job_config(ctx: Session) -> transform.JobConfig:
-    return transform.JobConfig.from_dict(transform.job_config(ctx.spec, ctx.names))
+def job_config(ctx: Session) -> JobConfig:
+    return JobConfig.from_dict(job_config_json(ctx.spec, ctx.names))
 
 
 def source_objects(ctx: Session) -> Iterator[str]:
@@ -130,7 +132,7 @@ def source_objects(ctx: Session) -> Iterator[str]:
                 yield key
 
 
-def source_figures(ctx: Session, config: transform.JobConfig | None = None) -> SourceFigures:
+def source_figures(ctx: Session, config: JobConfig | None = None) -> SourceFigures:
     """Stream every source object through the Mapper; see the module docstring."""
     config = config or job_config(ctx)
     s3 = ctx.client("s3")
@@ -193,7 +195,7 @@ class _Merge:
     repeats: int = 0
 
     @classmethod
-    def of(cls, config: transform.JobConfig) -> _Merge:
+    def of(cls, config: JobConfig) -> _Merge:
         names = [c.name for c in config.columns]
         keys = [names.index(k) for k in config.load_keys]
         numeric = [i for i, c in enumerate(config.columns) if c.family in _NUMERIC]
@@ -242,7 +244,7 @@ def _add(totals: dict[str, Any], sums: dict[str, Any]) -> None:
         totals[name] = totals.get(name, 0) + total
 
 
-def figures_query(config: transform.JobConfig, table: str) -> tuple[str, dict[str, str]]:
+def figures_query(config: JobConfig, table: str) -> tuple[str, dict[str, str]]:
     """One SELECT for the row count, each column's non-NULL count and each numeric sum; returns
     the SQL and a map alias -> what it measures."""
     parts = ["COUNT(*) AS row_count"]
@@ -257,7 +259,7 @@ def figures_query(config: transform.JobConfig, table: str) -> tuple[str, dict[st
     return f"SELECT {', '.join(parts)} FROM {table}", aliases
 
 
-def duplicates_query(config: transform.JobConfig, table: str) -> str:
+def duplicates_query(config: JobConfig, table: str) -> str:
     keys = ", ".join(sql.ident(k) for k in config.load_keys)
     return (
         f"SELECT COUNT(*) AS duplicate_keys FROM (SELECT {keys} FROM {table} "
@@ -336,7 +338,7 @@ def verify(ctx: Session) -> Report:
     return Report(f"{ctx.spec.table.schema_}.{ctx.spec.table.name}", source, tuple(checks))
 
 
-def _rows_detail(source: SourceFigures, config: transform.JobConfig) -> str:
+def _rows_detail(source: SourceFigures, config: JobConfig) -> str:
     parts = [f"{source.read} record(s) in {source.files} file(s)"]
     if source.dropped:
         parts.append(f"{source.dropped} dropped by drop_rows")

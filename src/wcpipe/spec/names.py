@@ -48,6 +48,15 @@ def cluster_identifier_problem(identifier: str) -> str | None:
     return None
 
 
+# Log groups AWS Glue writes to, whatever the pipeline (AWS Glue developer guide, "Monitoring
+# with Amazon CloudWatch": a job's output and error streams are named after the run id; crawler
+# streams after the crawler).
+GLUE_JOB_OUTPUT_LOG_GROUP = "/aws-glue/jobs/output"
+GLUE_JOB_ERROR_LOG_GROUP = "/aws-glue/jobs/error"
+GLUE_JOB_LOG_GROUPS = (GLUE_JOB_OUTPUT_LOG_GROUP, GLUE_JOB_ERROR_LOG_GROUP)
+GLUE_CRAWLER_LOG_GROUP = "/aws-glue/crawlers"
+
+
 def catalog_table_name(prefix: str) -> str:
     """The table Glue's crawler creates for an S3 folder: its last path segment, sanitized."""
     last = prefix.rstrip("/").rsplit("/", 1)[-1]

@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 
 from wcpipe.core.errors import error_code
 from wcpipe.core.wait import poll, retry_while_role_propagates
-from wcpipe.datamap.transform import job_arguments
 from wcpipe.provision.resources.base import Context, Observed
 from wcpipe.provision.resources.glue import ALREADY_EXISTS, NOT_FOUND, GlueResource, ignoring
+from wcpipe.spec.job import job_arguments
 
 
 def _matches(observed: Any, desired: Any) -> bool:
