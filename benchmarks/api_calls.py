@@ -1,4 +1,4 @@
-"""API economy (issue 5, #1): requests for a fresh `up`, an `up` with nothing to do, `plan` and
+"""API economy: requests for a fresh `up`, an `up` with nothing to do, `plan` and
 `down` of the FIFA pipeline against the sandbox, split into reads and mutating calls, per
 resource, with every read that was sent twice (identical method, URL and body) listed.
 

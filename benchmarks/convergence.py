@@ -1,4 +1,4 @@
-"""Convergence under the `aws` latency profile (issue 5, #2).
+"""Convergence under the `aws` latency profile.
 
 A fresh `up` of the FIFA pipeline on the sandbox with
 `wcpipe.sandbox.patches.latency.profile("aws")` (published readiness figures, divided by a scale

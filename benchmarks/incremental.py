@@ -1,4 +1,4 @@
-"""Incremental cost (issue 5, #5): 100 objects loaded, then one more added and the pipeline run
+"""Incremental cost: 100 objects loaded, then one more added and the pipeline run
 again (crawl, then the job with bookmarks), against loading that one object alone into an empty
 pipeline (its own crawl and job).
 

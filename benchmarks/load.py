@@ -1,4 +1,4 @@
-"""Load path in the sandbox (issue 5, #4): a generated CSV in 10 objects loaded by one Glue job
+"""Load path in the sandbox: a generated CSV in 10 objects loaded by one Glue job
 run (the sandbox's job runner: objects streamed from moto -> csvio -> transform.Mapper -> COPY
 text into a staging table, on one worker process per core from 4 MiB of objects -> merge into
 the target in one transaction), against PostgreSQL's own CSV COPY of the same bytes.

@@ -1,4 +1,4 @@
-"""Run the wcpipe benchmarks (issue 5) and print one table.
+"""Run the wcpipe benchmarks and print one table.
 
     python benchmarks/run.py                 # everything
     python benchmarks/run.py --quick         # smaller data, fewer rounds: under a minute

@@ -1,4 +1,4 @@
-"""The Glue job on real Spark (issue 10): the shipped `glue/load.py` and `wcpipe_lib.zip` run by
+"""The Glue job on real Spark: the shipped `glue/load.py` and `wcpipe_lib.zip` run by
 the sandbox's Spark engine (PySpark 3.5.6, local[2], the awsglue shim; see
 `wcpipe.sandbox.glue_runtime`) against the sandbox's Python emulation of the same job, in the
 same run, on the same objects.

@@ -1,4 +1,4 @@
-"""Start-up: `wcpipe --help` and `wcpipe validate` wall time minus `python -c pass` (issue 5, #3).
+"""Start-up: `wcpipe --help` and `wcpipe validate` wall time minus `python -c pass` .
 
 Each round runs the three commands back to back (in a rotating order), so the noise of this
 shared machine hits them alike; the overhead is the median of the per-round differences. The

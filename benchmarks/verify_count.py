@@ -1,4 +1,4 @@
-"""`verify` counting (issue 5, #6): source-row counting against `wc -l` on the same bytes.
+"""`verify` counting: source-row counting against `wc -l` on the same bytes.
 
 - `csvio.count_rows` (the CSV-correct counter: quoted newlines do not start a record) over the
   generated sales files, 100k and 1M rows (--quick: 100k), in this process, page cache warm;

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import TypeVar
 
 from wcpipe.core.errors import ResourceFailed, WaitTimeout, error_code, error_message
 
@@ -28,7 +28,6 @@ class Timing:
     initial: float = 2.0
     maximum: float = 30.0
     factor: float = 1.5
-    polls: list[float] = field(default_factory=list, compare=False)
 
     def intervals(self) -> Iterable[float]:
         delay = self.initial
@@ -122,7 +121,3 @@ def retry_while_role_propagates(
                 ) from None
             timing.sleep(delay)
             delay = min(delay * 2, 10.0)
-
-
-def first(items: Iterable[Any]) -> Any:
-    return next(iter(items), None)

@@ -34,7 +34,6 @@ from wcpipe.core.errors import WcpipeError
 GLUE_LIBS_KEY = "wcpipe/glue/wcpipe_lib.zip"
 GLUE_SCRIPT = ("wcpipe_glue", "load.py")
 LAMBDA_PACKAGE = "wcpipe_lambda"
-LAMBDA_HANDLER = "handler.py"
 # The package of wcpipe that the Glue job imports (through --extra-py-files), shipped whole, and
 # the package files its import needs (paths inside `wcpipe`).
 GLUE_LIB_PACKAGE = "datamap"
