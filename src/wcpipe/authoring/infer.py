@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+# The patterns of the cleaning rules this module proposes: a proposal matches what the rule does.
+from wcpipe.datamap.values import FOOTNOTE, THOUSANDS
+
 _INT = re.compile(r"[+-]?\d+")
 _DEC = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)")
 _FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _BOOL = {"true", "false"}
-_FOOTNOTE = re.compile(r"\[(\d{1,3}|[a-z])\]")
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
 _ODD_SPACE = re.compile(r"[\u00a0\u2000-\u200b\u202f\u205f\u3000]")
 TOTAL_WORDS = frozenset({"overall", "total", "totals", "grand total", "sum", "all"})
 
@@ -149,11 +150,11 @@ class ColumnProfile:
 
     def _kind(self, v: str) -> tuple[str, tuple[str, ...]]:
         rules: tuple[str, ...] = ()
-        if _FOOTNOTE.search(v):
-            stripped = _FOOTNOTE.sub("", v).strip()
+        if FOOTNOTE.search(v):
+            stripped = FOOTNOTE.sub("", v).strip()
             if stripped and _number_kind(stripped.replace(",", "")) != "text":
                 v, rules = stripped, ("strip_footnotes",)
-        if _THOUSANDS.fullmatch(v):
+        if THOUSANDS.fullmatch(v):
             v, rules = v.replace(",", ""), (*rules, "thousands")
         kind = _number_kind(v)
         if kind == "int":
