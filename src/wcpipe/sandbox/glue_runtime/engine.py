@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from moto.glue.models import FakeJob, GlueBackend
 
     from wcpipe.sandbox.core import Sandbox
-    from wcpipe.sandbox.patches.jobs import RunOutput, SandboxJobRun
+    from wcpipe.sandbox.patches.job_run import RunOutput, SandboxJobRun
 
 # Spark of each Glue version: AWS Glue developer guide, "AWS Glue versions" (release-notes.html);
 # their Pythons are spec.model.GLUE_PYTHON's.

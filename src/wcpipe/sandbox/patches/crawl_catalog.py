@@ -26,7 +26,7 @@ import io
 from fnmatch import fnmatch
 from typing import TYPE_CHECKING, Any
 
-from moto.glue.models import GlueBackend
+from moto.glue.models import FakeCrawler, GlueBackend
 
 from wcpipe.authoring import csvio
 from wcpipe.authoring.infer import glue_header_names, infer_glue_type
@@ -34,7 +34,6 @@ from wcpipe.spec.names import catalog_table_name
 
 if TYPE_CHECKING:
     from wcpipe.sandbox.core import Sandbox
-    from wcpipe.sandbox.patches.crawler import SandboxCrawler
 
 
 class CrawlFailed(Exception):
@@ -50,7 +49,7 @@ _BUILTIN_DELIMITERS = (",", "|", "\t", ";", "\x01")  # what the built-in CSV cla
 
 
 def s3_table(
-    sandbox: Sandbox, backend: GlueBackend, crawler: SandboxCrawler, target: dict[str, Any]
+    sandbox: Sandbox, backend: GlueBackend, crawler: FakeCrawler, target: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
     bucket_name, _, prefix = target["Path"].removeprefix("s3://").partition("/")
     prefix = prefix.rstrip("/") + "/" if prefix else ""
@@ -230,7 +229,7 @@ def _glue_type(data_type: str, length: int | None, precision: int | None, scale:
 
 
 def jdbc_tables(
-    sandbox: Sandbox, crawler: SandboxCrawler, target: dict[str, Any]
+    sandbox: Sandbox, crawler: FakeCrawler, target: dict[str, Any]
 ) -> list[tuple[str, dict[str, Any]]]:
     path, connection = target.get("Path", ""), target.get("ConnectionName", "")
     parts = path.split("/")

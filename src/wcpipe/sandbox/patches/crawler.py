@@ -7,8 +7,9 @@ Contract:
 - A crawl runs on the sandbox's "crawls" pool: a "Started" event, state RUNNING, the targets are
   crawled, then READY with LastCrawl {Status SUCCEEDED|FAILED|CANCELLED, ErrorMessage, LogGroup
   /aws-glue/crawlers, LogStream <crawler>, MessagePrefix <crawl id>, StartTime} and a
-  "Succeeded"/"Failed" event in the documented shape (tests/fixtures/glue-events/). Log lines go
-  to /aws-glue/crawlers, stream <crawler>, prefixed with the crawl id as AWS prefixes them.
+  "Succeeded"/"Failed" event in the documented shape (`glue_events`; tests/fixtures/glue-events/).
+  Log lines go to /aws-glue/crawlers, stream <crawler>, prefixed with the crawl id as AWS
+  prefixes them.
 - The targets (S3 and JDBC) become tables through `crawl_catalog` (see its docstring: table names,
   the classifier, type inference, SerDe); all targets are read before any table is written, and
   a crawl stopped meanwhile writes none. UpdateBehavior LOG leaves existing tables as they are.
@@ -22,11 +23,8 @@ Contract:
 
 from __future__ import annotations
 
-import contextlib
 import time
-import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from moto.core.utils import utcnow
@@ -34,6 +32,7 @@ from moto.glue.exceptions import CrawlerRunningException
 from moto.glue.models import FakeCrawl, FakeCrawler, GlueBackend
 
 from wcpipe.sandbox.patches.crawl_catalog import CrawlFailed, jdbc_tables, s3_table, write_table
+from wcpipe.sandbox.patches.glue_events import SettledStatus, emit, iso_z, log_link, safe_log
 
 if TYPE_CHECKING:
     from wcpipe.sandbox.core import Sandbox
@@ -46,6 +45,7 @@ HOOK_PINS: tuple[tuple[str, str], ...] = (
     ("moto.glue.models", "FakeCrawl"),
     ("moto.glue.exceptions", "CrawlerRunningException"),
     ("moto.core.utils", "utcnow"),
+    ("moto.moto_api._internal.managed_state_model", "ManagedState"),  # glue_events.SettledStatus
 )
 
 
@@ -53,7 +53,7 @@ HOOK_PINS: tuple[tuple[str, str], ...] = (
 # moto's crawl and crawler, with the state a real crawl has.
 
 
-class SandboxCrawl(FakeCrawl):
+class SandboxCrawl(SettledStatus, FakeCrawl):
     """One crawl. moto's FakeCrawl advances its state whenever it is read; ours moves only when
     the crawl moves it: RUNNING -> COMPLETED | FAILED, or STOPPING (StopCrawler) -> STOPPED."""
 
@@ -63,14 +63,6 @@ class SandboxCrawl(FakeCrawl):
         self.error_message: str | None = None
         self.summary: str | None = None
         self.dpu_hour = 0
-
-    @property
-    def status(self) -> str:
-        return self._state
-
-    @status.setter
-    def status(self, value: str) -> None:
-        self._state = value
 
     @property
     def last_crawl_status(self) -> str:
@@ -113,53 +105,6 @@ class SandboxCrawler(FakeCrawler):
             elapsed = utcnow() - self.crawls[-1].start_time
             data["CrawlElapsedTime"] = int(elapsed.total_seconds() * 1000)
         return data
-
-
-# ---------------------------------------------------------------------------------------------
-# Events (shared with jobs.py)
-
-
-def iso_z(moment: datetime | None = None) -> str:
-    """AWS's event time format: 2026-11-23T10:00:00Z (moto's naive datetimes are UTC)."""
-    moment = moment or datetime.now(UTC)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def glue_event(sandbox: Sandbox, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
-    """An event as EventBridge delivers Glue's (see tests/fixtures/glue-events/)."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": detail_type,
-        "source": "aws.glue",
-        "account": sandbox.account_id,
-        "time": iso_z(),
-        "region": sandbox.region,
-        "resources": [],
-        "detail": detail,
-    }
-
-
-def emit(sandbox: Sandbox, detail_type: str, detail: dict[str, Any]) -> None:
-    """Put a Glue event; delivery is best effort (as on AWS): a failure is logged, not raised."""
-    try:
-        sandbox.emit_event(glue_event(sandbox, detail_type, detail))
-    except Exception as exc:  # best effort
-        safe_log(sandbox, "/aws-glue/sandbox", "events", f"{detail_type}: delivery failed: {exc}")
-
-
-def safe_log(sandbox: Sandbox, group: str, stream: str, message: str) -> None:
-    with contextlib.suppress(Exception):  # logging never breaks a crawl or a run
-        sandbox.log(group, stream, message)
-
-
-def log_link(region: str, group: str, stream: str) -> str:
-    return (
-        f"https://console.aws.amazon.com/cloudwatch/home?region={region}"
-        f"#logEventViewer:group={group};stream={stream}"
-    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from moto.glue.models import GlueBackend
 
     from wcpipe.sandbox.core import Sandbox
-    from wcpipe.sandbox.patches.jobs import RunOutput, SandboxJobRun
+    from wcpipe.sandbox.patches.job_run import RunOutput, SandboxJobRun
 
 PARALLEL_MIN_BYTES = 4 << 20  # below this, a run maps in its own thread (see `_workers`)
 

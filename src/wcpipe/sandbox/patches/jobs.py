@@ -14,9 +14,10 @@ Contract (what a run loads, and its bookmarks, are `job_load.py`'s):
   transaction, worker processes, bookmarks). It SUCCEEDS when
   the load returns; `job_load.JobFailed` (rejected values, no source, ...) or any other error
   FAILS it with that message, and a failed run leaves the target unchanged.
-- Lines go to /aws-glue/jobs/output (`RunOutput.print`: counts per object, then
-  `transform.counts_line`) and errors to /aws-glue/jobs/error, stream = run id.
-- HOOK_PINS names the moto internals used here and in `job_load` / `job_workers`.
+- The run is a `job_run.SandboxJobRun`. Lines go to /aws-glue/jobs/output (`job_run.RunOutput`:
+  counts per object, then `transform.counts_line`) and errors to /aws-glue/jobs/error, stream =
+  run id; the event is `glue_events.emit`'s.
+- HOOK_PINS names the moto internals used here and in `job_run`, `job_load` and `job_workers`.
 """
 
 from __future__ import annotations
@@ -28,16 +29,15 @@ from typing import TYPE_CHECKING, Any
 
 from moto.core.utils import utcnow
 from moto.glue.exceptions import ConcurrentRunsExceededException
-from moto.glue.models import FakeJob, FakeJobRun, GlueBackend
+from moto.glue.models import FakeJob, GlueBackend
 
-from wcpipe.sandbox.patches.crawler import emit, safe_log
+from wcpipe.sandbox.patches.glue_events import emit
 from wcpipe.sandbox.patches.job_load import JobFailed, load
+from wcpipe.sandbox.patches.job_run import RunOutput, SandboxJobRun
 
 if TYPE_CHECKING:
     from wcpipe.sandbox.core import Sandbox
 
-OUTPUT_GROUP = "/aws-glue/jobs/output"
-ERROR_GROUP = "/aws-glue/jobs/error"
 ACTIVE = ("STARTING", "RUNNING", "STOPPING", "WAITING")
 DPU_PER_WORKER = {"G.025X": 0.25, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X": 8.0, "Z.2X": 2.0}
 HOOK_PINS: tuple[tuple[str, str], ...] = (
@@ -45,46 +45,10 @@ HOOK_PINS: tuple[tuple[str, str], ...] = (
     ("moto.glue.models", "FakeJob"),
     ("moto.glue.models", "FakeJobRun"),
     ("moto.glue.exceptions", "ConcurrentRunsExceededException"),
+    ("moto.core.utils", "utcnow"),
+    ("moto.moto_api._internal.managed_state_model", "ManagedState"),  # glue_events.SettledStatus
     ("moto.s3.models", "FakeKey"),  # job_workers.ObjectReader reads _value_buffer under .lock
 )
-
-
-class SandboxJobRun(FakeJobRun):
-    """A run whose state moves only when the run moves it (moto's advances on every read)."""
-
-    def __init__(self, glue_version: str | None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._state = "STARTING"
-        self.glue_version = glue_version
-        self.error_message: str | None = None
-        self.execution_time = 0
-        self.dpu_seconds: float | None = None
-        self.completed_on = None  # type: ignore[assignment]
-
-    @property
-    def status(self) -> str:
-        return self._state
-
-    @status.setter
-    def status(self, value: str) -> None:
-        self._state = value
-        self.modified_on = utcnow()
-
-    def as_dict(self) -> dict[str, Any]:
-        out = super().as_dict()
-        out.update(
-            ExecutionTime=self.execution_time,
-            LogGroupName="/aws-glue/jobs",
-            GlueVersion=self.glue_version or "0.9",
-            JobMode="SCRIPT",
-        )
-        if self.completed_on is None:
-            out.pop("CompletedOn", None)
-        if self.error_message:
-            out["ErrorMessage"] = self.error_message
-        if self.dpu_seconds is not None:
-            out["DPUSeconds"] = self.dpu_seconds
-        return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,19 +152,6 @@ def _run(sandbox: Sandbox, backend: GlueBackend, job: FakeJob, run: SandboxJobRu
         message = f"JobName:{job.name} and JobRunId:{rid} failed to execute with exception "
         detail.update(severity="ERROR", message=message + str(run.error_message))
     emit(sandbox, "Glue Job State Change", detail)
-
-
-class RunOutput:
-    """The run's log lines: `print` to the output group, `error` to the error group."""
-
-    def __init__(self, sandbox: Sandbox, run_id: str) -> None:
-        self.sandbox, self.run_id = sandbox, run_id
-
-    def print(self, line: str) -> None:
-        safe_log(self.sandbox, OUTPUT_GROUP, self.run_id, line)
-
-    def error(self, line: str) -> None:
-        safe_log(self.sandbox, ERROR_GROUP, self.run_id, line)
 
 
 _installed = False
