@@ -22,12 +22,12 @@ from typing import Any
 
 from wcpipe.core.errors import ResourceFailed, WcpipeError
 from wcpipe.core.wait import poll
+from wcpipe.spec.model import DPU_PER_WORKER
 from wcpipe.spec.session import Session
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"})
 ACTIVE = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
 # DPUs per worker by worker type (AWS Glue pricing); Standard/unset jobs report MaxCapacity.
-_DPU_PER_WORKER = {"G.025X": 0.25, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X": 8.0, "Z.2X": 2.0}
 
 
 class JobAlreadyRunning(WcpipeError):
@@ -94,7 +94,7 @@ def dpu_seconds(run: dict[str, Any]) -> float | None:
     seconds = run.get("ExecutionTime")
     if seconds is None:
         return None
-    per_worker = _DPU_PER_WORKER.get(str(run.get("WorkerType")))
+    per_worker = DPU_PER_WORKER.get(str(run.get("WorkerType")))
     if per_worker is not None and run.get("NumberOfWorkers"):
         return float(seconds) * int(run["NumberOfWorkers"]) * per_worker
     if run.get("MaxCapacity") is not None:

@@ -51,6 +51,23 @@ DEFAULT_GLUE_VERSION = "5.1"
 # botocore's CreateJob WorkerType documentation: "G.025X ... is only available for Glue version
 # 3.0 or later streaming jobs"; wcpipe's job is a batch (glueetl) job.
 STREAMING_ONLY_WORKERS = frozenset({"G.025X"})
+# DPUs per worker, for DPU-seconds: AWS Glue developer guide, "AWS Glue worker types"
+# (worker-types.html; R types count M-DPUs) and CreateJob's WorkerType (G.025X: 0.25 DPU;
+# Z.2X: 2 DPU, ML transforms).
+DPU_PER_WORKER: dict[str, float] = {
+    "G.025X": 0.25,
+    "G.1X": 1.0,
+    "G.2X": 2.0,
+    "G.4X": 4.0,
+    "G.8X": 8.0,
+    "G.12X": 12.0,
+    "G.16X": 16.0,
+    "R.1X": 1.0,
+    "R.2X": 2.0,
+    "R.4X": 4.0,
+    "R.8X": 8.0,
+    "Z.2X": 2.0,
+}
 # CreateCluster's NumberOfNodes: "Value must be at least 1 and no more than 100" (Amazon Redshift
 # API Reference, CreateCluster; botocore's redshift service model).
 MAX_NODES = 100
