@@ -4,15 +4,15 @@
   secret, Glue databases, both crawlers, the job, the Lambda with its rule, target and invoke
   permission), created directly with boto3 -- the resources package is someone else's.
 - `world`: injected time. `world.sleep` advances a FakeClock and runs the hooks a test
-  registered ("while we wait, the Lambda starts the job"); `wcpipe.cli.operate.TIMING` is set so
-  CLI commands use it.
+  registered ("while we wait, the Lambda starts the job"); `invoke` hands `world.timing()` to the
+  CLI (`wcpipe.cli.main(timing=...)`), so commands wait on it too.
 - `transitions`: moto's state manager, process-global, always unset afterwards.
 - `crawls_fail`, `job_runs_fail`, `crawler_writes_table`: patch moto's glue models (restored by
   monkeypatch) for what moto cannot do by itself: fail, or change the catalog.
 - `warehouse`: moto's Data API never finishes and returns fixed rows; this answers each
   statement from a function of its SQL.
-- `invoke`: `wcpipe -c <the FIFA spec> <args>` in this process: a `CliResult`, which unpacks as
-  (exit code, stdout, stderr).
+- `invoke`: `wcpipe -c <the FIFA spec> <args>` in this process, on the world's time: a
+  `CliResult`, which unpacks as (exit code, stdout, stderr).
 """
 
 from __future__ import annotations
@@ -47,10 +47,8 @@ class World:
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> World:
-    w = World()
-    monkeypatch.setattr("wcpipe.cli.operate.TIMING", w.timing())
-    return w
+def world() -> World:
+    return World()
 
 
 @pytest.fixture
@@ -296,10 +294,10 @@ def _field(value: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def invoke() -> Callable[..., CliResult]:
-    """`wcpipe -c <the FIFA spec> <args>` through `support.cli.run_cli`."""
+def invoke(world: World) -> Callable[..., CliResult]:
+    """`wcpipe -c <the FIFA spec> <args>` through `support.cli.run_cli`, on the world's time."""
 
     def run(*args: str) -> CliResult:
-        return run_cli("-c", str(SPEC_PATH), *args)
+        return run_cli("-c", str(SPEC_PATH), *args, timing=world.timing())
 
     return run

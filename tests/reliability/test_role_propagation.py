@@ -4,8 +4,8 @@ errors AWS really sends then. `up` retries within its budget and succeeds; when 
 becomes usable it fails with one clear line (exit code 1).
 
 `up` is run here as the library calls it (`engine.plan` then `engine.apply`, the code behind
-`wcpipe up`) so that the retry waits run on a FakeClock: the CLI offers no seam to inject time
-into provisioning (see the report), and the budget is two minutes of real time.
+`wcpipe up`), on injected time (the budget is two minutes of real time), and on only some of the
+resources when the test names them.
 """
 
 from __future__ import annotations

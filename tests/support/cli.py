@@ -3,14 +3,18 @@
 It calls the console entry point (`wcpipe.cli.main`, with its error boundary and exit codes) and
 captures what it writes to stdout and stderr by swapping the streams, so it works from fixtures
 of any scope (capsys is function-scoped). `ui` forgets its consoles before and after, so none
-holds on to a swapped stream.
+holds on to a swapped stream. Time is injected the way the CLI takes it, through `main`, never
+by patching a module.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from wcpipe.core.wait import Timing
 
 
 class CliResult(NamedTuple):
@@ -24,8 +28,9 @@ class CliResult(NamedTuple):
         return f"CliResult(code={self.code}, out={self.out[-2000:]!r}, err={self.err[-2000:]!r})"
 
 
-def run_cli(*args: str) -> CliResult:
-    """`wcpipe <args>` in this process."""
+def run_cli(*args: str, timing: Timing | None = None) -> CliResult:
+    """`wcpipe <args>` in this process; with `timing`, every wait of the command runs on it
+    (`wcpipe.cli.main(timing=...)`, which hands it to the App)."""
     from wcpipe import ui
     from wcpipe.cli import main
 
@@ -33,7 +38,7 @@ def run_cli(*args: str) -> CliResult:
     ui.reset()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            main(list(args))
+            main(list(args), timing=timing)
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

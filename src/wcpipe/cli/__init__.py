@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from wcpipe.cli.app import App
+
+if TYPE_CHECKING:
+    from wcpipe.core.wait import Timing
 
 COMMANDS: dict[str, str] = {
     "init": "wcpipe.cli.init_cmd:init",
@@ -92,6 +95,7 @@ def cli(
 
     Exit codes: 0 ok, 1 failed or mismatch, 2 bad usage or spec.
     """
+    given = ctx.obj or {}  # what main() was handed (nothing when Click is invoked directly)
     ctx.obj = App(
         config_path=config,
         profile=profile,
@@ -99,16 +103,20 @@ def cli(
         endpoint_url=endpoint_url,
         output=output,
         debug=debug,
+        timing=given.get("timing"),
     )
 
 
-def main(argv: list[str] | None = None) -> Any:
-    """The console script: run the CLI and turn every error into one line and an exit code."""
+def main(argv: list[str] | None = None, *, timing: Timing | None = None) -> Any:
+    """The console script: run the CLI and turn every error into one line and an exit code.
+    `timing`, if given, is how every wait sleeps and reads the clock (`App.timing`)."""
     from wcpipe.core.errors import WcpipeError
 
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        return cli.main(args=argv, prog_name="wcpipe", standalone_mode=False)
+        return cli.main(
+            args=argv, prog_name="wcpipe", standalone_mode=False, obj={"timing": timing}
+        )
     except click.exceptions.Abort:
         _ui().error("aborted")
         return sys.exit(130)

@@ -1,15 +1,38 @@
-"""State shared by all commands: global options, the spec (loaded once), the AWS context."""
+"""State shared by all commands: global options, the spec (loaded once), the AWS context and the
+time its waits run on."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from wcpipe.core.wait import Timing
     from wcpipe.provision.resources.base import Context, Resource
     from wcpipe.spec.model import Spec
+
+
+def poll_timing() -> Timing:
+    """Real time, polling as `WCPIPE_POLL_INTERVAL` (seconds) says for the first interval: the
+    sandbox answers in well under a second, AWS in tens of seconds to minutes."""
+    import os
+
+    from wcpipe.core.errors import UsageError
+    from wcpipe.core.wait import Timing
+
+    raw = os.environ.get("WCPIPE_POLL_INTERVAL")
+    if not raw:
+        return Timing()
+    try:
+        initial = float(raw)
+        if not 0 < initial <= 60:
+            raise ValueError
+    except ValueError:
+        raise UsageError(
+            f"WCPIPE_POLL_INTERVAL={raw!r}: expected seconds between 0 and 60"
+        ) from None
+    return Timing(initial=initial, maximum=max(initial, min(30.0, initial * 20)))
 
 
 @dataclass
@@ -20,7 +43,10 @@ class App:
     endpoint_url: str | None = None
     output: str = "text"
     debug: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    timing: Timing | None = None
+    """How every wait of this command sleeps and reads the clock. None (what a user gets): real
+    time, `poll_timing()`. The CLI entry passes what `main(timing=...)` was given: tests end
+    waits instantly with a FakeClock's."""
 
     def __post_init__(self) -> None:
         from wcpipe import ui
@@ -45,29 +71,8 @@ class App:
             profile=self.profile or spec.profile,
             endpoint_url=self.endpoint_url or spec.endpoint_url,
         )
-        return Context(spec=spec, aws=aws, timing=self.timing)
-
-    @cached_property
-    def timing(self) -> Timing:
-        """How often waits poll. `WCPIPE_POLL_INTERVAL` (seconds) sets the first interval: the
-        sandbox answers in well under a second, AWS in tens of seconds to minutes."""
-        import os
-
-        from wcpipe.core.errors import UsageError
-        from wcpipe.core.wait import Timing
-
-        raw = os.environ.get("WCPIPE_POLL_INTERVAL")
-        if not raw:
-            return Timing()
-        try:
-            initial = float(raw)
-            if not 0 < initial <= 60:
-                raise ValueError
-        except ValueError:
-            raise UsageError(
-                f"WCPIPE_POLL_INTERVAL={raw!r}: expected seconds between 0 and 60"
-            ) from None
-        return Timing(initial=initial, maximum=max(initial, min(30.0, initial * 20)))
+        timing = self.timing if self.timing is not None else poll_timing()
+        return Context(spec=spec, aws=aws, timing=timing)
 
     def resources(self) -> list[Resource]:
         from wcpipe.provision.resources import catalog

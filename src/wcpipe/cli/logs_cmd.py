@@ -7,7 +7,6 @@ from typing import Any
 import click
 
 from wcpipe.cli.app import App
-from wcpipe.cli.operate import operate_context
 
 
 @click.command()
@@ -33,7 +32,7 @@ def logs(
     from wcpipe.operate import logs as oplogs
 
     start_ms = oplogs.parse_since(since)
-    ctx = operate_context(app)
+    ctx = app.context
     sources = oplogs.log_sources(ctx, which, run_id)  # type: ignore[arg-type]
     if not sources:
         ui.info("no events yet: the job has never run")

@@ -1,8 +1,7 @@
 """`wcpipe run-crawler`, `start-job`, `run`: thin commands over `wcpipe.operate`.
 
-Waiting uses the context's `Timing`. Tests (and benchmarks) inject their own through
-`app.extra["timing"]` or, since the App is built inside the group callback, the module-level
-`TIMING` below; `operate_context(app)` applies it.
+Waiting uses the context's `Timing`, which is the App's (`App.timing`: tests inject their own
+through `wcpipe.cli.main(timing=...)`).
 """
 
 from __future__ import annotations
@@ -14,22 +13,9 @@ import click
 from wcpipe.cli.app import App
 
 if TYPE_CHECKING:
-    from wcpipe.core.wait import Timing
     from wcpipe.operate.crawl import CrawlProgress, CrawlResult
     from wcpipe.operate.jobrun import JobRun
     from wcpipe.operate.verify import Report
-    from wcpipe.provision.resources.base import Context
-
-TIMING: Timing | None = None
-"""When set, replaces the context's Timing (tests end waits instantly with a FakeClock)."""
-
-
-def operate_context(app: App) -> Context:
-    ctx = app.context
-    timing = app.extra.get("timing") or TIMING
-    if timing is not None:
-        ctx.timing = timing
-    return ctx
 
 
 def crawl_progress(p: CrawlProgress) -> None:
@@ -83,7 +69,7 @@ def run_crawler(app: App, which: str, timeout: float) -> None:
     from wcpipe import ui
     from wcpipe.operate import crawl
 
-    ctx = operate_context(app)
+    ctx = app.context
     results = []
     for target in crawl.targets(ctx, which):  # type: ignore[arg-type]
         with ui.spinner(f"crawling with {target.crawler}"):
@@ -129,7 +115,7 @@ def start_job(app: App, wait_: bool, follow: bool, timeout: float | None) -> Non
     from wcpipe.operate import jobrun
     from wcpipe.operate.logs import format_event
 
-    ctx = operate_context(app)
+    ctx = app.context
     run_id = jobrun.start_job_run(ctx)
     ui.step(f"started job run {run_id} of {ctx.names.job}")
     if not (wait_ or follow):
@@ -195,7 +181,7 @@ def run(app: App, appear_timeout: float) -> None:
     from wcpipe import ui
     from wcpipe.operate import flow
 
-    ctx = operate_context(app)
+    ctx = app.context
     try:
         result = flow.run_flow(
             ctx, appear_timeout=appear_timeout, on_step=ui.step, on_crawl=crawl_progress

@@ -165,7 +165,7 @@ def demo(app: App, keep: bool, glue_engine: str = "python") -> None:
 
     _glue_engine_ready(glue_engine)
     use_fake_credentials(DEMO_REGION)
-    # The sandbox answers in well under a second: poll it often (see App.timing).
+    # The sandbox answers in well under a second: poll it often (see app.poll_timing).
     os.environ.setdefault("WCPIPE_POLL_INTERVAL", "0.2")
     spec_path = str(bundled_spec())
     with ui.spinner("starting the sandbox (moto + PostgreSQL)"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from wcpipe.cli.app import App
-from wcpipe.cli.operate import operate_context, render_report
+from wcpipe.cli.operate import render_report
 
 
 @click.command()
@@ -18,7 +18,7 @@ def verify(app: App) -> None:
     from wcpipe import ui
     from wcpipe.operate.verify import verify as run_verify
 
-    ctx = operate_context(app)
+    ctx = app.context
     with ui.spinner("reading the source files and querying the warehouse"):
         report = run_verify(ctx)
     if app.json:
