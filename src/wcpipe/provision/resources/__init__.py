@@ -22,15 +22,12 @@ from __future__ import annotations
 from wcpipe.provision.resources.base import Context, Resource
 
 
-def warehouse_key(ctx: Context) -> str:
-    """The resource whose outputs carry the warehouse endpoint."""
-    if ctx.spec.warehouse.type == "serverless":
-        return "redshift-serverless.workgroup"
-    return "redshift.cluster"
-
-
 def catalog(ctx: Context) -> list[Resource]:
-    """Every resource the spec declares, in no particular order (the engine orders them)."""
+    """Every resource the spec declares, in no particular order (the engine orders them).
+
+    The service modules are imported here, not at the top, so that importing `resources.base`
+    alone (for `Context`) loads none of them. No service module imports this package's
+    `__init__` back: what they share lives in `base.py`."""
     import wcpipe.provision.resources.ec2 as ec2
     import wcpipe.provision.resources.ec2_endpoint as ec2_endpoint
     import wcpipe.provision.resources.events as events

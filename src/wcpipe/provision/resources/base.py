@@ -92,6 +92,13 @@ class Context(Session):
             return key in self._absent
 
 
+def warehouse_key(ctx: Context) -> str:
+    """The resource whose outputs carry the warehouse endpoint (and its status)."""
+    if ctx.spec.warehouse.type == "serverless":
+        return "redshift-serverless.workgroup"
+    return "redshift.cluster"
+
+
 def tags_from_list(
     items: list[dict[str, str]] | None, key: str = "Key", value: str = "Value"
 ) -> dict[str, str]:

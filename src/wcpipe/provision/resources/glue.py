@@ -22,8 +22,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from wcpipe.core.errors import error_code
-from wcpipe.provision.resources import warehouse_key
-from wcpipe.provision.resources.base import Observed, Resource, tag_drift
+from wcpipe.provision.resources.base import Observed, Resource, tag_drift, warehouse_key
 
 UNKNOWN = "(known after apply)"
 """A desired value that depends on a resource not created yet."""

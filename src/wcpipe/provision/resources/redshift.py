@@ -28,6 +28,7 @@ from wcpipe.core.errors import WcpipeError, error_code, error_message
 from wcpipe.core.wait import poll, retry_while_role_propagates
 from wcpipe.provision.resources.base import Observed, Resource, tag_drift, tags_from_list
 from wcpipe.provision.resources.ec2 import network
+from wcpipe.provision.resources.secretsmanager import admin_credentials
 
 CLUSTER_TIMEOUT = 45 * 60.0
 _NOT_FOUND = {"ClusterNotFound", "ClusterNotFoundFault"}
@@ -259,8 +260,6 @@ class Cluster(Resource):
 
     # Mutating --------------------------------------------------------------------------------
     def create(self) -> Observed | None:
-        from wcpipe.provision.resources.secretsmanager import admin_credentials
-
         username, password = admin_credentials(self.ctx)
         wh = self.ctx.spec.warehouse
         kwargs: dict[str, Any] = {

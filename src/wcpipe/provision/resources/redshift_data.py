@@ -20,8 +20,7 @@ import re
 from typing import Any
 
 from wcpipe.core.errors import WcpipeError, error_code
-from wcpipe.provision.resources import warehouse_key
-from wcpipe.provision.resources.base import Observed, Resource
+from wcpipe.provision.resources.base import Observed, Resource, warehouse_key
 from wcpipe.spec.model import Column, type_family
 from wcpipe.warehouse import dataapi as warehouse
 from wcpipe.warehouse import sql

@@ -25,6 +25,7 @@ from wcpipe.core.wait import poll, retry_while_role_propagates
 from wcpipe.provision.resources.base import Context, Observed, Resource, tag_drift, tags_from_list
 from wcpipe.provision.resources.ec2 import network
 from wcpipe.provision.resources.redshift import elapsed_text, redacting
+from wcpipe.provision.resources.secretsmanager import admin_credentials
 
 TIMEOUT = 30 * 60.0
 MIN_AZS = 3
@@ -138,8 +139,6 @@ class Namespace(_Serverless):
         return out
 
     def create(self) -> Observed | None:
-        from wcpipe.provision.resources.secretsmanager import admin_credentials
-
         username, password = admin_credentials(self.ctx)
         role = _role_arn(self.ctx)
         client = self.ctx.client("redshift-serverless")
