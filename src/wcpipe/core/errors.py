@@ -6,7 +6,10 @@ CLI boundary (`wcpipe.cli.main`) turns them into output and an exit code.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class WcpipeError(Exception):
@@ -67,6 +70,19 @@ def error_code(exc: BaseException) -> str | None:
         code = response.get("Error", {}).get("Code")
         return str(code) if code else None
     return None
+
+
+def ignoring(call: Callable[[], T], *codes: str) -> T | None:
+    """Run `call`; an AWS error whose code is one of `codes` is an outcome, not a failure, and
+    gives None. The one place "not found" is handled: a describe that finds nothing returns None,
+    a delete of what is already gone is "absent"; also an "already exists" the caller resolves by
+    describing. Matched by error code (`error_code`), never by message text."""
+    try:
+        return call()
+    except Exception as exc:
+        if error_code(exc) in codes:
+            return None
+        raise
 
 
 def error_message(exc: BaseException) -> str:

@@ -6,6 +6,9 @@ Contract of a `Resource`:
 - `differences(observed)` is pure: the names of the fields where AWS differs from the spec.
 - `create()`, `update(observed, fields)` and `delete(observed)` are the only methods that mutate.
   "Already exists" on create and "not found" on delete are outcomes, not failures.
+- "Not found" is handled in one helper, `core.errors.ignoring(call, *codes)`: the AWS error codes
+  that mean "not there" give None (a describe that finds nothing returns None; a delete of what
+  is gone is "absent"). Codes, never message text.
 - `owned(observed)` says whether the existing resource carries this pipeline's ownership tag; the
   engine never updates or deletes one that does not.
 - `outputs(observed)` publishes facts dependents need (an endpoint, a group id) into the context.

@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from wcpipe.core.errors import WaitTimeout, WcpipeError, error_code
+from wcpipe.core.errors import WaitTimeout, WcpipeError, error_code, ignoring
 from wcpipe.provision.resources.base import Context, Observed, Resource, tag_drift, tags_from_list
 
 NETWORK_KEY = "ec2.network"
@@ -69,12 +69,8 @@ def _lookup(ctx: Context) -> Network:
             raise WcpipeError(f"no default VPC in {region}; set network.vpc_id")
         vpc_id = vpcs[0]["VpcId"]
     else:
-        try:
-            client.describe_vpcs(VpcIds=[vpc_id])
-        except Exception as exc:
-            if error_code(exc) == "InvalidVpcID.NotFound":
-                raise WcpipeError(f"network.vpc_id {vpc_id} does not exist in {region}") from None
-            raise
+        if ignoring(lambda: client.describe_vpcs(VpcIds=[vpc_id]), "InvalidVpcID.NotFound") is None:
+            raise WcpipeError(f"network.vpc_id {vpc_id} does not exist in {region}")
     vpc_filter = [{"Name": "vpc-id", "Values": [vpc_id]}]
     subnets = []
     for page in client.get_paginator("describe_subnets").paginate(Filters=vpc_filter):
@@ -222,16 +218,16 @@ class SecurityGroup(Resource):
         added here, so what a describe would find is known without asking."""
         client = self.ctx.client("ec2")
         vpc_id = network(self.ctx).vpc_id
-        try:
-            gid = client.create_security_group(
+        gid = ignoring(
+            lambda: client.create_security_group(
                 GroupName=self.name,
                 Description=f"wcpipe pipeline {self.ctx.spec.name}: Glue and Redshift",
                 VpcId=vpc_id,
                 TagSpecifications=[{"ResourceType": "security-group", "Tags": self.ctx.tag_list()}],
-            )["GroupId"]
-        except Exception as exc:
-            if error_code(exc) != "InvalidGroup.Duplicate":
-                raise
+            )["GroupId"],
+            "InvalidGroup.Duplicate",
+        )
+        if gid is None:
             return self._adopt()
         self._authorize_self(gid)
         self_rule = {"IpProtocol": "tcp", "FromPort": 0, "ToPort": 65535}
@@ -255,23 +251,20 @@ class SecurityGroup(Resource):
         return observed
 
     def _authorize_self(self, group_id: str) -> None:
-        try:
-            self.ctx.client("ec2").authorize_security_group_ingress(
-                GroupId=group_id,
-                IpPermissions=[
-                    {
-                        "IpProtocol": "tcp",
-                        "FromPort": 0,
-                        "ToPort": 65535,
-                        "UserIdGroupPairs": [
-                            {"GroupId": group_id, "Description": "Glue: all TCP within the group"}
-                        ],
-                    }
-                ],
-            )
-        except Exception as exc:
-            if error_code(exc) != "InvalidPermission.Duplicate":
-                raise
+        rule = {
+            "IpProtocol": "tcp",
+            "FromPort": 0,
+            "ToPort": 65535,
+            "UserIdGroupPairs": [
+                {"GroupId": group_id, "Description": "Glue: all TCP within the group"}
+            ],
+        }
+        ignoring(
+            lambda: self.ctx.client("ec2").authorize_security_group_ingress(
+                GroupId=group_id, IpPermissions=[rule]
+            ),
+            "InvalidPermission.Duplicate",
+        )
 
     def update(self, observed: Observed, fields: list[str]) -> None:
         client = self.ctx.client("ec2")
@@ -290,13 +283,10 @@ class SecurityGroup(Resource):
         start = timing.clock()
         for delay in timing.intervals():
             try:
-                client.delete_security_group(GroupId=gid)
+                ignoring(lambda: client.delete_security_group(GroupId=gid), "InvalidGroup.NotFound")
                 return
             except Exception as exc:
-                code = error_code(exc)
-                if code == "InvalidGroup.NotFound":
-                    return
-                if code != "DependencyViolation":
+                if error_code(exc) != "DependencyViolation":
                     raise
             elapsed = timing.clock() - start
             if elapsed + delay > DELETE_BUDGET:

@@ -16,17 +16,17 @@ targets cannot be deleted: targets go first.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any
 
-from wcpipe.core.errors import ResourceFailed
+from wcpipe.core.errors import ResourceFailed, ignoring
 from wcpipe.provision.resources.base import Observed, Resource, tags_from_list
 from wcpipe.provision.resources.lambda_ import function_arn, rule_arn
 from wcpipe.spec.names import Names
 
 TARGET_ID = "start-glue-job"
 RETRY_POLICY = {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 3600}
+NOT_FOUND = "ResourceNotFoundException"
 
 
 def event_pattern(names: Names) -> dict[str, Any]:
@@ -64,9 +64,8 @@ class Rule(Resource):
         return {"Id": TARGET_ID, "Arn": function_arn(self), "RetryPolicy": RETRY_POLICY}
 
     def describe(self) -> Observed | None:
-        try:
-            rule = self._events.describe_rule(Name=self.name)
-        except self._events.exceptions.ResourceNotFoundException:
+        rule = ignoring(lambda: self._events.describe_rule(Name=self.name), NOT_FOUND)
+        if rule is None:
             return None
         targets = [
             target
@@ -149,11 +148,13 @@ class Rule(Resource):
 
     def delete(self, observed: Observed) -> None:
         ids = [t["Id"] for t in observed.data.get("Targets", [])]
-        # Already gone is the outcome we want.
-        with contextlib.suppress(self._events.exceptions.ResourceNotFoundException):
+
+        def remove() -> None:
             if ids:
                 self._events.remove_targets(Rule=self.name, Ids=ids)
             self._events.delete_rule(Name=self.name)
+
+        ignoring(remove, NOT_FOUND)
 
     def outputs(self, observed: Observed) -> dict[str, Any]:
         return {"arn": observed.data.get("Arn") or rule_arn(self)}

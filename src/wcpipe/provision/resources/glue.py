@@ -1,5 +1,5 @@
 """Glue's catalog side: the CSV classifier, the two catalog databases and the Redshift
-connection, plus what every Glue resource shares (`GlueResource`, `ignoring`, the error codes).
+connection, plus what every Glue resource shares (`GlueResource`, the error codes).
 The crawlers and the load job live in `glue_jobs.py`, on the same base.
 
 Contract (see `resources/base.py`), for every Glue resource in both modules:
@@ -21,7 +21,7 @@ from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from wcpipe.core.errors import error_code
+from wcpipe.core.errors import ignoring
 from wcpipe.provision.resources.base import Observed, Resource, tag_drift, warehouse_key
 
 UNKNOWN = "(known after apply)"
@@ -29,16 +29,6 @@ UNKNOWN = "(known after apply)"
 
 NOT_FOUND = "EntityNotFoundException"
 ALREADY_EXISTS = "AlreadyExistsException"
-
-
-def ignoring(call: Callable[[], Any], *codes: str) -> Any:
-    """Run `call`; an AWS error whose code is in `codes` is an outcome: return None."""
-    try:
-        return call()
-    except Exception as exc:
-        if error_code(exc) in codes:
-            return None
-        raise
 
 
 class GlueResource(Resource):

@@ -14,10 +14,10 @@ from abc import abstractmethod
 from datetime import datetime
 from typing import Any, ClassVar
 
-from wcpipe.core.errors import error_code
+from wcpipe.core.errors import error_code, ignoring
 from wcpipe.core.wait import poll, retry_while_role_propagates
 from wcpipe.provision.resources.base import Context, Observed
-from wcpipe.provision.resources.glue import ALREADY_EXISTS, NOT_FOUND, GlueResource, ignoring
+from wcpipe.provision.resources.glue import ALREADY_EXISTS, NOT_FOUND, GlueResource
 from wcpipe.spec.job import job_arguments
 
 

@@ -10,10 +10,10 @@ drift and are removed.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any, ClassVar
 
+from wcpipe.core.errors import ignoring
 from wcpipe.provision.resources.base import Observed, Resource
 from wcpipe.provision.resources.iam_policies import (
     glue_policy,
@@ -24,6 +24,8 @@ from wcpipe.provision.resources.iam_policies import (
 )
 
 POLICY_NAME = "wcpipe"
+NO_SUCH_ENTITY = "NoSuchEntity"
+"""IAM's code for NoSuchEntityException: the role, or a policy of it, does not exist."""
 MAX_SESSION = 3600
 
 
@@ -53,9 +55,8 @@ class _Role(Resource):
         return self.ctx.names.role_arn(self.name, self.ctx.aws.partition)
 
     def describe(self) -> Observed | None:
-        try:
-            role = self.iam.get_role(RoleName=self.name)["Role"]
-        except self.iam.exceptions.NoSuchEntityException:
+        role = ignoring(lambda: self.iam.get_role(RoleName=self.name)["Role"], NO_SUCH_ENTITY)
+        if role is None:
             return None
         # GetRole returns every tag (a role holds at most 50): no ListRoleTags round trip.
         tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])}
@@ -169,12 +170,15 @@ class _Role(Resource):
             self.iam.tag_role(RoleName=self.name, Tags=tags)
 
     def _delete_inline(self, policy: str) -> None:
-        with contextlib.suppress(self.iam.exceptions.NoSuchEntityException):
-            self.iam.delete_role_policy(RoleName=self.name, PolicyName=policy)
+        ignoring(
+            lambda: self.iam.delete_role_policy(RoleName=self.name, PolicyName=policy),
+            NO_SUCH_ENTITY,
+        )
 
     def _detach(self, arn: str) -> None:
-        with contextlib.suppress(self.iam.exceptions.NoSuchEntityException):
-            self.iam.detach_role_policy(RoleName=self.name, PolicyArn=arn)
+        ignoring(
+            lambda: self.iam.detach_role_policy(RoleName=self.name, PolicyArn=arn), NO_SUCH_ENTITY
+        )
 
     def delete(self, observed: Observed) -> None:
         """Inline policies and attachments first: IAM refuses to delete a role that has any.
@@ -183,15 +187,15 @@ class _Role(Resource):
         d = observed.data
         ours = [POLICY_NAME] if d.get("policy") is not None else []
         inline = [*ours, *d.get("other_inline", [])]
+        ignoring(lambda: self._delete_role(inline, d.get("managed", [])), NO_SUCH_ENTITY)
+
+    def _delete_role(self, inline: list[str], managed: list[str]) -> None:
+        self._strip(inline, managed)
         try:
-            self._strip(inline, d.get("managed", []))
-            try:
-                self.iam.delete_role(RoleName=self.name)
-            except self.iam.exceptions.DeleteConflictException:
-                self._strip(*self._listed_policies())
-                self.iam.delete_role(RoleName=self.name)
-        except self.iam.exceptions.NoSuchEntityException:
-            pass
+            self.iam.delete_role(RoleName=self.name)
+        except self.iam.exceptions.DeleteConflictException:
+            self._strip(*self._listed_policies())
+            self.iam.delete_role(RoleName=self.name)
 
     def _strip(self, inline: list[str], managed: list[str]) -> None:
         for policy in inline:

@@ -23,10 +23,10 @@ only from this pipeline's rule in this account (SourceArn + SourceAccount).
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any
 
+from wcpipe.core.errors import ignoring
 from wcpipe.core.wait import poll, retry_while_role_propagates
 from wcpipe.provision.resources.base import Observed, Resource
 
@@ -35,6 +35,7 @@ HANDLER = "handler.handler"
 EVENTS_PRINCIPAL = "events.amazonaws.com"
 INVOKE = "lambda:InvokeFunction"
 READY_TIMEOUT = 300.0
+NOT_FOUND = "ResourceNotFoundException"
 
 
 def _managed(tags: dict[str, str]) -> dict[str, str]:
@@ -102,9 +103,8 @@ class Function(Resource):
 
     # Reading --------------------------------------------------------------------------------
     def describe(self) -> Observed | None:
-        try:
-            found = self._lambda.get_function(FunctionName=self.name)
-        except self._lambda.exceptions.ResourceNotFoundException:
+        found = ignoring(lambda: self._lambda.get_function(FunctionName=self.name), NOT_FOUND)
+        if found is None:
             return None
         return Observed(data=found["Configuration"], tags=dict(found.get("Tags") or {}))
 
@@ -208,9 +208,7 @@ class Function(Resource):
             self._lambda.tag_resource(Resource=arn, Tags=self.ctx.tags)
 
     def delete(self, observed: Observed) -> None:
-        # Already gone is the outcome we want.
-        with contextlib.suppress(self._lambda.exceptions.ResourceNotFoundException):
-            self._lambda.delete_function(FunctionName=self.name)
+        ignoring(lambda: self._lambda.delete_function(FunctionName=self.name), NOT_FOUND)
 
     def outputs(self, observed: Observed) -> dict[str, Any]:
         return {"arn": observed.data["FunctionArn"]}
@@ -241,9 +239,10 @@ class Permission(Resource):
     def describe(self) -> Observed | None:
         if self.ctx.known_absent("lambda.function"):
             return None  # the statement lives in the function's policy
-        try:
-            found = self._lambda.get_policy(FunctionName=self.ctx.names.function)
-        except self._lambda.exceptions.ResourceNotFoundException:
+        found = ignoring(
+            lambda: self._lambda.get_policy(FunctionName=self.ctx.names.function), NOT_FOUND
+        )
+        if found is None:
             return None  # no function, or a function without a resource policy
         for statement in json.loads(found["Policy"]).get("Statement", []):
             if statement.get("Sid") == self.name:
@@ -297,11 +296,13 @@ class Permission(Resource):
         self.create()
 
     def delete(self, observed: Observed) -> None:
-        # Already gone (or the function is) is the outcome we want.
-        with contextlib.suppress(self._lambda.exceptions.ResourceNotFoundException):
-            self._lambda.remove_permission(
+        # Gone already, or its function is: absent.
+        ignoring(
+            lambda: self._lambda.remove_permission(
                 FunctionName=self.ctx.names.function, StatementId=self.name
-            )
+            ),
+            NOT_FOUND,
+        )
 
     def facts(self, observed: Observed) -> dict[str, str]:
         condition = observed.data.get("Condition") or {}

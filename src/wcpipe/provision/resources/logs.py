@@ -15,9 +15,9 @@ deletes them, and so they are not resources here.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
+from wcpipe.core.errors import ignoring
 from wcpipe.provision.resources.base import Observed, Resource
 
 
@@ -93,9 +93,10 @@ class LambdaLogGroup(Resource):
             self._logs.tag_resource(resourceArn=arn, tags=self.ctx.tags)
 
     def delete(self, observed: Observed) -> None:
-        # Already gone is the outcome we want.
-        with contextlib.suppress(self._logs.exceptions.ResourceNotFoundException):
-            self._logs.delete_log_group(logGroupName=self.name)
+        ignoring(
+            lambda: self._logs.delete_log_group(logGroupName=self.name),
+            "ResourceNotFoundException",
+        )
 
     def outputs(self, observed: Observed) -> dict[str, Any]:
         return {"name": self.name, "arn": self._arn(observed.data)}

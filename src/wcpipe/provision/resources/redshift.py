@@ -24,7 +24,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
 
-from wcpipe.core.errors import WcpipeError, error_code, error_message
+from wcpipe.core.errors import WcpipeError, error_message, ignoring
 from wcpipe.core.wait import poll, retry_while_role_propagates
 from wcpipe.provision.resources.base import Observed, Resource, tag_drift, tags_from_list
 from wcpipe.provision.resources.ec2 import network
@@ -79,12 +79,12 @@ class SubnetGroup(Resource):
 
     def describe(self) -> Observed | None:
         client = self.ctx.client("redshift")
-        try:
-            groups = client.describe_cluster_subnet_groups(ClusterSubnetGroupName=self.name)
-        except Exception as exc:
-            if error_code(exc) in _SUBNET_GROUP_NOT_FOUND:
-                return None
-            raise
+        groups = ignoring(
+            lambda: client.describe_cluster_subnet_groups(ClusterSubnetGroupName=self.name),
+            *_SUBNET_GROUP_NOT_FOUND,
+        )
+        if groups is None:
+            return None
         group = groups["ClusterSubnetGroups"][0]
         subnets = sorted(s["SubnetIdentifier"] for s in group.get("Subnets", []))
         return Observed(
@@ -102,16 +102,16 @@ class SubnetGroup(Resource):
 
     def create(self) -> Observed | None:
         subnets = sorted(network(self.ctx).subnet_ids)
-        try:
-            self.ctx.client("redshift").create_cluster_subnet_group(
+        created = ignoring(
+            lambda: self.ctx.client("redshift").create_cluster_subnet_group(
                 ClusterSubnetGroupName=self.name,
                 Description=f"wcpipe pipeline {self.ctx.spec.name}",
                 SubnetIds=subnets,
                 Tags=self.ctx.tag_list(),
-            )
-        except Exception as exc:
-            if error_code(exc) != "ClusterSubnetGroupAlreadyExists":
-                raise
+            ),
+            "ClusterSubnetGroupAlreadyExists",
+        )
+        if created is None:
             return None  # a concurrent run made it: the engine describes it
         data = {"subnet_ids": subnets, "vpc_id": network(self.ctx).vpc_id}
         return Observed(data, dict(self.ctx.tags))
@@ -130,13 +130,12 @@ class SubnetGroup(Resource):
             )
 
     def delete(self, observed: Observed) -> None:
-        try:
-            self.ctx.client("redshift").delete_cluster_subnet_group(
+        ignoring(
+            lambda: self.ctx.client("redshift").delete_cluster_subnet_group(
                 ClusterSubnetGroupName=self.name
-            )
-        except Exception as exc:
-            if error_code(exc) not in _SUBNET_GROUP_NOT_FOUND:
-                raise
+            ),
+            *_SUBNET_GROUP_NOT_FOUND,
+        )
 
     def outputs(self, observed: Observed) -> dict[str, Any]:
         return {"name": self.name}
@@ -167,17 +166,16 @@ class Cluster(Resource):
         return names.role_arn(names.redshift_role, self.ctx.aws.partition)
 
     # Reading ---------------------------------------------------------------------------------
-    def _read(self) -> dict[str, Any] | None:
-        try:
-            clusters = self.ctx.client("redshift").describe_clusters(ClusterIdentifier=self.name)
-        except Exception as exc:
-            if error_code(exc) in _NOT_FOUND:
-                return None
-            raise
-        return clusters["Clusters"][0]
+    def find(self) -> dict[str, Any] | None:
+        """The cluster as DescribeClusters answers, or None (the one read, also for waits)."""
+        clusters = ignoring(
+            lambda: self.ctx.client("redshift").describe_clusters(ClusterIdentifier=self.name),
+            *_NOT_FOUND,
+        )
+        return None if clusters is None else clusters["Clusters"][0]
 
     def describe(self) -> Observed | None:
-        cluster = self._read()
+        cluster = self.find()
         if cluster is None:
             return None
         return Observed(cluster, tags_from_list(cluster.get("Tags")))
@@ -233,7 +231,7 @@ class Cluster(Resource):
     def wait_available(self, doing: str) -> dict[str, Any]:
         """Wait until the cluster is available with nothing pending."""
         cluster = poll(
-            self._read,
+            self.find,
             what=f"Redshift cluster {self.name} to become available",
             done=self._settled,
             failed=self._failed,
@@ -248,7 +246,7 @@ class Cluster(Resource):
 
     def wait_gone(self) -> None:
         poll(
-            self._read,
+            self.find,
             what=f"Redshift cluster {self.name} to be deleted",
             done=lambda c: c is None,
             timeout=CLUSTER_TIMEOUT,
@@ -351,12 +349,11 @@ class Cluster(Resource):
                 kwargs["FinalClusterSnapshotIdentifier"] = f"{self.name}-final-{stamp}"
             else:
                 kwargs["SkipFinalClusterSnapshot"] = True
-            try:
-                self.ctx.client("redshift").delete_cluster(**kwargs)
-            except Exception as exc:
-                if error_code(exc) in _NOT_FOUND:
-                    return
-                raise
+            deleting = ignoring(
+                lambda: self.ctx.client("redshift").delete_cluster(**kwargs), *_NOT_FOUND
+            )
+            if deleting is None:
+                return
         self.wait_gone()
 
     # Publishing ------------------------------------------------------------------------------

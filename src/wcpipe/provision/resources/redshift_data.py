@@ -19,8 +19,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from wcpipe.core.errors import WcpipeError, error_code
+from wcpipe.core.errors import WcpipeError
 from wcpipe.provision.resources.base import Observed, Resource, warehouse_key
+from wcpipe.provision.resources.redshift import Cluster
+from wcpipe.provision.resources.redshift_serverless import Workgroup
 from wcpipe.spec.model import Column, type_family
 from wcpipe.warehouse import dataapi as warehouse
 from wcpipe.warehouse import sql
@@ -92,7 +94,6 @@ class TargetTable(Resource):
         return f"{self.ctx.spec.table.schema_}.{self.ctx.spec.table.name}"
 
     def _warehouse_available(self) -> bool:
-        names = self.ctx.names
         serverless = self.ctx.spec.warehouse.type == "serverless"
         if self.ctx.known_absent(warehouse_key(self.ctx)):
             return False
@@ -100,21 +101,10 @@ class TargetTable(Resource):
         if published is not None:
             return bool(published == ("AVAILABLE" if serverless else "available"))
         if serverless:
-            client = self.ctx.client("redshift-serverless")
-            try:
-                found = client.get_workgroup(workgroupName=names.workgroup)
-            except client.exceptions.ResourceNotFoundException:
-                return False
-            return bool(found["workgroup"].get("status") == "AVAILABLE")
-        try:
-            clusters = self.ctx.client("redshift").describe_clusters(
-                ClusterIdentifier=names.cluster
-            )
-        except Exception as exc:
-            if error_code(exc) in ("ClusterNotFound", "ClusterNotFoundFault"):
-                return False
-            raise
-        return bool(clusters["Clusters"][0].get("ClusterStatus") == "available")
+            workgroup = Workgroup(self.ctx).find()
+            return workgroup is not None and workgroup.get("status") == "AVAILABLE"
+        cluster = Cluster(self.ctx).find()
+        return cluster is not None and cluster.get("ClusterStatus") == "available"
 
     def describe(self) -> Observed | None:
         if not self._warehouse_available():

@@ -20,7 +20,7 @@ import re
 from contextlib import suppress
 from typing import Any
 
-from wcpipe.core.errors import WcpipeError
+from wcpipe.core.errors import WcpipeError, ignoring
 from wcpipe.core.wait import poll, retry_while_role_propagates
 from wcpipe.provision.resources.base import Context, Observed, Resource, tag_drift, tags_from_list
 from wcpipe.provision.resources.ec2 import network
@@ -29,6 +29,7 @@ from wcpipe.provision.resources.secretsmanager import admin_credentials
 
 TIMEOUT = 30 * 60.0
 MIN_AZS = 3
+NOT_FOUND = "ResourceNotFoundException"
 _ROLE_ARN = re.compile(r"iamRoleArn=([^,)\s]+)")
 
 
@@ -55,23 +56,21 @@ class _Serverless(Resource):
 
     noun: str  # "namespace" / "workgroup": the API's own words
 
-    def _read(self) -> dict[str, Any] | None:
-        client = self.ctx.client("redshift-serverless")
-        try:
-            found = getattr(client, f"get_{self.noun}")(**{f"{self.noun}Name": self.name})
-        except client.exceptions.ResourceNotFoundException:
-            return None
-        return found[self.noun]
+    def find(self) -> dict[str, Any] | None:
+        """The namespace or workgroup as Get* answers, or None (the one read, also for waits)."""
+        get = getattr(self.ctx.client("redshift-serverless"), f"get_{self.noun}")
+        found = ignoring(lambda: get(**{f"{self.noun}Name": self.name}), NOT_FOUND)
+        return None if found is None else found[self.noun]
 
     def describe(self) -> Observed | None:
-        item = self._read()
+        item = self.find()
         if item is None:
             return None
         return Observed(item, _tags(self.ctx, item[f"{self.noun}Arn"]))
 
     def _wait(self, doing: str) -> dict[str, Any]:
         found = poll(
-            self._read,
+            self.find,
             what=f"Redshift Serverless {self.noun} {self.name} to become available",
             done=lambda item: item is not None and item.get("status") == "AVAILABLE",
             failed=lambda item: f"the {self.noun} disappeared" if item is None else None,
@@ -84,7 +83,7 @@ class _Serverless(Resource):
 
     def _wait_gone(self) -> None:
         poll(
-            self._read,
+            self.find,
             what=f"Redshift Serverless {self.noun} {self.name} to be deleted",
             done=lambda item: item is None,
             timeout=TIMEOUT,
@@ -105,8 +104,8 @@ class _Serverless(Resource):
         if observed.data.get("status") != "DELETING":
             if observed.data.get("status") != "AVAILABLE":
                 self._wait("waiting to delete")  # a change in progress blocks deletion
-            with suppress(client.exceptions.ResourceNotFoundException):
-                getattr(client, f"delete_{self.noun}")(**{f"{self.noun}Name": self.name})
+            delete = getattr(client, f"delete_{self.noun}")
+            ignoring(lambda: delete(**{f"{self.noun}Name": self.name}), NOT_FOUND)
         self._wait_gone()
 
     def _status_drift(self, observed: Observed) -> list[str]:

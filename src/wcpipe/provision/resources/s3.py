@@ -1,5 +1,5 @@
 """S3: the pipeline bucket, plus what the object resources in `s3_objects.py` share with it
-(`SSE`, `NOT_FOUND`, `read_or_none`).
+(`SSE`, `NOT_FOUND`).
 
 Contract (see `resources/base.py`), for every S3 resource in both modules: `describe` makes only
 read calls (head/get/list), returns None when nothing exists; `differences` is pure; only
@@ -14,11 +14,10 @@ read calls (head/get/list), returns None when nothing exists; `differences` is p
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any
 
-from wcpipe.core.errors import WcpipeError, error_code
+from wcpipe.core.errors import WcpipeError, error_code, ignoring
 from wcpipe.provision.resources.base import Observed, Resource, tags_from_list
 
 TLS_SID = "DenyInsecureTransport"
@@ -73,17 +72,6 @@ def _normal(statement: dict[str, Any]) -> str:
     return json.dumps(out, sort_keys=True)
 
 
-def read_or_none(call: Any, missing: set[str], **kwargs: Any) -> dict[str, Any] | None:
-    """A get_* call whose "not configured" error codes mean None."""
-    try:
-        result: dict[str, Any] = call(**kwargs)
-        return result
-    except Exception as exc:
-        if error_code(exc) in missing:
-            return None
-        raise
-
-
 class Bucket(Resource):
     key = "s3.bucket"
     kind = "S3 bucket"
@@ -102,36 +90,37 @@ class Bucket(Resource):
 
     def describe(self) -> Observed | None:
         try:
-            head = self.s3.head_bucket(Bucket=self.name)
+            head = ignoring(lambda: self.s3.head_bucket(Bucket=self.name), *NOT_FOUND)
         except Exception as exc:
-            code = error_code(exc)
-            if code in NOT_FOUND:
-                return None
-            if code in {"403", "AccessDenied"}:
+            if error_code(exc) in {"403", "AccessDenied"}:
                 # Bucket names are global: it exists in an account we cannot read.
                 return Observed({"foreign": True})
             raise
+        if head is None:
+            return None
         b = {"Bucket": self.name}
-        tagging = read_or_none(self.s3.get_bucket_tagging, {"NoSuchTagSet"}, **b)
+        tagging = ignoring(lambda: self.s3.get_bucket_tagging(**b), "NoSuchTagSet")
         tags = tags_from_list((tagging or {}).get("TagSet"))
         observed = Observed({"foreign": False}, tags)
         if not self.owned(observed):
             return observed  # not ours: read nothing more
-        enc = read_or_none(
-            self.s3.get_bucket_encryption, {"ServerSideEncryptionConfigurationNotFoundError"}, **b
+        # Each setting, None when the bucket has none (S3 answers a "not found" code of its own).
+        enc = ignoring(
+            lambda: self.s3.get_bucket_encryption(**b),
+            "ServerSideEncryptionConfigurationNotFoundError",
         )
         rules = (enc or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
         default = rules[0].get("ApplyServerSideEncryptionByDefault", {}) if rules else {}
-        pab = read_or_none(
-            self.s3.get_public_access_block, {"NoSuchPublicAccessBlockConfiguration"}, **b
+        pab = ignoring(
+            lambda: self.s3.get_public_access_block(**b), "NoSuchPublicAccessBlockConfiguration"
         )
-        own = read_or_none(
-            self.s3.get_bucket_ownership_controls, {"OwnershipControlsNotFoundError"}, **b
+        own = ignoring(
+            lambda: self.s3.get_bucket_ownership_controls(**b), "OwnershipControlsNotFoundError"
         )
         own_rules = (own or {}).get("OwnershipControls", {}).get("Rules", [])
-        policy = read_or_none(self.s3.get_bucket_policy, {"NoSuchBucketPolicy"}, **b)
-        lifecycle = read_or_none(
-            self.s3.get_bucket_lifecycle_configuration, {"NoSuchLifecycleConfiguration"}, **b
+        policy = ignoring(lambda: self.s3.get_bucket_policy(**b), "NoSuchBucketPolicy")
+        lifecycle = ignoring(
+            lambda: self.s3.get_bucket_lifecycle_configuration(**b), "NoSuchLifecycleConfiguration"
         )
         # HeadBucket names the bucket's region; ask GetBucketLocation only if it did not.
         region = head.get("BucketRegion") or (
@@ -273,17 +262,18 @@ class Bucket(Resource):
 
     def delete(self, observed: Observed) -> None:
         self._empty()
-        with contextlib.suppress(self.s3.exceptions.NoSuchBucket):
-            self.s3.delete_bucket(Bucket=self.name)
+        ignoring(lambda: self.s3.delete_bucket(Bucket=self.name), "NoSuchBucket")
 
     def _empty(self) -> None:
         """Delete every object version and delete marker, a page (at most 1000) at a time.
         Each round lists from the start again instead of following markers: the marker of a
         page just deleted need not exist any more (moto then ends the listing early)."""
         while True:
-            try:
-                page = self.s3.list_object_versions(Bucket=self.name, MaxKeys=1000)
-            except self.s3.exceptions.NoSuchBucket:
+            page = ignoring(
+                lambda: self.s3.list_object_versions(Bucket=self.name, MaxKeys=1000),
+                "NoSuchBucket",
+            )
+            if page is None:
                 return
             items = [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
             if not items:

@@ -8,25 +8,22 @@ spec's data files (`DataFiles`). Same service and contract as `s3.py`; in additi
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
-from wcpipe.core.errors import SpecError, WcpipeError, error_code
+from wcpipe.core.errors import SpecError, WcpipeError, ignoring
 from wcpipe.provision import artifacts as packaging
 from wcpipe.provision.resources.base import Observed, Resource, tags_from_list
-from wcpipe.provision.resources.s3 import NOT_FOUND, SSE, read_or_none
+from wcpipe.provision.resources.s3 import NOT_FOUND, SSE
 from wcpipe.spec.names import OWNER_TAG
 
 
 def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
-    try:
-        result: dict[str, Any] = s3.head_object(Bucket=bucket, Key=key)
-        return result
-    except Exception as exc:
-        if error_code(exc) in NOT_FOUND:
-            return None
-        raise
+    found: dict[str, Any] | None = ignoring(
+        lambda: s3.head_object(Bucket=bucket, Key=key), *NOT_FOUND
+    )
+    return found
 
 
 def _delete_keys(s3: Any, bucket: str, keys: list[str]) -> None:
@@ -34,12 +31,10 @@ def _delete_keys(s3: Any, bucket: str, keys: list[str]) -> None:
     wanted outcome (DeleteObjects reports no error for a key that does not exist)."""
     for start in range(0, len(keys), 1000):
         objects = [{"Key": k} for k in keys[start : start + 1000]]
-        try:
-            result = s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
-        except Exception as exc:
-            if error_code(exc) in NOT_FOUND:
-                return
-            raise
+        delete = {"Objects": objects, "Quiet": True}
+        result = ignoring(partial(s3.delete_objects, Bucket=bucket, Delete=delete), *NOT_FOUND)
+        if result is None:
+            return
         errors = [e for e in result.get("Errors", []) if e.get("Code") not in NOT_FOUND]
         if errors:
             raise WcpipeError(
@@ -71,8 +66,8 @@ class _Objects(Resource):
         published = self.ctx.output_or("s3.bucket", "tags")
         if published is not None:
             return dict(published)
-        tagging = read_or_none(
-            self.s3.get_bucket_tagging, {"NoSuchTagSet", "NoSuchBucket"}, Bucket=self.bucket
+        tagging = ignoring(
+            lambda: self.s3.get_bucket_tagging(Bucket=self.bucket), "NoSuchTagSet", "NoSuchBucket"
         )
         return tags_from_list(tagging.get("TagSet") if tagging else None)
 

@@ -15,14 +15,13 @@ error code and a scrubbed message, with the original exception suppressed.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
 import string
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from wcpipe.core.errors import WcpipeError, error_code, error_message
+from wcpipe.core.errors import WcpipeError, error_code, error_message, ignoring
 from wcpipe.provision.resources.base import Context, Observed, Resource, tags_from_list
 
 T = TypeVar("T")
@@ -32,6 +31,7 @@ PASSWORD_LENGTH = 32
 PASSWORD_ALPHABET = "".join(
     c for c in string.ascii_letters + string.digits + string.punctuation if c not in "'\"\\/@"
 )
+NOT_FOUND = "ResourceNotFoundException"
 DESCRIPTION = "wcpipe: Redshift admin credentials for pipeline {name} (generated; do not share)"
 
 
@@ -110,11 +110,10 @@ class AdminSecret(Resource):
         return json.dumps(value)
 
     def _raw(self) -> dict[str, Any] | None:
-        try:
-            result: dict[str, Any] = self.sm.describe_secret(SecretId=self.name)
-            return result
-        except self.sm.exceptions.ResourceNotFoundException:
-            return None
+        found: dict[str, Any] | None = ignoring(
+            lambda: self.sm.describe_secret(SecretId=self.name), NOT_FOUND
+        )
+        return found
 
     def describe(self) -> Observed | None:
         raw = self._raw()
@@ -221,8 +220,10 @@ class AdminSecret(Resource):
             self.sm.tag_resource(SecretId=self.name, Tags=tags)
 
     def delete(self, observed: Observed) -> None:
-        with contextlib.suppress(self.sm.exceptions.ResourceNotFoundException):
-            self.sm.delete_secret(SecretId=self.name, ForceDeleteWithoutRecovery=True)
+        ignoring(
+            lambda: self.sm.delete_secret(SecretId=self.name, ForceDeleteWithoutRecovery=True),
+            NOT_FOUND,
+        )
 
     def outputs(self, observed: Observed) -> dict[str, Any]:
         return {"arn": observed.data["arn"]}
