@@ -2,7 +2,7 @@
 
 Contract (the run itself, its states, events, metrics and log groups are `jobs.py`'s):
 - `load(sandbox, backend, run, out)` does what `glue/load.py` does, with the same shared code:
-  `transform.JobConfig` from `--wcpipe_config`; the source is the catalog table (its columns
+  `config.JobConfig` from `--wcpipe_config`; the source is the catalog table (its columns
   name the fields, its SerDe gives delimiter and quote, `skip.header.line.count` the header);
   every object under its location is streamed (a chunk at a time, never whole) through `csvio`
   and `transform.Mapper` (`job_workers`). Any rejected value raises `JobFailed` (columns, counts
@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 from wcpipe.authoring import csvio
 from wcpipe.datamap import loadsql
-from wcpipe.datamap.transform import JobConfig, Mapper, counts_line
+from wcpipe.datamap.config import JobConfig
+from wcpipe.datamap.transform import Mapper, counts_line
 from wcpipe.sandbox import warehouse_pg
 from wcpipe.sandbox.patches import job_workers
 

@@ -35,13 +35,8 @@ from typing import Any
 
 from wcpipe.authoring import csvio
 from wcpipe.datamap import loadsql
-from wcpipe.datamap.transform import (
-    BATCH_ROWS,
-    ColumnConfig,
-    JobConfig,
-    Mapper,
-    Rejects,
-)
+from wcpipe.datamap.config import ColumnConfig, JobConfig
+from wcpipe.datamap.transform import BATCH_ROWS, Mapper, Rejects
 from wcpipe.datamap.values import TEXT_FAMILIES
 
 CHUNK = 1 << 20  # bytes read from an object (and sent to a worker) at a time
