@@ -57,7 +57,7 @@ def test_pg_connect_creates_the_database(sandbox: Any) -> None:
 
 
 def test_current_and_background(sandbox: Any) -> None:
-    from wcpipe.sandbox.core import current
+    from wcpipe.sandbox.context import current
 
     assert current() is sandbox  # the only sandbox running
     future = sandbox.background("test", current)
@@ -73,6 +73,17 @@ def test_latency_hook_sees_each_request(sandbox: Any, client: Any) -> None:
     finally:
         sandbox.latency = None
     assert seen == [("glue", "GetDatabases")]
+
+
+def test_every_patch_is_installed_at_start(sandbox: Any) -> None:
+    """Installed with the others when the sandbox starts, not on a first request: the latency
+    module's readiness patches, though no request was served under a profile."""
+    from moto.glue.models import GlueBackend
+    from moto.redshift.models import Cluster
+
+    assert isinstance(vars(Cluster)["status"], property)
+    assert hasattr(GlueBackend.start_crawler, "__wrapped__")
+    assert hasattr(GlueBackend.start_job_run, "__wrapped__")
 
 
 def test_command_module_imports_nothing_heavy() -> None:

@@ -7,34 +7,31 @@ from importlib.metadata import version
 
 import pytest
 
-from wcpipe.sandbox.core import MOTO_VERSION, PATCHED_INTERNALS
+from wcpipe.sandbox import core, server
+from wcpipe.sandbox.patches import registry
+from wcpipe.sandbox.patches.registry import MOTO_VERSION
 
-
-def _hook_pins() -> list[tuple[str, str]]:
-    pins: list[tuple[str, str]] = []
-    for name in (
-        "wcpipe.sandbox.patches.crawler",
-        "wcpipe.sandbox.patches.jobs",
-        "wcpipe.sandbox.patches.s3_policy",
-        "wcpipe.sandbox.patches.conflicts",
-    ):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-        pins.extend(getattr(module, "HOOK_PINS", ()))
-    return pins
+# Every moto internal the sandbox patches or calls: each patch module's PINS, and server's and
+# core's. A module of the registry without PINS fails here, at collection.
+PINS = sorted({*registry.pins(), *server.PINS, *core.PINS})
 
 
 def test_moto_is_the_pinned_version() -> None:
     assert version("moto") == MOTO_VERSION, (
         f"moto {version('moto')} is installed but the sandbox is built against moto "
         f"{MOTO_VERSION}: it patches moto's internals. Install moto[server]=={MOTO_VERSION}, or "
-        "re-check every entry of wcpipe.sandbox.core.PATCHED_INTERNALS and update the pin."
+        "re-check every module's PINS (wcpipe.sandbox.patches.registry, server, core) and "
+        "update the pin."
     )
 
 
-@pytest.mark.parametrize("module,attribute", [*PATCHED_INTERNALS, *_hook_pins()])
+def test_every_patch_module_pins_what_it_patches() -> None:
+    for module in registry.MODULES:
+        assert module.PINS, f"{module.__name__} declares no moto internals (PINS)"
+        assert callable(module.install), f"{module.__name__} has no install()"
+
+
+@pytest.mark.parametrize("module,attribute", PINS)
 def test_patched_internal_exists(module: str, attribute: str) -> None:
     try:
         owner = importlib.import_module(module)
@@ -42,7 +39,7 @@ def test_patched_internal_exists(module: str, attribute: str) -> None:
         pytest.fail(f"the sandbox patches {module}.{attribute}, but {module} is gone: {exc}")
     assert hasattr(owner, attribute), (
         f"the sandbox patches {module}.{attribute}, which this moto no longer has "
-        f"(pinned: moto {MOTO_VERSION}); see wcpipe.sandbox.core.PATCHED_INTERNALS"
+        f"(pinned: moto {MOTO_VERSION}); see the PINS of the sandbox module that names it"
     )
 
 

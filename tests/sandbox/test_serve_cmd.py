@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 
-from wcpipe.sandbox.core import FAKE_CREDENTIALS
+from wcpipe.sandbox.context import FAKE_CREDENTIALS
 
 
 def test_serve_answers_and_sigterm_stops_it_cleanly(tmp_path: Path) -> None:

@@ -1,13 +1,16 @@
-"""The sandbox's public face: the `Sandbox` object every sandbox module codes against.
+"""The sandbox's public face: the `Sandbox` object (sandbox modules code against the part of it
+they see, `context.SandboxView`).
 
 Contract:
-- `Sandbox(...)` is cheap; `start()` (or `with Sandbox() as sb:`) starts moto's server on
-  127.0.0.1, the warehouse (embedded PostgreSQL, or `warehouse_dsn`), installs the patches
-  (`server.install_patches`, once per process) and the hooks (`install_hooks`), and returns self.
+- `Sandbox(...)` is cheap; `start()` (or `with Sandbox() as sb:`) installs the patches (every
+  module of `patches.registry`, once per process), starts the warehouse (embedded PostgreSQL, or
+  `warehouse_dsn`) and moto's server on 127.0.0.1 (`server.start`), and returns self.
   `stop()` stops both and resets moto's state when it is the last sandbox in the process.
 - Patches are process-wide, but each request is served "as" one sandbox: the server's WSGI
-  middleware sets `current()` for the request's thread, and `background()` work inherits it.
-  Patched code calls `current()` to find the sandbox (its warehouse, its workers).
+  middleware makes it `context.current()` for the request's thread, and `background()` work
+  inherits it. Patched code calls `context.current()` to find the sandbox (its warehouse, its
+  workers) and sees it as a `context.SandboxView`, which this class satisfies; `activate()`
+  makes this sandbox current for a block.
 - Helpers for sandbox modules (crawler, jobs, lambda_runner): `backend(service)`, `emit_event`,
   `log`, `put_metric`, `pg_connect`, `background(pool, fn, ...)`, and `idle()` for tests that
   wait until every background statement, delivery, crawl and run has finished.
@@ -15,14 +18,16 @@ Contract:
   emulation; "spark" runs the deployed script on real PySpark (`glue_runtime`).
 - `latency`: the profile hook. `None` means no added delay. Otherwise a callable
   `(service, operation) -> seconds` that the server's middleware sleeps before serving each
-  request (see `server._Middleware`), so a benchmark can model AWS's per-call latency.
+  request (see `server._Middleware`), so a benchmark can model AWS's per-call latency; a hook
+  with `ready_after` (a `patches.latency.Profile`) also delays readiness, and the start of the
+  work `background()` runs for crawls and job runs (`latency.delayed_start`).
+- PINS names the moto internals used here (tests/sandbox/test_moto_pins.py checks them).
 - Nothing here reads a real AWS profile: the sandbox's own clients use fake credentials.
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import copy
 import os
 import threading
@@ -33,15 +38,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wcpipe.sandbox import context
+from wcpipe.sandbox.context import FAKE_CREDENTIALS
+from wcpipe.sandbox.patches.latency import delayed_start
+
 if TYPE_CHECKING:
     import psycopg
 
 DEFAULT_ACCOUNT = "123456789012"  # moto's default account for any access key it does not know
-FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
 
 
 def use_fake_credentials(region: str) -> None:
@@ -59,99 +63,16 @@ def use_fake_credentials(region: str) -> None:
     )
 
 
-# Every moto internal the sandbox patches or calls, in one place: tests/sandbox/test_moto_pins.py
-# fails loudly when an upgrade removes one. Keep it in step with server.py, dataapi.py,
-# glue_ops.py, lambda_runner.py (and crawler.py / jobs.py, which add theirs via HOOK_PINS).
-MOTO_VERSION = "5.2.5"
-PATCHED_INTERNALS: tuple[tuple[str, str], ...] = (
-    ("moto.moto_server.threaded_moto_server", "ThreadedMotoServer"),
-    ("moto.moto_server.werkzeug_app", "DomainDispatcherApplication"),
-    ("moto.moto_server.werkzeug_app", "create_backend_app"),
-    ("moto.moto_server.werkzeug_app", "MotoRequestHandler"),
-    ("moto.moto_api._internal.models", "moto_api_backend"),
+PINS: tuple[tuple[str, str], ...] = (
     ("moto.backends", "get_backend"),
-    ("moto.core.responses", "BaseResponse"),
-    ("moto.redshiftdata.responses", "RedshiftDataAPIServiceResponse"),
-    ("moto.redshiftdata.models", "_validate_uuid"),
-    ("moto.core.exceptions", "JsonRESTError"),
-    ("moto.glue.responses", "GlueResponse"),
-    ("moto.glue.models", "GlueBackend"),
-    ("moto.glue.models", "FakeJob"),
-    ("moto.glue.models", "FakeCrawler"),
-    ("moto.glue.exceptions", "EntityNotFoundException"),
-    ("moto.glue.exceptions", "AlreadyExistsException"),
+    ("moto.events.models", "EventsBackend"),  # describe_event_bus, its rules' send_to_targets
     ("moto.events.models", "Rule"),
-    ("moto.events.models", "EventsBackend"),
-    ("moto.awslambda.models", "LambdaFunction"),
     ("moto.logs.models", "LogsBackend"),
     ("moto.cloudwatch.models", "CloudWatchBackend"),
-    ("moto.s3.models", "FakeBucket"),
-    ("moto.core.responses", "ActionResult"),
-    ("moto.core.responses", "EmptyResult"),
-    ("moto.core.utils", "utcnow"),
 )
 
 GLUE_ENGINES = ("python", "spark")
 _GLOBAL_SERVICES = {"s3": "global", "iam": "global", "cloudfront": "global"}
-
-_current: contextvars.ContextVar[Sandbox | None] = contextvars.ContextVar(
-    "wcpipe_sandbox", default=None
-)
-_active: list[Sandbox] = []
-_active_lock = threading.Lock()
-
-
-def current() -> Sandbox:
-    """The sandbox serving this request (or running this background work).
-
-    Falls back to the only running sandbox, for code that runs outside a request.
-    """
-    sandbox = _current.get()
-    if sandbox is not None:
-        return sandbox
-    with _active_lock:
-        if len(_active) == 1:
-            return _active[0]
-        raise RuntimeError(f"no current sandbox ({len(_active)} running)")
-
-
-def running() -> bool:
-    """Whether any sandbox serves this process. Patches are process-wide and stay installed
-    after the last sandbox stops; with none running, patched code must act as plain moto."""
-    if _current.get() is not None:
-        return True
-    with _active_lock:
-        return bool(_active)
-
-
-def or_moto(replacement: Callable[..., Any], original: Callable[..., Any]) -> Callable[..., Any]:
-    """`replacement` while a sandbox runs, moto's `original` otherwise (e.g. moto's in-process
-    mock in tests that run after a sandbox in the same process)."""
-
-    def method(*args: Any, **kwargs: Any) -> Any:
-        return (replacement if running() else original)(*args, **kwargs)
-
-    method.__name__ = getattr(replacement, "__name__", "method")
-    method.__wrapped__ = original  # type: ignore[attr-defined]
-    return method
-
-
-def install_hooks(sandbox: Sandbox) -> None:
-    """Let the optional sandbox modules (crawls, job runs) install themselves, if present.
-
-    Each module exposes `install(sandbox)`; it must be idempotent per process (patch once) and
-    use `current()` to find the sandbox at request time.
-    """
-    import importlib
-
-    for name in ("wcpipe.sandbox.patches.crawler", "wcpipe.sandbox.patches.jobs"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue  # not built yet
-            raise
-        module.install(sandbox)
 
 
 class Sandbox:
@@ -192,15 +113,13 @@ class Sandbox:
         self.state: dict[str, Any] = {}  # per-sandbox state for patched code (statements, ...)
 
     # Lifecycle ---------------------------------------------------------------------------
+    # server imports moto (and, through the patches, much of it): only when a sandbox starts.
     def start(self) -> Sandbox:
         from wcpipe.sandbox import server
 
         if self._runtime is None:
             self._runtime = server.start(self)
-            with _active_lock:
-                _active.append(self)
-            with self.activate():
-                install_hooks(self)
+            context.started(self)
         return self
 
     def stop(self) -> None:
@@ -212,9 +131,7 @@ class Sandbox:
         for pool in self._pools.values():
             pool.shutdown(wait=False, cancel_futures=True)
         self._pools.clear()
-        with _active_lock:
-            _active.remove(self)
-            last = not _active
+        last = context.stopped(self)
         server.stop(self, self._runtime, reset_moto=last)
         self._runtime = None
         self.state.clear()
@@ -227,27 +144,25 @@ class Sandbox:
 
     @contextlib.contextmanager
     def activate(self) -> Iterator[Sandbox]:
-        """Make this the `current()` sandbox for the duration (the middleware does this)."""
-        token = _current.set(self)
-        try:
+        """Make this the `context.current()` sandbox for the duration (the middleware does this
+        for each request)."""
+        with context.activate(self):
             yield self
-        finally:
-            _current.reset(token)
 
     # Background work -----------------------------------------------------------------------
     def background(
         self, pool: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> Future[Any]:
         """Run `fn` on the named worker pool ("statements", "events", "crawls", "jobs", ...)
-        with this sandbox current. Exceptions are kept in the future, never raised here."""
+        with this sandbox current. Exceptions are kept in the future, never raised here. Under a
+        latency profile, crawls and job runs start after its delay (`latency.delayed_start`)."""
+        work = context.bind(self, delayed_start(self.latency, pool, fn))
         with self._lock:
             executor = self._pools.get(pool)
             if executor is None:
                 executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"sandbox-{pool}")
                 self._pools[pool] = executor
-            ctx = contextvars.copy_context()
-            ctx.run(_current.set, self)
-            future = executor.submit(ctx.run, fn, *args, **kwargs)
+            future = executor.submit(work, *args, **kwargs)
             self._pending.add(future)
         future.add_done_callback(self._done)
         return future

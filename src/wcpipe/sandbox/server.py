@@ -1,21 +1,23 @@
 """The sandbox's machinery: moto's server in-process, the warehouse, and the patches.
 
 Contract:
-- `start(sandbox)` installs the patches (once per process: `install_patches`), starts the
-  warehouse (an external `warehouse_dsn`, or embedded PostgreSQL in `data_dir`/a temp dir),
-  then moto's `ThreadedMotoServer` on 127.0.0.1 only (port 0 picks a free port), and fills in
-  `sandbox.endpoint` and `sandbox.pg_dsn`. It returns the `Runtime` that `stop()` takes back.
-- Every request passes through `_Middleware`, which makes the sandbox `current()` for the
-  request's thread (so patched moto code finds its warehouse and workers) and applies the
+- `start(sandbox)` installs the patches (`patches.registry.install()`: every patch module, once
+  per process), starts the warehouse (an external `warehouse_dsn`, or embedded PostgreSQL in
+  `data_dir`/a temp dir), then moto's `ThreadedMotoServer` on 127.0.0.1 only (port 0 picks a
+  free port), and fills in `sandbox.endpoint` and `sandbox.pg_dsn`. It returns the `Runtime`
+  that `stop()` takes back.
+- Every request passes through `_Middleware`, which makes the sandbox `context.current()` for
+  the request's thread (so patched moto code finds its warehouse and workers) and applies the
   profile hook `sandbox.latency` (None = no delay) before moto serves the request.
 - `stop(..., reset_moto=True)` also resets moto's in-memory state: state lives as long as the
   server. Only the warehouse outlives it, and only with `data_dir` or an external DSN.
+- The sandbox is a `context.SandboxView` here (`core.Sandbox` is one). PINS names the moto
+  internals used here.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,35 +25,27 @@ from typing import TYPE_CHECKING, Any
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+from wcpipe.sandbox import context
+from wcpipe.sandbox.patches import registry
+
 if TYPE_CHECKING:
-    from wcpipe.sandbox.core import Sandbox
+    from wcpipe.sandbox.context import SandboxView
     from wcpipe.sandbox.warehouse_pg import EmbeddedPostgres
 
-_patched = False
-_patch_lock = threading.Lock()
+PINS: tuple[tuple[str, str], ...] = (
+    ("moto.moto_server.threaded_moto_server", "ThreadedMotoServer"),
+    ("moto.moto_server.werkzeug_app", "DomainDispatcherApplication"),
+    ("moto.moto_server.werkzeug_app", "create_backend_app"),
+    ("moto.moto_server.werkzeug_app", "MotoRequestHandler"),
+    ("moto.moto_api._internal.models", "moto_api_backend"),
+)
 _SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
-
-
-def install_patches() -> None:
-    """Install every moto patch the sandbox needs; safe to call again."""
-    global _patched
-    with _patch_lock:
-        if _patched:
-            return
-        from wcpipe.sandbox.patches import conflicts, dataapi, glue_ops, lambda_runner, s3_policy
-
-        conflicts.install()  # what AWS refuses (or keeps) that moto lets through
-        dataapi.install()
-        glue_ops.install()
-        lambda_runner.install()
-        s3_policy.install()  # bucket policies evaluated as for a TLS request
-        _patched = True
 
 
 class _Middleware:
     """WSGI wrapper: serve each request as `sandbox`, after its profile delay (if any)."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], sandbox: Sandbox) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], sandbox: SandboxView) -> None:
         self.app = app
         self.sandbox = sandbox
 
@@ -62,7 +56,7 @@ class _Middleware:
             delay = latency(service, operation)
             if delay > 0:
                 time.sleep(delay)
-        with self.sandbox.activate():
+        with context.activate(self.sandbox):
             # moto builds the whole body before returning, so the context covers all its work.
             return list(self.app(environ, start_response))
 
@@ -84,7 +78,7 @@ def _operation(environ: dict[str, Any]) -> tuple[str, str]:
 class _SandboxMotoServer(ThreadedMotoServer):
     """moto's threaded server, with our middleware around its WSGI app."""
 
-    def __init__(self, sandbox: Sandbox, port: int) -> None:
+    def __init__(self, sandbox: SandboxView, port: int) -> None:
         super().__init__(ip_address="127.0.0.1", port=port, verbose=False)
         self._sandbox = sandbox
 
@@ -110,10 +104,10 @@ class Runtime:
     embedded: EmbeddedPostgres | None
 
 
-def start(sandbox: Sandbox) -> Runtime:
+def start(sandbox: SandboxView) -> Runtime:
     import logging
 
-    install_patches()
+    registry.install()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request access log
     embedded = None
     if sandbox.warehouse_dsn:
@@ -135,7 +129,7 @@ def start(sandbox: Sandbox) -> Runtime:
     return Runtime(server, embedded)
 
 
-def stop(sandbox: Sandbox, runtime: Runtime, *, reset_moto: bool) -> None:
+def stop(sandbox: SandboxView, runtime: Runtime, *, reset_moto: bool) -> None:
     try:
         runtime.server.stop()
     finally:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from moto.glue.models import FakeJob, GlueBackend
 
-    from wcpipe.sandbox.core import Sandbox
+    from wcpipe.sandbox.context import SandboxView as Sandbox
     from wcpipe.sandbox.patches.job_run import RunOutput, SandboxJobRun
 
 # Spark of each Glue version: AWS Glue developer guide, "AWS Glue versions" (release-notes.html);
@@ -128,7 +128,7 @@ def error_text(stderr: str) -> str:
 def run(
     sandbox: Sandbox, backend: GlueBackend, job: FakeJob, run: SandboxJobRun, out: RunOutput
 ) -> None:
-    from wcpipe.sandbox.core import FAKE_CREDENTIALS
+    from wcpipe.sandbox.context import FAKE_CREDENTIALS
     from wcpipe.sandbox.patches import glue_ops
 
     check_or_fail()

@@ -10,7 +10,9 @@ runs create the same thing at once, or when a create carries its tags.
 - S3 CreateBucket with `CreateBucketConfiguration.Tags`: AWS creates the bucket with those tags
   in one step; moto drops them.
 
-Each check-then-act runs under one lock, as AWS's own is atomic. Patches moto only, never wcpipe.
+Each check-then-act runs under one lock, as AWS's own is atomic. Patches moto only, never wcpipe:
+`install()` applies the patches once per process (`context.once`), each as `context.or_moto`
+(moto as it is without a sandbox). PINS names the moto internals used here.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import functools
 import json
 import threading
 from typing import Any
+
+from wcpipe.sandbox.context import once, or_moto
 
 _lock = threading.RLock()
 
@@ -107,7 +111,7 @@ def _create_bucket_tags(body: bytes | None) -> dict[str, str]:
 
 
 # The moto internals used here (tests/sandbox/test_moto_pins.py checks them).
-HOOK_PINS = (
+PINS: tuple[tuple[str, str], ...] = (
     ("moto.awslambda.policy", "Policy"),
     ("moto.awslambda.exceptions", "LambdaClientError"),
     ("moto.ec2.models.vpcs", "VPCBackend"),
@@ -115,26 +119,18 @@ HOOK_PINS = (
     ("moto.s3.responses", "S3Response"),
 )
 
-_installed = False
 
-
+@once
 def install() -> None:
-    """Patch moto once per process."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        from moto.awslambda.policy import Policy
-        from moto.ec2.models.vpcs import VPCBackend
-        from moto.s3.responses import S3Response
+    """Patch moto (each patch as `context.or_moto`: moto's own behaviour without a sandbox)."""
+    from moto.awslambda.policy import Policy
+    from moto.ec2.models.vpcs import VPCBackend
+    from moto.s3.responses import S3Response
 
-        from wcpipe.sandbox.core import or_moto
-
-        for owner, name, wrap in (
-            (Policy, "add_statement", _add_statement),
-            (VPCBackend, "create_vpc_endpoint", _create_vpc_endpoint),
-            (S3Response, "_bucket_response_put", _bucket_response_put),
-        ):
-            original = getattr(owner, name)
-            setattr(owner, name, or_moto(wrap(original), original))
-        _installed = True
+    for owner, name, wrap in (
+        (Policy, "add_statement", _add_statement),
+        (VPCBackend, "create_vpc_endpoint", _create_vpc_endpoint),
+        (S3Response, "_bucket_response_put", _bucket_response_put),
+    ):
+        original = getattr(owner, name)
+        setattr(owner, name, or_moto(wrap(original), original))

@@ -16,7 +16,7 @@ Contract (the crawl itself, its states, events and metrics are `crawler.py`'s):
 - No objects, an unreadable CSV, a missing bucket, connection or JDBC table: `CrawlFailed`, whose
   message becomes the crawl's ErrorMessage. Nothing here writes until `write_table`.
 - Reads moto's backends directly (S3 objects, Glue databases, connections and the classifiers
-  glue_ops stores); the moto names imported here are pinned in `crawler.HOOK_PINS`.
+  glue_ops stores); the moto names imported here are pinned in `crawler.PINS`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from wcpipe.authoring.infer import glue_header_names, infer_glue_type
 from wcpipe.spec.names import catalog_table_name
 
 if TYPE_CHECKING:
-    from wcpipe.sandbox.core import Sandbox
+    from wcpipe.sandbox.context import SandboxView
 
 
 class CrawlFailed(Exception):
@@ -49,7 +49,7 @@ _BUILTIN_DELIMITERS = (",", "|", "\t", ";", "\x01")  # what the built-in CSV cla
 
 
 def s3_table(
-    sandbox: Sandbox, backend: GlueBackend, crawler: FakeCrawler, target: dict[str, Any]
+    sandbox: SandboxView, backend: GlueBackend, crawler: FakeCrawler, target: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
     bucket_name, _, prefix = target["Path"].removeprefix("s3://").partition("/")
     prefix = prefix.rstrip("/") + "/" if prefix else ""
@@ -229,7 +229,7 @@ def _glue_type(data_type: str, length: int | None, precision: int | None, scale:
 
 
 def jdbc_tables(
-    sandbox: Sandbox, crawler: FakeCrawler, target: dict[str, Any]
+    sandbox: SandboxView, crawler: FakeCrawler, target: dict[str, Any]
 ) -> list[tuple[str, dict[str, Any]]]:
     path, connection = target.get("Path", ""), target.get("ConnectionName", "")
     parts = path.split("/")

@@ -1,9 +1,10 @@
 """Crawlers that crawl: StartCrawler in the sandbox really reads the data and writes the catalog.
 
 Contract:
-- `install(sandbox)` patches moto's GlueBackend.start_crawler once per process; at request time
-  the crawl belongs to `core.current()` (with no sandbox running, moto's own behaviour is kept).
-  A crawler that is RUNNING or STOPPING still raises CrawlerRunningException, as AWS does.
+- `install()` patches moto's GlueBackend.start_crawler once per process (`context.once`), as
+  `context.or_moto`: the crawl belongs to `context.current()`, and with no sandbox running
+  moto's own behaviour is kept. A crawler that is RUNNING or STOPPING still raises
+  CrawlerRunningException, as AWS does.
 - A crawl runs on the sandbox's "crawls" pool: a "Started" event, state RUNNING, the targets are
   crawled, then READY with LastCrawl {Status SUCCEEDED|FAILED|CANCELLED, ErrorMessage, LogGroup
   /aws-glue/crawlers, LogStream <crawler>, MessagePrefix <crawl id>, StartTime} and a
@@ -19,10 +20,12 @@ Contract:
   `tables_updated`, `tables_deleted` (of the last finished crawl) and `runtimes_seconds` (every
   finished crawl), which glue_ops' GetCrawlerMetrics reads. ListCrawls reads moto's
   `crawler.crawls` list, which holds our `SandboxCrawl`s.
+- PINS names the moto internals used here and in `crawl_catalog`.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,15 +34,16 @@ from moto.core.utils import utcnow
 from moto.glue.exceptions import CrawlerRunningException
 from moto.glue.models import FakeCrawl, FakeCrawler, GlueBackend
 
+from wcpipe.sandbox.context import current, once, or_moto
 from wcpipe.sandbox.patches.crawl_catalog import CrawlFailed, jdbc_tables, s3_table, write_table
 from wcpipe.sandbox.patches.glue_events import SettledStatus, emit, iso_z, log_link, safe_log
 
 if TYPE_CHECKING:
-    from wcpipe.sandbox.core import Sandbox
+    from wcpipe.sandbox.context import SandboxView
 
 LOG_GROUP = "/aws-glue/crawlers"
-# moto internals this module and crawl_catalog patch or rely on (core's pin test checks them).
-HOOK_PINS: tuple[tuple[str, str], ...] = (
+# moto internals this module and crawl_catalog patch or rely on (test_moto_pins checks them).
+PINS: tuple[tuple[str, str], ...] = (
     ("moto.glue.models", "GlueBackend"),
     ("moto.glue.models", "FakeCrawler"),
     ("moto.glue.models", "FakeCrawl"),
@@ -118,16 +122,8 @@ class CrawlResult:
     unchanged: list[str] = field(default_factory=list)
 
 
-_original_start_crawler = GlueBackend.start_crawler
-
-
 def _start_crawler(backend: GlueBackend, name: str) -> None:
-    from wcpipe.sandbox import core
-
-    try:
-        sandbox = core.current()
-    except RuntimeError:  # no sandbox in this process: moto as it is
-        return _original_start_crawler(backend, name)
+    sandbox = current()
     crawler = backend.get_crawler(name)
     with _lock(sandbox):
         if crawler.crawls and crawler.crawls[-1].status in ("RUNNING", "STOPPING"):
@@ -140,17 +136,15 @@ def _start_crawler(backend: GlueBackend, name: str) -> None:
     sandbox.background("crawls", _run, sandbox, backend, crawler, crawl)
 
 
-def _lock(sandbox: Sandbox) -> Any:
-    import threading
-
+def _lock(sandbox: SandboxView) -> Any:
     return sandbox.state.setdefault("glue_crawler_lock", threading.Lock())
 
 
-def _log(sandbox: Sandbox, crawl: SandboxCrawl, level: str, text: str) -> None:
+def _log(sandbox: SandboxView, crawl: SandboxCrawl, level: str, text: str) -> None:
     safe_log(sandbox, LOG_GROUP, crawl.log_stream, f"[{crawl.crawl_id}] {level} : {text}")
 
 
-def _run(sandbox: Sandbox, backend: GlueBackend, crawler: SandboxCrawler, crawl: Any) -> None:
+def _run(sandbox: SandboxView, backend: GlueBackend, crawler: SandboxCrawler, crawl: Any) -> None:
     began = time.monotonic()
     detail = {"accountId": sandbox.account_id, "crawlerName": crawler.name}
     started = {"startTime": iso_z(crawl.start_time), "state": "Started"}
@@ -167,7 +161,7 @@ def _run(sandbox: Sandbox, backend: GlueBackend, crawler: SandboxCrawler, crawl:
 
 
 def _crawl(
-    sandbox: Sandbox, backend: GlueBackend, crawler: SandboxCrawler, crawl: SandboxCrawl
+    sandbox: SandboxView, backend: GlueBackend, crawler: SandboxCrawler, crawl: SandboxCrawl
 ) -> CrawlResult:
     targets = crawler.targets or {}
     s3_targets, jdbc_targets = targets.get("S3Targets") or [], targets.get("JdbcTargets") or []
@@ -197,7 +191,7 @@ def _crawl(
 
 
 def _finish(
-    sandbox: Sandbox,
+    sandbox: SandboxView,
     crawler: SandboxCrawler,
     crawl: SandboxCrawl,
     result: CrawlResult,
@@ -256,12 +250,9 @@ def _finish(
     )
 
 
-_installed = False
-
-
-def install(sandbox: Sandbox) -> None:
-    """Make StartCrawler crawl (once per process; each crawl belongs to `core.current()`)."""
-    global _installed
-    if not _installed:
-        GlueBackend.start_crawler = _start_crawler  # type: ignore[method-assign,assignment]
-        _installed = True
+@once
+def install() -> None:
+    """Make StartCrawler crawl (each crawl belongs to `context.current()`)."""
+    GlueBackend.start_crawler = or_moto(  # type: ignore[method-assign]
+        _start_crawler, GlueBackend.start_crawler
+    )

@@ -16,19 +16,29 @@ runs on PostgreSQL are `dataapi_statements.py`'s):
   with small tables. A batch's results are read by sub-statement id, as on AWS.
 - ListStatements (newest first, Status/StatementName filters, paged) and CancelStatement.
 State is per sandbox (`dataapi_statements.store_of`); `install()` patches the response class
-once. The moto names used here are pinned in `core.PATCHED_INTERNALS`.
+once per process (`context.once`), each method as `context.or_moto` (moto's own without a
+sandbox, where moto has one). PINS names the moto internals used here.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wcpipe.sandbox.core import Sandbox, current
+from wcpipe.sandbox.context import current, once, or_moto
 from wcpipe.sandbox.patches.dataapi_statements import ENDED, Statement, Sub, run_statement, store_of
 
+if TYPE_CHECKING:
+    from wcpipe.sandbox.context import SandboxView
+
 PAGE_ROWS = 1000
+PINS: tuple[tuple[str, str], ...] = (
+    ("moto.core.responses", "BaseResponse"),  # _get_param, on the response we patch
+    ("moto.redshiftdata.responses", "RedshiftDataAPIServiceResponse"),
+    ("moto.redshiftdata.models", "_validate_uuid"),
+    ("moto.core.exceptions", "JsonRESTError"),
+)
 
 
 class _Errors:
@@ -55,7 +65,7 @@ def _errors() -> type[_Errors]:
 _TARGET_KEYS = ("ClusterIdentifier", "WorkgroupName", "Database", "DbUser", "SecretArn")
 
 
-def _validate(sandbox: Sandbox, req: dict[str, Any]) -> None:
+def _validate(sandbox: SandboxView, req: dict[str, Any]) -> None:
     errors = _errors()
     cluster, workgroup = req.get("ClusterIdentifier"), req.get("WorkgroupName")
     if bool(cluster) == bool(workgroup):
@@ -225,15 +235,12 @@ _PATCHES = {
 }
 
 
+@once
 def install() -> None:
-    """Replace moto's redshift-data responses (idempotent; process-wide)."""
+    """Replace moto's redshift-data responses (process-wide)."""
     from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse as Response
-
-    from wcpipe.sandbox.core import or_moto
 
     for name, fn in _PATCHES.items():
         original = getattr(Response, name, None)
-        if original is None:
-            setattr(Response, name, fn)  # moto lacks it
-        elif not hasattr(original, "__wrapped__"):  # not installed yet
-            setattr(Response, name, or_moto(fn, original))
+        # Where moto lacks the operation there is no moto behaviour to keep.
+        setattr(Response, name, fn if original is None else or_moto(fn, original))

@@ -12,7 +12,7 @@ Contract (the API's requests and answers, validation and paging are `dataapi.py`
   ResultSize, Duration (nanoseconds, -1 until ENDED), RedshiftQueryId, RedshiftPid, QueryString,
   and SubStatements for a batch. Each sub keeps its `warehouse_pg.Result` for GetStatementResult.
 - `store_of(sandbox)`: the sandbox's statements (`sandbox.state["dataapi"]`), under its lock.
-- No moto here: the names dataapi.py uses are in `core.PATCHED_INTERNALS`.
+- No moto here: the names dataapi.py uses are in `dataapi.PINS`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from wcpipe.sandbox import warehouse_pg
 
 if TYPE_CHECKING:
-    from wcpipe.sandbox.core import Sandbox
+    from wcpipe.sandbox.context import SandboxView
 
 ENDED = {"FINISHED", "FAILED", "ABORTED"}
 _query_ids = itertools.count(100_000)
@@ -126,7 +126,7 @@ class Store:
         self.lock = threading.Lock()
 
 
-def store_of(sandbox: Sandbox) -> Store:
+def store_of(sandbox: SandboxView) -> Store:
     """The sandbox's statements, made on first use."""
     store = sandbox.state.get("dataapi")
     if store is None:
@@ -144,7 +144,7 @@ def _error_text(exc: Exception) -> str:
     return f"ERROR: {exc}"
 
 
-def run_statement(sandbox: Sandbox, st: Statement) -> None:
+def run_statement(sandbox: SandboxView, st: Statement) -> None:
     import psycopg
 
     if st.status == "ABORTED":
@@ -196,7 +196,7 @@ def _run_sub(conn: Any, sub: Sub, params: dict[str, str] | None) -> None:
     sub.set("FINISHED")
 
 
-def _emit_status_event(sandbox: Sandbox, st: Statement) -> None:
+def _emit_status_event(sandbox: SandboxView, st: Statement) -> None:
     rows = st.describe()["ResultRows"]
     sandbox.emit_event(
         {

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from moto.moto_api._internal.managed_state_model import ManagedState
 
 if TYPE_CHECKING:
-    from wcpipe.sandbox.core import Sandbox
+    from wcpipe.sandbox.context import SandboxView
 
 
 def iso_z(moment: datetime | None = None) -> str:
@@ -36,7 +36,7 @@ def iso_z(moment: datetime | None = None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def glue_event(sandbox: Sandbox, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+def glue_event(sandbox: SandboxView, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
     """An event as EventBridge delivers Glue's (see tests/fixtures/glue-events/)."""
     return {
         "version": "0",
@@ -51,7 +51,7 @@ def glue_event(sandbox: Sandbox, detail_type: str, detail: dict[str, Any]) -> di
     }
 
 
-def emit(sandbox: Sandbox, detail_type: str, detail: dict[str, Any]) -> None:
+def emit(sandbox: SandboxView, detail_type: str, detail: dict[str, Any]) -> None:
     """Put a Glue event; delivery is best effort (as on AWS): a failure is logged, not raised."""
     try:
         sandbox.emit_event(glue_event(sandbox, detail_type, detail))
@@ -59,7 +59,7 @@ def emit(sandbox: Sandbox, detail_type: str, detail: dict[str, Any]) -> None:
         safe_log(sandbox, "/aws-glue/sandbox", "events", f"{detail_type}: delivery failed: {exc}")
 
 
-def safe_log(sandbox: Sandbox, group: str, stream: str, message: str) -> None:
+def safe_log(sandbox: SandboxView, group: str, stream: str, message: str) -> None:
     with contextlib.suppress(Exception):  # logging never breaks a crawl or a run
         sandbox.log(group, stream, message)
 

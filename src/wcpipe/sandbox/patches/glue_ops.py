@@ -16,10 +16,13 @@ Contract (each checked against the Glue API reference):
 - GetCrawlerMetrics: from the attributes crawler.py keeps on a crawler (`runtimes_seconds`,
   `tables_created`, `tables_updated`, `tables_deleted`); zeros for a crawler never crawled.
 Every "not found" is EntityNotFoundException and every duplicate AlreadyExistsException.
+`install()` adds them once per process (`context.once`), for moto's in-process mock too: they are
+what AWS does, sandbox or not. PINS names the moto internals used here.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 from typing import Any
@@ -30,6 +33,22 @@ from moto.glue.exceptions import (
     AlreadyExistsException,
     CrawlerRunningException,
     EntityNotFoundException,
+)
+
+from wcpipe.sandbox.context import once
+
+PINS: tuple[tuple[str, str], ...] = (
+    ("moto.glue.responses", "GlueResponse"),
+    ("moto.glue.models", "GlueBackend"),
+    ("moto.glue.models", "FakeJob"),
+    ("moto.glue.models", "FakeCrawler"),
+    ("moto.glue.exceptions", "EntityNotFoundException"),
+    ("moto.glue.exceptions", "AlreadyExistsException"),
+    ("moto.glue.exceptions", "CrawlerRunningException"),
+    ("moto.glue.exceptions", "InvalidInputException"),
+    ("moto.core.responses", "ActionResult"),
+    ("moto.core.responses", "EmptyResult"),
+    ("moto.core.utils", "utcnow"),
 )
 
 _CLASSIFIER_KINDS = ("CsvClassifier", "GrokClassifier", "XMLClassifier", "JsonClassifier")
@@ -230,12 +249,12 @@ def forget_tags(backend: Any, kind: str, name: str) -> None:
 
 
 def _forgetting_tags(original: Any, kind: str) -> Any:
+    @functools.wraps(original)
     def delete(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
         result = original(self, name, *args, **kwargs)
         forget_tags(self, kind, name)
         return result
 
-    delete.__wrapped__ = original  # type: ignore[attr-defined]
     return delete
 
 
@@ -334,16 +353,15 @@ _PATCHES = {
 }
 
 
+@once
 def install() -> None:
-    """Add the operations to moto's GlueResponse (only those moto does not implement)."""
+    """Add the operations to moto's GlueResponse (only those moto does not implement), and make
+    the deletes forget their resource's tags."""
+    from moto.glue.models import GlueBackend
     from moto.glue.responses import GlueResponse
 
     for name, fn in _PATCHES.items():
         if name not in vars(GlueResponse):
             setattr(GlueResponse, name, fn)
-    from moto.glue.models import GlueBackend
-
     for name, kind in _DELETES_KEEPING_TAGS.items():
-        original = getattr(GlueBackend, name)
-        if not hasattr(original, "__wrapped__"):
-            setattr(GlueBackend, name, _forgetting_tags(original, kind))
+        setattr(GlueBackend, name, _forgetting_tags(getattr(GlueBackend, name), kind))

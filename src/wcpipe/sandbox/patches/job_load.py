@@ -20,7 +20,7 @@ Contract (the run itself, its states, events, metrics and log groups are `jobs.p
   glue_ops serves Get/ResetJobBookmark; `reset_bookmark(backend, job)` forgets it entirely.
 - Lines printed to `out`: counts per object, then `transform.counts_line`.
 - Reads moto's backends directly (the Glue catalog table, S3 objects); the moto names it relies
-  on are pinned in `jobs.HOOK_PINS`.
+  on are pinned in `jobs.PINS`.
 """
 
 from __future__ import annotations
@@ -36,12 +36,12 @@ from wcpipe.datamap import loadsql
 from wcpipe.datamap.config import JobConfig
 from wcpipe.datamap.transform import Mapper, counts_line
 from wcpipe.sandbox import warehouse_pg
-from wcpipe.sandbox.patches import job_workers
+from wcpipe.sandbox.patches import glue_ops, job_workers
 
 if TYPE_CHECKING:
     from moto.glue.models import GlueBackend
 
-    from wcpipe.sandbox.core import Sandbox
+    from wcpipe.sandbox.context import SandboxView
     from wcpipe.sandbox.patches.job_run import RunOutput, SandboxJobRun
 
 PARALLEL_MIN_BYTES = 4 << 20  # below this, a run maps in its own thread (see `_workers`)
@@ -58,8 +58,6 @@ class JobFailed(Exception):
 
 def processed_objects(backend: GlueBackend, job_name: str) -> dict[str, str]:
     """The S3 keys (and their ETags) the job's bookmark says were already loaded."""
-    from wcpipe.sandbox.patches import glue_ops
-
     entry = glue_ops.bookmarks(backend).get(job_name)
     state = json.loads(entry["JobBookmark"] or "{}") if entry else {}
     return dict(state.get("objects", {}))
@@ -67,16 +65,12 @@ def processed_objects(backend: GlueBackend, job_name: str) -> dict[str, str]:
 
 def reset_bookmark(backend: GlueBackend, job_name: str) -> None:
     """Forget what the job has loaded (the next run reads every object again)."""
-    from wcpipe.sandbox.patches import glue_ops
-
     glue_ops.bookmarks(backend).pop(job_name, None)
 
 
 def _commit_bookmark(
     backend: GlueBackend, job_name: str, run_id: str, loaded: dict[str, str]
 ) -> None:
-    from wcpipe.sandbox.patches import glue_ops
-
     objects = {**processed_objects(backend, job_name), **loaded}
     glue_ops.put_bookmark(backend, job_name, run_id, {"objects": objects})
 
@@ -122,7 +116,7 @@ def _source(backend: GlueBackend, config: JobConfig) -> Source:
     return Source(bucket, prefix.rstrip("/") + "/" if prefix else "", columns, dialect)
 
 
-def load(sandbox: Sandbox, backend: GlueBackend, run: SandboxJobRun, out: RunOutput) -> None:
+def load(sandbox: SandboxView, backend: GlueBackend, run: SandboxJobRun, out: RunOutput) -> None:
     raw_config = (run.arguments or {}).get("--wcpipe_config")
     if not raw_config:
         raise JobFailed("argument --wcpipe_config is missing: this job was not made by wcpipe")
@@ -153,7 +147,7 @@ def load(sandbox: Sandbox, backend: GlueBackend, run: SandboxJobRun, out: RunOut
         _commit_bookmark(backend, run.job_name, run.job_run_id, loaded)
 
 
-def _workers(sandbox: Sandbox, objects: Sequence[Any]) -> int:
+def _workers(sandbox: SandboxView, objects: Sequence[Any]) -> int:
     """Worker processes for this run: one per core (at most one per object) once the objects
     add up to PARALLEL_MIN_BYTES; below that, starting them costs more than they save.
     `sandbox.state["job_workers"]` and `["job_parallel_min_bytes"]` override both."""
@@ -165,7 +159,7 @@ def _workers(sandbox: Sandbox, objects: Sequence[Any]) -> int:
 
 
 def _load_here(
-    sandbox: Sandbox,
+    sandbox: SandboxView,
     source: Source,
     objects: Sequence[Any],
     mapper: Mapper,
@@ -190,7 +184,7 @@ def _load_here(
 
 
 def _load_in_workers(
-    sandbox: Sandbox,
+    sandbox: SandboxView,
     raw_config: str,
     source: Source,
     objects: Sequence[Any],

@@ -20,7 +20,7 @@ from moto.glue.models import FakeJobRun
 from wcpipe.sandbox.patches.glue_events import SettledStatus, safe_log
 
 if TYPE_CHECKING:
-    from wcpipe.sandbox.core import Sandbox
+    from wcpipe.sandbox.context import SandboxView
 
 OUTPUT_GROUP = "/aws-glue/jobs/output"
 ERROR_GROUP = "/aws-glue/jobs/error"
@@ -61,7 +61,7 @@ class SandboxJobRun(SettledStatus, FakeJobRun):
 class RunOutput:
     """The run's log lines: `print` to the output group, `error` to the error group."""
 
-    def __init__(self, sandbox: Sandbox, run_id: str) -> None:
+    def __init__(self, sandbox: SandboxView, run_id: str) -> None:
         self.sandbox, self.run_id = sandbox, run_id
 
     def print(self, line: str) -> None:

@@ -1,23 +1,24 @@
 """Job runs that run: StartJobRun in the sandbox performs the job's load into PostgreSQL.
 
 Contract (what a run loads, and its bookmarks, are `job_load.py`'s):
-- `install(sandbox)` patches moto's GlueBackend.start_job_run once per process; each run belongs
-  to `core.current()` (with no sandbox running, moto's own behaviour is kept). Runs respect the
-  job's MaxConcurrentRuns (default 1) with ConcurrentRunsExceededException, as AWS does, and
-  carry the merged arguments (DefaultArguments, then the run's, then NonOverridableArguments).
+- `install()` patches moto's GlueBackend.start_job_run once per process (`context.once`), as
+  `context.or_moto`: each run belongs to `context.current()`, and with no sandbox running moto's
+  own behaviour is kept. Runs respect the job's MaxConcurrentRuns (default 1) with
+  ConcurrentRunsExceededException, as AWS does, and carry the merged arguments
+  (DefaultArguments, then the run's, then NonOverridableArguments).
 - A run goes STARTING -> RUNNING -> SUCCEEDED | FAILED (ErrorMessage) on the sandbox's "jobs"
   pool, with StartedOn/CompletedOn, ExecutionTime (seconds) and DPUSeconds (ExecutionTime x
   NumberOfWorkers x DPU per worker). A "Glue Job State Change" event ends every run.
 - With `sandbox.glue_engine == "spark"` the run's work is `glue_runtime.engine.run`: the
   deployed script on real PySpark (see its docstring). Otherwise it is `job_load.load` (see
   its docstring: the source table, streaming, staging, COPY, the load statements in ONE
-  transaction, worker processes, bookmarks). It SUCCEEDS when
-  the load returns; `job_load.JobFailed` (rejected values, no source, ...) or any other error
-  FAILS it with that message, and a failed run leaves the target unchanged.
+  transaction, worker processes, bookmarks). It SUCCEEDS when the load returns;
+  `job_load.JobFailed` (rejected values, no source, ...) or any other error FAILS it with that
+  message, and a failed run leaves the target unchanged.
 - The run is a `job_run.SandboxJobRun`. Lines go to /aws-glue/jobs/output (`job_run.RunOutput`:
   counts per object, then `transform.counts_line`) and errors to /aws-glue/jobs/error, stream =
   run id; the event is `glue_events.emit`'s.
-- HOOK_PINS names the moto internals used here and in `job_run`, `job_load` and `job_workers`.
+- PINS names the moto internals used here and in `job_run`, `job_load` and `job_workers`.
 """
 
 from __future__ import annotations
@@ -31,16 +32,18 @@ from moto.core.utils import utcnow
 from moto.glue.exceptions import ConcurrentRunsExceededException
 from moto.glue.models import FakeJob, GlueBackend
 
+from wcpipe.sandbox.context import current, once, or_moto
+from wcpipe.sandbox.glue_runtime import engine
 from wcpipe.sandbox.patches.glue_events import emit
 from wcpipe.sandbox.patches.job_load import JobFailed, load
 from wcpipe.sandbox.patches.job_run import RunOutput, SandboxJobRun
 
 if TYPE_CHECKING:
-    from wcpipe.sandbox.core import Sandbox
+    from wcpipe.sandbox.context import SandboxView
 
 ACTIVE = ("STARTING", "RUNNING", "STOPPING", "WAITING")
 DPU_PER_WORKER = {"G.025X": 0.25, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X": 8.0, "Z.2X": 2.0}
-HOOK_PINS: tuple[tuple[str, str], ...] = (
+PINS: tuple[tuple[str, str], ...] = (
     ("moto.glue.models", "GlueBackend"),
     ("moto.glue.models", "FakeJob"),
     ("moto.glue.models", "FakeJobRun"),
@@ -55,20 +58,8 @@ HOOK_PINS: tuple[tuple[str, str], ...] = (
 # StartJobRun
 
 
-def _current() -> Sandbox:
-    from wcpipe.sandbox import core
-
-    return core.current()
-
-
-_original_start_job_run = GlueBackend.start_job_run
-
-
 def _start_job_run(backend: GlueBackend, name: str, *args: Any, **kwargs: Any) -> str:
-    try:
-        sandbox = _current()
-    except RuntimeError:  # no sandbox in this process: moto as it is
-        return _original_start_job_run(backend, name, *args, **kwargs)
+    sandbox = current()
     params = dict(
         zip(
             (
@@ -114,15 +105,13 @@ def _start_job_run(backend: GlueBackend, name: str, *args: Any, **kwargs: Any) -
     return run.job_run_id
 
 
-def _run(sandbox: Sandbox, backend: GlueBackend, job: FakeJob, run: SandboxJobRun) -> None:
+def _run(sandbox: SandboxView, backend: GlueBackend, job: FakeJob, run: SandboxJobRun) -> None:
     began = time.monotonic()
     run.started_on = utcnow()
     run.status = "RUNNING"
     out = RunOutput(sandbox, run.job_run_id)
     try:
         if sandbox.glue_engine == "spark":
-            from wcpipe.sandbox.glue_runtime import engine
-
             try:
                 engine.run(sandbox, backend, job, run, out)
             except engine.JobFailed as exc:
@@ -154,12 +143,9 @@ def _run(sandbox: Sandbox, backend: GlueBackend, job: FakeJob, run: SandboxJobRu
     emit(sandbox, "Glue Job State Change", detail)
 
 
-_installed = False
-
-
-def install(sandbox: Sandbox) -> None:
-    """Make StartJobRun run (once per process; each run belongs to `core.current()`)."""
-    global _installed
-    if not _installed:
-        GlueBackend.start_job_run = _start_job_run  # type: ignore[method-assign,assignment]
-        _installed = True
+@once
+def install() -> None:
+    """Make StartJobRun run (each run belongs to `context.current()`)."""
+    GlueBackend.start_job_run = or_moto(  # type: ignore[method-assign]
+        _start_job_run, GlueBackend.start_job_run
+    )

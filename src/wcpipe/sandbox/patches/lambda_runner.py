@@ -11,11 +11,12 @@ Contract:
   logged as Lambda logs it ("[ERROR] Type: message" and the traceback, one event). Metrics
   AWS/Lambda Invocations, Errors (0 or 1) and Duration (FunctionName dimension) go to CloudWatch.
   A failure is logged and counted, never raised: the server keeps serving.
-- `install()` patches moto: (1) an EventBridge rule delivers to Lambda targets (asynchronously,
-  on the sandbox's "events" pool, and only if the function's resource policy lets
-  events.amazonaws.com invoke it, as on AWS; otherwise AWS/Events FailedInvocations);
+- `install()` patches moto once per process (`context.once`), each patch as `context.or_moto`
+  (moto's own behaviour without a sandbox): (1) an EventBridge rule delivers to Lambda targets
+  (asynchronously, on the sandbox's "events" pool, and only if the function's resource policy
+  lets events.amazonaws.com invoke it, as on AWS; otherwise AWS/Events FailedInvocations);
   (2) a disabled rule delivers nothing; (3) the Lambda Invoke API runs the code the same way.
-  Other targets keep moto's own delivery.
+  Other targets keep moto's own delivery. PINS names the moto internals used here.
 - Not modelled: memory limits (REPORT says "Max Memory Used: n/a"), layers, retries of failed
   asynchronous invocations, concurrency.
 """
@@ -42,9 +43,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wcpipe.sandbox.core import FAKE_CREDENTIALS, Sandbox, current
+from moto.awslambda.models import LambdaFunction
+from moto.events.models import Rule
+
+from wcpipe.sandbox.context import FAKE_CREDENTIALS, current, once, or_moto
+
+if TYPE_CHECKING:
+    from wcpipe.sandbox.context import SandboxView
+
+PINS: tuple[tuple[str, str], ...] = (
+    ("moto.events.models", "Rule"),
+    ("moto.awslambda.models", "LambdaFunction"),
+)
 
 # The bootstrap Lambda's Python runtime stands in for: import the handler, call it with the
 # event and a context, write the outcome (result or error) to the file named by argv[1].
@@ -87,13 +99,13 @@ class Invocation:
     output: str
 
 
-def _cache_root(sandbox: Sandbox) -> Path:
+def _cache_root(sandbox: SandboxView) -> Path:
     root = sandbox.lambda_cache or Path(tempfile.gettempdir()) / "wcpipe-lambda-cache"
     root.mkdir(parents=True, exist_ok=True)
     return root
 
 
-def unpack(sandbox: Sandbox, code: bytes) -> Path:
+def unpack(sandbox: SandboxView, code: bytes) -> Path:
     """The package unzipped, once per content (cache key: the package's SHA-256)."""
     target = _cache_root(sandbox) / hashlib.sha256(code).hexdigest()
     if not target.is_dir():
@@ -111,7 +123,7 @@ def _stream_name(now: datetime) -> str:
     return f"{now:%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
 
 
-def _environment(sandbox: Sandbox, fn: Any, request_id: str, stream: str) -> dict[str, str]:
+def _environment(sandbox: SandboxView, fn: Any, request_id: str, stream: str) -> dict[str, str]:
     env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ") if k in os.environ}
     env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
     env.update(FAKE_CREDENTIALS)
@@ -137,7 +149,7 @@ def _environment(sandbox: Sandbox, fn: Any, request_id: str, stream: str) -> dic
     return env
 
 
-def invoke(sandbox: Sandbox, fn: Any, event: Any) -> Invocation:
+def invoke(sandbox: SandboxView, fn: Any, event: Any) -> Invocation:
     """Run one invocation of moto's LambdaFunction `fn`; log it and count it. Never raises."""
     request_id = str(uuid.uuid4())
     started = datetime.now(UTC)
@@ -172,7 +184,7 @@ def invoke(sandbox: Sandbox, fn: Any, event: Any) -> Invocation:
 
 
 def _run(
-    sandbox: Sandbox,
+    sandbox: SandboxView,
     fn: Any,
     event: Any,
     request_id: str,
@@ -249,7 +261,9 @@ def _allows_events(fn: Any, rule_arn: str) -> bool:
     return False
 
 
-def deliver(sandbox: Sandbox, rule_name: str, rule_arn: str, target_arn: str, event: Any) -> None:
+def deliver(
+    sandbox: SandboxView, rule_name: str, rule_arn: str, target_arn: str, event: Any
+) -> None:
     """Deliver one event to a Lambda target (runs on the "events" pool)."""
     dims = {"RuleName": rule_name}
     try:
@@ -282,7 +296,7 @@ def _as_moto(event: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_original_send: Any = None
+_moto_send_to_targets: Callable[..., None] = Rule.send_to_targets  # for the other targets
 
 
 def _send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
@@ -293,7 +307,7 @@ def _send_to_targets(self: Any, original_event: Any, transform_input: bool = Tru
     if others:
         rest = copy.copy(self)
         rest.targets = others
-        _original_send(rest, _as_moto(original_event), transform_input)
+        _moto_send_to_targets(rest, _as_moto(original_event), transform_input)
     if not lambdas:
         return
     sandbox = current()
@@ -314,17 +328,12 @@ def _invoke_lambda(self: Any, event: str | None = None) -> tuple[str, bool, str]
     return json.dumps(result.payload), result.errored, result.output[-4096:]
 
 
+@once
 def install() -> None:
-    """Patch moto's EventBridge delivery and Lambda invocation (once per process)."""
-    global _original_send
-    from moto.awslambda.models import LambdaFunction
-    from moto.events.models import Rule
-
-    from wcpipe.sandbox.core import or_moto
-
-    if _original_send is None:
-        _original_send = Rule.send_to_targets
-        Rule.send_to_targets = or_moto(_send_to_targets, _original_send)  # type: ignore[method-assign]
-        LambdaFunction._invoke_lambda = or_moto(  # type: ignore[method-assign]
-            _invoke_lambda, LambdaFunction._invoke_lambda
-        )
+    """Patch moto's EventBridge delivery and Lambda invocation."""
+    Rule.send_to_targets = or_moto(  # type: ignore[method-assign]
+        _send_to_targets, _moto_send_to_targets
+    )
+    LambdaFunction._invoke_lambda = or_moto(  # type: ignore[method-assign]
+        _invoke_lambda, LambdaFunction._invoke_lambda
+    )

@@ -9,15 +9,17 @@ Contract:
   `READINESS` (0.0 for anything the profile does not model). Patched moto code asks the
   current sandbox's hook through `readiness(what)`, so a wrapper around a Profile (a counting
   hook, say) keeps the readiness delays as long as it exposes `ready_after`.
-- The first request served under a Profile installs the readiness patches (once per process;
-  each patch looks at `core.current()` at request time, so sandboxes without a profile, and
-  processes without a sandbox, keep moto's behaviour):
+- `install()` (with the other patches, at sandbox start; once per process) installs the
+  readiness patches, each as `context.or_moto` (moto as it is without a sandbox); they read the
+  current sandbox's hook at request time, so sandboxes without a profile keep moto's timing:
     redshift cluster   DescribeClusters says `creating` until ready, then `available`
     lambda function    State `Pending` until ready, then `Active`
     vpc endpoint       State `pending` until ready, then `available`
     iam role           CreateFunction / CreateCrawler naming a role younger than the IAM
                        propagation delay fail as AWS fails them ("cannot be assumed"), so the
                        caller's retry is exercised
+  Crawls and job runs wait on the sandbox's worker pools: `Sandbox.background` starts their work
+  through `delayed_start(hook, pool, fn)`, so
     glue crawl         a crawl stays RUNNING for the crawl duration before it crawls
     glue job run       a run stays STARTING for the start-up delay before it runs
   Redshift Serverless is not served by moto: its figure is kept for the benchmarks' critical
@@ -29,11 +31,12 @@ Contract:
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from wcpipe.sandbox.context import current, once, or_moto
 
 DEFAULT_SCALE = 60.0
 """AWS seconds per sandbox second: a 6-minute cluster creation takes 6 s."""
@@ -91,7 +94,6 @@ class Profile:
     readiness: dict[str, float] = field(default_factory=lambda: dict(READINESS))
 
     def __call__(self, service: str, operation: str) -> float:
-        install()
         return self.request / self.scale
 
     def ready_after(self, what: str) -> float:
@@ -117,22 +119,39 @@ def profile(name: str, *, scale: float = DEFAULT_SCALE) -> Profile | None:
 
 
 def readiness(what: str) -> float:
-    """The current sandbox's scaled readiness delay for `what` (0.0 without a profile)."""
-    from wcpipe.sandbox import core
+    """The current sandbox's scaled readiness delay for `what` (0.0 without a profile); only
+    patched code a sandbox serves asks (the patches are `or_moto`)."""
+    return _ready_after(current().latency, what)
 
-    try:
-        hook = core.current().latency
-    except RuntimeError:
-        return 0.0
+
+def _ready_after(hook: Callable[[str, str], float] | None, what: str) -> float:
     ready_after: Callable[[str], float] | None = getattr(hook, "ready_after", None)
     return ready_after(what) if ready_after is not None else 0.0
+
+
+_POOL_READINESS = {"crawls": "glue.crawl", "jobs": "glue.job-start"}
+
+
+def delayed_start(
+    hook: Callable[[str, str], float] | None, pool: str, fn: Callable[..., Any]
+) -> Callable[..., Any]:
+    """`fn` as `Sandbox.background` runs it on `pool`: crawls and job runs, which wait on the
+    sandbox's worker pools, start after the profile's delay (`fn` itself without one)."""
+    delay = _ready_after(hook, _POOL_READINESS[pool]) if pool in _POOL_READINESS else 0.0
+    return _after(delay, fn) if delay > 0 else fn
+
+
+def _after(delay: float, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def delayed(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(delay)
+        return fn(*args, **kwargs)
+
+    return delayed
 
 
 # ---------------------------------------------------------------------------------------------
 # Readiness patches: a state reads as "not ready" until its deadline (time.monotonic()).
 
-_installed = False
-_install_lock = threading.Lock()
 _role_created: dict[str, float] = {}  # role name -> monotonic time of CreateRole
 
 
@@ -144,17 +163,23 @@ def _delayed_state(cls: Any, attr: str, ready: str, not_ready: str, what: str) -
 
     def get(self: Any) -> Any:
         # Objects made before the patch keep their plain attribute.
-        value = self.__dict__[slot] if slot in self.__dict__ else self.__dict__.get(attr)
+        return self.__dict__[slot] if slot in self.__dict__ else self.__dict__.get(attr)
+
+    def get_delayed(self: Any) -> Any:
+        value = get(self)
         if value == ready and time.monotonic() < self.__dict__.get(deadline, 0.0):
             return not_ready
         return value
 
     def set_(self: Any, value: Any) -> None:
-        if deadline not in self.__dict__:
-            self.__dict__[deadline] = time.monotonic() + readiness(what)
         self.__dict__[slot] = value
 
-    setattr(cls, attr, property(get, set_))
+    def set_with_deadline(self: Any, value: Any) -> None:
+        if deadline not in self.__dict__:
+            self.__dict__[deadline] = time.monotonic() + readiness(what)
+        set_(self, value)
+
+    setattr(cls, attr, property(or_moto(get_delayed, get), or_moto(set_with_deadline, set_)))
 
 
 def _role_name(role: str) -> str:
@@ -178,7 +203,7 @@ def _patch_iam() -> None:
         _role_created[role_name] = time.monotonic()
         return role
 
-    IAMBackend.create_role = create_role  # type: ignore[method-assign]
+    IAMBackend.create_role = or_moto(create_role, original)  # type: ignore[method-assign]
 
 
 def _patch_lambda() -> None:
@@ -195,7 +220,7 @@ def _patch_lambda() -> None:
             )
         return original(self, spec)
 
-    LambdaBackend.create_function = create_function  # type: ignore[method-assign]
+    LambdaBackend.create_function = or_moto(create_function, original)  # type: ignore[method-assign]
 
 
 def _patch_glue() -> None:
@@ -212,54 +237,24 @@ def _patch_glue() -> None:
             )
         return original(self, name, role, *args, **kwargs)
 
-    GlueBackend.create_crawler = create_crawler  # type: ignore[method-assign]
+    GlueBackend.create_crawler = or_moto(create_crawler, original)  # type: ignore[method-assign]
 
 
-def _patch_background() -> None:
-    """Crawls and job runs wait on the sandbox's worker pools: delay their start there."""
-    from wcpipe.sandbox.core import Sandbox
-
-    original = Sandbox.background
-    delays = {"crawls": "glue.crawl", "jobs": "glue.job-start"}
-
-    def background(self: Any, pool: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
-        hook = getattr(self.latency, "ready_after", None)
-        delay = hook(delays[pool]) if hook is not None and pool in delays else 0.0
-        return original(self, pool, _after(delay, fn) if delay > 0 else fn, *args, **kw)
-
-    Sandbox.background = background  # type: ignore[method-assign]
-
-
-def _after(delay: float, fn: Callable[..., Any]) -> Callable[..., Any]:
-    def delayed(*args: Any, **kwargs: Any) -> Any:
-        time.sleep(delay)
-        return fn(*args, **kwargs)
-
-    return delayed
-
-
+@once
 def install() -> None:
-    """Install the readiness patches (once per process; cheap to call on every request)."""
-    global _installed
-    if _installed:
-        return
-    with _install_lock:
-        if _installed:
-            return
-        from moto.ec2.models.vpcs import VPCEndPoint
-        from moto.redshift.models import Cluster
+    """Install the readiness patches."""
+    from moto.ec2.models.vpcs import VPCEndPoint
+    from moto.redshift.models import Cluster
 
-        _delayed_state(Cluster, "status", "available", "creating", "redshift.cluster")
-        _delayed_state(VPCEndPoint, "state", "available", "pending", "ec2.vpc-endpoint")
-        _patch_iam()
-        _patch_lambda()
-        _patch_glue()
-        _patch_background()
-        _installed = True
+    _delayed_state(Cluster, "status", "available", "creating", "redshift.cluster")
+    _delayed_state(VPCEndPoint, "state", "available", "pending", "ec2.vpc-endpoint")
+    _patch_iam()
+    _patch_lambda()
+    _patch_glue()
 
 
-# moto internals patched here (tests/sandbox/test_moto_pins.py may add them to its list).
-HOOK_PINS: tuple[tuple[str, str], ...] = (
+# moto internals patched here (tests/sandbox/test_moto_pins.py checks them).
+PINS: tuple[tuple[str, str], ...] = (
     ("moto.redshift.models", "Cluster"),
     ("moto.ec2.models.vpcs", "VPCEndPoint"),
     ("moto.iam.models", "IAMBackend"),

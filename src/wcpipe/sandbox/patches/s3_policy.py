@@ -6,12 +6,18 @@ it treats a statement whose condition does not hold as a Deny. wcpipe's TLS-only
 reached over TLS; the sandbox listens on loopback HTTP, and stands in for that TLS endpoint: its
 requests are evaluated with `aws:SecureTransport = "true"`, the `Bool` operator, and statements
 whose conditions do not hold left out, as AWS does. Patches moto only, never wcpipe.
+
+`install()` applies `patches()` once per process (`context.once`), for moto's in-process mock
+too (not through `context.or_moto`): tests of the bucket policy on moto's mock apply the same
+`patches()` themselves. PINS names the moto internals used here.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from wcpipe.sandbox.context import once
 
 CONTEXT = {"aws:SecureTransport": "true"}
 
@@ -50,7 +56,7 @@ def patches() -> list[tuple[Any, str, Any]]:
 
 
 # The moto internals used here (tests/sandbox/test_moto_pins.py checks them).
-HOOK_PINS = (
+PINS: tuple[tuple[str, str], ...] = (
     ("moto.iam.policy_conditions", "CONDITION_OPERATIONS"),
     ("moto.s3.models", "FakeBucket"),
     ("moto.iam.access_control", "IAMPolicyStatement"),
@@ -58,6 +64,7 @@ HOOK_PINS = (
 )
 
 
+@once
 def install() -> None:
     for obj, attr, value in patches():
         setattr(obj, attr, value)
