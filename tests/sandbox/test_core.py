@@ -1,7 +1,9 @@
-"""The Sandbox object: routing, helpers, the server's shape, and the CLI commands."""
+"""The Sandbox object: routing, helpers, the server's shape, its modules' imports, and the CLI
+commands."""
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 import subprocess
@@ -84,6 +86,60 @@ def test_every_patch_is_installed_at_start(sandbox: Any) -> None:
     assert isinstance(vars(Cluster)["status"], property)
     assert hasattr(GlueBackend.start_crawler, "__wrapped__")
     assert hasattr(GlueBackend.start_job_run, "__wrapped__")
+
+
+def _sandbox_imports() -> dict[str, set[str]]:
+    """wcpipe.sandbox module -> the wcpipe.sandbox modules it imports: at module level, under
+    TYPE_CHECKING or inside a function, and the packages an import of a submodule runs."""
+    from pathlib import Path
+
+    import wcpipe.sandbox
+
+    root = Path(wcpipe.sandbox.__file__).parent
+    paths = {
+        ".".join(("wcpipe", "sandbox", *p.relative_to(root).with_suffix("").parts)).removesuffix(
+            ".__init__"
+        ): p
+        for p in root.rglob("*.py")
+    }
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                    base = f"{up}.{base}" if base else up
+                found.update([base, *(f"{base}.{a.name}" for a in node.names)])
+        for target in list(found):
+            while "." in target:  # importing a.b.c runs a.b's __init__ first
+                target = target.rpartition(".")[0]
+                found.add(target)
+        graph[name] = {m for m in found if m in paths and m != name}
+    return graph
+
+
+def test_sandbox_modules_import_one_another_without_a_cycle() -> None:
+    graph = _sandbox_imports()
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            cycle = [*path[path.index(name) :], name]
+            pytest.fail(f"import cycle: {' -> '.join(cycle)}")
+        if name in done:
+            return
+        for imported in sorted(graph[name]):
+            visit(imported, [*path, name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+    assert graph["wcpipe.sandbox.context"] == set(), "context imports no other sandbox module"
 
 
 def test_command_module_imports_nothing_heavy() -> None:
