@@ -8,7 +8,8 @@ Contract (what a run loads, and its bookmarks, are `job_load.py`'s):
   (DefaultArguments, then the run's, then NonOverridableArguments).
 - A run goes STARTING -> RUNNING -> SUCCEEDED | FAILED (ErrorMessage) on the sandbox's "jobs"
   pool, with StartedOn/CompletedOn, ExecutionTime (seconds) and DPUSeconds (ExecutionTime x
-  NumberOfWorkers x DPU per worker). A "Glue Job State Change" event ends every run.
+  NumberOfWorkers x the worker type's DPUs, `spec.model.DPU_PER_WORKER`; ExecutionTime x
+  MaxCapacity otherwise). A "Glue Job State Change" event ends every run.
 - With `sandbox.glue_engine == "spark"` the run's work is `glue_runtime.engine.run`: the
   deployed script on real PySpark (see its docstring). Otherwise it is `job_load.load` (see
   its docstring: the source table, streaming, staging, COPY, the load statements in ONE
@@ -37,12 +38,12 @@ from wcpipe.sandbox.glue_runtime import engine
 from wcpipe.sandbox.patches.glue_events import emit
 from wcpipe.sandbox.patches.job_load import JobFailed, load
 from wcpipe.sandbox.patches.job_run import RunOutput, SandboxJobRun
+from wcpipe.spec.model import DPU_PER_WORKER
 
 if TYPE_CHECKING:
     from wcpipe.sandbox.context import SandboxView
 
 ACTIVE = ("STARTING", "RUNNING", "STOPPING", "WAITING")
-DPU_PER_WORKER = {"G.025X": 0.25, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X": 8.0, "Z.2X": 2.0}
 PINS: tuple[tuple[str, str], ...] = (
     ("moto.glue.models", "GlueBackend"),
     ("moto.glue.models", "FakeJob"),
