@@ -15,6 +15,14 @@ Contract of a `Resource`:
   The engine publishes them as soon as a describe returns, and describes a resource only after
   its dependencies, so a dependent's `describe` may read them instead of asking AWS again.
 
+Tags, the one policy (`Resource.tag_changes`, reported by `Resource.tag_differences`): every
+taggable resource carries `ctx.tags`, which include the ownership tag. A tag of ours that is
+missing or has another value is drift: `differences` names it as the field `tags` (TAGS) and
+`update` puts those tags back. Tags others added are theirs and are left alone, and so are AWS's
+own `aws:` tags. Where a class sets `exact_tags` (Glue, the IAM roles, Lambda, the log group,
+the EventBridge rule, the bucket, the secret) others' tags are drift too and are removed: the
+rule those modules had before there was one policy, which their tests still assert.
+
 `ensure()` and `destroy()` string these together for one resource (the engine does the same across
 the graph, concurrently); tests call them twice to prove idempotence.
 """
@@ -108,9 +116,26 @@ def tags_from_list(
     return {t[key]: t[value] for t in items or []}
 
 
-def tag_drift(wanted: dict[str, str], observed: Observed) -> dict[str, str]:
-    """Tags of ours that are missing or differ (tags others added are left alone)."""
-    return {k: v for k, v in wanted.items() if observed.tags.get(k) != v}
+def tag_list(tags: dict[str, str], key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
+    """`tags` as the list of pairs most AWS APIs take, sorted by key."""
+    return [{key: k, value: v} for k, v in sorted(tags.items())]
+
+
+TAGS = "tags"
+"""The field `differences` names when a resource's tags drifted."""
+
+
+@dataclass(frozen=True)
+class TagChanges:
+    """What puts a resource's tags right, by the tag policy (the module docstring)."""
+
+    put: dict[str, str] = field(default_factory=dict)
+    """Tags of ours that are missing or differ, with the values they should have."""
+    remove: list[str] = field(default_factory=list)
+    """Keys of tags others added, to take off: only where the resource sets `exact_tags`."""
+
+    def __bool__(self) -> bool:
+        return bool(self.put or self.remove)
 
 
 class Resource(ABC):
@@ -122,6 +147,8 @@ class Resource(ABC):
     billable: ClassVar[bool] = False
     taggable: ClassVar[bool] = True
     """False where AWS offers no tags (a classifier, a Lambda permission): owned by exact name."""
+    exact_tags: ClassVar[bool] = False
+    """True where tags others added are drift too, and removed (see the tag policy above)."""
     shared: ClassVar[bool] = False
     """True where one that exists without our tag is reused as it is, never changed or deleted
     (the VPC's S3 gateway endpoint)."""
@@ -155,6 +182,34 @@ class Resource(ABC):
     def facts(self, observed: Observed) -> dict[str, str]:
         """Key facts for `status` (a state, an endpoint)."""
         return {}
+
+    def tag_changes(self, observed: Observed) -> TagChanges:
+        """The tag policy, the one place it is decided (module docstring)."""
+        if not self.taggable:
+            return TagChanges()
+        wanted = self.ctx.tags
+        put = {k: v for k, v in sorted(wanted.items()) if observed.tags.get(k) != v}
+        others = (k for k in observed.tags if k not in wanted and not k.startswith("aws:"))
+        return TagChanges(put, sorted(others) if self.exact_tags else [])
+
+    def tag_differences(self, observed: Observed) -> list[str]:
+        """[TAGS] when the tags drifted, else []: what `differences` reports for them."""
+        return [TAGS] if self.tag_changes(observed) else []
+
+    def sync_tags(
+        self,
+        observed: Observed,
+        put: Callable[[dict[str, str]], object],
+        remove: Callable[[list[str]], object] | None = None,
+    ) -> None:
+        """Make `tag_changes` with the service's own calls: `put(tags)` (ours, first: the
+        resource is never without its ownership tag) and `remove(keys)` (where `exact_tags`)."""
+        changes = self.tag_changes(observed)
+        if changes.put:
+            put(changes.put)
+        if changes.remove:
+            assert remove is not None, f"{type(self).__name__} sets exact_tags: give remove"
+            remove(changes.remove)
 
     def owned(self, observed: Observed) -> bool:
         if not self.taggable:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wcpipe.core.errors import WaitTimeout, WcpipeError, error_code, ignoring
-from wcpipe.provision.resources.base import Context, Observed, Resource, tag_drift, tags_from_list
+from wcpipe.provision.resources.base import Context, Observed, Resource, tag_list, tags_from_list
 
 NETWORK_KEY = "ec2.network"
 DELETE_BUDGET = 20 * 60.0
@@ -97,14 +97,12 @@ def _lookup(ctx: Context) -> Network:
     )
 
 
-def retag(ctx: Context, resource_id: str, observed: Observed) -> None:
+def retag(res: Resource, resource_id: str, observed: Observed) -> None:
     """Put back our tags that are missing or differ (CreateTags overwrites only those keys)."""
-    drift = tag_drift(ctx.tags, observed)
-    if drift:
-        ctx.client("ec2").create_tags(
-            Resources=[resource_id],
-            Tags=[{"Key": k, "Value": v} for k, v in sorted(drift.items())],
-        )
+    ec2 = res.ctx.client("ec2")
+    res.sync_tags(
+        observed, lambda tags: ec2.create_tags(Resources=[resource_id], Tags=tag_list(tags))
+    )
 
 
 _PORTS = ("IpProtocol", "FromPort", "ToPort")
@@ -209,9 +207,7 @@ class SecurityGroup(Resource):
         if not self._has_self_rule(observed):
             out.append("ingress: +tcp 0-65535 from itself")
         out += [f"ingress: -{_rule_text(r)}" for r in self._stray(observed)]
-        if tag_drift(self.ctx.tags, observed):
-            out.append("tags")
-        return out
+        return out + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
         """Create the group with its one rule. A new group has no ingress rule but the one
@@ -274,7 +270,7 @@ class SecurityGroup(Resource):
         stray = [_permission(r) for r in self._stray(observed)]
         if stray:
             client.revoke_security_group_ingress(GroupId=gid, IpPermissions=stray)
-        retag(self.ctx, gid, observed)
+        retag(self, gid, observed)
 
     def delete(self, observed: Observed) -> None:
         client = self.ctx.client("ec2")

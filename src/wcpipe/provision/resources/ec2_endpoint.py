@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from wcpipe.core.errors import WcpipeError, error_code
-from wcpipe.provision.resources.base import Observed, Resource, tag_drift, tags_from_list
+from wcpipe.provision.resources.base import Observed, Resource, tags_from_list
 from wcpipe.provision.resources.ec2 import network, retag
 from wcpipe.spec.names import OWNER_TAG
 
@@ -63,9 +63,7 @@ class S3Endpoint(Resource):
 
     def differences(self, observed: Observed) -> list[str]:
         out = [f"route tables: +{t}" for t in self._missing_tables(observed)]
-        if tag_drift(self.ctx.tags, observed):
-            out.append("tags")
-        return out
+        return out + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
         net = network(self.ctx)
@@ -100,7 +98,7 @@ class S3Endpoint(Resource):
         missing = self._missing_tables(observed)
         if missing:
             self.ctx.client("ec2").modify_vpc_endpoint(VpcEndpointId=eid, AddRouteTableIds=missing)
-        retag(self.ctx, eid, observed)
+        retag(self, eid, observed)
 
     def delete(self, observed: Observed) -> None:
         eid = observed.data["endpoint_id"]

@@ -20,7 +20,7 @@ import json
 from typing import Any
 
 from wcpipe.core.errors import ResourceFailed, ignoring
-from wcpipe.provision.resources.base import Observed, Resource, tags_from_list
+from wcpipe.provision.resources.base import TAGS, Observed, Resource, tag_list, tags_from_list
 from wcpipe.provision.resources.lambda_ import function_arn, rule_arn
 from wcpipe.spec.names import Names
 
@@ -38,14 +38,10 @@ def event_pattern(names: Names) -> dict[str, Any]:
     }
 
 
-def _managed(tags: dict[str, str]) -> dict[str, str]:
-    """Tags a person can set (AWS reserves the `aws:` prefix for its own)."""
-    return {k: v for k, v in tags.items() if not k.startswith("aws:")}
-
-
 class Rule(Resource):
     key = "events.rule"
     kind = "EventBridge rule"
+    exact_tags = True
     depends_on = ("lambda.function", "lambda.permission")
 
     @property
@@ -91,9 +87,7 @@ class Rule(Resource):
             fields.append("description")
         if data.get("Targets") != [self._target()]:
             fields.append("targets")
-        if _managed(observed.tags) != self.ctx.tags:
-            fields.append("tags")
-        return fields
+        return fields + self.tag_differences(observed)
 
     def _put_rule(self, **extra: Any) -> dict[str, Any]:
         result: dict[str, Any] = self._events.put_rule(
@@ -139,12 +133,13 @@ class Rule(Resource):
             if stale:
                 self._events.remove_targets(Rule=self.name, Ids=stale)
             self._put_target()
-        if "tags" in fields:
+        if TAGS in fields:
             arn = observed.data.get("Arn") or rule_arn(self)
-            stale_keys = sorted(set(_managed(observed.tags)) - set(self.ctx.tags))
-            if stale_keys:
-                self._events.untag_resource(ResourceARN=arn, TagKeys=stale_keys)
-            self._events.tag_resource(ResourceARN=arn, Tags=self.ctx.tag_list())
+            self.sync_tags(
+                observed,
+                lambda tags: self._events.tag_resource(ResourceARN=arn, Tags=tag_list(tags)),
+                lambda keys: self._events.untag_resource(ResourceARN=arn, TagKeys=keys),
+            )
 
     def delete(self, observed: Observed) -> None:
         ids = [t["Id"] for t in observed.data.get("Targets", [])]

@@ -12,7 +12,8 @@ Contract (see `resources/base.py`), for every Glue resource in both modules:
   returns the definition it sent (and our tags) as what a describe would find; when Glue answers
   AlreadyExistsException (a concurrent run made it) it describes and refuses one not ours.
 - Tags (everything but the classifier, which Glue cannot tag) are set on create, read with
-  `get_tags` on the resource's ARN, and corrected with `tag_resource` / `untag_resource`.
+  `get_tags` on the resource's ARN, and corrected by the tag policy of `base.py` (Glue's
+  resources set `exact_tags`) with `tag_resource` / `untag_resource`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from wcpipe.core.errors import ignoring
-from wcpipe.provision.resources.base import Observed, Resource, tag_drift, warehouse_key
+from wcpipe.provision.resources.base import TAGS, Observed, Resource, warehouse_key
 
 UNKNOWN = "(known after apply)"
 """A desired value that depends on a resource not created yet."""
@@ -35,6 +36,7 @@ class GlueResource(Resource):
     """What every Glue resource shares: the client, the ARN, tags, not-found handling."""
 
     arn_type: ClassVar[str]
+    exact_tags = True
 
     @property
     def glue(self) -> Any:
@@ -62,20 +64,12 @@ class GlueResource(Resource):
             return observed
         return Observed(definition, dict(self.ctx.tags) if self.taggable else {})
 
-    def _tag_differences(self, observed: Observed) -> list[str]:
-        if not self.taggable:
-            return []
-        ours = {k: v for k, v in observed.tags.items() if not k.startswith("aws:")}
-        return [] if ours == self.ctx.tags else ["tags"]
-
     def _sync_tags(self, observed: Observed) -> None:
-        want = self.ctx.tags
-        add = tag_drift(want, observed)
-        remove = sorted(k for k in observed.tags if k not in want and not k.startswith("aws:"))
-        if add:
-            self.glue.tag_resource(ResourceArn=self.arn, TagsToAdd=add)
-        if remove:
-            self.glue.untag_resource(ResourceArn=self.arn, TagsToRemove=remove)
+        self.sync_tags(
+            observed,
+            lambda tags: self.glue.tag_resource(ResourceArn=self.arn, TagsToAdd=tags),
+            lambda keys: self.glue.untag_resource(ResourceArn=self.arn, TagsToRemove=keys),
+        )
 
     def outputs(self, observed: Observed) -> dict[str, Any]:
         return {"name": self.name, "arn": self.arn}
@@ -162,7 +156,7 @@ class _Database(GlueResource):
 
     def differences(self, observed: Observed) -> list[str]:
         fields = [] if observed.data.get("Description") == self.description else ["Description"]
-        return fields + self._tag_differences(observed)
+        return fields + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
         database = self._input()
@@ -175,7 +169,7 @@ class _Database(GlueResource):
     def update(self, observed: Observed, fields: list[str]) -> None:
         if "Description" in fields:
             self.glue.update_database(Name=self.name, DatabaseInput=self._input())
-        if "tags" in fields:
+        if TAGS in fields:
             self._sync_tags(observed)
 
     def delete(self, observed: Observed) -> None:
@@ -278,7 +272,7 @@ class Connection(GlueResource):
         # Credentials belong in the secret: a user name or password here is drift.
         props = data.get("ConnectionProperties") or {}
         fields += [f"ConnectionProperties.{k}" for k in ("USERNAME", "PASSWORD") if k in props]
-        return fields + self._tag_differences(observed)
+        return fields + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
         connection = self.connection_input()
@@ -289,9 +283,9 @@ class Connection(GlueResource):
         return self._created(response, connection)
 
     def update(self, observed: Observed, fields: list[str]) -> None:
-        if any(f != "tags" for f in fields):
+        if any(f != TAGS for f in fields):
             self.glue.update_connection(Name=self.name, ConnectionInput=self.connection_input())
-        if "tags" in fields:
+        if TAGS in fields:
             self._sync_tags(observed)
 
     def delete(self, observed: Observed) -> None:

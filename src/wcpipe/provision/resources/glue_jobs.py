@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from wcpipe.core.errors import error_code, ignoring
 from wcpipe.core.wait import poll, retry_while_role_propagates
-from wcpipe.provision.resources.base import Context, Observed
+from wcpipe.provision.resources.base import TAGS, Context, Observed
 from wcpipe.provision.resources.glue import ALREADY_EXISTS, NOT_FOUND, GlueResource
 from wcpipe.spec.job import job_arguments
 
@@ -123,7 +123,7 @@ class _Crawler(GlueResource):
             fields.append("Targets")
         if json.loads(data.get("Configuration") or "null") != json.loads(want["Configuration"]):
             fields.append("Configuration")
-        return fields + self._tag_differences(observed)
+        return fields + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
         definition = self.definition()
@@ -137,7 +137,7 @@ class _Crawler(GlueResource):
         return self._created(response, {**definition, "State": "READY"})
 
     def update(self, observed: Observed, fields: list[str]) -> None:
-        if any(f != "tags" for f in fields):
+        if any(f != TAGS for f in fields):
             definition = self.definition()
             try:
                 self.glue.update_crawler(**definition)
@@ -147,7 +147,7 @@ class _Crawler(GlueResource):
                     raise
                 self._wait_until_ready("finish its crawl")
                 self.glue.update_crawler(**definition)
-        if "tags" in fields:
+        if TAGS in fields:
             self._sync_tags(observed)
 
     def delete(self, observed: Observed) -> None:
@@ -317,7 +317,7 @@ class Job(GlueResource):
                 same = _matches(data.get(k), v)
             if not same:
                 fields.append(k)
-        return fields + self._tag_differences(observed)
+        return fields + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
         definition = job_definition(self.ctx)
@@ -333,10 +333,10 @@ class Job(GlueResource):
         return self._created(response, definition)
 
     def update(self, observed: Observed, fields: list[str]) -> None:
-        if any(f != "tags" for f in fields):
+        if any(f != TAGS for f in fields):
             job_update = {k: v for k, v in job_definition(self.ctx).items() if k != "Name"}
             self.glue.update_job(JobName=self.name, JobUpdate=job_update)
-        if "tags" in fields:
+        if TAGS in fields:
             self._sync_tags(observed)
 
     def delete(self, observed: Observed) -> None:

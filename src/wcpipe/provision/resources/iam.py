@@ -14,7 +14,7 @@ import json
 from typing import Any, ClassVar
 
 from wcpipe.core.errors import ignoring
-from wcpipe.provision.resources.base import Observed, Resource
+from wcpipe.provision.resources.base import TAGS, Observed, Resource, tag_list
 from wcpipe.provision.resources.iam_policies import (
     glue_policy,
     lambda_policy,
@@ -31,6 +31,7 @@ MAX_SESSION = 3600
 
 class _Role(Resource):
     kind = "IAM role"
+    exact_tags = True
     description: ClassVar[str]
     source_account_condition: ClassVar[bool] = False
     """Add aws:SourceAccount to the trust policy. Only where the service is known to send it
@@ -94,8 +95,7 @@ class _Role(Resource):
             fields.append("other_inline_policies")
         if d.get("managed"):
             fields.append("managed_policies")
-        if {k: v for k, v in observed.tags.items() if not k.startswith("aws:")} != self.ctx.tags:
-            fields.append("tags")
+        fields += self.tag_differences(observed)
         if d.get("description") != self.description:
             fields.append("description")
         if d.get("max_session") != MAX_SESSION:
@@ -152,22 +152,19 @@ class _Role(Resource):
         if "managed_policies" in fields:
             for arn in observed.data["managed"]:
                 self._detach(arn)
-        if "tags" in fields:
-            self._retag(observed.tags)
+        if TAGS in fields:
+            self._retag(observed)
         if "description" in fields or "max_session" in fields:
             self.iam.update_role(
                 RoleName=name, Description=self.description, MaxSessionDuration=MAX_SESSION
             )
 
-    def _retag(self, current: dict[str, str]) -> None:
-        wanted = self.ctx.tags
-        stale = [k for k in current if k not in wanted and not k.startswith("aws:")]
-        if stale:
-            self.iam.untag_role(RoleName=self.name, TagKeys=stale)
-        changed = {k: v for k, v in wanted.items() if current.get(k) != v}
-        if changed:
-            tags = [{"Key": k, "Value": v} for k, v in sorted(changed.items())]
-            self.iam.tag_role(RoleName=self.name, Tags=tags)
+    def _retag(self, observed: Observed) -> None:
+        self.sync_tags(
+            observed,
+            lambda tags: self.iam.tag_role(RoleName=self.name, Tags=tag_list(tags)),
+            lambda keys: self.iam.untag_role(RoleName=self.name, TagKeys=keys),
+        )
 
     def _delete_inline(self, policy: str) -> None:
         ignoring(

@@ -28,7 +28,7 @@ from typing import Any
 
 from wcpipe.core.errors import ignoring
 from wcpipe.core.wait import poll, retry_while_role_propagates
-from wcpipe.provision.resources.base import Observed, Resource
+from wcpipe.provision.resources.base import TAGS, Observed, Resource
 
 HANDLER = "handler.handler"
 """The zip has handler.py at its root (lambda/handler.py)."""
@@ -36,11 +36,6 @@ EVENTS_PRINCIPAL = "events.amazonaws.com"
 INVOKE = "lambda:InvokeFunction"
 READY_TIMEOUT = 300.0
 NOT_FOUND = "ResourceNotFoundException"
-
-
-def _managed(tags: dict[str, str]) -> dict[str, str]:
-    """Tags a person can set (AWS reserves the `aws:` prefix for its own)."""
-    return {k: v for k, v in tags.items() if not k.startswith("aws:")}
 
 
 def function_arn(res: Resource) -> str:
@@ -57,6 +52,7 @@ def rule_arn(res: Resource) -> str:
 class Function(Resource):
     key = "lambda.function"
     kind = "Lambda function"
+    exact_tags = True
     depends_on = ("iam.lambda-role", "s3.artifacts", "logs.lambda-log-group")
 
     @property
@@ -127,9 +123,7 @@ class Function(Resource):
         logging = data.get("LoggingConfig")
         if logging is not None and any(logging.get(k) != v for k, v in self._logging().items()):
             fields.append("logging")
-        if _managed(observed.tags) != self.ctx.tags:
-            fields.append("tags")
-        return fields
+        return fields + self.tag_differences(observed)
 
     def _wait_ready(self, doing: str) -> dict[str, Any]:
         """Poll until the function is Active and its last update Successful (bounded)."""
@@ -200,12 +194,13 @@ class Function(Resource):
                 timing=self.ctx.timing,
             )
             self._wait_ready("updating its configuration")
-        if "tags" in fields:
+        if TAGS in fields:
             arn = observed.data["FunctionArn"]
-            stale = sorted(set(_managed(observed.tags)) - set(self.ctx.tags))
-            if stale:
-                self._lambda.untag_resource(Resource=arn, TagKeys=stale)
-            self._lambda.tag_resource(Resource=arn, Tags=self.ctx.tags)
+            self.sync_tags(
+                observed,
+                lambda tags: self._lambda.tag_resource(Resource=arn, Tags=tags),
+                lambda keys: self._lambda.untag_resource(Resource=arn, TagKeys=keys),
+            )
 
     def delete(self, observed: Observed) -> None:
         ignoring(lambda: self._lambda.delete_function(FunctionName=self.name), NOT_FOUND)

@@ -18,17 +18,13 @@ from __future__ import annotations
 from typing import Any
 
 from wcpipe.core.errors import ignoring
-from wcpipe.provision.resources.base import Observed, Resource
-
-
-def _managed(tags: dict[str, str]) -> dict[str, str]:
-    """Tags a person can set (AWS reserves the `aws:` prefix for its own)."""
-    return {k: v for k, v in tags.items() if not k.startswith("aws:")}
+from wcpipe.provision.resources.base import TAGS, Observed, Resource
 
 
 class LambdaLogGroup(Resource):
     key = "logs.lambda-log-group"
     kind = "log group"
+    exact_tags = True
 
     @property
     def name(self) -> str:
@@ -59,9 +55,7 @@ class LambdaLogGroup(Resource):
         fields = []
         if observed.data.get("retentionInDays") != self.ctx.spec.logs.retention_days:
             fields.append("retention")
-        if _managed(observed.tags) != self.ctx.tags:
-            fields.append("tags")
-        return fields
+        return fields + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
         days = self.ctx.spec.logs.retention_days
@@ -85,12 +79,13 @@ class LambdaLogGroup(Resource):
             self._logs.put_retention_policy(
                 logGroupName=self.name, retentionInDays=self.ctx.spec.logs.retention_days
             )
-        if "tags" in fields:
+        if TAGS in fields:
             arn = self._arn(observed.data)
-            stale = sorted(set(_managed(observed.tags)) - set(self.ctx.tags))
-            if stale:
-                self._logs.untag_resource(resourceArn=arn, tagKeys=stale)
-            self._logs.tag_resource(resourceArn=arn, tags=self.ctx.tags)
+            self.sync_tags(
+                observed,
+                lambda tags: self._logs.tag_resource(resourceArn=arn, tags=tags),
+                lambda keys: self._logs.untag_resource(resourceArn=arn, tagKeys=keys),
+            )
 
     def delete(self, observed: Observed) -> None:
         ignoring(

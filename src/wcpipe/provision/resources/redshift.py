@@ -26,7 +26,7 @@ from typing import Any
 
 from wcpipe.core.errors import WcpipeError, error_message, ignoring
 from wcpipe.core.wait import poll, retry_while_role_propagates
-from wcpipe.provision.resources.base import Observed, Resource, tag_drift, tags_from_list
+from wcpipe.provision.resources.base import Observed, Resource, tag_list, tags_from_list
 from wcpipe.provision.resources.ec2 import network
 from wcpipe.provision.resources.secretsmanager import admin_credentials
 
@@ -58,6 +58,12 @@ def redacting(secret: str) -> Iterator[None]:
             clean = str(exc).replace(secret, "***")
             raise WcpipeError(clean) from None
         raise
+
+
+def _retag(res: Resource, arn: str, observed: Observed) -> None:
+    """Put back our tags that are missing or differ (CreateTags overwrites only those keys)."""
+    client = res.ctx.client("redshift")
+    res.sync_tags(observed, lambda tags: client.create_tags(ResourceName=arn, Tags=tag_list(tags)))
 
 
 def elapsed_text(seconds: float) -> str:
@@ -96,9 +102,7 @@ class SubnetGroup(Resource):
         have = set(observed.data["subnet_ids"])
         out = [f"subnets: +{s}" for s in sorted(want - have)]
         out += [f"subnets: -{s}" for s in sorted(have - want)]
-        if tag_drift(self.ctx.tags, observed):
-            out.append("tags")
-        return out
+        return out + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
         subnets = sorted(network(self.ctx).subnet_ids)
@@ -122,12 +126,7 @@ class SubnetGroup(Resource):
             client.modify_cluster_subnet_group(
                 ClusterSubnetGroupName=self.name, SubnetIds=list(network(self.ctx).subnet_ids)
             )
-        drift = tag_drift(self.ctx.tags, observed)
-        if drift:
-            client.create_tags(
-                ResourceName=self.arn,
-                Tags=[{"Key": k, "Value": v} for k, v in sorted(drift.items())],
-            )
+        _retag(self, self.arn, observed)
 
     def delete(self, observed: Observed) -> None:
         ignoring(
@@ -205,8 +204,7 @@ class Cluster(Resource):
             out["encrypted"] = "encrypted: False -> True"
         if c.get("PubliclyAccessible"):
             out["public"] = "publicly accessible: True -> False"
-        if tag_drift(self.ctx.tags, observed):
-            out["tags"] = "tags"
+        out.update((field, field) for field in self.tag_differences(observed))
         return out
 
     def differences(self, observed: Observed) -> list[str]:
@@ -326,12 +324,7 @@ class Cluster(Resource):
                 ClusterIdentifier=self.name, AddIamRoles=[self.role_arn]
             )
             self.wait_available("attaching role")
-        tags = tag_drift(self.ctx.tags, observed)
-        if tags:
-            client.create_tags(
-                ResourceName=self.arn,
-                Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
-            )
+        _retag(self, self.arn, observed)
 
     def _final_snapshot(self) -> bool:
         wanted = self.ctx.final_snapshot  # the command's flag, when given, wins over the spec

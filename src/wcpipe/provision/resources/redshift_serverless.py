@@ -22,7 +22,7 @@ from typing import Any
 
 from wcpipe.core.errors import WcpipeError, ignoring
 from wcpipe.core.wait import poll, retry_while_role_propagates
-from wcpipe.provision.resources.base import Context, Observed, Resource, tag_drift, tags_from_list
+from wcpipe.provision.resources.base import Context, Observed, Resource, tag_list, tags_from_list
 from wcpipe.provision.resources.ec2 import network
 from wcpipe.provision.resources.redshift import elapsed_text, redacting
 from wcpipe.provision.resources.secretsmanager import admin_credentials
@@ -92,12 +92,12 @@ class _Serverless(Resource):
         )
 
     def _tag(self, observed: Observed) -> None:
-        drift = tag_drift(self.ctx.tags, observed)
-        if drift:
-            self.ctx.client("redshift-serverless").tag_resource(
-                resourceArn=observed.data[f"{self.noun}Arn"],
-                tags=[{"key": k, "value": v} for k, v in sorted(drift.items())],
-            )
+        client = self.ctx.client("redshift-serverless")
+        arn = observed.data[f"{self.noun}Arn"]
+        self.sync_tags(
+            observed,
+            lambda tags: client.tag_resource(resourceArn=arn, tags=tag_list(tags, "key", "value")),
+        )
 
     def delete(self, observed: Observed) -> None:
         client = self.ctx.client("redshift-serverless")
@@ -133,9 +133,7 @@ class Namespace(_Serverless):
             out.append(f"iam roles: +{self.ctx.names.redshift_role}")
         if ns.get("defaultIamRoleArn") != role:
             out.append("default iam role")
-        if tag_drift(self.ctx.tags, observed):
-            out.append("tags")
-        return out
+        return out + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
         username, password = admin_credentials(self.ctx)
@@ -250,9 +248,7 @@ class Workgroup(_Serverless):
                 out.append(setting)
             else:
                 out.append(f"{setting}: {have} -> {value}")
-        if tag_drift(self.ctx.tags, observed):
-            out.append("tags")
-        return out
+        return out + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
         client = self.ctx.client("redshift-serverless")

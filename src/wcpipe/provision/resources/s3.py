@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from wcpipe.core.errors import WcpipeError, error_code, ignoring
-from wcpipe.provision.resources.base import Observed, Resource, tags_from_list
+from wcpipe.provision.resources.base import TAGS, Observed, Resource, tag_list, tags_from_list
 
 TLS_SID = "DenyInsecureTransport"
 TEMP_DIR_RULE_ID = "wcpipe-expire-glue-temp-dir"
@@ -75,6 +75,7 @@ def _normal(statement: dict[str, Any]) -> str:
 class Bucket(Resource):
     key = "s3.bucket"
     kind = "S3 bucket"
+    exact_tags = True
 
     @property
     def name(self) -> str:
@@ -153,9 +154,7 @@ class Bucket(Resource):
             fields.append("policy")
         if not self._has_temp_dir_rule(d.get("lifecycle") or []):
             fields.append("lifecycle")
-        if _user_tags(observed.tags) != self.ctx.tags:
-            fields.append("tags")
-        return fields
+        return fields + self.tag_differences(observed)
 
     def _has_tls_statement(self, policy: dict[str, Any] | None) -> bool:
         wanted = _normal(tls_only_statement(self.arn))
@@ -198,7 +197,7 @@ class Bucket(Resource):
                 hint="bucket names are global: set data.bucket in the spec to another name",
             ) from None
         # Tag before the settings: a run interrupted from here on still knows the bucket as its own.
-        self._put_tags()
+        self._put_tags(Observed({}))
         self.update(Observed({}), settings)
         if not ours:
             return None
@@ -219,8 +218,8 @@ class Bucket(Resource):
 
     def update(self, observed: Observed, fields: list[str]) -> None:
         b = self.name
-        if "tags" in fields:
-            self._put_tags()
+        if TAGS in fields:
+            self._put_tags(observed)
         if "public_access_block" in fields:
             config = dict.fromkeys(_PUBLIC_BLOCKS, True)
             self.s3.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration=config)
@@ -257,8 +256,17 @@ class Bucket(Resource):
             "Statement": [*others, tls_only_statement(self.arn)],
         }
 
-    def _put_tags(self) -> None:
-        self.s3.put_bucket_tagging(Bucket=self.name, Tagging={"TagSet": self.ctx.tag_list()})
+    def _put_tags(self, observed: Observed) -> None:
+        """PutBucketTagging replaces the whole set: the tags to keep are sent with ours (never
+        `aws:` tags, which S3 refuses in a request)."""
+        changes = self.tag_changes(observed)
+        keep = {
+            k: v
+            for k, v in observed.tags.items()
+            if k not in changes.remove and not k.startswith("aws:")
+        }
+        tags = tag_list({**keep, **self.ctx.tags})
+        self.s3.put_bucket_tagging(Bucket=self.name, Tagging={"TagSet": tags})
 
     def delete(self, observed: Observed) -> None:
         self._empty()
@@ -296,8 +304,3 @@ class Bucket(Resource):
     def facts(self, observed: Observed) -> dict[str, str]:
         d = observed.data
         return {"region": str(d.get("region", "?")), "encryption": str(d.get("encryption"))}
-
-
-def _user_tags(tags: dict[str, str]) -> dict[str, str]:
-    """Tags a user can set (AWS-managed `aws:` tags are neither ours nor drift)."""
-    return {k: v for k, v in tags.items() if not k.startswith("aws:")}

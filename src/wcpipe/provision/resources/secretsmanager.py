@@ -22,7 +22,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from wcpipe.core.errors import WcpipeError, error_code, error_message, ignoring
-from wcpipe.provision.resources.base import Context, Observed, Resource, tags_from_list
+from wcpipe.provision.resources.base import (
+    TAGS,
+    Context,
+    Observed,
+    Resource,
+    tag_list,
+    tags_from_list,
+)
 
 T = TypeVar("T")
 
@@ -86,6 +93,7 @@ def admin_credentials(ctx: Context) -> tuple[str, str]:
 class AdminSecret(Resource):
     key = "secretsmanager.admin-secret"
     kind = "secret"
+    exact_tags = True
 
     @property
     def name(self) -> str:
@@ -137,9 +145,7 @@ class AdminSecret(Resource):
     def differences(self, observed: Observed) -> list[str]:
         d = observed.data
         wh = self.ctx.spec.warehouse
-        fields = []
-        if {k: v for k, v in observed.tags.items() if not k.startswith("aws:")} != self.ctx.tags:
-            fields.append("tags")
+        fields = self.tag_differences(observed)
         if d.get("description") != self.description:
             fields.append("description")
         if not d.get("has_password"):
@@ -193,8 +199,8 @@ class AdminSecret(Resource):
         return None
 
     def update(self, observed: Observed, fields: list[str]) -> None:
-        if "tags" in fields:
-            self._retag(observed.tags)
+        if TAGS in fields:
+            self._retag(observed)
         if "description" in fields:
             self.sm.update_secret(SecretId=self.name, Description=self.description)
         if {"password", "username", "dbname"} & set(fields):
@@ -209,15 +215,12 @@ class AdminSecret(Resource):
                 hide=(password,),
             )
 
-    def _retag(self, current: dict[str, str]) -> None:
-        wanted = self.ctx.tags
-        stale = [k for k in current if k not in wanted and not k.startswith("aws:")]
-        if stale:
-            self.sm.untag_resource(SecretId=self.name, TagKeys=stale)
-        changed = {k: v for k, v in wanted.items() if current.get(k) != v}
-        if changed:
-            tags = [{"Key": k, "Value": v} for k, v in sorted(changed.items())]
-            self.sm.tag_resource(SecretId=self.name, Tags=tags)
+    def _retag(self, observed: Observed) -> None:
+        self.sync_tags(
+            observed,
+            lambda tags: self.sm.tag_resource(SecretId=self.name, Tags=tag_list(tags)),
+            lambda keys: self.sm.untag_resource(SecretId=self.name, TagKeys=keys),
+        )
 
     def delete(self, observed: Observed) -> None:
         ignoring(
