@@ -20,8 +20,8 @@ taggable resource carries `ctx.tags`, which include the ownership tag. A tag of 
 missing or has another value is drift: `differences` names it as the field `tags` (TAGS) and
 `update` puts those tags back. Tags others added are theirs and are left alone, and so are AWS's
 own `aws:` tags. Where a class sets `exact_tags` (Glue, the IAM roles, Lambda, the log group,
-the EventBridge rule, the bucket, the secret) others' tags are drift too and are removed: the
-rule those modules had before there was one policy, which their tests still assert.
+the EventBridge rule) others' tags are drift too and are removed: the rule those modules had
+before there was one policy, which their tests still assert.
 
 `ensure()` and `destroy()` string these together for one resource (the engine does the same across
 the graph, concurrently); tests call them twice to prove idempotence.

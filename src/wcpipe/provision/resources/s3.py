@@ -7,9 +7,10 @@ read calls (head/get/list), returns None when nothing exists; `differences` is p
 
 - `Bucket` is private and TLS-only: default encryption (SSE-S3 with a bucket key; an existing
   aws:kms configuration is accepted as is), all four public-access blocks, BucketOwnerEnforced
-  ownership, a bucket policy statement denying non-TLS requests, and `ctx.tags`. Its lifecycle
-  configuration holds wcpipe's rule expiring the Glue job's TempDir after a day (rules others
-  added are kept). Deleting empties every object version and delete marker first.
+  ownership, a bucket policy statement denying non-TLS requests, and `ctx.tags` (tags others
+  added are kept, as base.py's tag policy says). Its lifecycle configuration holds wcpipe's rule
+  expiring the Glue job's TempDir after a day (rules others added are kept). Deleting empties
+  every object version and delete marker first.
 """
 
 from __future__ import annotations
@@ -75,7 +76,6 @@ def _normal(statement: dict[str, Any]) -> str:
 class Bucket(Resource):
     key = "s3.bucket"
     kind = "S3 bucket"
-    exact_tags = True
 
     @property
     def name(self) -> str:

@@ -93,7 +93,6 @@ def admin_credentials(ctx: Context) -> tuple[str, str]:
 class AdminSecret(Resource):
     key = "secretsmanager.admin-secret"
     kind = "secret"
-    exact_tags = True
 
     @property
     def name(self) -> str:
@@ -217,9 +216,7 @@ class AdminSecret(Resource):
 
     def _retag(self, observed: Observed) -> None:
         self.sync_tags(
-            observed,
-            lambda tags: self.sm.tag_resource(SecretId=self.name, Tags=tag_list(tags)),
-            lambda keys: self.sm.untag_resource(SecretId=self.name, TagKeys=keys),
+            observed, lambda tags: self.sm.tag_resource(SecretId=self.name, Tags=tag_list(tags))
         )
 
     def delete(self, observed: Observed) -> None:
