@@ -12,10 +12,7 @@ from typing import Any
 
 import pytest
 from support.paths import ROOT, SPEC_PATH
-
-from wcpipe.core.aws import instrument
-
-READS = ("Get", "Describe", "List", "Head")
+from support.requests import Requests
 
 pytestmark = pytest.mark.e2e
 
@@ -37,33 +34,10 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-class Requests:
-    """Every AWS operation wcpipe sends, with the SQL of Data API statements."""
-
-    def __init__(self) -> None:
-        self.ops: list[tuple[str, str]] = []
-        self._remove = instrument("before-parameter-build.*.*", self._record)
-
-    def _record(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        self.ops.append((model.name, str(params.get("Sql", ""))))
-
-    def mutating(self) -> list[str]:
-        out = []
-        for op, sql in self.ops:
-            if op.startswith(READS) or op == "GetCallerIdentity":
-                continue
-            if op == "ExecuteStatement" and sql.lstrip().upper().startswith("SELECT"):
-                continue
-            out.append(op)
-        return out
-
-    def close(self) -> None:
-        self._remove()
-
-
 @pytest.fixture
 def requests() -> Iterator[Requests]:
-    r = Requests()
+    """Every AWS operation wcpipe sends, with the SQL of Data API statements."""
+    r = Requests.everywhere()
     yield r
     r.close()
 
@@ -87,11 +61,11 @@ def test_pipeline_lifecycle(
     # up creates everything; a second up sends no mutating request; plan reports no change.
     first = wcpipe(*base, "up", "--yes")
     assert first.code == 0, first
-    requests.ops.clear()
+    requests.clear()
     second = wcpipe(*base, "up", "--yes")
     assert second.code == 0, second
     assert "nothing to do" in second.err
-    assert requests.mutating() == []
+    assert requests.mutating == []
     plan = wcpipe(*base, "--output", "json", "plan")
     assert plan.code == 0 and json.loads(plan.out)["pending"] == 0
 
@@ -120,7 +94,7 @@ def test_pipeline_lifecycle(
     )
     spec.write_text(text)
     assert wcpipe(*base, "up", "--yes").code == 0
-    requests.ops.clear()
+    requests.clear()
     again = wcpipe(*base, "--output", "json", "run")
     assert again.code == 0, again
     assert _rows(sandbox, "SELECT count(*), count(DISTINCT year) FROM public.attendance") == [

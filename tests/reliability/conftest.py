@@ -180,7 +180,8 @@ def pipeline(sandbox: Any, tmp_path: Path) -> Pipeline:
 
 
 def _pythonpath() -> str:
-    return os.pathsep.join([str(ROOT / "src"), str(HELPERS), os.environ.get("PYTHONPATH", "")])
+    paths = [ROOT / "src", ROOT / "tests", HELPERS]  # tests/: helpers/crash.py imports support
+    return os.pathsep.join([*map(str, paths), os.environ.get("PYTHONPATH", "")])
 
 
 # Faults -----------------------------------------------------------------------------------------

@@ -9,12 +9,12 @@ marks each one not-owned; `up` stops with an error naming one and sends no mutat
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from support.cli import CliResult
+from support.requests import Requests
 
 from reliability.conftest import Pipeline, new_pipeline
 from wcpipe.spec.names import OWNER_TAG
@@ -29,7 +29,6 @@ TRUST = {
         }
     ],
 }
-READS = ("Describe", "Get", "List", "Head")
 
 
 def _foreign(pl: Pipeline) -> dict[str, Any]:
@@ -108,19 +107,6 @@ def _arn(pl: Pipeline, resource: str) -> str:
     return f"arn:aws:glue:{pl.sandbox.region}:{pl.sandbox.account_id}:{resource}"
 
 
-class Mutations:
-    """Count the mutating API calls wcpipe makes (anything but Describe/Get/List/Head)."""
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, model: Any, **_: Any) -> None:
-        if not model.name.startswith(READS):
-            with self._lock:
-                self.calls.append(model.name)
-
-
 @dataclass
 class Scenario:
     pipeline: Pipeline
@@ -135,9 +121,7 @@ class Scenario:
 
 @pytest.fixture(scope="module")
 def scenario(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Scenario:
-    """Look-alikes first; then `plan`, `up --yes` (counting mutating calls), `down --yes`."""
-    from wcpipe.core.aws import instrument
-
+    """Look-alikes first; then `plan`, `up --yes` (recording its mutating calls), `down --yes`."""
     pl = new_pipeline(sandbox, tmp_path_factory.mktemp("ownership"))
     n = pl.names()
     before = _foreign(pl)
@@ -148,14 +132,13 @@ def scenario(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Scenario
         ("Glue job", n.job),
     }
     plan = pl.cli("--output", "json", "plan")
-    mutations = Mutations()
-    remove = instrument("before-call", mutations)
+    requests = Requests.everywhere()
     try:
         up = pl.cli("up", "--yes")
     finally:
-        remove()
+        requests.close()
     down = pl.cli("down", "--yes")
-    return Scenario(pl, theirs, before, plan, up, mutations.calls, down, _snapshot(pl, KEYS(n)))
+    return Scenario(pl, theirs, before, plan, up, requests.mutating, down, _snapshot(pl, KEYS(n)))
 
 
 def KEYS(n: Any) -> list[str]:

@@ -6,26 +6,13 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from support.requests import Requests
 
 from wcpipe.core.errors import NotOwnedError, WaitTimeout, WcpipeError
 from wcpipe.provision.resources import ec2, ec2_endpoint
 from wcpipe.provision.resources.base import Context, Observed
 from wcpipe.spec.model import Spec
 from wcpipe.spec.names import OWNER_TAG
-
-READ_PREFIXES = ("Describe", "Get", "List")
-
-
-def mutations(client: Any) -> list[str]:
-    """Names of the non-read operations the client sends from now on."""
-    sent: list[str] = []
-
-    def hook(model: Any, **_: Any) -> None:
-        if not model.name.startswith(READ_PREFIXES):
-            sent.append(model.name)
-
-    client.meta.events.register("before-call", hook)
-    return sent
 
 
 def with_network(ctx: Context, **network: str) -> Context:
@@ -79,9 +66,9 @@ def test_security_group_ensure_twice(ctx: Context) -> None:
     sg = ec2.SecurityGroup(ctx)
     assert sg.ensure() == "created"
     client = ctx.client("ec2")
-    sent = mutations(client)
+    sent = Requests.on(client)
     assert sg.ensure() == "unchanged"
-    assert sent == []
+    assert sent.mutating == []
 
     out = ctx.outputs["ec2.security-group"]
     group = client.describe_security_groups(GroupIds=[out["group_id"]])["SecurityGroups"][0]
@@ -199,9 +186,9 @@ def test_s3_endpoint_ensure_twice_and_delete_twice(ctx: Context) -> None:
     ep = ec2_endpoint.S3Endpoint(ctx)
     assert ep.ensure() == "created"
     client = ctx.client("ec2")
-    sent = mutations(client)
+    sent = Requests.on(client)
     assert ep.ensure() == "unchanged"
-    assert sent == []
+    assert sent.mutating == []
     observed = ep.describe()
     assert observed is not None
     assert observed.data["route_table_ids"] == list(ec2.network(ctx).route_table_ids)
@@ -240,10 +227,10 @@ def test_s3_endpoint_reuses_unowned_one(ctx: Context) -> None:
     client.create_route_table(VpcId=vpc)
     fresh = Context(spec=ctx.spec, aws=ctx.aws, timing=ctx.timing)
     ep = ec2_endpoint.S3Endpoint(fresh)
-    sent = mutations(client)
+    sent = Requests.on(client)
     assert ep.ensure() == "unchanged"
     assert ep.destroy() == "kept"
-    assert sent == []
+    assert sent.mutating == []
     assert fresh.output("ec2.s3-endpoint", "endpoint_id") == existing
     assert fresh.output("ec2.s3-endpoint", "reused") is True
     live = [e for e in client.describe_vpc_endpoints()["VpcEndpoints"] if e["State"] != "deleted"]

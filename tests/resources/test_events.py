@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from support.paths import EVENTS_DIR
+from support.requests import Requests
 
 from wcpipe.core.errors import NotOwnedError
 from wcpipe.provision.resources.base import Context
@@ -19,21 +20,9 @@ from wcpipe.provision.resources.events import Rule, event_pattern
 from wcpipe.spec.model import Spec
 from wcpipe.spec.names import Names
 
-READS = ("Describe", "List", "Get")
 RULE = "wcpipe-fifa-crawler-succeeded"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:wcpipe-fifa-start-job"
 TAGS = {"wcpipe:pipeline": "fifa", "project": "world-cup-attendance"}
-
-
-def record_mutations(client: Any) -> list[str]:
-    sent: list[str] = []
-
-    def hook(model: Any, **_: Any) -> None:
-        if not model.name.startswith(READS):
-            sent.append(model.name)
-
-    client.meta.events.register("before-call", hook)
-    return sent
 
 
 @pytest.fixture
@@ -122,16 +111,16 @@ def test_ensure_creates_rule_and_target(ctx: Context, rule: Rule) -> None:
 
 def test_ensure_twice_changes_nothing(ctx: Context, rule: Rule) -> None:
     rule.ensure()
-    sent = record_mutations(ctx.client("events"))
+    sent = Requests.on(ctx.client("events"))
     assert rule.ensure() == "unchanged"
-    assert sent == []
+    assert sent.mutating == []
 
 
 def test_destroy_twice(ctx: Context, rule: Rule) -> None:
     rule.ensure()
-    sent = record_mutations(ctx.client("events"))
+    sent = Requests.on(ctx.client("events"))
     assert rule.destroy() == "deleted"
-    assert sent == ["RemoveTargets", "DeleteRule"]
+    assert sent.mutating == ["RemoveTargets", "DeleteRule"]
     assert rule.destroy() == "absent"
 
 
@@ -150,9 +139,9 @@ def test_removed_target_is_named_and_put_back(ctx: Context, rule: Rule) -> None:
     observed = rule.describe()
     assert observed is not None
     assert rule.differences(observed) == ["targets"]
-    sent = record_mutations(events)
+    sent = Requests.on(events)
     assert rule.ensure() == "updated"
-    assert sent == ["PutTargets"]
+    assert sent.mutating == ["PutTargets"]
     assert [t["Id"] for t in targets(ctx)] == ["start-glue-job"]
 
 
@@ -179,9 +168,9 @@ def test_pattern_and_state_drift_is_named_and_fixed(ctx: Context, rule: Rule) ->
     observed = rule.describe()
     assert observed is not None
     assert rule.differences(observed) == ["pattern", "state"]
-    sent = record_mutations(events)
+    sent = Requests.on(events)
     assert rule.ensure() == "updated"
-    assert sent == ["PutRule"]
+    assert sent.mutating == ["PutRule"]
     found = events.describe_rule(Name=RULE)
     assert json.loads(found["EventPattern"]) == event_pattern(ctx.names)
     assert found["State"] == "ENABLED"

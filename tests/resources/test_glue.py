@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from support.requests import Requests
 
 from wcpipe.core.errors import NotOwnedError, WaitTimeout
 from wcpipe.provision import engine
@@ -16,7 +17,6 @@ from wcpipe.provision.resources import glue, glue_jobs
 from wcpipe.provision.resources.base import Context, Observed
 from wcpipe.spec.names import OWNER_TAG
 
-READS = ("Get", "List", "BatchGet")
 HOST = "wcpipe-fifa.abc123.us-east-1.redshift.amazonaws.com"
 NETWORK = {
     "group_id": "sg-0123456789abcdef0",
@@ -27,18 +27,9 @@ ASSUME_ROLE = "Service is unable to assume provided role. Please verify role's T
 
 
 @pytest.fixture
-def sent(ctx: Context) -> list[str]:
+def sent(ctx: Context) -> Requests:
     """Every Glue operation sent (stubbed or not), in order."""
-    calls: list[str] = []
-    # First, so that it also sees calls a Stubber answers (its handler ends the event).
-    ctx.client("glue").meta.events.register_first(
-        "before-call.*.*", lambda model, **_: calls.append(model.name)
-    )
-    return calls
-
-
-def mutating(calls: list[str]) -> list[str]:
-    return [c for c in calls if not c.startswith(READS)]
+    return Requests.on(ctx.client("glue"))
 
 
 @pytest.fixture
@@ -81,7 +72,7 @@ def test_classifier_states_the_header(ctx: Context) -> None:
     assert "Header" not in other.definition()
 
 
-def test_classifier_ensure_twice_delete_twice(ctx: Context, sent: list[str]) -> None:
+def test_classifier_ensure_twice_delete_twice(ctx: Context, sent: Requests) -> None:
     classifier = glue.Classifier(ctx)
     name = {"Name": "wcpipe-fifa-csv"}
     with stubbed(ctx) as stub:
@@ -97,7 +88,7 @@ def test_classifier_ensure_twice_delete_twice(ctx: Context, sent: list[str]) -> 
         assert classifier.destroy() == "deleted"
         assert classifier.destroy() == "absent"
         stub.assert_no_pending_responses()
-    assert mutating(sent) == ["CreateClassifier", "DeleteClassifier"]
+    assert sent.mutating == ["CreateClassifier", "DeleteClassifier"]
 
 
 def test_classifier_defaults_left_out_are_no_difference(ctx: Context) -> None:
@@ -127,7 +118,7 @@ def test_classifier_drift_is_updated(ctx: Context) -> None:
     [(glue.S3Database, "wcpipe_fifa_s3"), (glue.RedshiftDatabase, "wcpipe_fifa_redshift")],
 )
 def test_database_ensure_twice_delete_twice(
-    ctx: Context, sent: list[str], cls: type[glue._Database], name: str
+    ctx: Context, sent: Requests, cls: type[glue._Database], name: str
 ) -> None:
     database = cls(ctx)
     assert database.name == name
@@ -145,19 +136,19 @@ def test_database_ensure_twice_delete_twice(
     assert database.destroy() == "absent"
     with pytest.raises(client.exceptions.EntityNotFoundException):
         client.get_table(DatabaseName=name, Name="attendance")
-    assert mutating(sent) == ["CreateDatabase", "CreateTable", "DeleteDatabase"]
+    assert sent.mutating == ["CreateDatabase", "CreateTable", "DeleteDatabase"]
 
 
-def test_database_not_owned_is_neither_adopted_nor_deleted(ctx: Context, sent: list[str]) -> None:
+def test_database_not_owned_is_neither_adopted_nor_deleted(ctx: Context, sent: Requests) -> None:
     ctx.client("glue").create_database(DatabaseInput={"Name": "wcpipe_fifa_s3"})
     database = glue.S3Database(ctx)
     with pytest.raises(NotOwnedError, match="wcpipe_fifa_s3"):
         database.ensure()
     assert database.destroy() == "kept"
-    assert mutating(sent) == ["CreateDatabase"]
+    assert sent.mutating == ["CreateDatabase"]
 
 
-def test_database_description_and_tag_drift_are_corrected(ctx: Context, sent: list[str]) -> None:
+def test_database_description_and_tag_drift_are_corrected(ctx: Context, sent: Requests) -> None:
     client = ctx.client("glue")
     client.create_database(
         DatabaseInput={"Name": "wcpipe_fifa_s3", "Description": "hand made"},
@@ -169,7 +160,7 @@ def test_database_description_and_tag_drift_are_corrected(ctx: Context, sent: li
     assert database.differences(observed) == ["Description", "tags"]
     assert database.ensure() == "updated"
     assert database.ensure() == "unchanged"
-    assert mutating(sent) == ["CreateDatabase", "UpdateDatabase", "TagResource", "UntagResource"]
+    assert sent.mutating == ["CreateDatabase", "UpdateDatabase", "TagResource", "UntagResource"]
 
 
 # Connection -----------------------------------------------------------------------------------
@@ -199,7 +190,7 @@ def test_connection_serverless_endpoint(ctx: Context) -> None:
     assert url["JDBC_CONNECTION_URL"] == "jdbc:redshift://wg.example:5439/dev"
 
 
-def test_connection_ensure_twice_delete_twice(published: Context, sent: list[str]) -> None:
+def test_connection_ensure_twice_delete_twice(published: Context, sent: Requests) -> None:
     connection = glue.Connection(published)
     assert connection.ensure() == "created"
     assert connection.ensure() == "unchanged"
@@ -220,7 +211,7 @@ def test_connection_ensure_twice_delete_twice(published: Context, sent: list[str
         assert connection.destroy() == "deleted"
         assert connection.destroy() == "absent"
         stub.assert_no_pending_responses()
-    assert mutating(sent) == ["CreateConnection"] + ["DeleteConnection"] * 3
+    assert sent.mutating == ["CreateConnection"] + ["DeleteConnection"] * 3
 
 
 def test_connection_plan_with_unknown_endpoint_compares_what_is_known(ctx: Context) -> None:
@@ -254,7 +245,7 @@ def test_connection_plan_before_the_cluster_exists_does_not_crash(published: Con
     assert (change.action, change.fields) == ("none", ())
 
 
-def test_connection_drift_is_updated(published: Context, sent: list[str]) -> None:
+def test_connection_drift_is_updated(published: Context, sent: Requests) -> None:
     connection = glue.Connection(published)
     wanted = connection.connection_input()
     moved = {**wanted["PhysicalConnectionRequirements"], "SubnetId": "subnet-0000000000000000a"}
@@ -271,7 +262,7 @@ def test_connection_drift_is_updated(published: Context, sent: list[str]) -> Non
         )
         connection.update(observed, fields)
         stub.assert_no_pending_responses()
-    assert mutating(sent) == ["CreateConnection", "UpdateConnection"]
+    assert sent.mutating == ["CreateConnection", "UpdateConnection"]
 
 
 # Crawlers -------------------------------------------------------------------------------------
@@ -308,7 +299,7 @@ def test_crawler_definitions(ctx: Context) -> None:
 
 @pytest.mark.parametrize("cls", CRAWLERS)
 def test_crawler_ensure_twice_delete_twice(
-    ctx: Context, sent: list[str], cls: type[glue_jobs._Crawler]
+    ctx: Context, sent: Requests, cls: type[glue_jobs._Crawler]
 ) -> None:
     crawler = cls(ctx)
     assert crawler.ensure() == "created"
@@ -320,7 +311,7 @@ def test_crawler_ensure_twice_delete_twice(
     assert crawler.facts(observed) == {"state": "READY", "last crawl": "never"}
     assert crawler.destroy() == "deleted"
     assert crawler.destroy() == "absent"
-    assert mutating(sent) == ["CreateCrawler", "DeleteCrawler"]
+    assert sent.mutating == ["CreateCrawler", "DeleteCrawler"]
 
 
 def test_crawler_configuration_is_compared_as_json(ctx: Context) -> None:
@@ -333,17 +324,17 @@ def test_crawler_configuration_is_compared_as_json(ctx: Context) -> None:
     assert crawler.differences(observed) == []
 
 
-def test_crawler_not_owned_is_neither_adopted_nor_deleted(ctx: Context, sent: list[str]) -> None:
+def test_crawler_not_owned_is_neither_adopted_nor_deleted(ctx: Context, sent: Requests) -> None:
     definition = glue_jobs.S3Crawler(ctx).definition()
     ctx.client("glue").create_crawler(**definition)  # same name, no ownership tag
     crawler = glue_jobs.S3Crawler(ctx)
     with pytest.raises(NotOwnedError, match="wcpipe-fifa-s3-crawler"):
         crawler.ensure()
     assert crawler.destroy() == "kept"
-    assert mutating(sent) == ["CreateCrawler"]
+    assert sent.mutating == ["CreateCrawler"]
 
 
-def test_crawler_classifier_drift_sends_update_crawler(ctx: Context, sent: list[str]) -> None:
+def test_crawler_classifier_drift_sends_update_crawler(ctx: Context, sent: Requests) -> None:
     crawler = glue_jobs.S3Crawler(ctx)
     definition = crawler.definition()
     ctx.client("glue").create_crawler(**{**definition, "Classifiers": []}, Tags=ctx.tags)
@@ -355,10 +346,10 @@ def test_crawler_classifier_drift_sends_update_crawler(ctx: Context, sent: list[
         stub.add_response("update_crawler", {}, definition)
         crawler.update(observed, fields)
         stub.assert_no_pending_responses()
-    assert mutating(sent) == ["CreateCrawler", "UpdateCrawler"]
+    assert sent.mutating == ["CreateCrawler", "UpdateCrawler"]
 
 
-def test_crawler_target_and_tag_drift(ctx: Context, sent: list[str]) -> None:
+def test_crawler_target_and_tag_drift(ctx: Context, sent: Requests) -> None:
     crawler = glue_jobs.RedshiftCrawler(ctx)
     definition = crawler.definition()
     wrong = {"JdbcTargets": [{"ConnectionName": "wcpipe-fifa-redshift", "Path": "dev/public/%"}]}
@@ -371,7 +362,7 @@ def test_crawler_target_and_tag_drift(ctx: Context, sent: list[str]) -> None:
     # Tags alone are corrected without UpdateCrawler, on moto.
     crawler.update(observed, ["tags"])
     assert crawler.differences(crawler.describe()) == ["Targets"]  # type: ignore[arg-type]
-    assert mutating(sent) == ["CreateCrawler", "UntagResource"]
+    assert sent.mutating == ["CreateCrawler", "UntagResource"]
 
 
 def test_crawler_create_waits_for_the_new_role(ctx: Context, clock: Any) -> None:
@@ -499,7 +490,7 @@ def test_job_arguments_never_carry_a_password(published: Context) -> None:
     assert "password" not in text.lower()
 
 
-def test_job_ensure_twice_delete_twice(ctx: Context, sent: list[str]) -> None:
+def test_job_ensure_twice_delete_twice(ctx: Context, sent: Requests) -> None:
     job = glue_jobs.Job(ctx)
     assert job.ensure() == "created"
     assert job.ensure() == "unchanged"
@@ -512,19 +503,19 @@ def test_job_ensure_twice_delete_twice(ctx: Context, sent: list[str]) -> None:
     assert job.facts(observed)["last run"].startswith("SUCCEEDED ")
     assert job.destroy() == "deleted"
     assert job.destroy() == "absent"
-    assert mutating(sent) == ["CreateJob", "StartJobRun", "DeleteJob"]
+    assert sent.mutating == ["CreateJob", "StartJobRun", "DeleteJob"]
 
 
-def test_job_not_owned_is_neither_adopted_nor_deleted(ctx: Context, sent: list[str]) -> None:
+def test_job_not_owned_is_neither_adopted_nor_deleted(ctx: Context, sent: Requests) -> None:
     ctx.client("glue").create_job(**glue_jobs.job_definition(ctx))
     job = glue_jobs.Job(ctx)
     with pytest.raises(NotOwnedError, match="wcpipe-fifa-load"):
         job.ensure()
     assert job.destroy() == "kept"
-    assert mutating(sent) == ["CreateJob"]
+    assert sent.mutating == ["CreateJob"]
 
 
-def test_job_worker_drift_sends_update_job(ctx: Context, sent: list[str]) -> None:
+def test_job_worker_drift_sends_update_job(ctx: Context, sent: Requests) -> None:
     definition = glue_jobs.job_definition(ctx)
     ctx.client("glue").create_job(**{**definition, "NumberOfWorkers": 10}, Tags=ctx.tags)
     job = glue_jobs.Job(ctx)
@@ -539,7 +530,7 @@ def test_job_worker_drift_sends_update_job(ctx: Context, sent: list[str]) -> Non
         )
         job.update(observed, fields)
         stub.assert_no_pending_responses()
-    assert mutating(sent) == ["CreateJob", "UpdateJob"]
+    assert sent.mutating == ["CreateJob", "UpdateJob"]
 
 
 def test_job_argument_added_out_of_band_is_drift(ctx: Context) -> None:

@@ -6,7 +6,7 @@ import json
 
 import parliament
 import pytest
-from s3iam_helpers import Calls
+from support.requests import Requests
 
 from wcpipe.core.errors import NotOwnedError
 from wcpipe.provision.resources.iam import GlueRole, LambdaRole, RedshiftRole
@@ -39,7 +39,7 @@ def names(spec):  # type: ignore[no-untyped-def]
 def test_role_ensure_twice_then_delete_twice(ctx, iam, cls):
     role = cls(ctx)
     assert role.ensure() == "created"
-    calls = Calls(iam)
+    calls = Requests.on(iam)
     assert role.ensure() == "unchanged"
     assert calls.mutating == []
 
@@ -84,7 +84,7 @@ def test_changed_inline_policy_is_drift_and_fixed(ctx, iam):
     }
     iam.put_role_policy(RoleName=role.name, PolicyName="wcpipe", PolicyDocument=json.dumps(loose))
     assert role.differences(role.describe()) == ["policy"]
-    calls = Calls(iam)
+    calls = Requests.on(iam)
     assert role.ensure() == "updated"
     assert calls.mutating == ["PutRolePolicy"]
     got = iam.get_role_policy(RoleName=role.name, PolicyName="wcpipe")["PolicyDocument"]

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from support.requests import Requests
 
 from wcpipe.core.errors import NotOwnedError, ResourceFailed, WaitTimeout
 from wcpipe.provision.resources.base import Context
 from wcpipe.provision.resources.lambda_ import Function, Permission
 
-READS = ("Describe", "List", "Get")
 FUNCTION = "wcpipe-fifa-start-job"
 ROLE_ARN = "arn:aws:iam::123456789012:role/wcpipe-fifa-lambda"
 RULE_ARN = "arn:aws:events:us-east-1:123456789012:rule/wcpipe-fifa-crawler-succeeded"
@@ -25,18 +25,6 @@ BUCKET = "wcpipe-fifa-123456789012-us-east-1"
 KEY = "wcpipe/lambda/start_job.zip"
 TAGS = {"wcpipe:pipeline": "fifa", "project": "world-cup-attendance"}
 PROPAGATING = "The role defined for the function cannot be assumed by Lambda."
-
-
-def record_calls(client: Any, *, mutating_only: bool = True) -> list[str]:
-    """Names of the operations `client` sends from now on (only mutating ones by default)."""
-    sent: list[str] = []
-
-    def hook(model: Any, **_: Any) -> None:
-        if not (mutating_only and model.name.startswith(READS)):
-            sent.append(model.name)
-
-    client.meta.events.register("before-call", hook)
-    return sent
 
 
 def tiny_zip(source: str) -> bytes:
@@ -108,12 +96,9 @@ def test_ensure_creates_the_function(deps: Context, function: Function) -> None:
 
 
 def test_create_asks_for_json_logs_in_our_log_group(deps: Context, function: Function) -> None:
-    sent: list[dict[str, Any]] = []
-    deps.client("lambda").meta.events.register(
-        "provide-client-params.lambda.CreateFunction", lambda params, **_: sent.append(params)
-    )
+    sent = Requests.on(deps.client("lambda"))
     function.ensure()
-    [request] = sent
+    [request] = sent.params("CreateFunction")
     assert request["LoggingConfig"] == {
         "LogFormat": "JSON",
         "LogGroup": "/aws/lambda/wcpipe-fifa-start-job",
@@ -122,9 +107,9 @@ def test_create_asks_for_json_logs_in_our_log_group(deps: Context, function: Fun
 
 def test_ensure_twice_changes_nothing(deps: Context, function: Function) -> None:
     function.ensure()
-    sent = record_calls(deps.client("lambda"))
+    sent = Requests.on(deps.client("lambda"))
     assert function.ensure() == "unchanged"
-    assert sent == []
+    assert sent.mutating == []
 
 
 def test_destroy_twice(deps: Context, function: Function) -> None:
@@ -156,9 +141,9 @@ def test_env_drift_is_named_and_fixed(deps: Context, function: Function) -> None
     observed = function.describe()
     assert observed is not None
     assert function.differences(observed) == ["env"]
-    sent = record_calls(lam)
+    sent = Requests.on(lam)
     assert function.ensure() == "updated"
-    assert sent == ["UpdateFunctionConfiguration"]
+    assert sent.mutating == ["UpdateFunctionConfiguration"]
     assert configuration(deps)["Environment"]["Variables"]["GLUE_JOB_NAME"] == "wcpipe-fifa-load"
     observed = function.describe()
     assert observed is not None
@@ -188,10 +173,10 @@ def test_new_package_updates_code_then_waits_then_configuration(
     observed = function.describe()
     assert observed is not None
     assert function.differences(observed) == ["code", "timeout"]
-    sent = record_calls(lam, mutating_only=False)
+    sent = Requests.on(lam)
     assert function.ensure() == "updated"
     # The configuration update is sent only after the code update is seen to be done.
-    assert sent[:4] == [
+    assert sent.ops[:4] == [
         "GetFunction",
         "UpdateFunctionCode",
         "GetFunctionConfiguration",
@@ -385,9 +370,9 @@ def test_permission_lets_only_our_rule_invoke(deps: Context, permission: Permiss
 
 def test_permission_ensure_twice_changes_nothing(deps: Context, permission: Permission) -> None:
     permission.ensure()
-    sent = record_calls(deps.client("lambda"))
+    sent = Requests.on(deps.client("lambda"))
     assert permission.ensure() == "unchanged"
-    assert sent == []
+    assert sent.mutating == []
 
 
 def test_permission_destroy_twice(deps: Context, permission: Permission) -> None:
@@ -428,9 +413,9 @@ def test_permission_source_drift_is_replaced(deps: Context, permission: Permissi
     observed = permission.describe()
     assert observed is not None
     assert permission.differences(observed) == ["source-arn"]
-    sent = record_calls(lam)
+    sent = Requests.on(lam)
     assert permission.ensure() == "updated"
-    assert sent == ["RemovePermission", "AddPermission"]
+    assert sent.mutating == ["RemovePermission", "AddPermission"]
     assert statement(deps)["Condition"]["ArnLike"]["AWS:SourceArn"] == RULE_ARN
 
 

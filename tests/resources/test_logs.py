@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
+from support.requests import Requests
 
 from wcpipe.core.errors import NotOwnedError
 from wcpipe.provision.resources.base import Context
 from wcpipe.provision.resources.logs import LambdaLogGroup
-
-READS = ("Describe", "List", "Get")
-
-
-def record_mutations(client: Any) -> list[str]:
-    """Names of the mutating operations `client` sends from now on."""
-    sent: list[str] = []
-
-    def hook(model: Any, **_: Any) -> None:
-        if not model.name.startswith(READS):
-            sent.append(model.name)
-
-    client.meta.events.register("before-call", hook)
-    return sent
 
 
 @pytest.fixture
@@ -44,9 +29,9 @@ def test_ensure_creates_tagged_group_with_retention(ctx: Context, group: LambdaL
 
 def test_ensure_twice_changes_nothing(ctx: Context, group: LambdaLogGroup) -> None:
     group.ensure()
-    sent = record_mutations(ctx.client("logs"))
+    sent = Requests.on(ctx.client("logs"))
     assert group.ensure() == "unchanged"
-    assert sent == []
+    assert sent.mutating == []
 
 
 def test_destroy_twice(ctx: Context, group: LambdaLogGroup) -> None:
@@ -77,9 +62,9 @@ def test_retention_drift_is_named_and_fixed(ctx: Context, group: LambdaLogGroup)
     observed = group.describe()
     assert observed is not None
     assert group.differences(observed) == ["retention"]
-    sent = record_mutations(logs)
+    sent = Requests.on(logs)
     assert group.ensure() == "updated"
-    assert sent == ["PutRetentionPolicy"]
+    assert sent.mutating == ["PutRetentionPolicy"]
     observed = group.describe()
     assert observed is not None
     assert observed.data["retentionInDays"] == 14

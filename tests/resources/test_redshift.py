@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.stub import ANY, Stubber
+from support.requests import Requests
 
 from wcpipe.core.errors import NotOwnedError, WaitTimeout, WcpipeError, translate
 from wcpipe.provision.resources import ec2, ec2_endpoint, redshift
@@ -15,18 +16,6 @@ from wcpipe.spec.model import Spec
 from wcpipe.spec.names import OWNER_TAG
 
 PASSWORD = "Sup3rSecretPassw0rd"
-READ_PREFIXES = ("Describe", "Get", "List")
-
-
-def mutations(client: Any) -> list[str]:
-    sent: list[str] = []
-
-    def hook(model: Any, **_: Any) -> None:
-        if not model.name.startswith(READ_PREFIXES):
-            sent.append(model.name)
-
-    client.meta.events.register("before-call", hook)
-    return sent
 
 
 def with_warehouse(ctx: Context, **warehouse: Any) -> Context:
@@ -65,9 +54,9 @@ def test_subnet_group_ensure_twice_delete_twice(ctx: Context) -> None:
     group = redshift.SubnetGroup(ctx)
     assert group.ensure() == "created"
     client = ctx.client("redshift")
-    sent = mutations(client)
+    sent = Requests.on(client)
     assert group.ensure() == "unchanged"
-    assert sent == []
+    assert sent.mutating == []
     observed = group.describe()
     assert observed is not None
     assert observed.data["subnet_ids"] == sorted(ec2.network(ctx).subnet_ids)
@@ -103,9 +92,9 @@ def test_subnet_group_not_owned(ctx: Context) -> None:
 def test_cluster_ensure_twice(rctx: Context) -> None:
     cluster = redshift.Cluster(rctx)
     assert cluster.ensure() == "created"
-    sent = mutations(rctx.client("redshift"))
+    sent = Requests.on(rctx.client("redshift"))
     assert cluster.ensure() == "unchanged"
-    assert sent == []
+    assert sent.mutating == []
 
     c = cluster_of(rctx)
     assert c["Encrypted"] is True

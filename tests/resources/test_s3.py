@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from s3iam_helpers import Calls, teach_moto_secure_transport
+from support.requests import Requests
+from support.s3_policy import teach_moto_secure_transport
 
 from wcpipe.core.errors import NotOwnedError, SpecError
 from wcpipe.provision.resources.s3 import TEMP_DIR_RULE_ID, Bucket, tls_only_statement
@@ -42,7 +43,7 @@ def bucket(ctx):  # type: ignore[no-untyped-def]
 def test_bucket_ensure_twice_creates_then_changes_nothing(ctx, s3):
     b = Bucket(ctx)
     assert b.ensure() == "created"
-    calls = Calls(s3)
+    calls = Requests.on(s3)
     assert b.ensure() == "unchanged"
     assert calls.mutating == []
 
@@ -105,7 +106,7 @@ def test_bucket_delete_pages_through_more_than_1000_objects(ctx, s3, bucket):
     backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
     for i in range(1005):  # straight into moto's store: 1005 requests would be slow
         backend.put_object(bucket.name, f"k/{i}", b"x")
-    calls = Calls(s3)
+    calls = Requests.on(s3)
     assert bucket.destroy() == "deleted"
     assert calls.count("DeleteObjects") == 2
 
@@ -124,7 +125,7 @@ def test_unowned_bucket_is_neither_changed_nor_deleted(ctx, s3):
 def test_removed_public_access_block_is_drift_and_fixed(ctx, s3, bucket):
     s3.delete_public_access_block(Bucket=bucket.name)
     assert bucket.differences(bucket.describe()) == ["public_access_block"]
-    calls = Calls(s3)
+    calls = Requests.on(s3)
     assert bucket.ensure() == "updated"
     assert calls.mutating == ["PutPublicAccessBlock"]
     assert bucket.ensure() == "unchanged"
@@ -171,7 +172,7 @@ def test_removed_lifecycle_rule_is_planned_as_an_update_and_put_back(ctx, s3, bu
     s3.delete_bucket_lifecycle(Bucket=bucket.name)
     assert bucket.describe().data["lifecycle"] == []  # NoSuchLifecycleConfiguration: no rules
     assert bucket.differences(bucket.describe()) == ["lifecycle"]
-    calls = Calls(s3)
+    calls = Requests.on(s3)
     assert bucket.ensure() == "updated"
     assert calls.mutating == ["PutBucketLifecycleConfiguration"]
     assert s3.get_bucket_lifecycle_configuration(Bucket=bucket.name)["Rules"] == [TEMP_DIR_RULE]
@@ -221,7 +222,7 @@ def test_kms_default_encryption_is_accepted(ctx, s3, bucket):
 def test_artifacts_ensure_twice_then_delete_twice(ctx, s3, bucket):
     a = Artifacts(ctx)
     assert a.ensure() == "created"
-    calls = Calls(s3)
+    calls = Requests.on(s3)
     assert a.ensure() == "unchanged"
     assert calls.mutating == []
 
@@ -246,7 +247,7 @@ def test_artifact_changed_in_s3_is_uploaded_again_alone(ctx, s3, bucket):
     a.ensure()
     s3.put_object(Bucket=bucket.name, Key="wcpipe/glue/load.py", Body=b"print('edited')")
     assert a.differences(a.describe()) == ["glue_script"]
-    calls = Calls(s3)
+    calls = Requests.on(s3)
     assert a.ensure() == "updated"
     assert calls.mutating == ["PutObject"]
     assert a.ensure() == "unchanged"
@@ -257,7 +258,7 @@ def test_artifact_changed_in_s3_is_uploaded_again_alone(ctx, s3, bucket):
 
 def test_data_files_ensure_twice_then_delete_twice(ctx, s3, bucket):
     d = DataFiles(ctx)
-    calls = Calls(s3)
+    calls = Requests.on(s3)
     assert d.ensure() == "created"
     assert calls.count("PutObject") == 1
     calls.clear()
@@ -292,7 +293,7 @@ def test_data_files_upload_again_only_when_content_changes(ctx, s3, bucket, tmp_
     (tmp_path / "b.csv").write_text("x\n2\n")
     ctx.spec = _spec_with_files(ctx.spec, tmp_path, "a.csv", "b.csv")
     d = DataFiles(ctx)
-    calls = Calls(s3)
+    calls = Requests.on(s3)
     assert d.ensure() == "created"
     assert calls.count("PutObject") == 2
     calls.clear()

@@ -8,7 +8,7 @@ import traceback
 
 import pytest
 from botocore.stub import Stubber
-from s3iam_helpers import Calls
+from support.requests import Requests
 
 from wcpipe.core.errors import NotOwnedError, WcpipeError
 from wcpipe.provision.resources.secretsmanager import (
@@ -30,7 +30,7 @@ def _value(sm, name="wcpipe-fifa/redshift-admin"):  # type: ignore[no-untyped-de
 def test_secret_ensure_twice_then_delete_twice(ctx, sm):
     secret = AdminSecret(ctx)
     assert secret.ensure() == "created"
-    calls = Calls(sm)
+    calls = Requests.on(sm)
     assert secret.ensure() == "unchanged"
     assert calls.mutating == []
 

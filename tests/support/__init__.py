@@ -5,4 +5,6 @@
 - `paths`: where the repository's files are (ROOT, SPEC_PATH, FIFA_CSV, EVENTS_DIR), once.
 - `clock`: `FakeClock`, injected time.
 - `cli`: `run_cli`, the one way tests run the `wcpipe` command in-process, and its `CliResult`.
+- `requests`: `Requests`, the one request recorder, and `is_read`, the one meaning of a read.
+- `s3_policy`: moto's S3 taught to evaluate bucket policies for a TLS request.
 """

@@ -2,13 +2,15 @@
 at an arbitrary point of a run, with no chance to clean up.
 
 Environment:
-- WCPIPE_KILL_AT: k, counted over mutating requests (anything but Describe/Get/List/Head).
+- WCPIPE_KILL_AT: k, counted over mutating requests (anything but a read, as
+  `support.requests.is_read` defines it).
 - WCPIPE_KILL_ON: instead, `<service>.<Operation>` (say `s3.PutBucketTagging`): die at the
   first request of that operation.
 - WCPIPE_KILL_WHEN: `before-send` (the k-th request is never sent) or `response-received`
   (it was sent and served, but its answer is lost).
-The hook is registered through `wcpipe.core.aws.instrument`, so it sits on every client wcpipe
-builds.
+The hooks are registered through `wcpipe.core.aws.instrument`, so they sit on every client wcpipe
+builds: one notes in the request's context whether the call reads (its parameters are known only
+then), the other counts and kills at WCPIPE_KILL_WHEN.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ import sys
 import threading
 from typing import Any
 
+from support.requests import is_read
+
 from wcpipe.cli import main
 from wcpipe.core.aws import instrument
 
-READS = ("Describe", "Get", "List", "Head")
 KILL_AT = int(os.environ.get("WCPIPE_KILL_AT", "0"))
 KILL_ON = os.environ.get("WCPIPE_KILL_ON", "")
 WHEN = os.environ.get("WCPIPE_KILL_WHEN", "before-send")
@@ -31,10 +34,15 @@ _count = 0
 _lock = threading.Lock()
 
 
-def hook(event_name: str, **_: Any) -> None:
+def classify(model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    context["wcpipe_read"] = is_read(model.name, params)
+
+
+def hook(event_name: str, **kwargs: Any) -> None:
     global _count
-    operation = event_name.rsplit(".", 1)[-1]
-    if operation.startswith(READS):
+    # before-send passes the request (which carries the context), response-received the context.
+    context = kwargs["context"] if "context" in kwargs else kwargs["request"].context
+    if context.get("wcpipe_read"):
         return
     with _lock:
         _count += 1
@@ -49,5 +57,6 @@ def _tally() -> None:
     sys.stderr.write(f"MUTATIONS {_count}\n")
 
 
+instrument("before-parameter-build", classify)
 instrument(WHEN, hook)
 sys.exit(main())
