@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator  # noqa: E402
 import pytest  # noqa: E402
 from support.cli import CliResult, run_cli  # noqa: E402
 from support.clock import FakeClock  # noqa: E402
+from support.dataapi import DataApi  # noqa: E402
 from support.paths import SPEC_PATH  # noqa: E402
 
 
@@ -63,32 +64,10 @@ def ctx(spec, aws, clock):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def data_api_finishes(moto) -> Iterator[list[str]]:
-    """moto's Data API never finishes a statement: make every statement FINISHED when described,
-    and record the SQL sent (the sandbox runs it for real on PostgreSQL)."""
-    from moto.redshiftdata import models
-
-    sent: list[str] = []
-    original = models.RedshiftDataAPIServiceBackend.describe_statement
-
-    def describe(self, statement_id):  # type: ignore[no-untyped-def]
-        statement = original(self, statement_id)
-        statement.status = "FINISHED"
-        return statement
-
-    original_execute = models.RedshiftDataAPIServiceBackend.execute_statement
-
-    def execute(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        sent.append(kwargs.get("sql") or (args[5] if len(args) > 5 else ""))
-        return original_execute(self, *args, **kwargs)
-
-    models.RedshiftDataAPIServiceBackend.describe_statement = describe  # type: ignore[method-assign]
-    models.RedshiftDataAPIServiceBackend.execute_statement = execute  # type: ignore[method-assign]
-    try:
-        yield sent
-    finally:
-        models.RedshiftDataAPIServiceBackend.describe_statement = original  # type: ignore[method-assign]
-        models.RedshiftDataAPIServiceBackend.execute_statement = original_execute  # type: ignore[method-assign]
+def data_api(moto, monkeypatch: pytest.MonkeyPatch) -> DataApi:
+    """moto's Data API made to finish every statement, record its SQL and, once told,
+    answer rows (`support.dataapi.DataApi`)."""
+    return DataApi().install(monkeypatch)
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@
 - `transitions`: moto's state manager, process-global, always unset afterwards.
 - `crawls_fail`, `job_runs_fail`, `crawler_writes_table`: patch moto's glue models (restored by
   monkeypatch) for what moto cannot do by itself: fail, or change the catalog.
-- `warehouse`: moto's Data API never finishes and returns fixed rows; this answers each
-  statement from a function of its SQL.
+- `data_api` (tests/conftest.py): moto's Data API, made to finish; `data_api.answer(fn)` answers
+  each statement with the rows `fn(sql)`.
 - `invoke`: `wcpipe -c <the FIFA spec> <args>` in this process, on the world's time: a
   `CliResult`, which unpacks as (exit code, stdout, stderr).
 """
@@ -238,59 +238,6 @@ def job_runs_fail(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setattr(models.FakeJob, "start_job_run", failing_start)
     monkeypatch.setattr(models.FakeJobRun, "as_dict", with_error)
     return message
-
-
-Answer = Callable[[str], list[dict[str, Any]]]
-
-
-@pytest.fixture
-def warehouse(moto, monkeypatch: pytest.MonkeyPatch) -> Callable[[Answer], list[str]]:
-    """`warehouse(answer)`: every statement finishes, and its result rows are `answer(sql)`
-    (dicts of column -> int/str/None). Returns the list of SQL sent."""
-    from moto.redshiftdata import models
-
-    sent: list[str] = []
-    answers: list[Answer] = []
-    original = models.RedshiftDataAPIServiceBackend.describe_statement
-    execute = models.RedshiftDataAPIServiceBackend.execute_statement
-
-    def describe(self, statement_id):  # type: ignore[no-untyped-def]
-        statement = original(self, statement_id)
-        statement.status = "FINISHED"
-        statement.has_result_set = True
-        return statement
-
-    def recording_execute(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        statement = execute(self, *args, **kwargs)
-        sent.append(statement.query_string)
-        return statement
-
-    def result(self, statement_id):  # type: ignore[no-untyped-def]
-        rows = answers[-1](self.statements[statement_id].query_string)
-        names = list(rows[0]) if rows else []
-        meta = [{"name": n, "nullable": 1} for n in names]
-        records = [[_field(r[n]) for n in names] for r in rows]
-        return models.StatementResult(meta, records, len(records))
-
-    monkeypatch.setattr(models.RedshiftDataAPIServiceBackend, "describe_statement", describe)
-    monkeypatch.setattr(
-        models.RedshiftDataAPIServiceBackend, "execute_statement", recording_execute
-    )
-    monkeypatch.setattr(models.RedshiftDataAPIServiceBackend, "get_statement_result", result)
-
-    def install(answer: Answer) -> list[str]:
-        answers.append(answer)
-        return sent
-
-    return install
-
-
-def _field(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {"isNull": True}
-    if isinstance(value, int):
-        return {"longValue": value}
-    return {"stringValue": str(value)}
 
 
 @pytest.fixture

@@ -40,8 +40,8 @@ def test_pattern_problem() -> None:
     assert flow.pattern_problem(None, "c") == "the rule has no event pattern"
 
 
-def test_run_flow_end_to_end(octx, pipeline, warehouse, lambda_starts_the_job) -> None:
-    warehouse(answering(octx, fifa_rows()))
+def test_run_flow_end_to_end(octx, pipeline, data_api, lambda_starts_the_job) -> None:
+    data_api.answer(answering(octx, fifa_rows()))
     steps: list[str] = []
 
     result = flow.run_flow(octx, on_step=steps.append)
@@ -52,7 +52,7 @@ def test_run_flow_end_to_end(octx, pipeline, warehouse, lambda_starts_the_job) -
     assert any("waiting for the job run" in s for s in steps)
 
 
-def test_run_flow_ignores_runs_from_before(octx, pipeline, warehouse, world) -> None:
+def test_run_flow_ignores_runs_from_before(octx, pipeline, data_api, world) -> None:
     octx.client("glue").start_job_run(JobName=pipeline.job)  # an old run, already done
     with pytest.raises(flow.NoJobRun):
         flow.run_flow(octx, appear_timeout=60)
@@ -124,8 +124,8 @@ def test_no_run_lambda_never_invoked(octx, pipeline) -> None:
     assert d.hop == "rule" and "was not invoked" in d.message
 
 
-def test_cli_run_end_to_end(invoke, octx, pipeline, warehouse, lambda_starts_the_job) -> None:
-    warehouse(answering(octx, fifa_rows()))
+def test_cli_run_end_to_end(invoke, octx, pipeline, data_api, lambda_starts_the_job) -> None:
+    data_api.answer(answering(octx, fifa_rows()))
     code, out, err = invoke("run")
     assert code == 0, err
     assert "SUCCEEDED" in out and "verify public.attendance" in out
@@ -150,10 +150,10 @@ def test_cli_run_job_failed_exits_1(
 
 
 def test_cli_run_verify_mismatch_exits_1(
-    invoke, octx, pipeline, warehouse, lambda_starts_the_job
+    invoke, octx, pipeline, data_api, lambda_starts_the_job
 ) -> None:
     rows = fifa_rows()
-    warehouse(answering(octx, [*rows, rows[0]]))
+    data_api.answer(answering(octx, [*rows, rows[0]]))
     code, out, err = invoke("run")
     assert code == 1
     assert "MISMATCH" in out and "rows: source 22, warehouse 23" in err

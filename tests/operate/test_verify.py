@@ -61,8 +61,8 @@ def answering(octx, rows: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
     return answer
 
 
-def test_verify_matches_the_fifa_file(octx, pipeline, warehouse) -> None:
-    sent = warehouse(answering(octx, fifa_rows()))
+def test_verify_matches_the_fifa_file(octx, pipeline, data_api) -> None:
+    sent = data_api.answer(answering(octx, fifa_rows()))
 
     report = opverify.verify(octx)
 
@@ -76,9 +76,9 @@ def test_verify_matches_the_fifa_file(octx, pipeline, warehouse) -> None:
     report.raise_if_mismatch()
 
 
-def test_verify_duplicated_row_is_a_count_mismatch(octx, pipeline, warehouse) -> None:
+def test_verify_duplicated_row_is_a_count_mismatch(octx, pipeline, data_api) -> None:
     rows = fifa_rows()
-    warehouse(answering(octx, [*rows, rows[3]]))
+    data_api.answer(answering(octx, [*rows, rows[3]]))
 
     report = opverify.verify(octx)
 
@@ -88,17 +88,17 @@ def test_verify_duplicated_row_is_a_count_mismatch(octx, pipeline, warehouse) ->
         report.raise_if_mismatch()
 
 
-def test_verify_value_lost_in_conversion_is_a_sum_mismatch(octx, pipeline, warehouse) -> None:
+def test_verify_value_lost_in_conversion_is_a_sum_mismatch(octx, pipeline, data_api) -> None:
     rows = fifa_rows()
     rows[3]["highest_attendance"] = 173  # "173,850[86]" read as 173 by a careless load
-    warehouse(answering(octx, rows))
+    data_api.answer(answering(octx, rows))
 
     report = opverify.verify(octx)
 
     assert [c.name for c in report.mismatches()] == ["sum of highest_attendance"]
 
 
-def test_verify_counts_csv_correctly_across_files(octx, pipeline, warehouse) -> None:
+def test_verify_counts_csv_correctly_across_files(octx, pipeline, data_api) -> None:
     s3 = octx.client("s3")
     # A second file: quoted newline inside a field, CRLF, a header of its own, a folder marker.
     s3.put_object(
@@ -112,7 +112,7 @@ def test_verify_counts_csv_correctly_across_files(octx, pipeline, warehouse) -> 
     )
     s3.put_object(Bucket=pipeline.bucket, Key=f"{pipeline.prefix}more/", Body=b"")
     rows = fifa_rows()
-    warehouse(answering(octx, rows))
+    data_api.answer(answering(octx, rows))
 
     report = opverify.verify(octx)
 
@@ -121,7 +121,7 @@ def test_verify_counts_csv_correctly_across_files(octx, pipeline, warehouse) -> 
     assert (count.source, count.warehouse, count.ok) == (23, 22, False)
 
 
-def test_verify_reports_unconvertible_source_values(octx, pipeline, warehouse) -> None:
+def test_verify_reports_unconvertible_source_values(octx, pipeline, data_api) -> None:
     s3 = octx.client("s3")
     s3.put_object(
         Bucket=pipeline.bucket,
@@ -131,7 +131,7 @@ def test_verify_reports_unconvertible_source_values(octx, pipeline, warehouse) -
             b"99,2030,X,lots,1,1,1,V,G\n"
         ),
     )
-    warehouse(answering(octx, fifa_rows()))
+    data_api.answer(answering(octx, fifa_rows()))
 
     report = opverify.verify(octx)
 
@@ -140,15 +140,15 @@ def test_verify_reports_unconvertible_source_values(octx, pipeline, warehouse) -
     assert "total_attendance" in rejected.detail
 
 
-def test_cli_verify_ok_table(invoke, pipeline, octx, warehouse) -> None:
-    warehouse(answering(octx, fifa_rows()))
+def test_cli_verify_ok_table(invoke, pipeline, octx, data_api) -> None:
+    data_api.answer(answering(octx, fifa_rows()))
     code, out, err = invoke("verify")
     assert code == 0, err
     assert "rows" in out and "22" in out and "MISMATCH" not in out
 
 
-def test_cli_verify_json(invoke, pipeline, octx, warehouse) -> None:
-    warehouse(answering(octx, fifa_rows()))
+def test_cli_verify_json(invoke, pipeline, octx, data_api) -> None:
+    data_api.answer(answering(octx, fifa_rows()))
     code, out, _ = invoke("--output", "json", "verify")
     assert code == 0
     doc = json.loads(out)
@@ -156,9 +156,9 @@ def test_cli_verify_json(invoke, pipeline, octx, warehouse) -> None:
     assert {c["check"] for c in doc["checks"]} >= {"rows", "sum of year"}
 
 
-def test_cli_verify_mismatch_exits_1_naming_figures(invoke, pipeline, octx, warehouse) -> None:
+def test_cli_verify_mismatch_exits_1_naming_figures(invoke, pipeline, octx, data_api) -> None:
     rows = fifa_rows()
-    warehouse(answering(octx, [*rows, rows[0]]))
+    data_api.answer(answering(octx, [*rows, rows[0]]))
     code, out, err = invoke("verify")
     assert code == 1
     assert "MISMATCH" in out
@@ -168,7 +168,7 @@ def test_cli_verify_mismatch_exits_1_naming_figures(invoke, pipeline, octx, ware
 FIFA_HEADER = b",Year,Hosts,Total_Attendance,Matches,Average_Attendance,Number,Venue,Game(s)\n"
 
 
-def test_verify_sums_the_last_row_of_a_repeated_key(octx, pipeline, warehouse) -> None:
+def test_verify_sums_the_last_row_of_a_repeated_key(octx, pipeline, data_api) -> None:
     # A later file restates 1930 (key: year): merge keeps that row, so the sums use its values.
     s3 = octx.client("s3")
     s3.put_object(
@@ -178,7 +178,7 @@ def test_verify_sums_the_last_row_of_a_repeated_key(octx, pipeline, warehouse) -
     )
     rows = fifa_rows()
     rows[0].update(total_attendance=434001, average_attendance=24112, highest_attendance=93000)
-    warehouse(answering(octx, rows))
+    data_api.answer(answering(octx, rows))
 
     report = opverify.verify(octx)
 

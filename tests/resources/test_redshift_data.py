@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from support.dataapi import DataApi
 
 from wcpipe.core.errors import WcpipeError
 from wcpipe.provision.resources import redshift_data
@@ -183,11 +184,11 @@ def test_ensure_twice(dctx: Context, stub: Stubber) -> None:
     assert dctx.output("redshift-data.table", "table") == "public.attendance"
 
 
-def test_create_sends_the_spec_ddl_on_moto(dctx: Context, data_api_finishes: list[str]) -> None:
+def test_create_sends_the_spec_ddl_on_moto(dctx: Context, data_api: DataApi) -> None:
     redshift_data.TargetTable(dctx).create()
-    assert data_api_finishes == [sql.create_schema(dctx.spec), sql.create_table(dctx.spec)]
-    assert "CREATE TABLE IF NOT EXISTS" in data_api_finishes[1]
-    assert '"hosts" varchar(64) NOT NULL' in data_api_finishes[1]
+    assert data_api.sent == [sql.create_schema(dctx.spec), sql.create_table(dctx.spec)]
+    assert "CREATE TABLE IF NOT EXISTS" in data_api.sent[1]
+    assert '"hosts" varchar(64) NOT NULL' in data_api.sent[1]
 
 
 def test_absent_while_warehouse_missing_or_busy(ctx: Context) -> None:

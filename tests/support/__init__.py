@@ -6,5 +6,6 @@
 - `clock`: `FakeClock`, injected time.
 - `cli`: `run_cli`, the one way tests run the `wcpipe` command in-process, and its `CliResult`.
 - `requests`: `Requests`, the one request recorder, and `is_read`, the one meaning of a read.
+- `dataapi`: `DataApi`, moto's Data API made to finish statements and answer rows.
 - `s3_policy`: moto's S3 taught to evaluate bucket policies for a TLS request.
 """
