@@ -18,7 +18,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from reliability.conftest import Pipeline, census, converged, duplicates, report
+from support.census import census
+from support.figures import report
+from support.harness import Pipeline
 
 SERVICES = ("iam", "lambda", "glue", "s3", "ec2", "redshift", "secretsmanager", "logs", "events")
 
@@ -61,10 +63,10 @@ def test_two_ups_at_once_converge(pipeline: Pipeline) -> None:
             assert len(errors) == 1 and "Traceback" not in err, err[-3000:]
             report(f"concurrent up: one run stopped with: {errors[0]}")
     assert 0 in codes, [err[-2000:] for _, _, err in results]
-    assert duplicates(census(pipeline)) == {}
+    assert census(pipeline).duplicates() == {}
     again = pipeline.cli("up", "--yes")
     assert again.code == 0, again
-    assert converged(census(pipeline)) == {}
+    assert census(pipeline).converged() == {}
     plan = pipeline.cli("--output", "json", "plan")
     assert json.loads(plan.out)["pending"] == 0, plan.out
     report(f"concurrent up: exit codes {codes}")

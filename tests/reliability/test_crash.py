@@ -16,17 +16,13 @@ it was served but before its answer is read.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from reliability.conftest import (
-    Pipeline,
-    census,
-    converged,
-    duplicates,
-    leftovers,
-    report,
-    tagged,
-    wait_idle,
-)
+from support.census import census
+from support.figures import report
+from support.harness import Pipeline, tagged, wait_idle
+
+CRASH = Path(__file__).resolve().parent / "helpers" / "crash.py"
 
 STEP = 6
 """Mutating requests between kill points (a fresh `up` sends about 45, a `down` about 30)."""
@@ -36,7 +32,7 @@ MAX_RUNS = 25
 def crash(pl: Pipeline, *args: str, when: str = "before-send", **env: str) -> str:
     """One run of `wcpipe <args>` through helpers/crash.py; returns where it died, or
     `done after N` (N mutating requests) if it was not killed. Fails if the run failed."""
-    child = pl.sh(*args, wrapper="crash", WCPIPE_KILL_WHEN=when, **env)
+    child = pl.sh(*args, script=CRASH, WCPIPE_KILL_WHEN=when, **env)
     _, err = child.communicate(timeout=120)
     if child.returncode == 0:
         tally = [line for line in err.splitlines() if line.startswith("MUTATIONS ")]
@@ -58,7 +54,7 @@ def crash_until_done(pl: Pipeline, *args: str) -> list[str]:
         kills.append(where)
         if where.startswith("done"):
             return kills
-        assert duplicates(census(pl)) == {}, f"after the crash at {where} ({kills})"
+        assert census(pl).duplicates() == {}, f"after the crash at {where} ({kills})"
     raise AssertionError(f"still not done after {MAX_RUNS} runs: {kills}")
 
 
@@ -74,13 +70,13 @@ def test_up_and_down_killed_anywhere_converge(pipeline: Pipeline) -> None:
     _our_bucket(pipeline)
     up_kills = crash_until_done(pipeline, "up", "--yes")
     assert len(up_kills) >= 5, f"the kill points cover the run: {up_kills}"
-    assert converged(census(pipeline)) == {}
+    assert census(pipeline).converged() == {}
     plan = pipeline.cli("--output", "json", "plan")
     assert plan.code == 0 and json.loads(plan.out)["pending"] == 0, plan
 
     down_kills = crash_until_done(pipeline, "down", "--yes")
     assert len(down_kills) >= 3, f"the kill points cover the run: {down_kills}"
-    assert leftovers(census(pipeline)) == {}
+    assert census(pipeline).leftovers() == {}
     assert tagged(pipeline.sandbox, pipeline.name) == []
     report(
         f"crash consistency: {len(up_kills) - 1} kill points in up, {len(down_kills) - 1} in "
@@ -97,4 +93,4 @@ def test_up_killed_between_creating_and_tagging_the_bucket(pipeline: Pipeline) -
     assert where.endswith("s3.PutBucketTagging"), where
     again = pipeline.cli("up", "--yes")
     assert again.code == 0, again.err[-1500:]
-    assert converged(census(pipeline)) == {}
+    assert census(pipeline).converged() == {}

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
-from reliability.conftest import Faults
+from support.faults import Faults
 
 # One cheap read per protocol family wcpipe uses (query, ec2, rest-xml, json, rest-json).
 CALLS = [

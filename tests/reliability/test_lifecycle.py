@@ -2,7 +2,7 @@
 promises 1 (faults), 7 (least privilege and safe defaults), 8 (secrets) and 10 (teardown).
 
 The steps are tests that run in file order on one module-scoped pipeline; every CLI run is kept
-in a transcript that the secrets test scans. `Faults` (conftest) fails every 4th first attempt
+in a transcript that the secrets test scans. `Faults` (support.faults) fails every 4th first attempt
 of every request wcpipe sends -- throttling (SlowDown, RequestLimitExceeded, Throttling,
 ThrottlingException, TooManyRequestsException) alternating with 5xx -- and botocore's standard
 retry mode must absorb each one; its backoff sleeps are recorded, not slept.
@@ -20,22 +20,12 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+from support.census import census
 from support.cli import CliResult
-
-from reliability.conftest import (
-    DECLARED,
-    Faults,
-    Pipeline,
-    census,
-    converged,
-    error_response,
-    leftovers,
-    new_pipeline,
-    report,
-    skip_retry_sleeps,
-    tagged,
-    wait_idle,
-)
+from support.faults import Faults, error_response
+from support.figures import report
+from support.harness import Pipeline, new_pipeline, tagged, wait_idle
+from support.retry_sleeps import skip_retry_sleeps
 
 COMMANDS = {"up", "plan", "down", "run", "verify", "status", "logs"}
 
@@ -143,7 +133,7 @@ def test_up_under_faults_converges(lc: Life) -> None:
     plan = lc.cli("--output", "json", "plan")
     assert plan.code == 0, plan
     assert json.loads(plan.out)["pending"] == 0, plan.out
-    assert converged(census(lc.pipeline)) == {}
+    assert census(lc.pipeline).converged() == {}
     assert lc.absorbed["up"] > 0 and lc.absorbed["plan"] > 0, lc.absorbed
     report(f"faults absorbed: up {lc.absorbed['up']}, plan {lc.absorbed['plan']}")
     lc.steps_ok.add("up")
@@ -479,8 +469,8 @@ def test_down_under_faults(lc: Life) -> None:
 def test_down_leaves_nothing_in_any_service_listing(lc: Life) -> None:
     lc.need("down")
     counts = census(lc.pipeline)
-    assert set(DECLARED) <= set(counts)
-    assert leftovers(counts) == {}
+    assert set(counts.declared) <= set(counts.found)
+    assert counts.leftovers() == {}
 
 
 def test_down_leaves_nothing_tagged(lc: Life) -> None:

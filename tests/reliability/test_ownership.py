@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 from support.cli import CliResult
+from support.harness import Pipeline, new_pipeline
 from support.requests import Requests
 
-from reliability.conftest import Pipeline, new_pipeline
 from wcpipe.spec.names import OWNER_TAG
 
 TRUST = {

@@ -14,9 +14,11 @@ import threading
 from typing import Any
 
 import pytest
+from support.census import census
 from support.clock import FakeClock
-
-from reliability.conftest import Pipeline, census, converged, error_response, report
+from support.faults import error_response
+from support.figures import report
+from support.harness import Pipeline
 
 LAMBDA_ERROR = (
     "InvalidParameterValueException",
@@ -103,7 +105,7 @@ def test_up_waits_for_new_roles_within_its_budget(pipeline: Pipeline) -> None:
     # Each of the function, the two crawlers and the job was refused 4 times, then created.
     assert sorted(hook.refused.values()) == [refusals] * 4
     assert hook.sent == {"CreateFunction": 5, "CreateCrawler": 10, "CreateJob": 5}
-    assert converged(census(pipeline)) == {}
+    assert census(pipeline).converged() == {}
     assert 0 < clock.longest < 120, "within the two-minute budget"
     report(f"role propagation: 16 refusals absorbed, longest wait {clock.longest:.0f}s (injected)")
 

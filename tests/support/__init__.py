@@ -8,4 +8,10 @@
 - `requests`: `Requests`, the one request recorder, and `is_read`, the one meaning of a read.
 - `dataapi`: `DataApi`, moto's Data API made to finish statements and answer rows.
 - `s3_policy`: moto's S3 taught to evaluate bucket policies for a TLS request.
+- `harness`: `Pipeline`s of their own on a shared sandbox (`new_pipeline`), run through `wcpipe`.
+- `specs`: the FIFA spec written under another name (`write_spec`), and changed (`rewrite_spec`).
+- `faults`: `Faults`, transient faults injected client-side, and `error_response`.
+- `retry_sleeps`: botocore's retry backoff recorded instead of slept (the one botocore patch).
+- `census`: what exists of a pipeline by each service's own listing, against its catalog.
+- `figures`: measured figures, listed at the end of the run.
 """
