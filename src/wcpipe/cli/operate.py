@@ -113,7 +113,7 @@ def start_job(app: App, wait_: bool, follow: bool, timeout: float | None) -> Non
     run did not succeed)."""
     from wcpipe import ui
     from wcpipe.operate import jobrun
-    from wcpipe.operate.logs import format_event
+    from wcpipe.operate.logs import follow_job_run, format_event
 
     ctx = app.context
     run_id = jobrun.start_job_run(ctx)
@@ -132,7 +132,7 @@ def start_job(app: App, wait_: bool, follow: bool, timeout: float | None) -> Non
             else:
                 ui.line(format_event(event))
 
-        run = jobrun.follow_job_run(ctx, run_id, emit, timeout=timeout)
+        run = follow_job_run(ctx, run_id, emit, timeout=timeout)
     else:
         with ui.spinner(f"waiting for job run {run_id}"):
             run = jobrun.wait_for_job_run(ctx, run_id, timeout=timeout)
