@@ -19,6 +19,7 @@ os.environ.update(
 )
 
 from collections.abc import Callable, Iterator  # noqa: E402
+from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 from support.cli import CliResult, run_cli  # noqa: E402
@@ -61,6 +62,29 @@ def ctx(spec, aws, clock):  # type: ignore[no-untyped-def]
     from wcpipe.provision.resources.base import Context
 
     return Context(spec=spec, aws=aws, timing=Timing(sleep=clock.sleep, clock=clock))
+
+
+@pytest.fixture(scope="session")
+def warehouse_dsn() -> Iterator[str]:
+    """One embedded PostgreSQL for the whole session (it takes seconds to start): the warehouse
+    of every sandbox (`support.sandbox`, which empties it between them)."""
+    from wcpipe.sandbox.warehouse_pg import EmbeddedPostgres
+
+    # A temp dir of its own (not pytest's 0700 one): as root, PostgreSQL runs as another user.
+    pg = EmbeddedPostgres()
+    yield pg.dsn
+    pg.stop()
+
+
+@pytest.fixture(scope="module")
+def sandbox(warehouse_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One sandbox per test module (moto's state is reset between modules), on the session's
+    PostgreSQL; it records the events put on its bus (`support.sandbox.RecordingSandbox`)."""
+    from support.sandbox import started_sandbox
+
+    cache = tmp_path_factory.mktemp("lambda-cache")
+    with started_sandbox(warehouse_dsn, lambda_cache=cache) as sb:
+        yield sb
 
 
 @pytest.fixture

@@ -17,14 +17,6 @@ from support.requests import Requests
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from wcpipe.sandbox.core import Sandbox
-
-    with Sandbox(lambda_cache=tmp_path_factory.mktemp("lambda")) as sb:
-        yield sb
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the FIFA project (spec + data) the test may change."""

@@ -1,7 +1,7 @@
 """Fixtures for the reliability and security tests (issue 6); what they build is in tests/support.
 
-- `sandbox`: one offline AWS (moto server + embedded PostgreSQL) for the whole package; it is
-  stopped when the package's last test ends, so moto's state never leaks into other packages.
+- `sandbox`: one offline AWS (moto server, on the session's PostgreSQL) for the whole package; it
+  is stopped when the package's last test ends, so moto's state never leaks into other packages.
 - `pipeline`: a fresh pipeline per test (`support.harness.new_pipeline`: its own name, VPC and
   warehouse database on the shared sandbox).
 - `no_retry_sleep`, `faults`: botocore's retry backoff recorded, not slept
@@ -21,6 +21,7 @@ from support.faults import Faults
 from support.figures import FIGURES
 from support.harness import Pipeline, new_pipeline
 from support.retry_sleeps import skip_retry_sleeps
+from support.sandbox import started_sandbox
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -35,11 +36,12 @@ POLL_INTERVAL = "0.1"
 
 
 @pytest.fixture(scope="package")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from wcpipe.sandbox.core import Sandbox
-
+def sandbox(warehouse_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     cache = tmp_path_factory.mktemp("lambda-cache")
-    with pytest.MonkeyPatch.context() as mp, Sandbox(lambda_cache=cache) as sb:
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        started_sandbox(warehouse_dsn, lambda_cache=cache) as sb,
+    ):
         mp.setenv("WCPIPE_POLL_INTERVAL", POLL_INTERVAL)
         yield sb
 

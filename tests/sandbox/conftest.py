@@ -1,31 +1,12 @@
-"""Sandbox fixtures: one embedded PostgreSQL per session (it takes seconds to start), one Sandbox
-per test module (moto's state is reset between modules), and boto3 clients pointed at it."""
+"""Sandbox fixtures, on top of tests/conftest.py's `warehouse_dsn` (one embedded PostgreSQL per
+session) and `sandbox` (one per test module): boto3 clients pointed at it, and a cluster."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def warehouse_dsn() -> Iterator[str]:
-    from wcpipe.sandbox.warehouse_pg import EmbeddedPostgres
-
-    # A temp dir of its own (not pytest's 0700 one): as root, PostgreSQL runs as another user.
-    pg = EmbeddedPostgres()
-    yield pg.dsn
-    pg.stop()
-
-
-@pytest.fixture(scope="module")
-def sandbox(warehouse_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from wcpipe.sandbox.core import Sandbox
-
-    cache = tmp_path_factory.mktemp("lambda-cache")
-    with Sandbox(warehouse_dsn=warehouse_dsn, lambda_cache=cache) as sb:
-        yield sb
 
 
 @pytest.fixture(scope="module")

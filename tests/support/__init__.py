@@ -8,6 +8,7 @@
 - `requests`: `Requests`, the one request recorder, and `is_read`, the one meaning of a read.
 - `dataapi`: `DataApi`, moto's Data API made to finish statements and answer rows.
 - `s3_policy`: moto's S3 taught to evaluate bucket policies for a TLS request.
+- `sandbox`: sandboxes and databases on the session's PostgreSQL, emptied between them.
 - `harness`: `Pipeline`s of their own on a shared sandbox (`new_pipeline`), run through `wcpipe`.
 - `specs`: the FIFA spec written under another name (`write_spec`), and changed (`rewrite_spec`).
 - `faults`: `Faults`, transient faults injected client-side, and `error_response`.
