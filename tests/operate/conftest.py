@@ -1,8 +1,10 @@
 """Fixtures for the operating commands, on moto's in-process mock.
 
-- `pipeline`: the FIFA pipeline's pieces the commands read (bucket with the real CSV, admin
+- `deployed`: the FIFA pipeline's pieces the commands read (bucket with the real CSV, admin
   secret, Glue databases, both crawlers, the job, the Lambda with its rule, target and invoke
-  permission), created directly with boto3 -- the resources package is someone else's.
+  permission), created directly with boto3 -- the resources package is someone else's; its value
+  is their `Names`. (Not called `pipeline`: that is `support.harness.Pipeline`, which `wcpipe up`
+  made on a sandbox.)
 - `world`: injected time. `world.sleep` advances a FakeClock and runs the hooks a test
   registered ("while we wait, the Lambda starts the job"); `invoke` hands `world.timing()` to the
   CLI (`wcpipe.cli.main(timing=...)`), so commands wait on it too.
@@ -83,7 +85,7 @@ def _zip() -> bytes:
 
 
 @pytest.fixture
-def pipeline(moto, spec, aws, world):  # type: ignore[no-untyped-def]
+def deployed(moto, spec, aws, world):  # type: ignore[no-untyped-def]
     """Create the pieces the operating commands read; returns the Names. Moto's crawls move on
     only when ListCrawls is called (its default transition for glue::crawl is manual): here
     they move on as the world's time passes."""

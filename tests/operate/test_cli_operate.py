@@ -14,11 +14,11 @@ def test_operational_status_with_nothing_created(octx, moto) -> None:
     assert status["lambda (last 24 h)"] == {"invocations": "0", "errors": "0"}
 
 
-def test_operational_status_after_a_crawl_and_a_run(octx, pipeline) -> None:
+def test_operational_status_after_a_crawl_and_a_run(octx, deployed) -> None:
     glue = octx.client("glue")
-    glue.start_crawler(Name=pipeline.s3_crawler)
-    glue.list_crawls(CrawlerName=pipeline.s3_crawler)
-    run_id = glue.start_job_run(JobName=pipeline.job)["JobRunId"]
+    glue.start_crawler(Name=deployed.s3_crawler)
+    glue.list_crawls(CrawlerName=deployed.s3_crawler)
+    run_id = glue.start_job_run(JobName=deployed.job)["JobRunId"]
     octx.client("cloudwatch").put_metric_data(
         Namespace="AWS/Lambda",
         MetricData=[
@@ -26,21 +26,21 @@ def test_operational_status_after_a_crawl_and_a_run(octx, pipeline) -> None:
                 "MetricName": "Invocations",
                 "Value": 3,
                 "Timestamp": datetime.now(UTC),
-                "Dimensions": [{"Name": "FunctionName", "Value": pipeline.function}],
+                "Dimensions": [{"Name": "FunctionName", "Value": deployed.function}],
             }
         ],
     )
 
     status = operational_status(octx)
 
-    assert "at " in status["last crawls"][pipeline.s3_crawler]
-    assert "never crawled" in status["last crawls"][pipeline.redshift_crawler]
+    assert "at " in status["last crawls"][deployed.s3_crawler]
+    assert "never crawled" in status["last crawls"][deployed.redshift_crawler]
     assert status["last job run"]["run id"] == run_id
     assert status["last job run"]["state"] == "SUCCEEDED"
     assert status["lambda (last 24 h)"]["invocations"] == "3"
 
 
-def test_operational_status_tolerates_a_failing_read(octx, pipeline) -> None:
+def test_operational_status_tolerates_a_failing_read(octx, deployed) -> None:
     from botocore.stub import Stubber
 
     with Stubber(octx.client("cloudwatch")) as stub:

@@ -21,7 +21,7 @@ def test_diff_columns_added_removed_retyped() -> None:
 
 
 def test_run_crawler_waits_through_running_with_progress(
-    octx, pipeline, world, transitions
+    octx, deployed, world, transitions
 ) -> None:
     transitions("glue::crawl", 2)
     seen: list[crawl.CrawlProgress] = []
@@ -33,26 +33,26 @@ def test_run_crawler_waits_through_running_with_progress(
     assert [p.state for p in seen][:1] == ["RUNNING"]
     assert world.clock.sleeps  # it really waited, on the injected clock
     assert result.log_group == "/aws-glue/crawlers"
-    assert result.log_stream == pipeline.s3_crawler
+    assert result.log_stream == deployed.s3_crawler
 
 
-def test_run_crawler_attaches_to_a_running_crawl(octx, pipeline, world, transitions) -> None:
+def test_run_crawler_attaches_to_a_running_crawl(octx, deployed, world, transitions) -> None:
     transitions("glue::crawl", 1)
     glue = octx.client("glue")
-    glue.start_crawler(Name=pipeline.s3_crawler)
+    glue.start_crawler(Name=deployed.s3_crawler)
 
     result = crawl.run_crawler(octx, crawl.targets(octx, "s3")[0])
 
     assert result.attached
-    assert len(glue.list_crawls(CrawlerName=pipeline.s3_crawler)["Crawls"]) == 1
+    assert len(glue.list_crawls(CrawlerName=deployed.s3_crawler)["Crawls"]) == 1
 
 
-def test_run_crawler_reports_column_changes(octx, pipeline, crawler_writes_table) -> None:
+def test_run_crawler_reports_column_changes(octx, deployed, crawler_writes_table) -> None:
     glue = octx.client("glue")
     glue.create_table(
-        DatabaseName=pipeline.s3_database,
+        DatabaseName=deployed.s3_database,
         TableInput={
-            "Name": pipeline.source_table,
+            "Name": deployed.source_table,
             "StorageDescriptor": {
                 "Columns": [
                     {"Name": "year", "Type": "bigint"},
@@ -63,8 +63,8 @@ def test_run_crawler_reports_column_changes(octx, pipeline, crawler_writes_table
         },
     )
     crawler_writes_table(
-        pipeline.s3_database,
-        pipeline.source_table,
+        deployed.s3_database,
+        deployed.source_table,
         {"year": "string", "hosts": "string", "venue": "string"},
     )
 
@@ -76,11 +76,11 @@ def test_run_crawler_reports_column_changes(octx, pipeline, crawler_writes_table
     assert result.changes.retyped == {"year": ("bigint", "string")}
 
 
-def test_run_crawler_failed_names_error_and_log(octx, pipeline, crawls_fail) -> None:
+def test_run_crawler_failed_names_error_and_log(octx, deployed, crawls_fail) -> None:
     with pytest.raises(ResourceFailed) as err:
         crawl.run_crawler(octx, crawl.targets(octx, "s3")[0])
     assert crawls_fail in str(err.value)
-    assert f"group /aws-glue/crawlers, stream {pipeline.s3_crawler}" in str(err.value)
+    assert f"group /aws-glue/crawlers, stream {deployed.s3_crawler}" in str(err.value)
 
 
 def test_run_crawler_missing_crawler(octx, moto, spec) -> None:
@@ -88,27 +88,27 @@ def test_run_crawler_missing_crawler(octx, moto, spec) -> None:
         crawl.run_crawler(octx, crawl.targets(octx, "s3")[0])
 
 
-def test_cli_run_crawler_all_prints_columns(invoke, pipeline, world, crawler_writes_table) -> None:
+def test_cli_run_crawler_all_prints_columns(invoke, deployed, world, crawler_writes_table) -> None:
     crawler_writes_table(
-        pipeline.s3_database, pipeline.source_table, {"year": "bigint", "hosts": "string"}
+        deployed.s3_database, deployed.source_table, {"year": "bigint", "hosts": "string"}
     )
     code, out, err = invoke("run-crawler", "all")
     assert code == 0, err
     assert "year" in out and "added" in out
-    assert pipeline.s3_crawler in err and pipeline.redshift_crawler in err
+    assert deployed.s3_crawler in err and deployed.redshift_crawler in err
 
 
-def test_cli_run_crawler_json(invoke, pipeline, world) -> None:
+def test_cli_run_crawler_json(invoke, deployed, world) -> None:
     code, out, _ = invoke("--output", "json", "run-crawler", "s3")
     assert code == 0
     doc = json.loads(out)
-    assert doc["crawls"][0]["crawler"] == pipeline.s3_crawler
+    assert doc["crawls"][0]["crawler"] == deployed.s3_crawler
 
 
 def test_cli_run_crawler_failed_exits_1_with_log_location(
-    invoke, pipeline, world, crawls_fail
+    invoke, deployed, world, crawls_fail
 ) -> None:
     code, _out, err = invoke("run-crawler", "s3")
     assert code == 1
     assert crawls_fail in err
-    assert "/aws-glue/crawlers" in err and pipeline.s3_crawler in err
+    assert "/aws-glue/crawlers" in err and deployed.s3_crawler in err

@@ -13,15 +13,15 @@ from .test_verify import answering, fifa_rows
 
 
 @pytest.fixture
-def lambda_starts_the_job(pipeline, octx, world):  # type: ignore[no-untyped-def]
+def lambda_starts_the_job(deployed, octx, world):  # type: ignore[no-untyped-def]
     """What EventBridge and the Lambda do in AWS: once the crawl is over, start one run."""
     glue = octx.client("glue")
     started: list[str] = []
 
     def start() -> None:
-        state = glue.get_crawler(Name=pipeline.s3_crawler)["Crawler"]["State"]
+        state = glue.get_crawler(Name=deployed.s3_crawler)["Crawler"]["State"]
         if state == "READY" and not started:
-            started.append(glue.start_job_run(JobName=pipeline.job)["JobRunId"])
+            started.append(glue.start_job_run(JobName=deployed.job)["JobRunId"])
 
     world.hooks.append(start)
     return started
@@ -40,7 +40,7 @@ def test_pattern_problem() -> None:
     assert flow.pattern_problem(None, "c") == "the rule has no event pattern"
 
 
-def test_run_flow_end_to_end(octx, pipeline, data_api, lambda_starts_the_job) -> None:
+def test_run_flow_end_to_end(octx, deployed, data_api, lambda_starts_the_job) -> None:
     data_api.answer(answering(octx, fifa_rows()))
     steps: list[str] = []
 
@@ -52,40 +52,40 @@ def test_run_flow_end_to_end(octx, pipeline, data_api, lambda_starts_the_job) ->
     assert any("waiting for the job run" in s for s in steps)
 
 
-def test_run_flow_ignores_runs_from_before(octx, pipeline, data_api, world) -> None:
-    octx.client("glue").start_job_run(JobName=pipeline.job)  # an old run, already done
+def test_run_flow_ignores_runs_from_before(octx, deployed, data_api, world) -> None:
+    octx.client("glue").start_job_run(JobName=deployed.job)  # an old run, already done
     with pytest.raises(flow.NoJobRun):
         flow.run_flow(octx, appear_timeout=60)
     assert world.clock.now <= 60 + 30
 
 
-def test_no_run_rule_disabled(octx, pipeline) -> None:
-    octx.client("events").disable_rule(Name=pipeline.rule)
+def test_no_run_rule_disabled(octx, deployed) -> None:
+    octx.client("events").disable_rule(Name=deployed.rule)
     d = flow.diagnose(octx)
     assert d.hop == "rule" and "DISABLED" in d.message
 
 
-def test_no_run_rule_pattern_names_another_crawler(octx, pipeline) -> None:
+def test_no_run_rule_pattern_names_another_crawler(octx, deployed) -> None:
     pattern = {"source": ["aws.glue"], "detail": {"crawlerName": ["someone-else"]}}
-    octx.client("events").put_rule(Name=pipeline.rule, EventPattern=json.dumps(pattern))
+    octx.client("events").put_rule(Name=deployed.rule, EventPattern=json.dumps(pattern))
     d = flow.diagnose(octx)
     assert d.hop == "rule" and "did not match" in d.message and "someone-else" in d.message
 
 
-def test_no_run_target_missing(octx, pipeline) -> None:
-    octx.client("events").remove_targets(Rule=pipeline.rule, Ids=["start-job"])
+def test_no_run_target_missing(octx, deployed) -> None:
+    octx.client("events").remove_targets(Rule=deployed.rule, Ids=["start-job"])
     assert flow.diagnose(octx).hop == "target"
 
 
-def test_no_run_permission_missing(octx, pipeline) -> None:
+def test_no_run_permission_missing(octx, deployed) -> None:
     octx.client("lambda").remove_permission(
-        FunctionName=pipeline.function, StatementId=pipeline.permission_sid
+        FunctionName=deployed.function, StatementId=deployed.permission_sid
     )
     d = flow.diagnose(octx)
     assert d.hop == "permission" and "events.amazonaws.com" in d.message
 
 
-def test_no_run_lambda_errored_shows_its_log(octx, pipeline) -> None:
+def test_no_run_lambda_errored_shows_its_log(octx, deployed) -> None:
     from datetime import UTC, datetime
 
     octx.client("cloudwatch").put_metric_data(
@@ -95,15 +95,15 @@ def test_no_run_lambda_errored_shows_its_log(octx, pipeline) -> None:
                 "MetricName": "Errors",
                 "Value": 1,
                 "Timestamp": datetime.now(UTC),
-                "Dimensions": [{"Name": "FunctionName", "Value": pipeline.function}],
+                "Dimensions": [{"Name": "FunctionName", "Value": deployed.function}],
             }
         ],
     )
     logs = octx.client("logs")
-    logs.create_log_group(logGroupName=pipeline.function_log_group)
-    logs.create_log_stream(logGroupName=pipeline.function_log_group, logStreamName="s")
+    logs.create_log_group(logGroupName=deployed.function_log_group)
+    logs.create_log_stream(logGroupName=deployed.function_log_group, logStreamName="s")
     logs.put_log_events(
-        logGroupName=pipeline.function_log_group,
+        logGroupName=deployed.function_log_group,
         logStreamName="s",
         logEvents=[
             {
@@ -119,21 +119,21 @@ def test_no_run_lambda_errored_shows_its_log(octx, pipeline) -> None:
     assert any("glue:StartJobRun" in line for line in d.log_lines)
 
 
-def test_no_run_lambda_never_invoked(octx, pipeline) -> None:
+def test_no_run_lambda_never_invoked(octx, deployed) -> None:
     d = flow.diagnose(octx)
     assert d.hop == "rule" and "was not invoked" in d.message
 
 
-def test_cli_run_end_to_end(invoke, octx, pipeline, data_api, lambda_starts_the_job) -> None:
+def test_cli_run_end_to_end(invoke, octx, deployed, data_api, lambda_starts_the_job) -> None:
     data_api.answer(answering(octx, fifa_rows()))
     code, out, err = invoke("run")
     assert code == 0, err
     assert "SUCCEEDED" in out and "verify public.attendance" in out
 
 
-def test_cli_run_no_job_run_names_the_hop(invoke, pipeline, octx) -> None:
+def test_cli_run_no_job_run_names_the_hop(invoke, deployed, octx) -> None:
     octx.client("lambda").remove_permission(
-        FunctionName=pipeline.function, StatementId=pipeline.permission_sid
+        FunctionName=deployed.function, StatementId=deployed.permission_sid
     )
     code, _, err = invoke("run", "--appear-timeout", "30")
     assert code == 1
@@ -142,7 +142,7 @@ def test_cli_run_no_job_run_names_the_hop(invoke, pipeline, octx) -> None:
 
 
 def test_cli_run_job_failed_exits_1(
-    invoke, octx, pipeline, job_runs_fail, lambda_starts_the_job
+    invoke, octx, deployed, job_runs_fail, lambda_starts_the_job
 ) -> None:
     code, _, err = invoke("run")
     assert code == 1
@@ -150,7 +150,7 @@ def test_cli_run_job_failed_exits_1(
 
 
 def test_cli_run_verify_mismatch_exits_1(
-    invoke, octx, pipeline, data_api, lambda_starts_the_job
+    invoke, octx, deployed, data_api, lambda_starts_the_job
 ) -> None:
     rows = fifa_rows()
     data_api.answer(answering(octx, [*rows, rows[0]]))

@@ -27,7 +27,7 @@ def test_dpu_seconds_prefers_dpuseconds_then_workers_then_capacity() -> None:
     assert jobrun.dpu_seconds({}) is None
 
 
-def test_wait_for_job_run_through_starting_and_running(octx, pipeline, transitions) -> None:
+def test_wait_for_job_run_through_starting_and_running(octx, deployed, transitions) -> None:
     transitions("glue::job_run", 2)
     run_id = jobrun.start_job_run(octx)
     states: list[str] = []
@@ -37,28 +37,28 @@ def test_wait_for_job_run_through_starting_and_running(octx, pipeline, transitio
     assert run.state == "SUCCEEDED"
     assert "STARTING" in states and "RUNNING" in states
     assert run.dpu_seconds == 123 * 2 * 1.0  # moto's ExecutionTime x 2 G.1X workers
-    run.raise_if_failed(pipeline.job)
+    run.raise_if_failed(deployed.job)
 
 
-def test_start_job_run_refuses_a_second_run(octx, pipeline, transitions) -> None:
+def test_start_job_run_refuses_a_second_run(octx, deployed, transitions) -> None:
     transitions("glue::job_run", 100)
     first = jobrun.start_job_run(octx)
     with pytest.raises(jobrun.JobAlreadyRunning, match=first):
         jobrun.start_job_run(octx)
 
 
-def test_concurrent_runs_exceeded_becomes_the_same_error(octx, pipeline) -> None:
+def test_concurrent_runs_exceeded_becomes_the_same_error(octx, deployed) -> None:
     from botocore.stub import Stubber
 
     glue = octx.client("glue")
     with Stubber(glue) as stub:
         stub.add_response(
-            "get_job_runs", {"JobRuns": []}, {"JobName": pipeline.job, "MaxResults": 25}
+            "get_job_runs", {"JobRuns": []}, {"JobName": deployed.job, "MaxResults": 25}
         )
         stub.add_client_error(
             "start_job_run",
             "ConcurrentRunsExceededException",
-            expected_params={"JobName": pipeline.job},
+            expected_params={"JobName": deployed.job},
         )
         stub.add_response(
             "get_job_runs", {"JobRuns": [{"Id": "jr_other", "JobRunState": "RUNNING"}]}
@@ -67,14 +67,14 @@ def test_concurrent_runs_exceeded_becomes_the_same_error(octx, pipeline) -> None
             jobrun.start_job_run(octx)
 
 
-def test_failed_run_raises_with_error_message(octx, pipeline, job_runs_fail) -> None:
+def test_failed_run_raises_with_error_message(octx, deployed, job_runs_fail) -> None:
     run = jobrun.wait_for_job_run(octx, jobrun.start_job_run(octx))
     assert run.state == "FAILED"
     with pytest.raises(ResourceFailed, match="Table or view not found"):
-        run.raise_if_failed(pipeline.job)
+        run.raise_if_failed(deployed.job)
 
 
-def test_follow_job_run_emits_lines_while_running(octx, pipeline, world, transitions) -> None:
+def test_follow_job_run_emits_lines_while_running(octx, deployed, world, transitions) -> None:
     transitions("glue::job_run", 2)
     logs = octx.client("logs")
     for group in GLUE_JOB_LOG_GROUPS:
@@ -102,26 +102,26 @@ def test_follow_job_run_emits_lines_while_running(octx, pipeline, world, transit
     assert written
 
 
-def test_cli_start_job_wait_prints_run(invoke, pipeline, world, transitions) -> None:
+def test_cli_start_job_wait_prints_run(invoke, deployed, world, transitions) -> None:
     transitions("glue::job_run", 2)
     code, out, err = invoke("start-job", "--wait")
     assert code == 0, err
     assert "SUCCEEDED" in out and "DPU-seconds" in out and "jr_" in out
 
 
-def test_cli_start_job_without_wait_prints_the_run_id(invoke, pipeline, world) -> None:
+def test_cli_start_job_without_wait_prints_the_run_id(invoke, deployed, world) -> None:
     code, out, _ = invoke("start-job")
     assert code == 0
     assert out.strip().startswith("jr_")
 
 
-def test_cli_start_job_json(invoke, pipeline, world) -> None:
+def test_cli_start_job_json(invoke, deployed, world) -> None:
     code, out, _ = invoke("--output", "json", "start-job", "--wait")
     assert code == 0
     assert json.loads(out)["state"] == "SUCCEEDED"
 
 
-def test_cli_start_job_refuses_concurrent_run(invoke, pipeline, world, transitions) -> None:
+def test_cli_start_job_refuses_concurrent_run(invoke, deployed, world, transitions) -> None:
     transitions("glue::job_run", 100)
     assert invoke("start-job")[0] == 0
     code, _, err = invoke("start-job", "--wait")
@@ -129,14 +129,14 @@ def test_cli_start_job_refuses_concurrent_run(invoke, pipeline, world, transitio
     assert "already has a run in progress" in err
 
 
-def test_cli_start_job_failed_exits_1_with_error(invoke, pipeline, world, job_runs_fail) -> None:
+def test_cli_start_job_failed_exits_1_with_error(invoke, deployed, world, job_runs_fail) -> None:
     code, out, err = invoke("start-job", "--wait")
     assert code == 1
     assert "FAILED" in out
     assert job_runs_fail in err
 
 
-def test_cli_start_job_follow_streams_lines(invoke, pipeline, world, transitions, octx) -> None:
+def test_cli_start_job_follow_streams_lines(invoke, deployed, world, transitions, octx) -> None:
     transitions("glue::job_run", 2)
     logs = octx.client("logs")
     logs.create_log_group(logGroupName="/aws-glue/jobs/error")

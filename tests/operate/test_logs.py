@@ -36,18 +36,18 @@ def test_parse_since() -> None:
         oplogs.parse_since("yesterday")
 
 
-def test_sources_for_all_use_the_latest_run(octx, pipeline) -> None:
-    run_id = octx.client("glue").start_job_run(JobName=pipeline.job)["JobRunId"]
+def test_sources_for_all_use_the_latest_run(octx, deployed) -> None:
+    run_id = octx.client("glue").start_job_run(JobName=deployed.job)["JobRunId"]
     sources = oplogs.log_sources(octx, "all")
     assert [(s.group, s.streams) for s in sources] == [
         ("/aws-glue/jobs/output", (run_id,)),
         ("/aws-glue/jobs/error", (run_id,)),
-        ("/aws-glue/crawlers", (pipeline.s3_crawler, pipeline.redshift_crawler)),
-        (pipeline.function_log_group, None),
+        ("/aws-glue/crawlers", (deployed.s3_crawler, deployed.redshift_crawler)),
+        (deployed.function_log_group, None),
     ]
 
 
-def test_tail_interleaves_by_time_and_never_repeats(octx, pipeline) -> None:
+def test_tail_interleaves_by_time_and_never_repeats(octx, deployed) -> None:
     client = octx.client("logs")
     t = _now_ms()
     _put(client, "/aws-glue/jobs/output", "jr_1", (t, "out a"), (t + 20, "out c"))
@@ -66,16 +66,16 @@ def test_tail_interleaves_by_time_and_never_repeats(octx, pipeline) -> None:
     assert [e.message for e in tail.poll()] == ["out c2"]
 
 
-def test_tail_missing_group_is_no_events_yet(octx, pipeline) -> None:
+def test_tail_missing_group_is_no_events_yet(octx, deployed) -> None:
     tail = oplogs.LogTail(octx.client("logs"), [oplogs.LogSource("/aws/lambda/nope")])
     assert tail.poll() == []
     assert tail.missing == {"/aws/lambda/nope"}
 
 
-def test_tail_filter_text(octx, pipeline) -> None:
+def test_tail_filter_text(octx, deployed) -> None:
     client = octx.client("logs")
     t = _now_ms()
-    _put(client, "/aws-glue/crawlers", pipeline.s3_crawler, (t, "INFO ok"), (t + 1, "ERROR bad"))
+    _put(client, "/aws-glue/crawlers", deployed.s3_crawler, (t, "INFO ok"), (t + 1, "ERROR bad"))
     tail = oplogs.LogTail(
         client, [oplogs.LogSource("/aws-glue/crawlers")], start_ms=t - 1, filter_text="ERROR"
     )
@@ -132,34 +132,34 @@ def test_format_event() -> None:
     assert oplogs.format_event(e) == "2023-11-14T22:13:20.123Z error boom"
 
 
-def test_cli_logs_prints_interleaved_lines(invoke, pipeline, octx) -> None:
+def test_cli_logs_prints_interleaved_lines(invoke, deployed, octx) -> None:
     client = octx.client("logs")
     t = _now_ms()
-    _put(client, "/aws-glue/crawlers", pipeline.s3_crawler, (t, "crawl started"))
-    _put(client, pipeline.function_log_group, "2024/01/01/[$LATEST]abc", (t + 1, "started jr_1"))
+    _put(client, "/aws-glue/crawlers", deployed.s3_crawler, (t, "crawl started"))
+    _put(client, deployed.function_log_group, "2024/01/01/[$LATEST]abc", (t + 1, "started jr_1"))
     code, out, err = invoke("logs", "all", "--since", "5m")
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0].endswith(f"{pipeline.s3_crawler} crawl started")
+    assert lines[0].endswith(f"{deployed.s3_crawler} crawl started")
     assert lines[1].endswith("lambda started jr_1")
 
 
-def test_cli_logs_no_group_yet(invoke, pipeline) -> None:
+def test_cli_logs_no_group_yet(invoke, deployed) -> None:
     code, out, err = invoke("logs", "lambda")
     assert code == 0
     assert out == ""
     assert "no events yet" in err
 
 
-def test_cli_logs_json(invoke, pipeline, octx) -> None:
-    _put(octx.client("logs"), "/aws-glue/crawlers", pipeline.s3_crawler, (_now_ms(), "hi"))
+def test_cli_logs_json(invoke, deployed, octx) -> None:
+    _put(octx.client("logs"), "/aws-glue/crawlers", deployed.s3_crawler, (_now_ms(), "hi"))
     code, out, _ = invoke("--output", "json", "logs", "crawler")
     assert code == 0
     assert [e["message"] for e in json.loads(out)] == ["hi"]
 
 
-def test_cli_logs_follow_ends_on_ctrl_c(invoke, pipeline, octx, world) -> None:
-    _put(octx.client("logs"), "/aws-glue/crawlers", pipeline.s3_crawler, (_now_ms(), "hi"))
+def test_cli_logs_follow_ends_on_ctrl_c(invoke, deployed, octx, world) -> None:
+    _put(octx.client("logs"), "/aws-glue/crawlers", deployed.s3_crawler, (_now_ms(), "hi"))
 
     def interrupt() -> None:
         raise KeyboardInterrupt
@@ -170,7 +170,7 @@ def test_cli_logs_follow_ends_on_ctrl_c(invoke, pipeline, octx, world) -> None:
     assert out.strip().endswith("hi")
 
 
-def test_cli_logs_job_never_ran(invoke, pipeline) -> None:
+def test_cli_logs_job_never_ran(invoke, deployed) -> None:
     code, _, err = invoke("logs", "job")
     assert code == 0
     assert "never run" in err

@@ -61,7 +61,7 @@ def answering(octx, rows: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
     return answer
 
 
-def test_verify_matches_the_fifa_file(octx, pipeline, data_api) -> None:
+def test_verify_matches_the_fifa_file(octx, deployed, data_api) -> None:
     sent = data_api.answer(answering(octx, fifa_rows()))
 
     report = opverify.verify(octx)
@@ -76,7 +76,7 @@ def test_verify_matches_the_fifa_file(octx, pipeline, data_api) -> None:
     report.raise_if_mismatch()
 
 
-def test_verify_duplicated_row_is_a_count_mismatch(octx, pipeline, data_api) -> None:
+def test_verify_duplicated_row_is_a_count_mismatch(octx, deployed, data_api) -> None:
     rows = fifa_rows()
     data_api.answer(answering(octx, [*rows, rows[3]]))
 
@@ -88,7 +88,7 @@ def test_verify_duplicated_row_is_a_count_mismatch(octx, pipeline, data_api) -> 
         report.raise_if_mismatch()
 
 
-def test_verify_value_lost_in_conversion_is_a_sum_mismatch(octx, pipeline, data_api) -> None:
+def test_verify_value_lost_in_conversion_is_a_sum_mismatch(octx, deployed, data_api) -> None:
     rows = fifa_rows()
     rows[3]["highest_attendance"] = 173  # "173,850[86]" read as 173 by a careless load
     data_api.answer(answering(octx, rows))
@@ -98,19 +98,19 @@ def test_verify_value_lost_in_conversion_is_a_sum_mismatch(octx, pipeline, data_
     assert [c.name for c in report.mismatches()] == ["sum of highest_attendance"]
 
 
-def test_verify_counts_csv_correctly_across_files(octx, pipeline, data_api) -> None:
+def test_verify_counts_csv_correctly_across_files(octx, deployed, data_api) -> None:
     s3 = octx.client("s3")
     # A second file: quoted newline inside a field, CRLF, a header of its own, a folder marker.
     s3.put_object(
-        Bucket=pipeline.bucket,
-        Key=f"{pipeline.prefix}more/2026.csv",
+        Bucket=deployed.bucket,
+        Key=f"{deployed.prefix}more/2026.csv",
         Body=(
             b",Year,Hosts,Total_Attendance,Matches,Average_Attendance,Number,Venue,Game(s)\r\n"
             b'23,2026,"United States\nCanada Mexico",6000000,104,57692,94000,"MetLife, NJ",'
             b'"Final"\r\n'
         ),
     )
-    s3.put_object(Bucket=pipeline.bucket, Key=f"{pipeline.prefix}more/", Body=b"")
+    s3.put_object(Bucket=deployed.bucket, Key=f"{deployed.prefix}more/", Body=b"")
     rows = fifa_rows()
     data_api.answer(answering(octx, rows))
 
@@ -121,11 +121,11 @@ def test_verify_counts_csv_correctly_across_files(octx, pipeline, data_api) -> N
     assert (count.source, count.warehouse, count.ok) == (23, 22, False)
 
 
-def test_verify_reports_unconvertible_source_values(octx, pipeline, data_api) -> None:
+def test_verify_reports_unconvertible_source_values(octx, deployed, data_api) -> None:
     s3 = octx.client("s3")
     s3.put_object(
-        Bucket=pipeline.bucket,
-        Key=f"{pipeline.prefix}bad.csv",
+        Bucket=deployed.bucket,
+        Key=f"{deployed.prefix}bad.csv",
         Body=(
             b",Year,Hosts,Total_Attendance,Matches,Average_Attendance,Number,Venue,Game(s)\n"
             b"99,2030,X,lots,1,1,1,V,G\n"
@@ -140,14 +140,14 @@ def test_verify_reports_unconvertible_source_values(octx, pipeline, data_api) ->
     assert "total_attendance" in rejected.detail
 
 
-def test_cli_verify_ok_table(invoke, pipeline, octx, data_api) -> None:
+def test_cli_verify_ok_table(invoke, deployed, octx, data_api) -> None:
     data_api.answer(answering(octx, fifa_rows()))
     code, out, err = invoke("verify")
     assert code == 0, err
     assert "rows" in out and "22" in out and "MISMATCH" not in out
 
 
-def test_cli_verify_json(invoke, pipeline, octx, data_api) -> None:
+def test_cli_verify_json(invoke, deployed, octx, data_api) -> None:
     data_api.answer(answering(octx, fifa_rows()))
     code, out, _ = invoke("--output", "json", "verify")
     assert code == 0
@@ -156,7 +156,7 @@ def test_cli_verify_json(invoke, pipeline, octx, data_api) -> None:
     assert {c["check"] for c in doc["checks"]} >= {"rows", "sum of year"}
 
 
-def test_cli_verify_mismatch_exits_1_naming_figures(invoke, pipeline, octx, data_api) -> None:
+def test_cli_verify_mismatch_exits_1_naming_figures(invoke, deployed, octx, data_api) -> None:
     rows = fifa_rows()
     data_api.answer(answering(octx, [*rows, rows[0]]))
     code, out, err = invoke("verify")
@@ -168,12 +168,12 @@ def test_cli_verify_mismatch_exits_1_naming_figures(invoke, pipeline, octx, data
 FIFA_HEADER = b",Year,Hosts,Total_Attendance,Matches,Average_Attendance,Number,Venue,Game(s)\n"
 
 
-def test_verify_sums_the_last_row_of_a_repeated_key(octx, pipeline, data_api) -> None:
+def test_verify_sums_the_last_row_of_a_repeated_key(octx, deployed, data_api) -> None:
     # A later file restates 1930 (key: year): merge keeps that row, so the sums use its values.
     s3 = octx.client("s3")
     s3.put_object(
-        Bucket=pipeline.bucket,
-        Key=f"{pipeline.prefix}zz-fix.csv",
+        Bucket=deployed.bucket,
+        Key=f"{deployed.prefix}zz-fix.csv",
         Body=FIFA_HEADER + b'0,1930,Uruguay,434001,18,24112,"93,000",Centenario,Final\n',
     )
     rows = fifa_rows()
@@ -188,12 +188,12 @@ def test_verify_sums_the_last_row_of_a_repeated_key(octx, pipeline, data_api) ->
     assert report.source.sums["total_attendance"] == 43936730 - 590549 + 434001
 
 
-def test_source_figures_with_a_two_column_key_and_nulls(octx, pipeline) -> None:
+def test_source_figures_with_a_two_column_key_and_nulls(octx, deployed) -> None:
     # Key (year, hosts): a numeric and a text column; a NULL matches is skipped as SUM does.
     s3 = octx.client("s3")
     s3.put_object(
-        Bucket=pipeline.bucket,
-        Key=f"{pipeline.prefix}zz-more.csv",
+        Bucket=deployed.bucket,
+        Key=f"{deployed.prefix}zz-more.csv",
         Body=FIFA_HEADER
         + b"30,1930,Elsewhere,1,,1,1,V,G\n"  # new key (other hosts), NULL matches
         + b"31,1930,Uruguay,2,5,2,2,V,G\n",  # repeats (1930, Uruguay)
