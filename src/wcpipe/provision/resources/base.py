@@ -18,10 +18,9 @@ Contract of a `Resource`:
 Tags, the one policy (`Resource.tag_changes`, reported by `Resource.tag_differences`): every
 taggable resource carries `ctx.tags`, which include the ownership tag. A tag of ours that is
 missing or has another value is drift: `differences` names it as the field `tags` (TAGS) and
-`update` puts those tags back. Tags others added are theirs and are left alone, and so are AWS's
-own `aws:` tags. Where a class sets `exact_tags` (Glue, the IAM roles, Lambda, the log group,
-the EventBridge rule) others' tags are drift too and are removed: the rule those modules had
-before there was one policy, which their tests still assert.
+`update` puts those tags back. Tags others added (an organization's cost-allocation or
+compliance tags, say) are theirs and are left alone, and so are AWS's own `aws:` tags: wcpipe
+adopts nothing it does not own, and takes nothing off what it does.
 
 `ensure()` and `destroy()` string these together for one resource (the engine does the same across
 the graph, concurrently); tests call them twice to prove idempotence.
@@ -131,11 +130,9 @@ class TagChanges:
 
     put: dict[str, str] = field(default_factory=dict)
     """Tags of ours that are missing or differ, with the values they should have."""
-    remove: list[str] = field(default_factory=list)
-    """Keys of tags others added, to take off: only where the resource sets `exact_tags`."""
 
     def __bool__(self) -> bool:
-        return bool(self.put or self.remove)
+        return bool(self.put)
 
 
 class Resource(ABC):
@@ -147,7 +144,6 @@ class Resource(ABC):
     billable: ClassVar[bool] = False
     taggable: ClassVar[bool] = True
     """False where AWS offers no tags (a classifier, a Lambda permission): owned by exact name."""
-    exact_tags: ClassVar[bool] = False
     """True where tags others added are drift too, and removed (see the tag policy above)."""
     shared: ClassVar[bool] = False
     """True where one that exists without our tag is reused as it is, never changed or deleted
@@ -188,28 +184,17 @@ class Resource(ABC):
         if not self.taggable:
             return TagChanges()
         wanted = self.ctx.tags
-        put = {k: v for k, v in sorted(wanted.items()) if observed.tags.get(k) != v}
-        others = (k for k in observed.tags if k not in wanted and not k.startswith("aws:"))
-        return TagChanges(put, sorted(others) if self.exact_tags else [])
+        return TagChanges({k: v for k, v in sorted(wanted.items()) if observed.tags.get(k) != v})
 
     def tag_differences(self, observed: Observed) -> list[str]:
         """[TAGS] when the tags drifted, else []: what `differences` reports for them."""
         return [TAGS] if self.tag_changes(observed) else []
 
-    def sync_tags(
-        self,
-        observed: Observed,
-        put: Callable[[dict[str, str]], object],
-        remove: Callable[[list[str]], object] | None = None,
-    ) -> None:
-        """Make `tag_changes` with the service's own calls: `put(tags)` (ours, first: the
-        resource is never without its ownership tag) and `remove(keys)` (where `exact_tags`)."""
+    def sync_tags(self, observed: Observed, put: Callable[[dict[str, str]], object]) -> None:
+        """Make `tag_changes` with the service's own call: `put(tags)`, ours that drifted."""
         changes = self.tag_changes(observed)
         if changes.put:
             put(changes.put)
-        if changes.remove:
-            assert remove is not None, f"{type(self).__name__} sets exact_tags: give remove"
-            remove(changes.remove)
 
     def owned(self, observed: Observed) -> bool:
         if not self.taggable:

@@ -41,7 +41,6 @@ def event_pattern(names: Names) -> dict[str, Any]:
 class Rule(Resource):
     key = "events.rule"
     kind = "EventBridge rule"
-    exact_tags = True
     depends_on = ("lambda.function", "lambda.permission")
 
     @property
@@ -138,7 +137,6 @@ class Rule(Resource):
             self.sync_tags(
                 observed,
                 lambda tags: self._events.tag_resource(ResourceARN=arn, Tags=tag_list(tags)),
-                lambda keys: self._events.untag_resource(ResourceARN=arn, TagKeys=keys),
             )
 
     def delete(self, observed: Observed) -> None:

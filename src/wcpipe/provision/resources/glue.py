@@ -12,8 +12,8 @@ Contract (see `resources/base.py`), for every Glue resource in both modules:
   returns the definition it sent (and our tags) as what a describe would find; when Glue answers
   AlreadyExistsException (a concurrent run made it) it describes and refuses one not ours.
 - Tags (everything but the classifier, which Glue cannot tag) are set on create, read with
-  `get_tags` on the resource's ARN, and corrected by the tag policy of `base.py` (Glue's
-  resources set `exact_tags`) with `tag_resource` / `untag_resource`.
+  `get_tags` on the resource's ARN, and corrected by the tag policy of `base.py` with
+  `tag_resource` (tags others added stay).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ class GlueResource(Resource):
     """What every Glue resource shares: the client, the ARN, tags, not-found handling."""
 
     arn_type: ClassVar[str]
-    exact_tags = True
 
     @property
     def glue(self) -> Any:
@@ -68,7 +67,6 @@ class GlueResource(Resource):
         self.sync_tags(
             observed,
             lambda tags: self.glue.tag_resource(ResourceArn=self.arn, TagsToAdd=tags),
-            lambda keys: self.glue.untag_resource(ResourceArn=self.arn, TagsToRemove=keys),
         )
 
     def outputs(self, observed: Observed) -> dict[str, Any]:

@@ -31,7 +31,6 @@ MAX_SESSION = 3600
 
 class _Role(Resource):
     kind = "IAM role"
-    exact_tags = True
     description: ClassVar[str]
     source_account_condition: ClassVar[bool] = False
     """Add aws:SourceAccount to the trust policy. Only where the service is known to send it
@@ -163,7 +162,6 @@ class _Role(Resource):
         self.sync_tags(
             observed,
             lambda tags: self.iam.tag_role(RoleName=self.name, Tags=tag_list(tags)),
-            lambda keys: self.iam.untag_role(RoleName=self.name, TagKeys=keys),
         )
 
     def _delete_inline(self, policy: str) -> None:

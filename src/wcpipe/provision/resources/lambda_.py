@@ -52,7 +52,6 @@ def rule_arn(res: Resource) -> str:
 class Function(Resource):
     key = "lambda.function"
     kind = "Lambda function"
-    exact_tags = True
     depends_on = ("iam.lambda-role", "s3.artifacts", "logs.lambda-log-group")
 
     @property
@@ -199,7 +198,6 @@ class Function(Resource):
             self.sync_tags(
                 observed,
                 lambda tags: self._lambda.tag_resource(Resource=arn, Tags=tags),
-                lambda keys: self._lambda.untag_resource(Resource=arn, TagKeys=keys),
             )
 
     def delete(self, observed: Observed) -> None:

@@ -24,7 +24,6 @@ from wcpipe.provision.resources.base import TAGS, Observed, Resource
 class LambdaLogGroup(Resource):
     key = "logs.lambda-log-group"
     kind = "log group"
-    exact_tags = True
 
     @property
     def name(self) -> str:
@@ -84,7 +83,6 @@ class LambdaLogGroup(Resource):
             self.sync_tags(
                 observed,
                 lambda tags: self._logs.tag_resource(resourceArn=arn, tags=tags),
-                lambda keys: self._logs.untag_resource(resourceArn=arn, tagKeys=keys),
             )
 
     def delete(self, observed: Observed) -> None:

@@ -259,12 +259,7 @@ class Bucket(Resource):
     def _put_tags(self, observed: Observed) -> None:
         """PutBucketTagging replaces the whole set: the tags to keep are sent with ours (never
         `aws:` tags, which S3 refuses in a request)."""
-        changes = self.tag_changes(observed)
-        keep = {
-            k: v
-            for k, v in observed.tags.items()
-            if k not in changes.remove and not k.startswith("aws:")
-        }
+        keep = {k: v for k, v in observed.tags.items() if not k.startswith("aws:")}
         tags = tag_list({**keep, **self.ctx.tags})
         self.s3.put_bucket_tagging(Bucket=self.name, Tagging={"TagSet": tags})
 
