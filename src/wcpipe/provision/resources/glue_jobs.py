@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from wcpipe.core.errors import error_code, ignoring
 from wcpipe.core.wait import poll, retry_while_role_propagates
+from wcpipe.provision.artifacts import GLUE_LIBS_KEY
 from wcpipe.provision.resources.base import TAGS, Context, Observed
 from wcpipe.provision.resources.glue import ALREADY_EXISTS, NOT_FOUND, GlueResource
 from wcpipe.spec.job import job_arguments
@@ -259,7 +260,7 @@ def job_definition(ctx: Context) -> dict[str, Any]:
         f"s3://{names.bucket}/{names.glue_script_key}"
     )
     libs = ctx.output_or("s3.artifacts", "glue_libs_uri") or (
-        f"s3://{names.bucket}/wcpipe/glue/wcpipe_lib.zip"
+        f"s3://{names.bucket}/{GLUE_LIBS_KEY}"
     )
     bookmarks = "job-bookmark-enable" if spec.glue.bookmarks else "job-bookmark-disable"
     # Only names and the mapping travel in arguments: the job reads credentials from the
@@ -344,10 +345,10 @@ class Job(GlueResource):
         ignoring(lambda: self.glue.delete_job(JobName=self.name), NOT_FOUND)
 
     def facts(self, observed: Observed) -> dict[str, str]:
-        """One read: the most recent run (Glue lists runs newest first)."""
-        runs = self.glue.get_job_runs(JobName=self.name, MaxResults=1).get("JobRuns", [])
-        if not runs:
-            return {"last run": "never"}
-        run = runs[0]
-        when = _when(run.get("StartedOn"))
-        return {"last run": f"{run.get('JobRunState', '')} {when}".strip()}
+        """From the definition, no further read (the last run is `status`'s job section,
+        operate.status, which reads the runs once)."""
+        data = observed.data
+        return {
+            "glue version": str(data.get("GlueVersion", "")),
+            "workers": f"{data.get('NumberOfWorkers', '')} x {data.get('WorkerType', '')}",
+        }
