@@ -37,11 +37,12 @@ from moto.glue.models import FakeCrawl, FakeCrawler, GlueBackend
 from wcpipe.sandbox.context import current, once, or_moto
 from wcpipe.sandbox.patches.crawl_catalog import CrawlFailed, jdbc_tables, s3_table, write_table
 from wcpipe.sandbox.patches.glue_events import SettledStatus, emit, iso_z, log_link, safe_log
+from wcpipe.spec.names import GLUE_CRAWLER_LOG_GROUP
 
 if TYPE_CHECKING:
     from wcpipe.sandbox.context import SandboxView
 
-LOG_GROUP = "/aws-glue/crawlers"
+LOG_GROUP = GLUE_CRAWLER_LOG_GROUP  # where AWS's crawlers log (spec.names)
 # moto internals this module and crawl_catalog patch or rely on (test_moto_pins checks them).
 PINS: tuple[tuple[str, str], ...] = (
     ("moto.glue.models", "GlueBackend"),

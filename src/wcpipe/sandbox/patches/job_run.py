@@ -18,12 +18,13 @@ from moto.core.utils import utcnow
 from moto.glue.models import FakeJobRun
 
 from wcpipe.sandbox.patches.glue_events import SettledStatus, safe_log
+from wcpipe.spec.names import GLUE_JOB_ERROR_LOG_GROUP, GLUE_JOB_OUTPUT_LOG_GROUP
 
 if TYPE_CHECKING:
     from wcpipe.sandbox.context import SandboxView
 
-OUTPUT_GROUP = "/aws-glue/jobs/output"
-ERROR_GROUP = "/aws-glue/jobs/error"
+OUTPUT_GROUP = GLUE_JOB_OUTPUT_LOG_GROUP  # where AWS's job runs log (spec.names)
+ERROR_GROUP = GLUE_JOB_ERROR_LOG_GROUP
 
 
 class SandboxJobRun(SettledStatus, FakeJobRun):
