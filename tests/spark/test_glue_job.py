@@ -14,20 +14,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "data" / "FIFA World Cup Attendance.csv"
+from support.paths import FIFA_CSV, SPEC_PATH
 
 pytestmark = pytest.mark.spark
 
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from wcpipe.sandbox.core import Sandbox
+def sandbox(warehouse_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A sandbox whose job runs run on real Spark, on the session's PostgreSQL."""
+    from support.sandbox import started_sandbox
+
     from wcpipe.sandbox.glue_runtime import engine
 
     engine.check()  # a missing Java or pyspark fails here, saying what to install
-    with Sandbox(glue_engine="spark", lambda_cache=tmp_path_factory.mktemp("lambda")) as sb:
+    cache = tmp_path_factory.mktemp("lambda")
+    with started_sandbox(warehouse_dsn, glue_engine="spark", lambda_cache=cache) as sb:
         yield sb
 
 
@@ -40,7 +41,7 @@ def _project(tmp: Path, name: str, lines: list[str]) -> Path:
     half = len(rows) // 2
     for n, part in enumerate((rows[:half], rows[half:])):
         (tmp / "data" / f"part{n}.csv").write_text("".join([header, *part]), encoding="utf-8")
-    spec = (ROOT / "config" / "pipeline.yaml").read_text(encoding="utf-8")
+    spec = SPEC_PATH.read_text(encoding="utf-8")
     spec = spec.replace("name: fifa\n", f"name: {name}\n", 1)
     spec = spec.replace("  name: attendance\n", f"  name: {name}\n", 1).replace(
         '    - "../data/FIFA World Cup Attendance.csv"',
@@ -52,7 +53,7 @@ def _project(tmp: Path, name: str, lines: list[str]) -> Path:
 
 
 def _fifa() -> list[str]:
-    return DATA.read_text(encoding="utf-8").splitlines(keepends=True)
+    return FIFA_CSV.read_text(encoding="utf-8").splitlines(keepends=True)
 
 
 def _rows(sandbox: Any, sql: str) -> list[tuple[Any, ...]]:
