@@ -109,3 +109,26 @@ def test_the_spark_engine_without_java_is_one_line_before_anything_starts(
             "(or use --glue-engine python)"
         ], result.err
         assert "starting the sandbox" not in result.err
+
+
+def test_copy_refuses_a_role_the_cluster_does_not_have(
+    utils: Any, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redshift assumes the connector's aws_iam_role only if the cluster lists it (IamRoles)."""
+    import awsglue._redshift as redshift
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.endpoint)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", sandbox.region)
+    attached = "arn:aws:iam::123456789012:role/attached"
+    cluster = sandbox.client("redshift").create_cluster(
+        ClusterIdentifier="shim-copy",
+        NodeType="ra3.large",
+        MasterUsername="admin",
+        MasterUserPassword="Passw0rd-not-used",
+        IamRoles=[attached],
+    )["Cluster"]
+    host = cluster["Endpoint"]["Address"]
+    redshift._check_role(host, attached)  # the attached role is accepted
+    other = "arn:aws:iam::123456789012:role/not-attached"
+    with pytest.raises(PermissionError, match=f"is not authorized to assume IAM Role {other}"):
+        redshift._check_role(host, other)
