@@ -51,7 +51,55 @@ class LazyGroup(click.Group):
                 return None  # not built yet
             raise
         command: click.Command = getattr(module, attr)
+        _accept_global_options(command)
         return command
+
+
+# Global options are accepted after the command too, as aws-cli accepts them (`wcpipe verify
+# --output json`, `wcpipe up --yes --debug`); each command's --help lists them. Given after the
+# command, a value replaces the one given before it.
+_GLOBALS: tuple[tuple[tuple[str, ...], str, dict[str, Any]], ...] = (
+    (
+        ("-c", "--config"),
+        "config_path",
+        {"type": click.Path(dir_okay=False), "help": "The pipeline spec."},
+    ),
+    (("--profile",), "profile", {"help": "AWS profile (overrides the spec)."}),
+    (("--region",), "region", {"help": "AWS region (overrides the spec)."}),
+    (("--endpoint-url",), "endpoint_url", {"help": "Send every AWS request here."}),
+    (
+        ("--output",),
+        "output",
+        {"type": click.Choice(["text", "json"]), "help": "Format of the data on stdout."},
+    ),
+    (("--debug",), "debug", {"is_flag": True, "default": None, "help": "Show tracebacks."}),
+)
+
+
+def _set_global(attribute: str) -> Any:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value is not None and isinstance(ctx.obj, App):
+            ctx.obj.set_global(attribute, value)
+
+    return callback
+
+
+def _accept_global_options(command: click.Command) -> None:
+    if getattr(command, "_wcpipe_globals", False):
+        return
+    for flags, attribute, extra in _GLOBALS:
+        command.params.append(
+            click.Option(
+                list(flags),
+                expose_value=False,
+                callback=_set_global(attribute),
+                **{"default": None, **extra},
+            )
+        )
+    command._wcpipe_globals = True  # type: ignore[attr-defined]
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _accept_global_options(sub)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -53,6 +53,15 @@ class App:
 
         ui.configure(output=self.output, debug=self.debug)
 
+    def set_global(self, attribute: str, value: object) -> None:
+        """A global option given after the command (it replaces the one before it). Only before
+        the spec or the AWS context is used: commands read them after their options parse."""
+        setattr(self, attribute, value)
+        if attribute in ("output", "debug"):
+            from wcpipe import ui
+
+            ui.configure(output=self.output, debug=self.debug)
+
     @cached_property
     def spec(self) -> Spec:
         from wcpipe.spec.model import load_spec
