@@ -1,7 +1,8 @@
 """The `wcpipe` command: global options, lazily loaded subcommands, and the one error boundary.
 
 Subcommand modules are imported only when used (and must not import boto3 or rich at module
-level), so `wcpipe --help` starts fast. Exit codes: 0 ok, 1 failed or mismatch, 2 bad usage or spec.
+level), so `wcpipe --help` starts fast. Exit codes: 0 ok, 1 failed, mismatch or cancelled, 2 bad
+usage or spec, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ def cli(
 ) -> None:
     """Stand up, run, check and tear down an S3 -> Glue -> Redshift pipeline from one YAML file.
 
-    Exit codes: 0 ok, 1 failed or mismatch, 2 bad usage or spec.
+    Exit codes: 0 ok, 1 failed, mismatch or cancelled, 2 bad usage or spec, 130 interrupted.
     """
     given = ctx.obj or {}  # what main() was handed (nothing when Click is invoked directly)
     ctx.obj = App(

@@ -47,7 +47,6 @@ def plan(app: App) -> None:
 def up(app: App, yes: bool) -> None:
     """Create or update every resource of the pipeline, in dependency order. Idempotent."""
     from wcpipe import ui
-    from wcpipe.core.errors import UsageError
     from wcpipe.provision import engine
 
     resources = app.resources()
@@ -66,8 +65,8 @@ def up(app: App, yes: bool) -> None:
         billable = [c for c in pending if c.billable and c.action == "create"]
         for c in billable:
             ui.warn(f"{c.kind} {c.name} is billable while it exists (remove it with `wcpipe down`)")
-    if not yes and not ui.confirm(f"apply {len(pending)} change(s)?"):
-        raise UsageError("not confirmed; rerun with --yes to apply without asking")
+    if not yes:
+        _confirmed(f"apply {len(pending)} change(s)?", "up", "apply")
     result = engine.apply(app.context, resources, the_plan, reporter=ui.ProgressReporter())
     if app.json:
         ui.emit_json({"changes": [c.as_dict() for c in pending], "result": result})
@@ -135,7 +134,6 @@ def _operational_status(app: App) -> dict[str, Any]:
 def down(app: App, yes: bool, final_snapshot: bool | None) -> None:
     """Delete every resource this pipeline owns, in reverse order. Re-runnable."""
     from wcpipe import ui
-    from wcpipe.core.errors import UsageError
     from wcpipe.provision import engine
 
     if final_snapshot is not None:
@@ -163,8 +161,8 @@ def down(app: App, yes: bool, final_snapshot: bool | None) -> None:
                 else "the Redshift cluster is deleted WITHOUT a final snapshot (its data is lost; "
                 "pass --final-snapshot to keep one)"
             )
-    if not yes and not ui.confirm(f"delete {len(doomed)} resource(s)?"):
-        raise UsageError("not confirmed; rerun with --yes to delete without asking")
+    if not yes:
+        _confirmed(f"delete {len(doomed)} resource(s)?", "down", "delete")
     result = engine.destroy(app.context, resources, the_plan, reporter=ui.ProgressReporter())
     if app.json:
         ui.emit_json(
@@ -175,3 +173,18 @@ def down(app: App, yes: bool, final_snapshot: bool | None) -> None:
         )
     else:
         ui.info(f"deleted {sum(1 for v in result.values() if v == 'deleted')} resource(s)")
+
+
+def _confirmed(question: str, command: str, verb: str) -> None:
+    """Ask; "no" is a cancel (exit 1, nothing done), no terminal to ask on is a usage error."""
+    from wcpipe import ui
+    from wcpipe.core.errors import Cancelled, UsageError
+
+    answer = ui.confirm(question)
+    if answer is None:
+        raise UsageError(
+            f"cannot ask for confirmation (stdin is not a terminal); "
+            f"rerun with --yes to {verb} without asking"
+        )
+    if not answer:
+        raise Cancelled(f"{command} cancelled: nothing was changed")

@@ -1,7 +1,7 @@
 """One error tree for wcpipe, and the one place botocore errors become messages for people.
 
-Exit codes: 0 ok, 1 failed or mismatch, 2 bad usage or spec. The library raises these; only the
-CLI boundary (`wcpipe.cli.main`) turns them into output and an exit code.
+Exit codes: 0 ok, 1 failed, mismatch or cancelled, 2 bad usage or spec. The library raises
+these; only the CLI boundary (`wcpipe.cli.main`) turns them into output and an exit code.
 """
 
 from __future__ import annotations
@@ -32,6 +32,12 @@ class SpecError(WcpipeError):
 
 class UsageError(WcpipeError):
     exit_code = 2
+
+
+class Cancelled(WcpipeError):
+    """The person answered "no": nothing was done (exit 1, as Terraform's "Apply cancelled")."""
+
+    exit_code = 1
 
 
 class NotOwnedError(WcpipeError):

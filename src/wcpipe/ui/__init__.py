@@ -94,12 +94,14 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def confirm(question: str) -> bool:
+def confirm(question: str) -> bool | None:
+    """The person's answer (default no), or None when there is no one to ask (stdin is not a
+    terminal)."""
     import click
 
     if not sys.stdin.isatty():
-        return False
-    return click.confirm(question, default=False, err=True)
+        return None
+    return bool(click.confirm(question, default=False, err=True))
 
 
 @contextmanager
