@@ -51,3 +51,28 @@ def test_every_command_help_lists_the_global_options(wcpipe: Callable[..., Any],
     assert result.code == 0, result
     missing = [flag for flag in GLOBAL_FLAGS if flag not in result.out]
     assert missing == [], (name, result.out)
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_region_that_is_not_one_is_a_usage_error_before_any_request(
+    wcpipe: Callable[..., Any], where: str
+) -> None:
+    """By botocore's own partition data; the endpoint is a closed port, so any request would
+    end in a connection error instead of this line."""
+    region = ["--region", "nowhere"]
+    base = ["-c", str(SPEC_PATH), "--endpoint-url", "http://127.0.0.1:9"]
+    args = [*region, *base, "plan"] if where == "before" else [*base, "plan", *region]
+    result = wcpipe(*args)
+    assert result.code == 2, result
+    assert result.err.strip() == (
+        "error: --region 'nowhere' is not an AWS region (e.g. us-east-1, eu-west-1)"
+    )
+
+
+def test_regions_of_every_partition_are_regions() -> None:
+    from wcpipe.core.aws import is_region
+
+    for name in ("us-east-1", "eu-central-2", "cn-north-1", "us-gov-west-1", "ap-southeast-7"):
+        assert is_region(name), name
+    for name in ("nowhere", "us-east", "US-EAST-1", "useast1"):
+        assert not is_region(name), name

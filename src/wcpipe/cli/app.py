@@ -71,10 +71,15 @@ class App:
     @cached_property
     def context(self) -> Context:
         """The AWS context. Loading the spec comes first, so a bad spec never reaches AWS."""
-        from wcpipe.core.aws import Aws
+        from wcpipe.core.aws import Aws, is_region
+        from wcpipe.core.errors import UsageError
         from wcpipe.provision.resources.base import Context
 
         spec = self.spec
+        if self.region is not None and not is_region(self.region):
+            raise UsageError(
+                f"--region {self.region!r} is not an AWS region (e.g. us-east-1, eu-west-1)"
+            )
         aws = Aws(
             region=self.region or spec.region,
             profile=self.profile or spec.profile,

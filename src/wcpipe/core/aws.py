@@ -37,6 +37,17 @@ def instrument(event: str, handler: Any) -> Callable[[], None]:
     return remove
 
 
+def is_region(name: str) -> bool:
+    """Whether `name` is a region of one of AWS's partitions, by botocore's own endpoint data
+    (each partition's `regionRegex` in botocore/data/endpoints.json): offline, no request."""
+    import re
+
+    from botocore.loaders import Loader
+
+    partitions = Loader().load_data("endpoints")["partitions"]
+    return any(re.match(p["regionRegex"], name) for p in partitions if p.get("regionRegex"))
+
+
 class Aws:
     def __init__(
         self,
