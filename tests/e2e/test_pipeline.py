@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from support.paths import ROOT, SPEC_PATH
 from support.requests import Requests
+from support.sandbox import warehouse_rows as _rows
 
 pytestmark = pytest.mark.e2e
 
@@ -32,11 +33,6 @@ def requests() -> Iterator[Requests]:
     r = Requests.everywhere()
     yield r
     r.close()
-
-
-def _rows(sandbox: Any, sql: str) -> list[tuple[Any, ...]]:
-    with sandbox.pg_connect("dev") as conn:
-        return list(conn.execute(sql).fetchall())
 
 
 def test_pipeline_lifecycle(

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from support.paths import EVENTS_DIR, FIFA_CSV, SPEC_PATH
+from support.sandbox import log_lines
+from support.sandbox import warehouse_rows as rows
 
 CSV = FIFA_CSV.read_bytes()
 HEADER = CSV.split(b"\n", 1)[0] + b"\n"
@@ -89,20 +91,10 @@ def run(sandbox: Any, job_name: str, **kwargs: Any) -> dict[str, Any]:
     return job_run
 
 
-def rows(sandbox: Any, query: str) -> list[tuple[Any, ...]]:
-    with sandbox.pg_connect("dev") as conn:
-        return list(conn.execute(query).fetchall())
-
-
-def output(sandbox: Any, run_id: str, group: str = "/aws-glue/jobs/output") -> list[str]:
-    got = sandbox.client("logs").get_log_events(logGroupName=group, logStreamName=run_id)
-    return [e["message"] for e in got["events"]]
-
-
 def counts(sandbox: Any, run_id: str) -> dict[str, int]:
     from wcpipe.datamap.transform import parse_counts_line
 
-    found = [parse_counts_line(line) for line in output(sandbox, run_id)]
+    found = [parse_counts_line(line) for line in log_lines(sandbox, run_id)]
     return next(c for c in found if c is not None)
 
 
@@ -123,7 +115,7 @@ def test_a_run_loads_the_fifa_file(sandbox: Any, job: str):
     assert job_run["CompletedOn"] >= job_run["StartedOn"]
     assert job_run["Arguments"]["--job-bookmark-option"] == "job-bookmark-enable"
     assert "--wcpipe_config" in job_run["Arguments"]
-    assert any(line.startswith("s3://") for line in output(sandbox, job_run["Id"]))
+    assert any(line.startswith("s3://") for line in log_lines(sandbox, job_run["Id"]))
 
 
 def test_a_run_ends_with_a_succeeded_event_in_the_documented_shape(sandbox: Any, job: str):
@@ -177,7 +169,7 @@ def test_a_bad_value_fails_the_run_and_loads_nothing(sandbox: Any, names: Any, j
     assert "CompletedOn" in job_run
     assert rows(sandbox, "SELECT count(*) FROM public.attendance") == [(23,)]
     assert any(
-        "rejected" in line for line in output(sandbox, job_run["Id"], "/aws-glue/jobs/error")
+        "rejected" in line for line in log_lines(sandbox, job_run["Id"], "/aws-glue/jobs/error")
     )
     [event] = [e for e in sandbox.events if e["detail-type"] == "Glue Job State Change"]
     documented = json.loads((EVENTS_DIR / "job-failed.json").read_text())
@@ -262,7 +254,7 @@ def test_worker_processes_load_what_one_thread_loads(sandbox: Any, job: str, in_
     assert counts(sandbox, job_run["Id"]) == {"read": 25, "dropped": 1, "loaded": 24, "rejected": 0}
     assert rows(sandbox, "SELECT * FROM public.attendance ORDER BY year") == before
     objects = [
-        line.split(":")[1] for line in output(sandbox, job_run["Id"]) if line.startswith("s3:")
+        line.split(":")[1] for line in log_lines(sandbox, job_run["Id"]) if line.startswith("s3:")
     ]
     assert objects == sorted(objects) and len(objects) == 3
     assert staging_tables(sandbox) == []

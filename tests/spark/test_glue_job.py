@@ -8,13 +8,16 @@ fails with what to install, it is never skipped."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.paths import FIFA_CSV, SPEC_PATH
+from support.sandbox import log_lines
+from support.sandbox import warehouse_rows as _rows
+
+from wcpipe.datamap.transform import parse_counts_line
 
 pytestmark = pytest.mark.spark
 
@@ -56,23 +59,16 @@ def _fifa() -> list[str]:
     return FIFA_CSV.read_text(encoding="utf-8").splitlines(keepends=True)
 
 
-def _rows(sandbox: Any, sql: str) -> list[tuple[Any, ...]]:
-    with sandbox.pg_connect("dev") as conn:
-        return list(conn.execute(sql).fetchall())
-
-
 def _job_log(sandbox: Any, job: str, group: str) -> list[str]:
-    glue, logs = sandbox.client("glue"), sandbox.client("logs")
-    runs = glue.get_job_runs(JobName=job)["JobRuns"]
-    run_id = max(runs, key=lambda r: r["StartedOn"])["Id"]  # the latest run
-    events = logs.get_log_events(logGroupName=group, logStreamName=run_id)["events"]
-    return [e["message"] for e in events]
+    runs = sandbox.client("glue").get_job_runs(JobName=job)["JobRuns"]
+    latest = max(runs, key=lambda r: r["StartedOn"])["Id"]
+    return log_lines(sandbox, latest, group)
 
 
 def _counts(lines: list[str]) -> dict[str, int]:
-    found = [json.loads(ln.split(" ", 1)[1]) for ln in lines if ln.startswith("wcpipe-counts ")]
+    found = [c for c in map(parse_counts_line, lines) if c is not None]
     assert len(found) == 1, lines
-    return dict(found[0])
+    return found[0]
 
 
 def test_the_shipped_job_loads_the_fifa_file_on_real_spark(

@@ -78,3 +78,15 @@ def _empty(dsn: str) -> None:
         for (schema,) in list(found):
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
         conn.execute("CREATE SCHEMA public")
+
+
+def warehouse_rows(sandbox: Any, sql: str, database: str = "dev") -> list[tuple[Any, ...]]:
+    """The rows `sql` returns from the sandbox warehouse's `database`."""
+    with sandbox.pg_connect(database) as conn:
+        return list(conn.execute(sql).fetchall())
+
+
+def log_lines(sandbox: Any, run_id: str, group: str = "/aws-glue/jobs/output") -> list[str]:
+    """The messages of a job run's log stream (the stream is the run id)."""
+    got = sandbox.client("logs").get_log_events(logGroupName=group, logStreamName=run_id)
+    return [e["message"] for e in got["events"]]
