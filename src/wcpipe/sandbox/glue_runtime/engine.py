@@ -18,6 +18,7 @@ The run's own directory (source objects, temporary files) is removed afterwards.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -90,7 +91,7 @@ def argv(job: FakeJob, run: SandboxJobRun, script: Path) -> list[str]:
         sys.executable,
         str(script),
         "--JOB_ID",
-        f"j_{abs(hash(job.name)):x}",
+        "j_" + hashlib.sha256(job.name.encode()).hexdigest()[:32],  # one id per job, every run
         "--JOB_RUN_ID",
         run.job_run_id,
         "--JOB_NAME",

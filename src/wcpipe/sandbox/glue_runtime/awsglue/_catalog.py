@@ -28,20 +28,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import boto3
 from awsglue import _runtime
 
 _NEVER = "\u0000wcpipe-no-null\u0000"
 
 
-def _client(service: str) -> Any:
-    return boto3.client(service)  # type: ignore[call-overload]  # the engine points AWS_ENDPOINT_URL at the sandbox
-
-
 def read(spark: Any, database: str, table_name: str, transformation_ctx: str) -> Any:
     from pyspark.sql.types import StringType, StructField, StructType
 
-    table = _client("glue").get_table(DatabaseName=database, Name=table_name)["Table"]
+    table = _runtime.client("glue").get_table(DatabaseName=database, Name=table_name)["Table"]
     storage = table.get("StorageDescriptor") or {}
     location = str(storage.get("Location") or "")
     if not location.startswith("s3://"):
@@ -56,7 +51,7 @@ def read(spark: Any, database: str, table_name: str, transformation_ctx: str) ->
     header = str(params.get("skip.header.line.count", "0")) == "1"
     columns = [str(c["Name"]) for c in storage.get("Columns") or []]
 
-    s3 = _client("s3")
+    s3 = _runtime.client("s3")
     objects: list[tuple[str, str]] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         objects += [(o["Key"], o["ETag"].strip('"')) for o in page.get("Contents", [])]

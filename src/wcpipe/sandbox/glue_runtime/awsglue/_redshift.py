@@ -37,14 +37,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import boto3
 from awsglue import _runtime
 
 NULL_STRING = "@NULL@"  # Parameters.scala DEFAULT_PARAMETERS "csvnullstring"
-
-
-def _client(service: str) -> Any:
-    return boto3.client(service)  # type: ignore[call-overload]
 
 
 def schema_string(schema: Any) -> str:
@@ -86,7 +81,7 @@ def _actions(option: str, table: str) -> list[str]:
 
 
 def _connection(name: str) -> tuple[str, int, str]:
-    props = _client("glue").get_connection(Name=name, HidePassword=True)["Connection"][
+    props = _runtime.client("glue").get_connection(Name=name, HidePassword=True)["Connection"][
         "ConnectionProperties"
     ]
     url = urlparse(str(props["JDBC_CONNECTION_URL"]).removeprefix("jdbc:"))
@@ -95,14 +90,14 @@ def _connection(name: str) -> tuple[str, int, str]:
 
 def _check_role(host: str, role: str) -> None:
     """Redshift assumes `role` for COPY only if the cluster has it among its IamRoles."""
-    clusters = _client("redshift").describe_clusters()["Clusters"]
+    clusters = _runtime.client("redshift").describe_clusters()["Clusters"]
     cluster = next((c for c in clusters if (c.get("Endpoint") or {}).get("Address") == host), None)
     if cluster is None:
         return  # not a provisioned cluster this sandbox serves (Serverless: its namespace)
     attached = {r["IamRoleArn"] for r in cluster.get("IamRoles") or []}
     if role not in attached:
         raise PermissionError(
-            f"User arn:aws:redshift:{_client('redshift').meta.region_name}:"
+            f"User arn:aws:redshift:{_runtime.client('redshift').meta.region_name}:"
             f"{role.split(':')[4]}:dbuser:{cluster['ClusterIdentifier']}/"
             f"{cluster.get('MasterUsername', 'admin')} is not authorized to assume IAM Role {role}"
         )
@@ -117,7 +112,7 @@ def _unload(frame_df: Any, tmp_dir: str) -> tuple[str, str, list[str]]:
     run_dir = f"{base}/{uuid.uuid4()}" if base else str(uuid.uuid4())
     local = Path(_runtime.config()["work_dir"]) / "unload" / run_dir.replace("/", "_")
     frame_df.write.csv(str(local), nullValue=NULL_STRING, emptyValue='""', quoteAll=False)
-    s3 = _client("s3")
+    s3 = _runtime.client("s3")
     keys = []
     for part in sorted(local.glob("part-*")):
         if part.stat().st_size == 0:
@@ -134,7 +129,7 @@ def _unload(frame_df: Any, tmp_dir: str) -> tuple[str, str, list[str]]:
 def _copy(cur: Any, table: str, columns: list[str] | None, bucket: str, manifest_key: str) -> None:
     """COPY … FROM the manifest: every entry's object into the table, as CSV. Without a column
     list (the connector's default, `include_column_list` false) fields load by position."""
-    s3 = _client("s3")
+    s3 = _runtime.client("s3")
     manifest = json.loads(s3.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
     cols = " (" + ", ".join(f'"{c}"' for c in columns) + ")" if columns else ""
     statement = f"COPY {table}{cols} FROM STDIN WITH (FORMAT csv, NULL '{NULL_STRING}')"

@@ -22,6 +22,13 @@ from typing import Any
 ENV = "WCPIPE_GLUE_RUNTIME"
 
 
+def client(service: str) -> Any:
+    """A boto3 client; the engine points AWS_ENDPOINT_URL at the sandbox (fake credentials)."""
+    import boto3
+
+    return boto3.client(service)  # type: ignore[call-overload]
+
+
 def config() -> dict[str, Any]:
     raw = os.environ.get(ENV)
     if not raw:
