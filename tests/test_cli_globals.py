@@ -76,3 +76,56 @@ def test_regions_of_every_partition_are_regions() -> None:
         assert is_region(name), name
     for name in ("nowhere", "us-east", "US-EAST-1", "useast1"):
         assert not is_region(name), name
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_refused_local_endpoint_fails_fast_naming_the_sandbox(
+    wcpipe: Callable[..., Any],
+) -> None:
+    """Issue 13: a refused connection spent botocore's whole retry budget (34-39 s) before the
+    error; now two attempts, then one line whose hint names `wcpipe sandbox serve`."""
+    import time
+
+    url = f"http://127.0.0.1:{_closed_port()}"
+    started = time.monotonic()
+    result = wcpipe("-c", str(SPEC_PATH), "--endpoint-url", url, "status")
+    elapsed = time.monotonic() - started
+    assert result.code == 1, result
+    assert f"cannot reach {url}" in result.err, result
+    assert "wcpipe sandbox serve" in result.err, result
+    assert "Traceback" not in result.err
+    assert elapsed < 10, elapsed
+
+
+def test_only_a_refused_connection_loses_its_retries() -> None:
+    """The hook re-raises a connection error after CONNECT_ATTEMPTS and leaves every other retry
+    decision (throttling, 5xx, a dropped connection) to botocore's standard mode."""
+    from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+
+    from wcpipe.core.aws import CONNECT_ATTEMPTS, _fail_fast_on_refused
+
+    refused = EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
+    assert _fail_fast_on_refused(attempts=CONNECT_ATTEMPTS - 1, caught_exception=refused) is None
+    with pytest.raises(EndpointConnectionError):
+        _fail_fast_on_refused(attempts=CONNECT_ATTEMPTS, caught_exception=refused)
+    dropped = ConnectionClosedError(endpoint_url="http://127.0.0.1:9")
+    assert _fail_fast_on_refused(attempts=5, caught_exception=dropped) is None
+    assert _fail_fast_on_refused(attempts=5, caught_exception=None) is None
+
+
+def test_a_remote_endpoint_that_cannot_be_reached_does_not_name_the_sandbox() -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    from wcpipe.core.errors import translate
+
+    error = translate(EndpointConnectionError(endpoint_url="https://glue.eu-west-1.amazonaws.com"))
+    assert "cannot reach https://glue.eu-west-1.amazonaws.com" in str(error)
+    assert "sandbox" not in (error.hint or "")

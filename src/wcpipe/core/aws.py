@@ -37,6 +37,32 @@ def instrument(event: str, handler: Any) -> Callable[[], None]:
     return remove
 
 
+CONNECT_ATTEMPTS = 2
+"""Attempts at a request whose connection is refused or cannot be made at all (nothing listens
+there, or the name does not resolve): one retry, then the error. That is not a transient
+condition, and botocore's standard mode would otherwise spend its whole budget (8 attempts with
+backoff: 34-39 s) on it. Throttling, 5xx and dropped connections keep the full retry budget."""
+
+
+def _fail_fast_on_refused(
+    attempts: int = 1, caught_exception: BaseException | None = None, **_: Any
+) -> None:
+    """botocore `needs-retry` hook, registered first: re-raise a refused connection once it has
+    had `CONNECT_ATTEMPTS` tries (raising here ends botocore's retry loop with this error)."""
+    from botocore.exceptions import EndpointConnectionError
+
+    if isinstance(caught_exception, EndpointConnectionError) and attempts >= CONNECT_ATTEMPTS:
+        raise caught_exception
+
+
+def is_local(url: str | None) -> bool:
+    """Whether `url` points at this machine (a sandbox or moto server)."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url or "").hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
 def is_region(name: str) -> bool:
     """Whether `name` is a region of one of AWS's partitions, by botocore's own endpoint data
     (each partition's `regionRegex` in botocore/data/endpoints.json): offline, no request."""
@@ -108,6 +134,7 @@ class Aws:
                 client = self.session.client(service, **kwargs)  # type: ignore[call-overload]
                 with _INSTRUMENTS_LOCK:
                     hooks = self._event_hooks + _INSTRUMENTS
+                client.meta.events.register_first("needs-retry", _fail_fast_on_refused)
                 for event, handler in hooks:
                     client.meta.events.register(event, handler)
                 # botocore builds `client.exceptions` lazily and not thread-safely: two threads

@@ -124,9 +124,17 @@ def translate(exc: BaseException, doing: str | None = None) -> WcpipeError:
     if isinstance(exc, bx.NoRegionError):
         return WcpipeError(f"{prefix}no AWS region set", hint="pass --region or set it in the spec")
     if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError):
-        return WcpipeError(
-            f"{prefix}cannot reach AWS: {exc}", hint="check --endpoint-url / network"
+        from wcpipe.core.aws import is_local
+
+        url = str(getattr(exc, "kwargs", {}).get("endpoint_url", ""))
+        hint = (
+            "nothing answers there: start the sandbox with `wcpipe sandbox serve`, or check "
+            "--endpoint-url / AWS_ENDPOINT_URL"
+            if is_local(url)
+            else "check --endpoint-url / AWS_ENDPOINT_URL, the region and the network"
         )
+        what = f"cannot reach {url}" if url else f"cannot reach AWS: {exc}"
+        return WcpipeError(f"{prefix}{what}", hint=hint)
     if isinstance(exc, bx.ProfileNotFound):
         return WcpipeError(f"{prefix}{exc}", hint="check --profile against ~/.aws/config")
     if isinstance(exc, bx.ClientError):
