@@ -11,7 +11,7 @@ import pytest
 
 from wcpipe.core.errors import CycleError, NotOwnedError, WcpipeError
 from wcpipe.provision import engine
-from wcpipe.provision.resources.base import Context, Observed, Resource
+from wcpipe.provision.resources.base import Context, Difference, Differences, Observed, Resource
 from wcpipe.spec.model import parse_spec
 from wcpipe.spec.names import OWNER_TAG
 
@@ -42,8 +42,9 @@ def make(key: str, deps: tuple[str, ...] = (), *, shared: bool = False) -> type[
             item = self.world.items.get(key)
             return None if item is None else Observed(dict(item), dict(item["tags"]))
 
-        def differences(self, observed: Observed) -> list[str]:
-            return [] if observed.data.get("size") == 1 else ["size"]
+        def differences(self, observed: Observed) -> list[Difference]:
+            size = observed.data.get("size")
+            return [] if size == 1 else [Difference("size", size, 1)]
 
         def create(self) -> Observed | None:
             with self.world.lock:
@@ -53,7 +54,7 @@ def make(key: str, deps: tuple[str, ...] = (), *, shared: bool = False) -> type[
                 self.world.log.append(f"create {key}")
             return None
 
-        def update(self, observed: Observed, fields: list[str]) -> None:
+        def update(self, observed: Observed, fields: Differences) -> None:
             self.world.items[key]["size"] = 1
             self.world.log.append(f"update {key}")
 

@@ -52,10 +52,15 @@ def test_pipeline_lifecycle(
     requests.clear()
     second = wcpipe(*base, "up", "--yes")
     assert second.code == 0, second
-    assert "nothing to do" in second.err
+    assert second.err.count("No changes.") == 1, second
     assert requests.mutating == []
     plan = wcpipe(*base, "--output", "json", "plan")
     assert plan.code == 0 and json.loads(plan.out)["pending"] == 0
+    # Nothing to change: "No changes." once, no table of 23 "none" rows; CI's exit codes say so.
+    quiet = wcpipe(*base, "plan", "--detailed-exitcode")
+    assert quiet.code == 0, quiet
+    assert quiet.out == "" and quiet.err.count("No changes.") == 1, quiet
+    assert wcpipe(*base, "status", "--detailed-exitcode").code == 0
 
     # run: crawl -> EventBridge -> Lambda -> job -> verify.
     run = wcpipe(*base, "run")
@@ -104,6 +109,15 @@ def test_pipeline_lifecycle(
         c["resource"]: c["fields"] for c in json.loads(plan.out)["changes"] if c["action"] != "none"
     }
     assert set(changed) == {"redshift-data.table", "glue.job"}, changed
+    assert changed["redshift-data.table"] == ["column raw_highest"]
+    # As Terraform shows it: each field, old -> new; exit 2 under --detailed-exitcode.
+    shown = wcpipe(*base, "plan", "--detailed-exitcode")
+    assert shown.code == 2, shown
+    assert "column raw_highest: (none) -> varchar(32)" in shown.out, shown
+    assert "DefaultArguments.--wcpipe_config.columns: +" in shown.out, shown
+    assert "2 change(s) pending, 21 resource(s) unchanged" in shown.err, shown
+    drifted = wcpipe(*base, "status", "--detailed-exitcode")
+    assert drifted.code == 2 and "differs: column raw_highest" in drifted.out, drifted
     assert wcpipe(*base, "up", "--yes").code == 0
     columns = _rows(
         sandbox,
@@ -112,6 +126,28 @@ def test_pipeline_lifecycle(
     )
     assert columns == [("raw_highest",)]
     assert json.loads(wcpipe(*base, "--output", "json", "plan").out)["pending"] == 0
+
+    # A change Redshift cannot make in place is planned as blocked, with the reason, and `up`
+    # refuses it before it changes anything (it was planned as an update that `up` refused).
+    spec.write_text(
+        spec.read_text().replace(
+            "{name: raw_highest, type: varchar(32)", "{name: raw_highest, type: integer"
+        )
+    )
+    blocked = wcpipe(*base, "plan")
+    assert blocked.code == 0, blocked
+    assert "blocked" in blocked.out and "raw_highest: varchar(32) -> integer" in blocked.out
+    assert "migrate by hand" in blocked.out, blocked
+    requests.clear()
+    refused = wcpipe(*base, "up", "--yes")
+    assert refused.code == 1, refused
+    assert "cannot change in place: Redshift table" in refused.err, refused
+    assert requests.mutating == [], requests.mutating
+    spec.write_text(
+        spec.read_text().replace(
+            "{name: raw_highest, type: integer", "{name: raw_highest, type: varchar(32)"
+        )
+    )
 
     # down leaves nothing tagged with the pipeline; a second down finds nothing.
     down = wcpipe(*base, "down", "--yes")

@@ -5,6 +5,7 @@ from what it sent and what AWS answered (the classifier: moto cannot read one ba
 from __future__ import annotations
 
 import pytest
+from support.plan import names
 
 from wcpipe.provision.resources import (
     ec2,
@@ -42,5 +43,5 @@ def test_create_returns_what_describe_finds(ctx: Context, cls: type[Resource]) -
     described = resource.describe()
     assert described is not None
     assert created.tags == {k: v for k, v in described.tags.items() if not k.startswith("aws:")}
-    assert resource.differences(created) == resource.differences(described) == []
+    assert names(resource.differences(created)) == resource.differences(described) == []
     assert resource.outputs(created) == resource.outputs(described)

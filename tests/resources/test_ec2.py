@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from support.plan import texts
 from support.requests import Requests
 
 from wcpipe.core.errors import NotOwnedError, WaitTimeout, WcpipeError
@@ -101,7 +102,7 @@ def test_security_group_open_ingress_is_drift_and_removed(ctx: Context) -> None:
     )
     observed = sg.describe()
     assert observed is not None
-    assert sg.differences(observed) == ["ingress: -tcp 5439-5439 from 0.0.0.0/0"]
+    assert texts(sg.differences(observed)) == ["ingress: -tcp 5439-5439 from 0.0.0.0/0"]
     assert sg.ensure() == "updated"
     perms = client.describe_security_groups(GroupIds=[gid])["SecurityGroups"][0]["IpPermissions"]
     assert all(p["IpRanges"] == [] for p in perms)
@@ -124,7 +125,10 @@ def test_security_group_missing_self_rule_and_tags_are_restored(ctx: Context) ->
     client.delete_tags(Resources=[gid], Tags=[{"Key": "project"}])
     observed = sg.describe()
     assert observed is not None
-    assert sg.differences(observed) == ["ingress: +tcp 0-65535 from itself", "tags"]
+    assert texts(sg.differences(observed)) == [
+        "ingress: +tcp 0-65535 from itself",
+        "tags.project: (none) -> world-cup-attendance",
+    ]
     assert sg.ensure() == "updated"
     assert sg.ensure() == "unchanged"
 
@@ -208,7 +212,7 @@ def test_s3_endpoint_missing_route_table_is_added(ctx: Context) -> None:
     ep = ec2_endpoint.S3Endpoint(fresh)
     observed = ep.describe()
     assert observed is not None
-    assert ep.differences(observed) == [f"route tables: +{extra}"]
+    assert texts(ep.differences(observed)) == [f"route_tables: +{extra}"]
     assert ep.ensure() == "updated"
     assert ep.ensure() == "unchanged"
 

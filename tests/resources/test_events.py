@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from support.paths import EVENTS_DIR
+from support.plan import names as fields_of
 from support.requests import Requests
 
 from wcpipe.core.errors import NotOwnedError
@@ -138,7 +139,7 @@ def test_removed_target_is_named_and_put_back(ctx: Context, rule: Rule) -> None:
     events.remove_targets(Rule=RULE, Ids=["start-glue-job"])
     observed = rule.describe()
     assert observed is not None
-    assert rule.differences(observed) == ["targets"]
+    assert fields_of(rule.differences(observed)) == ["targets"]
     sent = Requests.on(events)
     assert rule.ensure() == "updated"
     assert sent.mutating == ["PutTargets"]
@@ -151,7 +152,7 @@ def test_extra_target_is_removed(ctx: Context, rule: Rule) -> None:
     events.put_targets(Rule=RULE, Targets=[{"Id": "extra", "Arn": FUNCTION_ARN + "-x"}])
     observed = rule.describe()
     assert observed is not None
-    assert rule.differences(observed) == ["targets"]
+    assert fields_of(rule.differences(observed)) == ["targets"]
     assert rule.ensure() == "updated"
     assert [t["Id"] for t in targets(ctx)] == ["start-glue-job"]
 
@@ -167,7 +168,7 @@ def test_pattern_and_state_drift_is_named_and_fixed(ctx: Context, rule: Rule) ->
     )
     observed = rule.describe()
     assert observed is not None
-    assert rule.differences(observed) == ["pattern", "state"]
+    assert fields_of(rule.differences(observed)) == ["pattern", "state"]
     sent = Requests.on(events)
     assert rule.ensure() == "updated"
     assert sent.mutating == ["PutRule"]
@@ -183,7 +184,7 @@ def test_pattern_with_other_key_order_is_the_same(ctx: Context, rule: Rule) -> N
     assert observed is not None
     reordered = dict(reversed(list(event_pattern(ctx.names).items())))
     observed.data["EventPattern"] = json.dumps(reordered, indent=2)
-    assert rule.differences(observed) == []
+    assert fields_of(rule.differences(observed)) == []
 
 
 def test_tag_drift_is_named_and_fixed(ctx: Context, rule: Rule) -> None:
@@ -194,7 +195,7 @@ def test_tag_drift_is_named_and_fixed(ctx: Context, rule: Rule) -> None:
     events.tag_resource(ResourceARN=arn, Tags=[{"Key": "stale", "Value": "yes"}])
     observed = rule.describe()
     assert observed is not None
-    assert rule.differences(observed) == ["tags"]
+    assert fields_of(rule.differences(observed)) == ["tags"]
     assert rule.ensure() == "updated"
     assert rule.ensure() == "unchanged"
     tags = events.list_tags_for_resource(ResourceARN=arn)["Tags"]
@@ -207,7 +208,7 @@ def test_target_follows_the_function_arn(ctx: Context, rule: Rule) -> None:
     ctx.publish("lambda.function", {"arn": FUNCTION_ARN + "-v2"})
     observed = rule.describe()
     assert observed is not None
-    assert rule.differences(observed) == ["targets"]
+    assert fields_of(rule.differences(observed)) == ["targets"]
     rule.ensure()
     assert targets(ctx)[0]["Arn"] == FUNCTION_ARN + "-v2"
 

@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from support.plan import names, texts
 from support.requests import Requests
 
 from wcpipe.core.errors import NotOwnedError, WaitTimeout
 from wcpipe.provision import engine
 from wcpipe.provision.resources import glue, glue_jobs
-from wcpipe.provision.resources.base import Context, Observed
+from wcpipe.provision.resources.base import Context, Difference, Differences, Observed
 from wcpipe.spec.names import OWNER_TAG
 
 HOST = "wcpipe-fifa.abc123.us-east-1.redshift.amazonaws.com"
@@ -95,7 +96,7 @@ def test_classifier_defaults_left_out_are_no_difference(ctx: Context) -> None:
     classifier = glue.Classifier(ctx)
     data = classifier.definition()
     del data["DisableValueTrimming"], data["AllowSingleColumn"]
-    assert classifier.differences(Observed(data)) == []
+    assert names(classifier.differences(Observed(data))) == []
 
 
 def test_classifier_drift_is_updated(ctx: Context) -> None:
@@ -103,10 +104,10 @@ def test_classifier_drift_is_updated(ctx: Context) -> None:
     observed = Observed(
         classifier_response(ctx, ContainsHeader="UNKNOWN")["Classifier"]["CsvClassifier"]
     )
-    assert classifier.differences(observed) == ["ContainsHeader"]
+    assert names(classifier.differences(observed)) == ["ContainsHeader"]
     with stubbed(ctx) as stub:
         stub.add_response("update_classifier", {}, {"CsvClassifier": classifier.definition()})
-        classifier.update(observed, ["ContainsHeader"])
+        classifier.update(observed, Differences([Difference("ContainsHeader")]))
         stub.assert_no_pending_responses()
 
 
@@ -157,7 +158,7 @@ def test_database_description_and_tag_drift_are_corrected(ctx: Context, sent: Re
     database = glue.S3Database(ctx)
     observed = database.describe()
     assert observed is not None
-    assert database.differences(observed) == ["Description", "tags"]
+    assert names(database.differences(observed)) == ["Description", "tags"]
     assert database.ensure() == "updated"
     assert database.ensure() == "unchanged"
     assert sent.mutating == ["CreateDatabase", "UpdateDatabase", "TagResource"]
@@ -235,7 +236,7 @@ def test_connection_plan_with_unknown_endpoint_compares_what_is_known(ctx: Conte
         },
         ctx.tags,
     )
-    assert connection.differences(observed) == [
+    assert names(connection.differences(observed)) == [
         "ConnectionProperties.SECRET_ID",
         "ConnectionProperties.PASSWORD",
     ]
@@ -257,8 +258,8 @@ def test_connection_drift_is_updated(published: Context, sent: Requests) -> None
     )
     observed = connection.describe()
     assert observed is not None
-    fields = connection.differences(observed)
-    assert fields == ["PhysicalConnectionRequirements.SubnetId"]
+    fields = Differences(connection.differences(observed))
+    assert fields.fields == ("PhysicalConnectionRequirements.SubnetId",)
     with stubbed(published) as stub:
         stub.add_response(
             "update_connection", {}, {"Name": "wcpipe-fifa-redshift", "ConnectionInput": wanted}
@@ -324,7 +325,7 @@ def test_crawler_configuration_is_compared_as_json(ctx: Context) -> None:
     ctx.client("glue").create_crawler(**{**definition, "Configuration": config}, Tags=ctx.tags)
     observed = crawler.describe()
     assert observed is not None
-    assert crawler.differences(observed) == []
+    assert names(crawler.differences(observed)) == []
 
 
 def test_crawler_not_owned_is_neither_adopted_nor_deleted(ctx: Context, sent: Requests) -> None:
@@ -343,8 +344,8 @@ def test_crawler_classifier_drift_sends_update_crawler(ctx: Context, sent: Reque
     ctx.client("glue").create_crawler(**{**definition, "Classifiers": []}, Tags=ctx.tags)
     observed = crawler.describe()
     assert observed is not None
-    fields = crawler.differences(observed)
-    assert fields == ["Classifiers"]
+    fields = Differences(crawler.differences(observed))
+    assert fields.fields == ("Classifiers",)
     with stubbed(ctx) as stub:  # moto 5.2.5 has no UpdateCrawler
         stub.add_response("update_crawler", {}, definition)
         crawler.update(observed, fields)
@@ -362,11 +363,11 @@ def test_crawler_target_and_tag_drift(ctx: Context, sent: Requests) -> None:
     )
     observed = crawler.describe()
     assert observed is not None
-    assert crawler.differences(observed) == ["Targets", "tags"]
+    assert names(crawler.differences(observed)) == ["Targets", "tags"]
     # Tags alone are corrected without UpdateCrawler, on moto; the tag someone else added stays.
-    crawler.update(observed, ["tags"])
+    crawler.update(observed, Differences(crawler.tag_differences(observed)))
     again = crawler.describe()
-    assert again is not None and crawler.differences(again) == ["Targets"]
+    assert again is not None and names(crawler.differences(again)) == ["Targets"]
     assert again.tags == {**ctx.tags, "stale": "x"}
     assert sent.mutating == ["CreateCrawler", "TagResource"]
 
@@ -525,8 +526,8 @@ def test_job_worker_drift_sends_update_job(ctx: Context, sent: Requests) -> None
     job = glue_jobs.Job(ctx)
     observed = job.describe()
     assert observed is not None
-    fields = job.differences(observed)
-    assert fields == ["NumberOfWorkers"]
+    fields = Differences(job.differences(observed))
+    assert texts(fields) == ["NumberOfWorkers: 10 -> 2"]
     update = {k: v for k, v in definition.items() if k != "Name"}
     with stubbed(ctx) as stub:  # moto 5.2.5 has no UpdateJob
         stub.add_response(
@@ -543,7 +544,7 @@ def test_job_argument_added_out_of_band_is_drift(ctx: Context) -> None:
     ctx.client("glue").create_job(**{**definition, "DefaultArguments": arguments}, Tags=ctx.tags)
     observed = glue_jobs.Job(ctx).describe()
     assert observed is not None
-    assert glue_jobs.Job(ctx).differences(observed) == ["DefaultArguments"]
+    assert names(glue_jobs.Job(ctx).differences(observed)) == ["DefaultArguments"]
 
 
 def test_job_create_waits_for_the_new_role(ctx: Context, clock: Any) -> None:

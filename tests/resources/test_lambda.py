@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from support.plan import names
 from support.requests import Requests
 
 from wcpipe.core.errors import NotOwnedError, ResourceFailed, WaitTimeout
@@ -140,14 +141,14 @@ def test_env_drift_is_named_and_fixed(deps: Context, function: Function) -> None
     )
     observed = function.describe()
     assert observed is not None
-    assert function.differences(observed) == ["env"]
+    assert names(function.differences(observed)) == ["env"]
     sent = Requests.on(lam)
     assert function.ensure() == "updated"
     assert sent.mutating == ["UpdateFunctionConfiguration"]
     assert configuration(deps)["Environment"]["Variables"]["GLUE_JOB_NAME"] == "wcpipe-fifa-load"
     observed = function.describe()
     assert observed is not None
-    assert function.differences(observed) == []
+    assert names(function.differences(observed)) == []
 
 
 def test_settings_drift_is_named(deps: Context, function: Function) -> None:
@@ -157,7 +158,7 @@ def test_settings_drift_is_named(deps: Context, function: Function) -> None:
     )
     observed = function.describe()
     assert observed is not None
-    assert function.differences(observed) == ["runtime", "handler", "timeout", "memory"]
+    assert names(function.differences(observed)) == ["runtime", "handler", "timeout", "memory"]
     assert function.ensure() == "updated"
     cfg = configuration(deps)
     assert (cfg["Timeout"], cfg["MemorySize"], cfg["Handler"]) == (30, 128, "handler.handler")
@@ -172,7 +173,7 @@ def test_new_package_updates_code_then_waits_then_configuration(
     publish_package(deps, tiny_zip("def handler(event, context):\n    return 2\n"))
     observed = function.describe()
     assert observed is not None
-    assert function.differences(observed) == ["code", "timeout"]
+    assert names(function.differences(observed)) == ["code", "timeout"]
     sent = Requests.on(lam)
     assert function.ensure() == "updated"
     # The configuration update is sent only after the code update is seen to be done.
@@ -190,7 +191,7 @@ def test_unknown_package_hash_is_not_a_difference(deps: Context, function: Funct
     deps.outputs["s3.artifacts"].pop("lambda_sha256_b64")
     observed = function.describe()
     assert observed is not None
-    assert function.differences(observed) == []
+    assert names(function.differences(observed)) == []
 
 
 def test_tag_drift_is_named_and_fixed(deps: Context, function: Function) -> None:
@@ -201,7 +202,7 @@ def test_tag_drift_is_named_and_fixed(deps: Context, function: Function) -> None
     lam.tag_resource(Resource=arn, Tags={"stale": "yes"})
     observed = function.describe()
     assert observed is not None
-    assert function.differences(observed) == ["tags"]
+    assert names(function.differences(observed)) == ["tags"]
     assert function.ensure() == "updated"
     assert function.ensure() == "unchanged"
     # ours are back; the tag someone else added stays (base.py's tag policy)
@@ -213,13 +214,13 @@ def test_logging_drift_is_judged_when_aws_reports_it(deps: Context, function: Fu
     observed = function.describe()
     assert observed is not None
     observed.data["LoggingConfig"] = {"LogFormat": "Text", "LogGroup": "/aws/lambda/x"}
-    assert function.differences(observed) == ["logging"]
+    assert names(function.differences(observed)) == ["logging"]
     observed.data["LoggingConfig"] = {
         "LogFormat": "JSON",
         "LogGroup": "/aws/lambda/wcpipe-fifa-start-job",
         "ApplicationLogLevel": "INFO",
     }
-    assert function.differences(observed) == []
+    assert names(function.differences(observed)) == []
 
 
 def test_facts(deps: Context, function: Function) -> None:
@@ -414,7 +415,7 @@ def test_permission_source_drift_is_replaced(deps: Context, permission: Permissi
     )
     observed = permission.describe()
     assert observed is not None
-    assert permission.differences(observed) == ["source-arn"]
+    assert names(permission.differences(observed)) == ["source-arn"]
     sent = Requests.on(lam)
     assert permission.ensure() == "updated"
     assert sent.mutating == ["RemovePermission", "AddPermission"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from support.plan import names
 from support.requests import Requests
 
 from wcpipe.core.errors import NotOwnedError
@@ -61,14 +62,14 @@ def test_retention_drift_is_named_and_fixed(ctx: Context, group: LambdaLogGroup)
     logs.put_retention_policy(logGroupName=group.name, retentionInDays=365)
     observed = group.describe()
     assert observed is not None
-    assert group.differences(observed) == ["retention"]
+    assert names(group.differences(observed)) == ["retention"]
     sent = Requests.on(logs)
     assert group.ensure() == "updated"
     assert sent.mutating == ["PutRetentionPolicy"]
     observed = group.describe()
     assert observed is not None
     assert observed.data["retentionInDays"] == 14
-    assert group.differences(observed) == []
+    assert names(group.differences(observed)) == []
 
 
 def test_retention_removed_is_drift(ctx: Context, group: LambdaLogGroup) -> None:
@@ -76,7 +77,7 @@ def test_retention_removed_is_drift(ctx: Context, group: LambdaLogGroup) -> None
     ctx.client("logs").delete_retention_policy(logGroupName=group.name)
     observed = group.describe()
     assert observed is not None
-    assert group.differences(observed) == ["retention"]
+    assert names(group.differences(observed)) == ["retention"]
 
 
 def test_tag_drift_is_named_and_fixed(ctx: Context, group: LambdaLogGroup) -> None:
@@ -89,7 +90,7 @@ def test_tag_drift_is_named_and_fixed(ctx: Context, group: LambdaLogGroup) -> No
     logs.tag_resource(resourceArn=arn, tags={"stale": "yes"})
     observed = group.describe()
     assert observed is not None
-    assert group.differences(observed) == ["tags"]
+    assert names(group.differences(observed)) == ["tags"]
     assert group.ensure() == "updated"
     assert group.ensure() == "unchanged"
     tags = logs.list_tags_for_resource(resourceArn=arn)["tags"]

@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 from botocore.stub import ANY, Stubber
+from support.plan import names, texts
 from support.requests import Requests
 
 from wcpipe.core.errors import NotOwnedError, WaitTimeout, WcpipeError, translate
 from wcpipe.provision.resources import ec2, ec2_endpoint, redshift
-from wcpipe.provision.resources.base import Context, Observed
+from wcpipe.provision.resources.base import Context, Differences, Observed
 from wcpipe.spec.model import Spec
 from wcpipe.spec.names import OWNER_TAG
 
@@ -71,7 +72,7 @@ def test_subnet_group_tag_drift_is_repaired(ctx: Context) -> None:
     ctx.client("redshift").delete_tags(ResourceName=group.arn, TagKeys=["project"])
     observed = group.describe()
     assert observed is not None
-    assert group.differences(observed) == ["tags"]
+    assert names(group.differences(observed)) == ["tags"]
     assert group.ensure() == "updated"
     assert group.ensure() == "unchanged"
 
@@ -130,7 +131,7 @@ def test_cluster_public_access_is_fixed(rctx: Context) -> None:
     rctx.client("redshift").modify_cluster(ClusterIdentifier="wcpipe-fifa", PubliclyAccessible=True)
     observed = cluster.describe()
     assert observed is not None
-    assert cluster.differences(observed) == ["publicly accessible: True -> False"]
+    assert texts(cluster.differences(observed)) == ["publicly_accessible: True -> False"]
     assert cluster.ensure() == "updated"
     assert cluster_of(rctx)["PubliclyAccessible"] is False
     assert cluster.ensure() == "unchanged"
@@ -141,7 +142,7 @@ def test_cluster_resize(rctx: Context) -> None:
     wide = redshift.Cluster(with_warehouse(rctx, nodes=3))
     observed = wide.describe()
     assert observed is not None
-    assert wide.differences(observed) == ["nodes: 1 -> 3"]
+    assert texts(wide.differences(observed)) == ["nodes: 1 -> 3"]
     assert wide.ensure() == "updated"
     assert cluster_of(rctx)["NumberOfNodes"] == 3
     assert wide.ensure() == "unchanged"
@@ -159,7 +160,10 @@ def test_cluster_foreign_security_group_and_tags_are_fixed(rctx: Context) -> Non
     observed = cluster.describe()
     assert observed is not None
     group_id = rctx.output("ec2.security-group", "group_id")
-    assert cluster.differences(observed) == [f"security groups: {other} -> {group_id}", "tags"]
+    assert texts(cluster.differences(observed)) == [
+        f"security_groups: -{other}, +{group_id}",
+        "tags.project: (none) -> world-cup-attendance",
+    ]
     assert cluster.ensure() == "updated"
     assert cluster.ensure() == "unchanged"
 
@@ -299,7 +303,9 @@ def test_cluster_missing_role_is_attached(rctx: Context) -> None:
         },
         rctx.tags,
     )
-    assert cluster.differences(observed) == ["iam roles: +wcpipe-fifa-redshift"]
+    assert texts(cluster.differences(observed)) == [
+        "iam_roles: +arn:aws:iam::123456789012:role/wcpipe-fifa-redshift"
+    ]
     with Stubber(rctx.client("redshift")) as stub:
         stub.add_response(
             "modify_cluster_iam_roles",
@@ -310,7 +316,7 @@ def test_cluster_missing_role_is_attached(rctx: Context) -> None:
             },
         )
         stub.add_response("describe_clusters", described("available"), ONE)
-        cluster.update(observed, cluster.differences(observed))
+        cluster.update(observed, Differences(cluster.differences(observed)))
         stub.assert_no_pending_responses()
 
 

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 from support.dataapi import DataApi
+from support.plan import texts
 
 from wcpipe.core.errors import WcpipeError
 from wcpipe.provision.resources import redshift_data
-from wcpipe.provision.resources.base import Context
+from wcpipe.provision.resources.base import Context, Differences
 from wcpipe.spec.model import Spec
 from wcpipe.warehouse import sql
 
@@ -235,8 +236,9 @@ def test_missing_and_widened_columns(dctx: Context, stub: Stubber) -> None:
     expect_columns(stub, grown, FIFA_COLUMNS)
     observed = table.describe()
     assert observed is not None
-    assert table.differences(observed) == [
-        "columns: +winner, +goals",
+    assert texts(table.differences(observed)) == [
+        "column winner: (none) -> varchar(64)",
+        "column goals: (none) -> integer",
         "column hosts: varchar(64) -> varchar(128)",
     ]
     q = sql.qualified(grown.spec.table)
@@ -245,7 +247,7 @@ def test_missing_and_widened_columns(dctx: Context, stub: Stubber) -> None:
     expect_sql(stub, grown, f"SELECT 1 AS one FROM {q} LIMIT 1", rows=[[1]], names=["one"])
     expect_sql(stub, grown, f'ALTER TABLE {q} ADD COLUMN "goals" integer')
     expect_sql(stub, grown, f'ALTER TABLE {q} ALTER COLUMN "hosts" TYPE varchar(128)')
-    table.update(observed, table.differences(observed))
+    table.update(observed, Differences(table.differences(observed)))
 
 
 def test_not_null_column_on_empty_table_stays_not_null(dctx: Context, stub: Stubber) -> None:
@@ -257,7 +259,7 @@ def test_not_null_column_on_empty_table_stays_not_null(dctx: Context, stub: Stub
     q = sql.qualified(grown.spec.table)
     expect_sql(stub, grown, f"SELECT 1 AS one FROM {q} LIMIT 1", rows=[], names=["one"])
     expect_sql(stub, grown, f'ALTER TABLE {q} ADD COLUMN "goals" integer NOT NULL')
-    table.update(observed, table.differences(observed))
+    table.update(observed, Differences(table.differences(observed)))
 
 
 def test_other_type_changes_are_refused_before_any_change(dctx: Context, stub: Stubber) -> None:
@@ -270,9 +272,11 @@ def test_other_type_changes_are_refused_before_any_change(dctx: Context, stub: S
     expect_columns(stub, changed, FIFA_COLUMNS)
     observed = table.describe()
     assert observed is not None
-    assert "column year: smallint -> integer" in table.differences(observed)
+    assert "column year: smallint -> integer" in [
+        d.text(reason=False) for d in table.differences(observed)
+    ]
     with pytest.raises(WcpipeError, match="migrate by hand") as caught:
-        table.update(observed, table.differences(observed))
+        table.update(observed, Differences(table.differences(observed)))
     message = str(caught.value) + str(caught.value.hint)
     assert "year: smallint -> integer" in message
     assert "venue: varchar(128) -> varchar(64)" in message

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from support.plan import texts
 
 from wcpipe.core.errors import NotOwnedError, WaitTimeout, WcpipeError, translate
 from wcpipe.provision.resources import ec2, redshift_serverless
-from wcpipe.provision.resources.base import Context
+from wcpipe.provision.resources.base import Context, Differences
 from wcpipe.spec.model import Spec
 from wcpipe.spec.names import OWNER_TAG
 
@@ -216,11 +217,11 @@ def test_workgroup_drift_one_setting_per_update(sctx: Context, stub: Stubber) ->
     wg = redshift_serverless.Workgroup(sctx)
     observed = wg.describe()
     assert observed is not None
-    assert wg.differences(observed) == [
+    assert texts(wg.differences(observed)) == [
         "baseCapacity: 32 -> 8",
         "publiclyAccessible: True -> False",
     ]
-    wg.update(observed, wg.differences(observed))
+    wg.update(observed, Differences(wg.differences(observed)))
     assert wg.describe() is not None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from support.plan import names
 from support.requests import Requests
 from support.s3_policy import teach_moto_secure_transport
 
@@ -124,7 +125,7 @@ def test_unowned_bucket_is_neither_changed_nor_deleted(ctx, s3):
 
 def test_removed_public_access_block_is_drift_and_fixed(ctx, s3, bucket):
     s3.delete_public_access_block(Bucket=bucket.name)
-    assert bucket.differences(bucket.describe()) == ["public_access_block"]
+    assert names(bucket.differences(bucket.describe())) == ["public_access_block"]
     calls = Requests.on(s3)
     assert bucket.ensure() == "updated"
     assert calls.mutating == ["PutPublicAccessBlock"]
@@ -142,7 +143,7 @@ def test_changed_policy_is_drift_and_fixed_keeping_other_statements(ctx, s3, buc
     ours = tls_only_statement(bucket.arn) | {"Condition": {"Bool": {"aws:SecureTransport": "true"}}}
     policy = {"Version": "2012-10-17", "Statement": [theirs, ours]}
     s3.put_bucket_policy(Bucket=bucket.name, Policy=json.dumps(policy))
-    assert bucket.differences(bucket.describe()) == ["policy"]
+    assert names(bucket.differences(bucket.describe())) == ["policy"]
     assert bucket.ensure() == "updated"
     statements = json.loads(s3.get_bucket_policy(Bucket=bucket.name)["Policy"])["Statement"]
     assert [s["Sid"] for s in statements] == ["Theirs", "DenyInsecureTransport"]
@@ -163,7 +164,7 @@ def test_encryption_ownership_and_tag_drift_are_fixed(ctx, s3, bucket):
             "TagSet": [{"Key": "wcpipe:pipeline", "Value": "fifa"}, {"Key": "x", "Value": "y"}]
         },
     )
-    assert bucket.differences(bucket.describe()) == ["encryption", "ownership", "tags"]
+    assert names(bucket.differences(bucket.describe())) == ["encryption", "ownership", "tags"]
     assert bucket.ensure() == "updated"
     assert bucket.ensure() == "unchanged"
 
@@ -171,7 +172,7 @@ def test_encryption_ownership_and_tag_drift_are_fixed(ctx, s3, bucket):
 def test_removed_lifecycle_rule_is_planned_as_an_update_and_put_back(ctx, s3, bucket):
     s3.delete_bucket_lifecycle(Bucket=bucket.name)
     assert bucket.describe().data["lifecycle"] == []  # NoSuchLifecycleConfiguration: no rules
-    assert bucket.differences(bucket.describe()) == ["lifecycle"]
+    assert names(bucket.differences(bucket.describe())) == ["lifecycle"]
     calls = Requests.on(s3)
     assert bucket.ensure() == "updated"
     assert calls.mutating == ["PutBucketLifecycleConfiguration"]
@@ -192,7 +193,7 @@ def test_changed_lifecycle_rule_is_fixed_keeping_other_rules(ctx, s3, bucket):
     s3.put_bucket_lifecycle_configuration(
         Bucket=bucket.name, LifecycleConfiguration={"Rules": [theirs, ours]}
     )
-    assert bucket.differences(bucket.describe()) == ["lifecycle"]
+    assert names(bucket.differences(bucket.describe())) == ["lifecycle"]
     assert bucket.ensure() == "updated"
     rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket.name)["Rules"]
     assert sorted(rules, key=lambda r: r["ID"]) == [theirs, TEMP_DIR_RULE]
@@ -213,7 +214,7 @@ def test_kms_default_encryption_is_accepted(ctx, s3, bucket):
     s3.put_bucket_encryption(
         Bucket=bucket.name, ServerSideEncryptionConfiguration={"Rules": [rule]}
     )
-    assert bucket.differences(bucket.describe()) == []
+    assert names(bucket.differences(bucket.describe())) == []
 
 
 # Artifacts -----------------------------------------------------------------------------------
@@ -246,7 +247,7 @@ def test_artifact_changed_in_s3_is_uploaded_again_alone(ctx, s3, bucket):
     a = Artifacts(ctx)
     a.ensure()
     s3.put_object(Bucket=bucket.name, Key="wcpipe/glue/load.py", Body=b"print('edited')")
-    assert a.differences(a.describe()) == ["glue_script"]
+    assert names(a.differences(a.describe())) == ["glue_script"]
     calls = Requests.on(s3)
     assert a.ensure() == "updated"
     assert calls.mutating == ["PutObject"]
@@ -301,7 +302,7 @@ def test_data_files_upload_again_only_when_content_changes(ctx, s3, bucket, tmp_
     assert calls.count("PutObject") == 0
 
     (tmp_path / "b.csv").write_text("x\n3\n")
-    assert d.differences(d.describe()) == ["raw/attendance/b.csv"]
+    assert names(d.differences(d.describe())) == ["raw/attendance/b.csv"]
     calls.clear()
     assert d.ensure() == "updated"
     assert calls.count("PutObject") == 1

@@ -8,9 +8,11 @@ import traceback
 
 import pytest
 from botocore.stub import Stubber
+from support.plan import names
 from support.requests import Requests
 
 from wcpipe.core.errors import NotOwnedError, WcpipeError
+from wcpipe.provision.resources.base import Difference, Differences
 from wcpipe.provision.resources.secretsmanager import (
     AdminSecret,
     admin_credentials,
@@ -65,7 +67,7 @@ def test_username_change_keeps_the_password(ctx, sm):
     password = _value(sm)["password"]
     warehouse = ctx.spec.warehouse.model_copy(update={"admin_user": "loader"})
     ctx.spec = ctx.spec.model_copy(update={"warehouse": warehouse})
-    assert secret.differences(secret.describe()) == ["username"]
+    assert names(secret.differences(secret.describe())) == ["username"]
     assert secret.ensure() == "updated"
     assert _value(sm) == {
         "username": "loader",
@@ -82,7 +84,7 @@ def test_tag_and_description_drift_is_fixed(ctx, sm):
     sm.untag_resource(SecretId=secret.name, TagKeys=["project"])
     sm.tag_resource(SecretId=secret.name, Tags=[{"Key": "extra", "Value": "1"}])
     sm.update_secret(SecretId=secret.name, Description="changed")
-    assert secret.differences(secret.describe()) == ["tags", "description"]
+    assert names(secret.differences(secret.describe())) == ["tags", "description"]
     password = _value(sm)["password"]
     assert secret.ensure() == "updated"
     assert secret.ensure() == "unchanged"
@@ -151,7 +153,7 @@ def test_the_password_never_appears_in_errors_or_output(ctx, sm, capsys, caplog)
         warehouse = ctx.spec.warehouse.model_copy(update={"admin_user": "loader"})
         ctx.spec = ctx.spec.model_copy(update={"warehouse": warehouse})
         with pytest.raises(WcpipeError) as info:
-            secret.update(secret_observed(secret), ["username"])
+            secret.update(secret_observed(secret), Differences([Difference("username")]))
     texts.append(str(info.value))
     texts.append("".join(traceback.format_exception(info.value)))
     assert "InternalServiceError" in texts[0]
@@ -159,7 +161,7 @@ def test_the_password_never_appears_in_errors_or_output(ctx, sm, capsys, caplog)
     # message quotes the value.
     sm.meta.events.register_first("before-parameter-build.*.*", _explode)
     with pytest.raises(WcpipeError) as info2:
-        secret.update(secret_observed(secret), ["password"])
+        secret.update(secret_observed(secret), Differences([Difference("password")]))
     sm.meta.events.unregister("before-parameter-build.*.*", _explode)
     assert "updating secret" in str(info2.value)
     texts.append(str(info2.value))

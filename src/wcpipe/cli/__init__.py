@@ -163,9 +163,12 @@ def main(argv: list[str] | None = None, *, timing: Timing | None = None) -> Any:
 
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        return cli.main(
+        code = cli.main(
             args=argv, prog_name="wcpipe", standalone_mode=False, obj={"timing": timing}
         )
+        # Outside standalone mode Click returns an `Exit`'s code instead of exiting (`plan
+        # --detailed-exitcode` exits 2 that way).
+        return sys.exit(code) if isinstance(code, int) and code else code
     except click.exceptions.Abort:
         _ui().error("aborted")
         return sys.exit(130)

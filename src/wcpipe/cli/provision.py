@@ -12,33 +12,61 @@ if TYPE_CHECKING:
     from wcpipe.provision.engine import Change
 
 
+DETAILED_EXITCODE_HELP = (
+    "Exit 0 when there is nothing to change, 2 when there is, 1 on error (as Terraform's "
+    "`plan -detailed-exitcode`), so CI can gate on it."
+)
+
+
 def _changes_table(changes: list[Change]) -> None:
     from wcpipe import ui
 
     ui.table(
-        ["resource", "name", "action", "fields"],
-        [(c.kind, c.name, c.action, ", ".join(c.fields)) for c in changes],
+        ["resource", "name", "action", "changes"],
+        [(c.kind, c.name, c.action, "\n".join(d.text() for d in c.differences)) for c in changes],
     )
 
 
+def _exit_changes(detailed: bool, changed: bool) -> None:
+    """Exit 2 under --detailed-exitcode when there are changes (or drift)."""
+    if detailed and changed:
+        raise click.exceptions.Exit(2)
+
+
 @click.command()
+@click.option("--detailed-exitcode", is_flag=True, help=DETAILED_EXITCODE_HELP)
 @click.pass_obj
-def plan(app: App) -> None:
-    """Show what `up` would create or update. Read-only."""
+def plan(app: App, detailed_exitcode: bool) -> None:
+    """Show what `up` would create or update, field by field (old -> new). Read-only."""
     from wcpipe import ui
     from wcpipe.provision import engine
 
     resources = app.resources()
     with ui.spinner("reading the current state"):
         the_plan = engine.plan(app.context, resources)
+    pending = the_plan.pending
     if app.json:
-        ui.emit_json(
-            {"changes": [c.as_dict() for c in the_plan.changes], "pending": len(the_plan.pending)}
-        )
+        ui.emit_json({"changes": [c.as_dict() for c in the_plan.changes], "pending": len(pending)})
+        _exit_changes(detailed_exitcode, bool(pending))
         return
-    _changes_table(the_plan.changes)
-    n = len(the_plan.pending)
-    ui.info("no changes" if n == 0 else f"{n} change(s) pending")
+    if not pending:
+        ui.info("No changes. The pipeline's resources match the spec.")
+        return
+    _changes_table(pending)
+    _warn_billable(pending)
+    for c in the_plan.blocked:
+        ui.warn(f"{c.kind} {c.name}: `up` will refuse this change ({c.action})")
+    unchanged = len(the_plan.changes) - len(pending)
+    ui.info(f"{len(pending)} change(s) pending, {unchanged} resource(s) unchanged")
+    _exit_changes(detailed_exitcode, True)
+
+
+def _warn_billable(pending: list[Change]) -> None:
+    from wcpipe import ui
+
+    for c in pending:
+        if c.billable and c.action == "create":
+            ui.warn(f"{c.kind} {c.name} is billable while it exists (remove it with `wcpipe down`)")
 
 
 @click.command()
@@ -58,13 +86,11 @@ def up(app: App, yes: bool) -> None:
         if app.json:
             ui.emit_json({"changes": [], "result": {}})
         else:
-            ui.info("everything is up to date; nothing to do")
+            ui.info("No changes. The pipeline's resources match the spec.")
         return
     if not app.json:
         _changes_table(pending)
-        billable = [c for c in pending if c.billable and c.action == "create"]
-        for c in billable:
-            ui.warn(f"{c.kind} {c.name} is billable while it exists (remove it with `wcpipe down`)")
+        _warn_billable(pending)
     if not yes:
         _confirmed(f"apply {len(pending)} change(s)?", "up", "apply")
     result = engine.apply(app.context, resources, the_plan, reporter=ui.ProgressReporter())
@@ -78,8 +104,14 @@ def up(app: App, yes: bool) -> None:
 
 
 @click.command()
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when every resource is present as the spec says, 2 when one is missing, "
+    "drifted or not owned, 1 on error.",
+)
 @click.pass_obj
-def status(app: App) -> None:
+def status(app: App, detailed_exitcode: bool) -> None:
     """Each resource: present, missing or drifted, with its key facts."""
     from wcpipe import ui
     from wcpipe.provision import engine
@@ -88,8 +120,10 @@ def status(app: App) -> None:
     with ui.spinner("reading the current state"):
         rows = engine.status(app.context, resources)
     extra = _operational_status(app)
+    off = any(s.state != "present" for s in rows)
     if app.json:
         ui.emit_json({"resources": [s.as_dict() for s in rows], **extra})
+        _exit_changes(detailed_exitcode, off)
         return
     ui.table(
         ["resource", "name", "state", "facts"],
@@ -101,7 +135,7 @@ def status(app: App) -> None:
                 "; ".join(
                     [
                         *(f"{k}: {v}" for k, v in s.facts.items()),
-                        *([f"differs: {', '.join(s.drift)}"] if s.drift else []),
+                        *(f"differs: {d.text()}" for d in s.drift),
                     ]
                 ),
             )
@@ -111,6 +145,7 @@ def status(app: App) -> None:
     for title, pairs in extra.items():
         if isinstance(pairs, dict) and pairs:
             ui.kv(list(pairs.items()), title=title)
+    _exit_changes(detailed_exitcode, off)
 
 
 def _operational_status(app: App) -> dict[str, Any]:

@@ -53,6 +53,16 @@ class NotOwnedError(WcpipeError):
         self.name = name
 
 
+class BlockedChange(WcpipeError):
+    """The spec asks for a change AWS cannot make in place (`plan` shows it as `blocked`)."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(
+            f"cannot change in place: {message}",
+            hint=hint or "put the spec back, or `wcpipe down` and `up` to start afresh",
+        )
+
+
 class WaitTimeout(WcpipeError):
     """A bounded wait ran out."""
 

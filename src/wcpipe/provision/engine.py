@@ -1,8 +1,10 @@
 """Order resources by their dependencies and run them: plan (read only), up, down, status.
 
 - `plan` describes every resource once (only read calls; concurrently, each after its
-  dependencies, whose outputs it may read) and decides per resource: create, update (with the
-  differing fields), no change, or not owned.
+  dependencies, whose outputs it may read) and decides per resource: create, update (with each
+  differing field, old -> new), blocked (a difference AWS cannot make in place, with the
+  reason), no change, or not owned.
+- `up` acts on exactly the differences `plan` showed (each Change carries them).
 - `up` reuses those observations, then converges the graph in dependency order, running
   independent resources concurrently; ties break by key so output is deterministic.
 - `down` deletes in reverse dependency order, only what carries this pipeline's ownership tag.
@@ -18,9 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from wcpipe.core.errors import CycleError, NotOwnedError, WcpipeError, translate
-from wcpipe.provision.resources.base import Context, Observed, Outcome, Resource
+from wcpipe.provision.resources.base import (
+    Context,
+    Differences,
+    Observed,
+    Outcome,
+    Resource,
+    blocked_error,
+)
 
-Action = Literal["create", "update", "none", "not-owned", "delete", "absent", "keep"]
+Action = Literal["create", "update", "blocked", "none", "not-owned", "delete", "absent", "keep"]
 
 
 @dataclass(frozen=True)
@@ -29,8 +38,12 @@ class Change:
     kind: str
     name: str
     action: Action
-    fields: tuple[str, ...] = ()
+    differences: Differences = field(default_factory=Differences)
     billable: bool = False
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.differences.fields
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -39,6 +52,7 @@ class Change:
             "name": self.name,
             "action": self.action,
             "fields": list(self.fields),
+            "differences": [d.as_dict() for d in self.differences],
             "billable": self.billable,
         }
 
@@ -54,14 +68,17 @@ class Plan:
 
     @property
     def blocked(self) -> list[Change]:
-        return [c for c in self.changes if c.action == "not-owned"]
+        return [c for c in self.changes if c.action in ("not-owned", "blocked")]
 
     def refuse_blocked(self, pipeline: str) -> None:
-        """NotOwnedError naming the first resource this pipeline may not touch, if any: `up`
-        says it before asking, and `apply` never acts on a plan that has one."""
-        if self.blocked:
-            c = self.blocked[0]
-            raise NotOwnedError(c.kind, c.name, pipeline)
+        """NotOwnedError naming the first resource this pipeline may not touch, or BlockedChange
+        naming the first change AWS cannot make in place, if any: `up` says it before asking,
+        and `apply` never acts on a plan that has one."""
+        for c in self.blocked:
+            if c.action == "not-owned":
+                raise NotOwnedError(c.kind, c.name, pipeline)
+        for c in self.blocked:
+            raise blocked_error(c.kind, c.name, c.differences)
 
 
 class Reporter:
@@ -201,9 +218,9 @@ def decide(
             if not r.owned(obs):
                 changes.append(Change(r.key, r.kind, r.name, "not-owned", billable=r.billable))
                 continue
-            fields = tuple(r.differences(obs))
-            action: Action = "update" if fields else "none"
-            changes.append(Change(r.key, r.kind, r.name, action, fields, r.billable))
+            found = Differences(r.differences(obs))
+            action: Action = "blocked" if found.blocked else "update" if found else "none"
+            changes.append(Change(r.key, r.kind, r.name, action, found, r.billable))
     return changes
 
 
@@ -224,12 +241,13 @@ def apply(
     """Converge every resource, reusing the plan's observations."""
     reporter = reporter or Reporter()
     the_plan.refuse_blocked(ctx.spec.name)
+    planned = {c.key: c.differences for c in the_plan.changes}
     reporter.begin(resources, "up")
 
     def step(r: Resource) -> Outcome:
         obs = the_plan.observed.get(r.key)
         reporter.started(r.key, "creating" if obs is None else "checking")
-        outcome, obs = r.converge(obs)
+        outcome, obs = r.converge(obs, planned.get(r.key) if obs is not None else None)
         if obs is not None:
             ctx.publish(r.key, r.outputs(obs))
         return outcome
@@ -290,7 +308,7 @@ class Status:
     name: str
     state: Literal["present", "missing", "drifted", "not-owned"]
     facts: dict[str, str]
-    drift: tuple[str, ...] = ()
+    drift: Differences = field(default_factory=Differences)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -298,7 +316,7 @@ class Status:
             "kind": self.kind,
             "name": self.name,
             "state": self.state,
-            "drift": list(self.drift),
+            "drift": [d.as_dict() for d in self.drift],
             "facts": self.facts,
         }
 
@@ -314,8 +332,9 @@ def status(ctx: Context, resources: list[Resource]) -> list[Status]:
         state: Literal["present", "missing", "drifted", "not-owned"] = {
             "create": "missing",
             "update": "drifted",
+            "blocked": "drifted",
             "none": "present",
             "not-owned": "not-owned",
         }[c.action]  # type: ignore[assignment]
-        out.append(Status(c.key, c.kind, c.name, state, facts, c.fields))
+        out.append(Status(c.key, c.kind, c.name, state, facts, c.differences))
     return out

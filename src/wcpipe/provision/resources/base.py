@@ -3,8 +3,12 @@
 Contract of a `Resource`:
 - `describe()` makes only read calls (describe/get/list) and returns the observed state or None.
   The engine calls it once per run and shares the result between `plan` and `up`.
-- `differences(observed)` is pure: the names of the fields where AWS differs from the spec.
-- `create()`, `update(observed, fields)` and `delete(observed)` are the only methods that mutate.
+- `differences(observed)` is pure: a `Difference` (field, old -> new) for each field where AWS
+  differs from the spec; `plan` shows them and `update` acts on exactly those. A difference AWS
+  cannot make in place is `blocked` with the reason, so `plan` says so and `up` refuses before
+  it changes anything.
+- `create()`, `update(observed, differences)` and `delete(observed)` are the only methods that
+  mutate.
   "Already exists" on create and "not found" on delete are outcomes, not failures.
 - "Not found" is handled in one helper, `core.errors.ignoring(call, *codes)`: the AWS error codes
   that mean "not there" give None (a describe that finds nothing returns None; a delete of what
@@ -17,10 +21,10 @@ Contract of a `Resource`:
 
 Tags, the one policy (`Resource.tag_changes`, reported by `Resource.tag_differences`): every
 taggable resource carries `ctx.tags`, which include the ownership tag. A tag of ours that is
-missing or has another value is drift: `differences` names it as the field `tags` (TAGS) and
-`update` puts those tags back. Tags others added (an organization's cost-allocation or
-compliance tags, say) are theirs and are left alone, and so are AWS's own `aws:` tags: wcpipe
-adopts nothing it does not own, and takes nothing off what it does.
+missing or has another value is drift: `differences` reports it as the field `tags` (TAGS), with
+those tags' values before and after, and `update` puts them back. Tags others added (an
+organization's cost-allocation or compliance tags, say) are theirs and are left alone, and so are
+AWS's own `aws:` tags: wcpipe adopts nothing it does not own, and takes nothing off what it does.
 
 `ensure()` and `destroy()` string these together for one resource (the engine does the same across
 the graph, concurrently); tests call them twice to prove idempotence.
@@ -102,6 +106,21 @@ class Context(Session):
             return key in self._absent
 
 
+def refuse_blocked(resource: Resource, differences: Differences) -> None:
+    """BlockedChange naming every difference of `resource` AWS cannot make in place, if any."""
+    if differences.blocked:
+        raise blocked_error(resource.kind, resource.name, differences)
+
+
+def blocked_error(kind: str, name: str, differences: Differences) -> Exception:
+    """The one line for differences AWS cannot make in place: each, then the (first) reason."""
+    from wcpipe.core.errors import BlockedChange
+
+    blocked = differences.blocked
+    listed = "; ".join(d.text(reason=False) for d in blocked)
+    return BlockedChange(f"{kind} {name}: {listed} ({blocked[0].reason})")
+
+
 def warehouse_key(ctx: Context) -> str:
     """The resource whose outputs carry the warehouse endpoint (and its status)."""
     if ctx.spec.warehouse.type == "serverless":
@@ -122,6 +141,118 @@ def tag_list(tags: dict[str, str], key: str = "Key", value: str = "Value") -> li
 
 TAGS = "tags"
 """The field `differences` names when a resource's tags drifted."""
+
+DifferenceAction = Literal["update", "blocked"]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One field where AWS differs from the spec: what it is, what it will be, and whether
+    `update` can make it so in place (`blocked`: it cannot, and `reason` says why and what to
+    do). `old`/`new` are plain values (str, number, bool, list, dict, None); `text` shows only
+    the parts that differ (`_leaves`)."""
+
+    field: str
+    old: Any = None
+    new: Any = None
+    action: DifferenceAction = "update"
+    reason: str | None = None
+
+    def text(self, *, reason: bool = True) -> str:
+        """`field: old -> new`, one part per leaf that differs (module docstring of `_leaves`),
+        with the reason."""
+        parts = _leaves(self.field, self.old, self.new)
+        if len(parts) > MAX_PARTS:
+            parts = [*parts[:MAX_PARTS], f"… and {len(parts) - MAX_PARTS} more"]
+        body = "; ".join(parts) or f"{self.field}: differs"
+        return f"{body} ({self.reason})" if self.reason and reason else body
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "old": self.old,
+            "new": self.new,
+            "action": self.action,
+            "reason": self.reason,
+        }
+
+
+SHOWN_LENGTH = 60
+"""Longest value `Difference.text` shows whole; a longer one is cut with an ellipsis."""
+MAX_PARTS = 6
+"""Most leaves `Difference.text` lists; the rest are counted."""
+
+
+def _leaves(path: str, old: Any, new: Any) -> list[str]:
+    """Where `old` and `new` differ, as `path: old -> new` parts: a dict by its keys (recursively),
+    two lists by the items one adds (+) and removes (-), a string holding a JSON document (a Glue
+    job argument, a policy) by that document."""
+    old, new = _parsed(old), _parsed(new)
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for k in sorted({*old, *new}, key=str):
+            if old.get(k) != new.get(k):
+                out += _leaves(f"{path}.{k}", old.get(k), new.get(k))
+        return out
+    if isinstance(old, list) and isinstance(new, list):
+        added = [f"+{_shown(v)}" for v in new if v not in old]
+        removed = [f"-{_shown(v)}" for v in old if v not in new]
+        return [f"{path}: {', '.join(removed + added) or 'reordered'}"]
+    return [f"{path}: {_shown(old)} -> {_shown(new)}"]
+
+
+def _parsed(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        import json
+
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, (dict, list)):
+        import json
+
+        text = json.dumps(value, sort_keys=True, default=str)
+    else:
+        text = str(value)
+    return text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 1] + "…"
+
+
+class Differences(tuple[Difference, ...]):
+    """What `differences` returns and `update` receives: `"field" in differences` asks whether
+    that field differs; `differences["field"]` is its Difference."""
+
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, str):
+            return any(d.field == item for d in self)
+        return super().__contains__(item)
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, str):
+            for d in self:
+                if d.field == item:
+                    return d
+            raise KeyError(item)
+        return super().__getitem__(item)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(d.field for d in self)
+
+    @property
+    def blocked(self) -> tuple[Difference, ...]:
+        return tuple(d for d in self if d.action == "blocked")
+
+
+def compare(checks: list[tuple[str, Any, Any]]) -> list[Difference]:
+    """A Difference for each (field, actual, wanted) where actual != wanted."""
+    return [Difference(name, actual, wanted) for name, actual, wanted in checks if actual != wanted]
 
 
 @dataclass(frozen=True)
@@ -160,14 +291,14 @@ class Resource(ABC):
     def describe(self) -> Observed | None: ...
 
     @abstractmethod
-    def differences(self, observed: Observed) -> list[str]: ...
+    def differences(self, observed: Observed) -> list[Difference]: ...
 
     @abstractmethod
     def create(self) -> Observed | None:
         """Create it; return what a describe would (or None to have the engine describe again)."""
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
-        raise NotImplementedError(f"{self.kind} cannot be updated in place ({', '.join(fields)})")
+    def update(self, observed: Observed, fields: Differences) -> None:
+        raise NotImplementedError(f"{self.kind} cannot be updated in place ({fields.fields})")
 
     @abstractmethod
     def delete(self, observed: Observed) -> None: ...
@@ -186,9 +317,13 @@ class Resource(ABC):
         wanted = self.ctx.tags
         return TagChanges({k: v for k, v in sorted(wanted.items()) if observed.tags.get(k) != v})
 
-    def tag_differences(self, observed: Observed) -> list[str]:
-        """[TAGS] when the tags drifted, else []: what `differences` reports for them."""
-        return [TAGS] if self.tag_changes(observed) else []
+    def tag_differences(self, observed: Observed) -> list[Difference]:
+        """The tags of ours that drifted, before and after, else []: what `differences` reports
+        for them."""
+        put = self.tag_changes(observed).put
+        if not put:
+            return []
+        return [Difference(TAGS, {k: observed.tags.get(k) for k in put}, dict(put))]
 
     def sync_tags(self, observed: Observed, put: Callable[[dict[str, str]], object]) -> None:
         """Make `tag_changes` with the service's own call: `put(tags)`, ours that drifted."""
@@ -213,16 +348,21 @@ class Resource(ABC):
             self.ctx.publish(self.key, self.outputs(observed))
         return outcome
 
-    def converge(self, observed: Observed | None) -> tuple[Outcome, Observed | None]:
+    def converge(
+        self, observed: Observed | None, planned: Differences | None = None
+    ) -> tuple[Outcome, Observed | None]:
+        """Create, or update by `planned` (what `plan` showed for this observation; computed
+        here when not given). A blocked difference is refused before anything changes."""
         if observed is None:
             created = self.create()
             return "created", created if created is not None else self.describe()
         if self.shared and not self.owned(observed):
             return "unchanged", observed
         self.check_owned(observed)
-        fields = self.differences(observed)
+        fields = planned if planned is not None else Differences(self.differences(observed))
         if not fields:
             return "unchanged", observed
+        refuse_blocked(self, fields)
         self.update(observed, fields)
         return "updated", self.describe()
 

@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from wcpipe.core.errors import WaitTimeout, WcpipeError, error_code, ignoring
-from wcpipe.provision.resources.base import Context, Observed, Resource, tag_list, tags_from_list
+from wcpipe.provision.resources.base import (
+    Context,
+    Difference,
+    Differences,
+    Observed,
+    Resource,
+    tag_list,
+    tags_from_list,
+)
 
 NETWORK_KEY = "ec2.network"
 DELETE_BUDGET = 20 * 60.0
@@ -151,6 +159,10 @@ def _is_self_rule(rule: dict[str, Any], group_id: str) -> bool:
     )
 
 
+SELF_RULE_TEXT = "tcp 0-65535 from itself"
+"""The group's one rule, as `plan` shows it."""
+
+
 def _rule_text(rule: dict[str, Any]) -> str:
     proto = "all" if rule.get("IpProtocol") == "-1" else rule.get("IpProtocol")
     ports = (
@@ -202,11 +214,15 @@ class SecurityGroup(Resource):
         gid = observed.data["group_id"]
         return any(_is_self_rule(r, gid) for r in observed.data["ingress"])
 
-    def differences(self, observed: Observed) -> list[str]:
+    def differences(self, observed: Observed) -> list[Difference]:
         out = []
-        if not self._has_self_rule(observed):
-            out.append("ingress: +tcp 0-65535 from itself")
-        out += [f"ingress: -{_rule_text(r)}" for r in self._stray(observed)]
+        if not self._has_self_rule(observed) or self._stray(observed):
+            gid = observed.data["group_id"]
+            have = sorted(
+                SELF_RULE_TEXT if _is_self_rule(r, gid) else _rule_text(r)
+                for r in observed.data["ingress"]
+            )
+            out.append(Difference("ingress", have, [SELF_RULE_TEXT]))
         return out + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
@@ -262,9 +278,12 @@ class SecurityGroup(Resource):
             "InvalidPermission.Duplicate",
         )
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
+    def update(self, observed: Observed, fields: Differences) -> None:
         client = self.ctx.client("ec2")
         gid = observed.data["group_id"]
+        if "ingress" not in fields:
+            retag(self, gid, observed)
+            return
         if not self._has_self_rule(observed):
             self._authorize_self(gid)
         stray = [_permission(r) for r in self._stray(observed)]

@@ -12,7 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from wcpipe.core.errors import WcpipeError, error_code
-from wcpipe.provision.resources.base import Observed, Resource, tags_from_list
+from wcpipe.provision.resources.base import (
+    Difference,
+    Differences,
+    Observed,
+    Resource,
+    tags_from_list,
+)
 from wcpipe.provision.resources.ec2 import network, retag
 from wcpipe.spec.names import OWNER_TAG
 
@@ -61,8 +67,12 @@ class S3Endpoint(Resource):
         have = set(observed.data["route_table_ids"])
         return [t for t in network(self.ctx).route_table_ids if t not in have]
 
-    def differences(self, observed: Observed) -> list[str]:
-        out = [f"route tables: +{t}" for t in self._missing_tables(observed)]
+    def differences(self, observed: Observed) -> list[Difference]:
+        out = []
+        if self._missing_tables(observed):
+            have = sorted(observed.data["route_table_ids"])
+            wanted = sorted({*have, *self._missing_tables(observed)})
+            out.append(Difference("route_tables", have, wanted))
         return out + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
@@ -93,10 +103,10 @@ class S3Endpoint(Resource):
             tags_from_list(endpoint.get("Tags")) or dict(self.ctx.tags),
         )
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
+    def update(self, observed: Observed, fields: Differences) -> None:
         eid = observed.data["endpoint_id"]
         missing = self._missing_tables(observed)
-        if missing:
+        if "route_tables" in fields and missing:
             self.ctx.client("ec2").modify_vpc_endpoint(VpcEndpointId=eid, AddRouteTableIds=missing)
         retag(self, eid, observed)
 

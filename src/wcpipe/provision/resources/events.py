@@ -20,7 +20,16 @@ import json
 from typing import Any
 
 from wcpipe.core.errors import ResourceFailed, ignoring
-from wcpipe.provision.resources.base import TAGS, Observed, Resource, tag_list, tags_from_list
+from wcpipe.provision.resources.base import (
+    TAGS,
+    Difference,
+    Differences,
+    Observed,
+    Resource,
+    compare,
+    tag_list,
+    tags_from_list,
+)
 from wcpipe.provision.resources.lambda_ import function_arn, rule_arn
 from wcpipe.spec.names import Names
 
@@ -71,21 +80,20 @@ class Rule(Resource):
         data = {k: v for k, v in rule.items() if k != "ResponseMetadata"}
         return Observed(data={**data, "Targets": targets}, tags=tags_from_list(tags))
 
-    def differences(self, observed: Observed) -> list[str]:
+    def differences(self, observed: Observed) -> list[Difference]:
         data = observed.data
-        fields = []
         try:
             pattern = json.loads(data.get("EventPattern") or "null")
         except ValueError:
-            pattern = None
-        if pattern != event_pattern(self.ctx.names):
-            fields.append("pattern")
-        if data.get("State") != "ENABLED":
-            fields.append("state")
-        if data.get("Description") != self._description():
-            fields.append("description")
-        if data.get("Targets") != [self._target()]:
-            fields.append("targets")
+            pattern = data.get("EventPattern")
+        fields = compare(
+            [
+                ("pattern", pattern, event_pattern(self.ctx.names)),
+                ("state", data.get("State"), "ENABLED"),
+                ("description", data.get("Description"), self._description()),
+                ("targets", data.get("Targets"), [self._target()]),
+            ]
+        )
         return fields + self.tag_differences(observed)
 
     def _put_rule(self, **extra: Any) -> dict[str, Any]:
@@ -124,8 +132,8 @@ class Rule(Resource):
         }
         return Observed(data=data, tags=dict(self.ctx.tags))
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
-        if {"pattern", "state", "description"} & set(fields):
+    def update(self, observed: Observed, fields: Differences) -> None:
+        if {"pattern", "state", "description"} & set(fields.fields):
             self._put_rule()
         if "targets" in fields:
             stale = [t["Id"] for t in observed.data.get("Targets", []) if t["Id"] != TARGET_ID]

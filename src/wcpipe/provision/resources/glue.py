@@ -23,7 +23,15 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from wcpipe.core.errors import ignoring
-from wcpipe.provision.resources.base import TAGS, Observed, Resource, warehouse_key
+from wcpipe.provision.resources.base import (
+    TAGS,
+    Difference,
+    Differences,
+    Observed,
+    Resource,
+    compare,
+    warehouse_key,
+)
 
 UNKNOWN = "(known after apply)"
 """A desired value that depends on a resource not created yet."""
@@ -114,9 +122,9 @@ class Classifier(GlueResource):
             lambda: self.glue.get_classifier(Name=self.name)["Classifier"].get("CsvClassifier", {})
         )
 
-    def differences(self, observed: Observed) -> list[str]:
+    def differences(self, observed: Observed) -> list[Difference]:
         return [
-            k
+            Difference(k, observed.data.get(k, self._DEFAULTS.get(k)), v)
             for k, v in self.definition().items()
             if k != "Name" and observed.data.get(k, self._DEFAULTS.get(k)) != v
         ]
@@ -128,7 +136,7 @@ class Classifier(GlueResource):
         )
         return self._created(response, definition)
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
+    def update(self, observed: Observed, fields: Differences) -> None:
         self.glue.update_classifier(CsvClassifier=self.definition())
 
     def delete(self, observed: Observed) -> None:
@@ -152,8 +160,11 @@ class _Database(GlueResource):
     def describe(self) -> Observed | None:
         return self._observe(lambda: self.glue.get_database(Name=self.name)["Database"])
 
-    def differences(self, observed: Observed) -> list[str]:
-        fields = [] if observed.data.get("Description") == self.description else ["Description"]
+    def differences(self, observed: Observed) -> list[Difference]:
+        have = observed.data.get("Description")
+        fields = (
+            [] if have == self.description else [Difference("Description", have, self.description)]
+        )
         return fields + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
@@ -164,7 +175,7 @@ class _Database(GlueResource):
         )
         return self._created(response, database)
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
+    def update(self, observed: Observed, fields: Differences) -> None:
         if "Description" in fields:
             self.glue.update_database(Name=self.name, DatabaseInput=self._input())
         if TAGS in fields:
@@ -256,20 +267,28 @@ class Connection(GlueResource):
             lambda: self.glue.get_connection(Name=self.name, HidePassword=True)["Connection"]
         )
 
-    def differences(self, observed: Observed) -> list[str]:
+    def differences(self, observed: Observed) -> list[Difference]:
         want, data = self.connection_input(known=False), observed.data
-        fields = [] if data.get("Description") == want["Description"] else ["Description"]
-        # AWS always returns ConnectionType; moto 5.2.5 leaves it out.
-        if data.get("ConnectionType", "JDBC") != "JDBC":
-            fields.append("ConnectionType")
+        fields = compare(
+            [
+                ("Description", data.get("Description"), want["Description"]),
+                # AWS always returns ConnectionType; moto 5.2.5 leaves it out.
+                ("ConnectionType", data.get("ConnectionType", "JDBC"), "JDBC"),
+            ]
+        )
         for section in ("ConnectionProperties", "PhysicalConnectionRequirements"):
             have = data.get(section) or {}
             for k, v in want[section].items():
                 if UNKNOWN not in (v if isinstance(v, list) else [v]) and have.get(k) != v:
-                    fields.append(f"{section}.{k}")
-        # Credentials belong in the secret: a user name or password here is drift.
+                    fields.append(Difference(f"{section}.{k}", have.get(k), v))
+        # Credentials belong in the secret: a user name or password here is drift. Its value is
+        # never shown.
         props = data.get("ConnectionProperties") or {}
-        fields += [f"ConnectionProperties.{k}" for k in ("USERNAME", "PASSWORD") if k in props]
+        fields += [
+            Difference(f"ConnectionProperties.{k}", "(set)", None)
+            for k in ("USERNAME", "PASSWORD")
+            if k in props
+        ]
         return fields + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
@@ -280,8 +299,8 @@ class Connection(GlueResource):
         )
         return self._created(response, connection)
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
-        if any(f != TAGS for f in fields):
+    def update(self, observed: Observed, fields: Differences) -> None:
+        if any(f != TAGS for f in fields.fields):
             self.glue.update_connection(Name=self.name, ConnectionInput=self.connection_input())
         if TAGS in fields:
             self._sync_tags(observed)

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from wcpipe.core.errors import error_code, ignoring
 from wcpipe.core.wait import poll, retry_while_role_propagates
 from wcpipe.provision.artifacts import GLUE_LIBS_KEY
-from wcpipe.provision.resources.base import TAGS, Context, Observed
+from wcpipe.provision.resources.base import TAGS, Context, Difference, Differences, Observed
 from wcpipe.provision.resources.glue import ALREADY_EXISTS, NOT_FOUND, GlueResource
 from wcpipe.spec.job import job_arguments
 
@@ -108,22 +108,29 @@ class _Crawler(GlueResource):
     def describe(self) -> Observed | None:
         return self._observe(lambda: self.glue.get_crawler(Name=self.name)["Crawler"])
 
-    def differences(self, observed: Observed) -> list[str]:
+    def differences(self, observed: Observed) -> list[Difference]:
         want, data = self.definition(), observed.data
         fields = []
         if _role_name(data.get("Role")) != _role_name(want["Role"]):
-            fields.append("Role")
+            fields.append(
+                Difference("Role", _role_name(data.get("Role")), _role_name(want["Role"]))
+            )
         for k in ("DatabaseName", "Description", "SchemaChangePolicy", "RecrawlPolicy"):
             if not _matches(data.get(k), want[k]):
-                fields.append(k)
+                fields.append(Difference(k, data.get(k), want[k]))
         if (data.get("Classifiers") or []) != want["Classifiers"]:
-            fields.append("Classifiers")
+            fields.append(
+                Difference("Classifiers", data.get("Classifiers") or [], want["Classifiers"])
+            )
         targets = data.get("Targets") or {}
         extra = [k for k, v in targets.items() if v and k not in want["Targets"]]
         if extra or not _matches(targets, want["Targets"]):
-            fields.append("Targets")
-        if json.loads(data.get("Configuration") or "null") != json.loads(want["Configuration"]):
-            fields.append("Configuration")
+            fields.append(Difference("Targets", targets, want["Targets"]))
+        have_config = json.loads(data.get("Configuration") or "null")
+        if have_config != json.loads(want["Configuration"]):
+            fields.append(
+                Difference("Configuration", have_config, json.loads(want["Configuration"]))
+            )
         return fields + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
@@ -137,8 +144,8 @@ class _Crawler(GlueResource):
         )
         return self._created(response, {**definition, "State": "READY"})
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
-        if any(f != TAGS for f in fields):
+    def update(self, observed: Observed, fields: Differences) -> None:
+        if any(f != TAGS for f in fields.fields):
             definition = self.definition()
             try:
                 self.glue.update_crawler(**definition)
@@ -304,7 +311,7 @@ class Job(GlueResource):
     def describe(self) -> Observed | None:
         return self._observe(lambda: self.glue.get_job(JobName=self.name)["Job"])
 
-    def differences(self, observed: Observed) -> list[str]:
+    def differences(self, observed: Observed) -> list[Difference]:
         want, data = job_definition(self.ctx), observed.data
         fields = []
         for k, v in want.items():
@@ -317,7 +324,7 @@ class Job(GlueResource):
             else:
                 same = _matches(data.get(k), v)
             if not same:
-                fields.append(k)
+                fields.append(Difference(k, data.get(k), v))
         return fields + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
@@ -333,8 +340,8 @@ class Job(GlueResource):
         )
         return self._created(response, definition)
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
-        if any(f != TAGS for f in fields):
+    def update(self, observed: Observed, fields: Differences) -> None:
+        if any(f != TAGS for f in fields.fields):
             job_update = {k: v for k, v in job_definition(self.ctx).items() if k != "Name"}
             self.glue.update_job(JobName=self.name, JobUpdate=job_update)
         if TAGS in fields:

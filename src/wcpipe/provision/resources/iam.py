@@ -14,7 +14,14 @@ import json
 from typing import Any, ClassVar
 
 from wcpipe.core.errors import ignoring
-from wcpipe.provision.resources.base import TAGS, Observed, Resource, tag_list
+from wcpipe.provision.resources.base import (
+    TAGS,
+    Difference,
+    Differences,
+    Observed,
+    Resource,
+    tag_list,
+)
 from wcpipe.provision.resources.iam_policies import (
     glue_policy,
     lambda_policy,
@@ -83,22 +90,22 @@ class _Role(Resource):
         )
         return observed
 
-    def differences(self, observed: Observed) -> list[str]:
+    def differences(self, observed: Observed) -> list[Difference]:
         d = observed.data
         fields = []
         if not same_policy(d.get("trust"), self.trust()):
-            fields.append("trust_policy")
+            fields.append(Difference("trust_policy", d.get("trust"), self.trust()))
         if d.get("policy") is None or not same_policy(d["policy"], self.policy()):
-            fields.append("policy")
+            fields.append(Difference("policy", d.get("policy"), self.policy()))
         if d.get("other_inline"):
-            fields.append("other_inline_policies")
+            fields.append(Difference("other_inline_policies", sorted(d["other_inline"]), []))
         if d.get("managed"):
-            fields.append("managed_policies")
+            fields.append(Difference("managed_policies", sorted(d["managed"]), []))
         fields += self.tag_differences(observed)
         if d.get("description") != self.description:
-            fields.append("description")
+            fields.append(Difference("description", d.get("description"), self.description))
         if d.get("max_session") != MAX_SESSION:
-            fields.append("max_session")
+            fields.append(Difference("max_session", d.get("max_session"), MAX_SESSION))
         return fields
 
     def create(self) -> Observed | None:
@@ -137,7 +144,7 @@ class _Role(Resource):
             RoleName=self.name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(self.policy())
         )
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
+    def update(self, observed: Observed, fields: Differences) -> None:
         name = self.name
         if "trust_policy" in fields:
             self.iam.update_assume_role_policy(

@@ -28,7 +28,14 @@ from typing import Any
 
 from wcpipe.core.errors import ignoring
 from wcpipe.core.wait import poll, retry_while_role_propagates
-from wcpipe.provision.resources.base import TAGS, Observed, Resource
+from wcpipe.provision.resources.base import (
+    TAGS,
+    Difference,
+    Differences,
+    Observed,
+    Resource,
+    compare,
+)
 
 HANDLER = "handler.handler"
 """The zip has handler.py at its root (lambda/handler.py)."""
@@ -103,13 +110,13 @@ class Function(Resource):
             return None
         return Observed(data=found["Configuration"], tags=dict(found.get("Tags") or {}))
 
-    def differences(self, observed: Observed) -> list[str]:
+    def differences(self, observed: Observed) -> list[Difference]:
         data = observed.data
         spec = self.ctx.spec.lambda_
         fields = []
         sha = self.ctx.output_or("s3.artifacts", "lambda_sha256_b64")
         if sha and data.get("CodeSha256") != sha:
-            fields.append("code")
+            fields.append(Difference("code", data.get("CodeSha256"), sha))
         checks = [
             ("runtime", data.get("Runtime"), spec.runtime),
             ("handler", data.get("Handler"), HANDLER),
@@ -118,10 +125,11 @@ class Function(Resource):
             ("timeout", data.get("Timeout"), spec.timeout_seconds),
             ("memory", data.get("MemorySize"), spec.memory_mb),
         ]
-        fields += [name for name, actual, wanted in checks if actual != wanted]
+        fields += compare(checks)
         logging = data.get("LoggingConfig")
         if logging is not None and any(logging.get(k) != v for k, v in self._logging().items()):
-            fields.append("logging")
+            have = {k: logging.get(k) for k in self._logging()}
+            fields.append(Difference("logging", have, self._logging()))
         return fields + self.tag_differences(observed)
 
     def _wait_ready(self, doing: str) -> dict[str, Any]:
@@ -177,7 +185,7 @@ class Function(Resource):
         ready = self._wait_ready("create")
         return Observed({k: v for k, v in ready.items() if k != "ResponseMetadata"}, tags)
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
+    def update(self, observed: Observed, fields: Differences) -> None:
         busy = observed.data.get("State") == "Pending"
         busy = busy or observed.data.get("LastUpdateStatus") == "InProgress"
         if busy:
@@ -186,7 +194,7 @@ class Function(Resource):
             self._lambda.update_function_code(FunctionName=self.name, **self._code())
             self._wait_ready("updating its code")
         config = {"runtime", "handler", "role", "env", "timeout", "memory", "logging"}
-        if config & set(fields):
+        if config & set(fields.fields):
             retry_while_role_propagates(
                 lambda: self._lambda.update_function_configuration(**self._configuration()),
                 what=f"updating {self.kind} {self.name}",
@@ -242,7 +250,7 @@ class Permission(Resource):
                 return Observed(data=statement)
         return None
 
-    def differences(self, observed: Observed) -> list[str]:
+    def differences(self, observed: Observed) -> list[Difference]:
         statement = observed.data
         condition = statement.get("Condition") or {}
         principal = statement.get("Principal")
@@ -259,7 +267,7 @@ class Permission(Resource):
                 self.ctx.aws.account_id,
             ),
         ]
-        return [name for name, actual, wanted in checks if actual != wanted]
+        return compare(checks)
 
     def create(self) -> Observed | None:
         try:
@@ -283,7 +291,7 @@ class Permission(Resource):
         statement = json.loads(added["Statement"]) if added.get("Statement") else None
         return Observed(data=statement) if isinstance(statement, dict) else None
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
+    def update(self, observed: Observed, fields: Differences) -> None:
         # A policy statement cannot be edited: replace it.
         self.delete(observed)
         self.create()

@@ -18,7 +18,14 @@ from __future__ import annotations
 from typing import Any
 
 from wcpipe.core.errors import ignoring
-from wcpipe.provision.resources.base import TAGS, Observed, Resource
+from wcpipe.provision.resources.base import (
+    TAGS,
+    Difference,
+    Differences,
+    Observed,
+    Resource,
+    compare,
+)
 
 
 class LambdaLogGroup(Resource):
@@ -50,11 +57,13 @@ class LambdaLogGroup(Resource):
                     return Observed(data=group, tags=dict(tags.get("tags", {})))
         return None
 
-    def differences(self, observed: Observed) -> list[str]:
-        fields = []
-        if observed.data.get("retentionInDays") != self.ctx.spec.logs.retention_days:
-            fields.append("retention")
-        return fields + self.tag_differences(observed)
+    def differences(self, observed: Observed) -> list[Difference]:
+        retention = (
+            "retention",
+            observed.data.get("retentionInDays"),
+            self.ctx.spec.logs.retention_days,
+        )
+        return compare([retention]) + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
         days = self.ctx.spec.logs.retention_days
@@ -73,7 +82,7 @@ class LambdaLogGroup(Resource):
         data = {"logGroupName": self.name, "retentionInDays": days, "storedBytes": 0}
         return Observed(data=data, tags=dict(self.ctx.tags))
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
+    def update(self, observed: Observed, fields: Differences) -> None:
         if "retention" in fields:
             self._logs.put_retention_policy(
                 logGroupName=self.name, retentionInDays=self.ctx.spec.logs.retention_days

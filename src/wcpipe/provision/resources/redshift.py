@@ -26,7 +26,14 @@ from typing import Any
 
 from wcpipe.core.errors import WcpipeError, error_message, ignoring
 from wcpipe.core.wait import poll, retry_while_role_propagates
-from wcpipe.provision.resources.base import Observed, Resource, tag_list, tags_from_list
+from wcpipe.provision.resources.base import (
+    Difference,
+    Differences,
+    Observed,
+    Resource,
+    tag_list,
+    tags_from_list,
+)
 from wcpipe.provision.resources.ec2 import network
 from wcpipe.provision.resources.secretsmanager import admin_credentials
 
@@ -97,11 +104,10 @@ class SubnetGroup(Resource):
             {"subnet_ids": subnets, "vpc_id": group.get("VpcId")}, tags_from_list(group.get("Tags"))
         )
 
-    def differences(self, observed: Observed) -> list[str]:
-        want = set(network(self.ctx).subnet_ids)
-        have = set(observed.data["subnet_ids"])
-        out = [f"subnets: +{s}" for s in sorted(want - have)]
-        out += [f"subnets: -{s}" for s in sorted(have - want)]
+    def differences(self, observed: Observed) -> list[Difference]:
+        want = sorted(network(self.ctx).subnet_ids)
+        have = sorted(observed.data["subnet_ids"])
+        out = [Difference("subnets", have, want)] if set(have) != set(want) else []
         return out + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
@@ -120,9 +126,9 @@ class SubnetGroup(Resource):
         data = {"subnet_ids": subnets, "vpc_id": network(self.ctx).vpc_id}
         return Observed(data, dict(self.ctx.tags))
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
+    def update(self, observed: Observed, fields: Differences) -> None:
         client = self.ctx.client("redshift")
-        if set(observed.data["subnet_ids"]) != set(network(self.ctx).subnet_ids):
+        if "subnets" in fields:
             client.modify_cluster_subnet_group(
                 ClusterSubnetGroupName=self.name, SubnetIds=list(network(self.ctx).subnet_ids)
             )
@@ -179,36 +185,42 @@ class Cluster(Resource):
             return None
         return Observed(cluster, tags_from_list(cluster.get("Tags")))
 
-    def _drift(self, observed: Observed) -> dict[str, str]:
-        """What differs, by aspect: `update` acts on the aspects, `differences` shows the text."""
+    def differences(self, observed: Observed) -> list[Difference]:
         c = observed.data
         wh = self.ctx.spec.warehouse
-        out: dict[str, str] = {}
+        out: list[Difference] = []
         state = c.get("ClusterStatus", "")
         if state != "available":
-            out["state"] = f"state: {state}"
+            out.append(Difference("state", state, "available"))
         if state == "deleting":
             return out
+        if c.get("DBName") not in (None, wh.database):
+            # ModifyCluster has no DBName: a cluster's first database is named at creation.
+            out.append(
+                Difference(
+                    "database",
+                    c.get("DBName"),
+                    wh.database,
+                    "blocked",
+                    "a cluster's database cannot be renamed",
+                )
+            )
         if c.get("NodeType") != wh.node_type:
-            out["node_type"] = f"node type: {c.get('NodeType')} -> {wh.node_type}"
+            out.append(Difference("node_type", c.get("NodeType"), wh.node_type))
         if c.get("NumberOfNodes") != wh.nodes:
-            out["nodes"] = f"nodes: {c.get('NumberOfNodes')} -> {wh.nodes}"
-        roles = {r["IamRoleArn"] for r in c.get("IamRoles", [])}
+            out.append(Difference("nodes", c.get("NumberOfNodes"), wh.nodes))
+        roles = sorted(r["IamRoleArn"] for r in c.get("IamRoles", []))
         if self.role_arn not in roles:
-            out["iam_roles"] = f"iam roles: +{self.ctx.names.redshift_role}"
+            out.append(Difference("iam_roles", roles, sorted({*roles, self.role_arn})))
         groups = sorted(g["VpcSecurityGroupId"] for g in c.get("VpcSecurityGroups", []))
         wanted_group = self.ctx.output_or("ec2.security-group", "group_id")
         if wanted_group is not None and groups != [wanted_group]:
-            out["security_groups"] = f"security groups: {', '.join(groups)} -> {wanted_group}"
+            out.append(Difference("security_groups", groups, [wanted_group]))
         if not c.get("Encrypted"):
-            out["encrypted"] = "encrypted: False -> True"
+            out.append(Difference("encrypted", bool(c.get("Encrypted")), True))
         if c.get("PubliclyAccessible"):
-            out["public"] = "publicly accessible: True -> False"
-        out.update((field, field) for field in self.tag_differences(observed))
-        return out
-
-    def differences(self, observed: Observed) -> list[str]:
-        return list(self._drift(observed).values())
+            out.append(Difference("publicly_accessible", True, False))
+        return out + self.tag_differences(observed)
 
     # Waiting ---------------------------------------------------------------------------------
     def _settled(self, cluster: dict[str, Any] | None) -> bool:
@@ -285,8 +297,7 @@ class Cluster(Resource):
         cluster = self.wait_available("creating")
         return Observed(cluster, tags_from_list(cluster.get("Tags")))
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
-        drift = self._drift(observed)
+    def update(self, observed: Observed, fields: Differences) -> None:
         state = observed.data.get("ClusterStatus", "")
         if state == "deleting":
             # An earlier `down` is still deleting it: let it finish, then create it anew.
@@ -299,7 +310,7 @@ class Cluster(Resource):
         if state != "available":
             self.wait_available(state or "waiting")
         wh = self.ctx.spec.warehouse
-        if "node_type" in drift or "nodes" in drift:
+        if "node_type" in fields or "nodes" in fields:
             resize: dict[str, Any] = {
                 "ClusterIdentifier": self.name,
                 "NodeType": wh.node_type,
@@ -310,16 +321,16 @@ class Cluster(Resource):
             client.modify_cluster(**resize)
             self.wait_available("resizing")
         modify: dict[str, Any] = {}
-        if "security_groups" in drift:
+        if "security_groups" in fields:
             modify["VpcSecurityGroupIds"] = [self.ctx.output("ec2.security-group", "group_id")]
-        if "encrypted" in drift:
+        if "encrypted" in fields:
             modify["Encrypted"] = True
-        if "public" in drift:
+        if "publicly_accessible" in fields:
             modify["PubliclyAccessible"] = False
         if modify:
             client.modify_cluster(ClusterIdentifier=self.name, **modify)
             self.wait_available("modifying")
-        if "iam_roles" in drift:
+        if "iam_roles" in fields:
             client.modify_cluster_iam_roles(
                 ClusterIdentifier=self.name, AddIamRoles=[self.role_arn]
             )

@@ -19,8 +19,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from wcpipe.core.errors import WcpipeError
-from wcpipe.provision.resources.base import Observed, Resource, warehouse_key
+from wcpipe.provision.resources.base import (
+    Difference,
+    Differences,
+    Observed,
+    Resource,
+    refuse_blocked,
+    warehouse_key,
+)
 from wcpipe.provision.resources.redshift import Cluster
 from wcpipe.provision.resources.redshift_serverless import Workgroup
 from wcpipe.spec.model import Column, type_family
@@ -140,12 +146,25 @@ class TargetTable(Resource):
                 changed.append((column, have[column.name], want))
         return missing, changed
 
-    def differences(self, observed: Observed) -> list[str]:
+    def differences(self, observed: Observed) -> list[Difference]:
         missing, changed = self._changes(observed)
         out = []
-        if missing:
-            out.append("columns: " + ", ".join(f"+{c.name}" for c in missing))
-        out += [f"column {c.name}: {old} -> {new}" for c, old, new in changed]
+        out += [Difference(f"column {c.name}", None, canonical_type(c.type)) for c in missing]
+        for column, old, new in changed:
+            old_len, new_len = _varchar_length(old), _varchar_length(new)
+            if old_len is not None and new_len is not None and new_len > old_len:
+                out.append(Difference(f"column {column.name}", old, new))
+            else:
+                out.append(
+                    Difference(
+                        f"column {column.name}",
+                        old,
+                        new,
+                        "blocked",
+                        "wcpipe only adds columns and widens VARCHAR in place; migrate by hand: "
+                        "add a new column, copy and convert, drop the old one and rename it",
+                    )
+                )
         return out
 
     def create(self) -> Observed | None:
@@ -157,24 +176,14 @@ class TargetTable(Resource):
         ]
         return Observed({"columns": columns})
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
+    def update(self, observed: Observed, fields: Differences) -> None:
+        refuse_blocked(self, fields)
         missing, changed = self._changes(observed)
-        widen, refused = [], []
-        for column, old, new in changed:
-            old_len, new_len = _varchar_length(old), _varchar_length(new)
-            if old_len is not None and new_len is not None and new_len > old_len:
-                widen.append(column)
-            else:
-                refused.append(f"{column.name}: {old} -> {new}")
-        if refused:
-            raise WcpipeError(
-                f"table {self.name}: cannot change column type in place "
-                f"({'; '.join(refused)}); migrate by hand",
-                hint="add a new column, copy and convert, drop the old one and rename it (or put "
-                "the spec back); wcpipe only adds columns and widens varchar",
-            )
+        widen = [column for column, _old, _new in changed if f"column {column.name}" in fields]
         table = self.ctx.spec.table
         for column in missing:
+            if f"column {column.name}" not in fields:
+                continue
             if not column.nullable and self._has_rows():
                 # Existing rows have no value for the new column, so NOT NULL would fail (or need
                 # a made-up default). Add it nullable; loads fill it from now on.

@@ -22,7 +22,16 @@ from typing import Any
 
 from wcpipe.core.errors import WcpipeError, ignoring
 from wcpipe.core.wait import poll, retry_while_role_propagates
-from wcpipe.provision.resources.base import Context, Observed, Resource, tag_list, tags_from_list
+from wcpipe.provision.resources.base import (
+    Context,
+    Difference,
+    Differences,
+    Observed,
+    Resource,
+    refuse_blocked,
+    tag_list,
+    tags_from_list,
+)
 from wcpipe.provision.resources.ec2 import network
 from wcpipe.provision.resources.redshift import elapsed_text, redacting
 from wcpipe.provision.resources.secretsmanager import admin_credentials
@@ -108,9 +117,9 @@ class _Serverless(Resource):
             ignoring(lambda: delete(**{f"{self.noun}Name": self.name}), NOT_FOUND)
         self._wait_gone()
 
-    def _status_drift(self, observed: Observed) -> list[str]:
+    def _status_drift(self, observed: Observed) -> list[Difference]:
         status = observed.data.get("status", "")
-        return [] if status == "AVAILABLE" else [f"status: {status}"]
+        return [] if status == "AVAILABLE" else [Difference("status", status, "AVAILABLE")]
 
 
 class Namespace(_Serverless):
@@ -123,16 +132,27 @@ class Namespace(_Serverless):
     def name(self) -> str:
         return self.ctx.names.namespace
 
-    def differences(self, observed: Observed) -> list[str]:
+    def differences(self, observed: Observed) -> list[Difference]:
         ns = observed.data
         out = self._status_drift(observed)
-        if ns.get("dbName") and ns["dbName"] != self.ctx.spec.warehouse.database:
-            out.append(f"database: {ns['dbName']} -> {self.ctx.spec.warehouse.database}")
+        wanted_db = self.ctx.spec.warehouse.database
+        if ns.get("dbName") and ns["dbName"] != wanted_db:
+            # UpdateNamespace has no dbName: the database is named when the namespace is made.
+            out.append(
+                Difference(
+                    "database",
+                    ns["dbName"],
+                    wanted_db,
+                    "blocked",
+                    "a namespace's database cannot be renamed",
+                )
+            )
         role = _role_arn(self.ctx)
-        if role not in _role_arns(ns.get("iamRoles", [])):
-            out.append(f"iam roles: +{self.ctx.names.redshift_role}")
+        roles = sorted(_role_arns(ns.get("iamRoles", [])))
+        if role not in roles:
+            out.append(Difference("iam_roles", roles, sorted({*roles, role})))
         if ns.get("defaultIamRoleArn") != role:
-            out.append("default iam role")
+            out.append(Difference("default_iam_role", ns.get("defaultIamRoleArn"), role))
         return out + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
@@ -156,15 +176,9 @@ class Namespace(_Serverless):
         self._wait("creating")
         return None
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
+    def update(self, observed: Observed, fields: Differences) -> None:
+        refuse_blocked(self, fields)
         ns = observed.data
-        wanted_db = self.ctx.spec.warehouse.database
-        if ns.get("dbName") and ns["dbName"] != wanted_db:
-            raise WcpipeError(
-                f"namespace {self.name} holds database {ns['dbName']!r}, the spec says "
-                f"{wanted_db!r}; a namespace's database cannot be renamed",
-                hint="set warehouse.database back, or `wcpipe down` and `up` to start afresh",
-            )
         if ns.get("status") != "AVAILABLE":
             ns = self._wait(str(ns.get("status", "waiting")).lower())
         role = _role_arn(self.ctx)
@@ -240,14 +254,13 @@ class Workgroup(_Serverless):
                 out[setting] = value
         return out
 
-    def differences(self, observed: Observed) -> list[str]:
+    def differences(self, observed: Observed) -> list[Difference]:
         out = self._status_drift(observed)
         for setting, value in self._drift(observed).items():
             have = observed.data.get(setting)
-            if isinstance(value, list):
-                out.append(setting)
-            else:
-                out.append(f"{setting}: {have} -> {value}")
+            out.append(
+                Difference(setting, sorted(have or []) if isinstance(value, list) else have, value)
+            )
         return out + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
@@ -265,7 +278,7 @@ class Workgroup(_Serverless):
         workgroup = self._wait("creating")
         return Observed(workgroup, _tags(self.ctx, workgroup["workgroupArn"]))
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
+    def update(self, observed: Observed, fields: Differences) -> None:
         if observed.data.get("status") == "DELETING":
             self._wait_gone()
             self.create()
@@ -273,9 +286,11 @@ class Workgroup(_Serverless):
         if observed.data.get("status") != "AVAILABLE":
             self._wait(str(observed.data.get("status", "waiting")).lower())
         client = self.ctx.client("redshift-serverless")
-        for setting, value in self._drift(observed).items():
-            client.update_workgroup(workgroupName=self.name, **{setting: value})
-            self._wait(f"updating {setting}")
+        settings = self._wanted()
+        for d in fields:
+            if d.field in settings:
+                client.update_workgroup(workgroupName=self.name, **{d.field: d.new})
+                self._wait(f"updating {d.field}")
         self._tag(observed)
 
     def outputs(self, observed: Observed) -> dict[str, Any]:

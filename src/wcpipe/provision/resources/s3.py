@@ -19,7 +19,15 @@ import json
 from typing import Any
 
 from wcpipe.core.errors import WcpipeError, error_code, ignoring
-from wcpipe.provision.resources.base import TAGS, Observed, Resource, tag_list, tags_from_list
+from wcpipe.provision.resources.base import (
+    TAGS,
+    Difference,
+    Differences,
+    Observed,
+    Resource,
+    tag_list,
+    tags_from_list,
+)
 
 TLS_SID = "DenyInsecureTransport"
 TEMP_DIR_RULE_ID = "wcpipe-expire-glue-temp-dir"
@@ -139,21 +147,26 @@ class Bucket(Resource):
         )
         return observed
 
-    def differences(self, observed: Observed) -> list[str]:
+    def differences(self, observed: Observed) -> list[Difference]:
         d = observed.data
         fields = []
         sse_s3 = d.get("encryption") == SSE and d.get("bucket_key")
         if not (sse_s3 or d.get("encryption") == "aws:kms"):
-            fields.append("encryption")
+            have = f"{d.get('encryption')}" + (", bucket key" if d.get("bucket_key") else "")
+            fields.append(Difference("encryption", have, f"{SSE}, bucket key"))
         pab = d.get("public_access_block") or {}
         if not all(pab.get(k) is True for k in _PUBLIC_BLOCKS):
-            fields.append("public_access_block")
+            have_pab = {k: pab.get(k) for k in _PUBLIC_BLOCKS}
+            fields.append(
+                Difference("public_access_block", have_pab, dict.fromkeys(_PUBLIC_BLOCKS, True))
+            )
         if d.get("ownership") != "BucketOwnerEnforced":
-            fields.append("ownership")
+            fields.append(Difference("ownership", d.get("ownership"), "BucketOwnerEnforced"))
         if not self._has_tls_statement(d.get("policy")):
-            fields.append("policy")
+            fields.append(Difference("policy", "no TLS-only statement", f"+statement {TLS_SID}"))
         if not self._has_temp_dir_rule(d.get("lifecycle") or []):
-            fields.append("lifecycle")
+            rule = f"+rule {TEMP_DIR_RULE_ID}"
+            fields.append(Difference("lifecycle", "no temp-dir expiry rule", rule))
         return fields + self.tag_differences(observed)
 
     def _has_tls_statement(self, policy: dict[str, Any] | None) -> bool:
@@ -198,7 +211,7 @@ class Bucket(Resource):
             ) from None
         # Tag before the settings: a run interrupted from here on still knows the bucket as its own.
         self._put_tags(Observed({}))
-        self.update(Observed({}), settings)
+        self.update(Observed({}), Differences(Difference(s) for s in settings))
         if not ours:
             return None
         return Observed(
@@ -216,7 +229,7 @@ class Bucket(Resource):
             dict(self.ctx.tags),
         )
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
+    def update(self, observed: Observed, fields: Differences) -> None:
         b = self.name
         if TAGS in fields:
             self._put_tags(observed)

@@ -14,7 +14,13 @@ from typing import Any
 
 from wcpipe.core.errors import SpecError, WcpipeError, ignoring
 from wcpipe.provision import artifacts as packaging
-from wcpipe.provision.resources.base import Observed, Resource, tags_from_list
+from wcpipe.provision.resources.base import (
+    Difference,
+    Differences,
+    Observed,
+    Resource,
+    tags_from_list,
+)
 from wcpipe.provision.resources.s3 import NOT_FOUND, SSE
 from wcpipe.spec.names import OWNER_TAG
 
@@ -41,6 +47,11 @@ def _delete_keys(s3: Any, bucket: str, keys: list[str]) -> None:
                 f"deleting objects from S3 bucket {bucket}: {len(errors)} not deleted, e.g. "
                 f"{errors[0].get('Key')}: {errors[0].get('Code')}"
             )
+
+
+def _short(sha256: str | None) -> str | None:
+    """An object's content digest as `plan` shows it (absent: None)."""
+    return None if sha256 is None else f"sha256:{sha256[:12]}"
 
 
 class _Objects(Resource):
@@ -111,17 +122,21 @@ class Artifacts(_Objects):
         remote = self._remote([a.key for a in self.artifacts.values()])
         return None if remote is None else Observed({"objects": remote}, self._bucket_tags())
 
-    def differences(self, observed: Observed) -> list[str]:
+    def differences(self, observed: Observed) -> list[Difference]:
         objects = observed.data.get("objects", {})
-        return [role for role, a in self.artifacts.items() if objects.get(a.key) != a.sha256]
+        return [
+            Difference(role, _short(objects.get(a.key)), _short(a.sha256))
+            for role, a in self.artifacts.items()
+            if objects.get(a.key) != a.sha256
+        ]
 
     def create(self) -> Observed | None:
-        self.update(Observed({}), list(self.artifacts))
+        self.update(Observed({}), Differences(Difference(role) for role in self.artifacts))
         objects: dict[str, str | None] = {a.key: a.sha256 for a in self.artifacts.values()}
         return Observed({"objects": objects}, self._bucket_tags())
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
-        for role in fields:
+    def update(self, observed: Observed, fields: Differences) -> None:
+        for role in fields.fields:
             a = self.artifacts[role]
             args = self._put_args(a.sha256, a.content_type)
             self.s3.put_object(Bucket=self.bucket, Key=a.key, Body=a.body, **args)
@@ -179,7 +194,7 @@ class DataFiles(_Objects):
                 local[key] = None
         return Observed({"objects": remote, "local": local}, self._bucket_tags())
 
-    def differences(self, observed: Observed) -> list[str]:
+    def differences(self, observed: Observed) -> list[Difference]:
         local = observed.data["local"]
         remote = observed.data["objects"]
         changed = []
@@ -187,7 +202,7 @@ class DataFiles(_Objects):
             if facts is None:
                 self._missing(key)
             if remote.get(key) != facts["sha256"]:
-                changed.append(key)
+                changed.append(Difference(key, _short(remote.get(key)), _short(facts["sha256"])))
         return changed
 
     def _missing(self, key: str) -> None:
@@ -199,9 +214,9 @@ class DataFiles(_Objects):
         objects: dict[str, str | None] = {key: f["sha256"] for key, f in local.items()}
         return Observed({"objects": objects, "local": local}, self._bucket_tags())
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
+    def update(self, observed: Observed, fields: Differences) -> None:
         files = self._files()
-        for key in fields:
+        for key in fields.fields:
             self._upload(key, files[key])
 
     def _upload(self, key: str, path: Path) -> dict[str, Any]:

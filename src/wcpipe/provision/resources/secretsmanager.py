@@ -25,6 +25,8 @@ from wcpipe.core.errors import WcpipeError, error_code, error_message, ignoring
 from wcpipe.provision.resources.base import (
     TAGS,
     Context,
+    Difference,
+    Differences,
     Observed,
     Resource,
     tag_list,
@@ -141,18 +143,20 @@ class AdminSecret(Resource):
         )
         return observed
 
-    def differences(self, observed: Observed) -> list[str]:
+    def differences(self, observed: Observed) -> list[Difference]:
+        """The secret's value is never shown: only whether it has a password."""
         d = observed.data
         wh = self.ctx.spec.warehouse
         fields = self.tag_differences(observed)
         if d.get("description") != self.description:
-            fields.append("description")
+            fields.append(Difference("description", d.get("description"), self.description))
         if not d.get("has_password"):
-            fields.append("password")
+            fields.append(Difference("password", "(none)", "(generated)"))
         if d.get("username") != wh.admin_user:
-            fields.append("username")
+            fields.append(Difference("username", d.get("username"), wh.admin_user))
         if d.get("dbname") != wh.database or d.get("engine") != "redshift":
-            fields.append("dbname")
+            have = f"{d.get('dbname')} ({d.get('engine')})"
+            fields.append(Difference("dbname", have, f"{wh.database} (redshift)"))
         return fields
 
     def create(self) -> Observed | None:
@@ -192,17 +196,17 @@ class AdminSecret(Resource):
         if observed is None:
             raise WcpipeError(f"secret {self.name} could not be restored")
         self.check_owned(observed)
-        fields = self.differences(observed)
+        fields = Differences(self.differences(observed))
         if fields:
             self.update(observed, fields)
         return None
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
+    def update(self, observed: Observed, fields: Differences) -> None:
         if TAGS in fields:
             self._retag(observed)
         if "description" in fields:
             self.sm.update_secret(SecretId=self.name, Description=self.description)
-        if {"password", "username", "dbname"} & set(fields):
+        if {"password", "username", "dbname"} & set(fields.fields):
             # Keep the password the warehouse already uses; make one only if there is none.
             current = _read_value(self.sm, self.name)
             password = str(current.get("password") or generate_password())
