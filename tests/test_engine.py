@@ -241,3 +241,47 @@ def test_every_dependency_names_a_resource_of_the_catalog() -> None:
     assert len(keys) == 25, sorted(keys)  # 21 shared, 2 provisioned, 2 serverless
     unknown = {(c.key, d) for c in classes for d in c.depends_on if d not in keys}
     assert unknown == set()
+
+
+class Recorder(engine.Reporter):
+    def __init__(self) -> None:
+        self.notes: list[tuple[str, str]] = []
+
+    def note(self, key: str, message: str) -> None:
+        self.notes.append((key, message))
+
+
+def test_progress_notes_reach_the_reporter_during_up_and_down(setup) -> None:  # type: ignore[no-untyped-def]
+    """A resource's `ctx.note` (a cluster's wait) is shown while `up`/`down` runs, and is
+    silent again afterwards (issue 13: notes were never wired to the UI)."""
+    ctx, world, resources = setup
+    original_create = type(resources[0]).create
+
+    def noisy_create(self: Resource) -> Observed | None:
+        self.ctx.note(self.key, "waiting for it to be available, 3s")
+        return original_create(self)
+
+    type(resources[0]).create = noisy_create  # type: ignore[method-assign]
+    recorder = Recorder()
+    engine.apply(ctx, resources, engine.plan(ctx, resources), reporter=recorder)
+    assert recorder.notes == [("a", "waiting for it to be available, 3s")]
+    ctx.note("a", "after the run")  # back to the silent default
+    assert recorder.notes == [("a", "waiting for it to be available, 3s")]
+
+
+def test_notes_print_as_lines_at_most_every_few_seconds_without_a_tty(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from wcpipe import ui
+
+    now = [100.0]
+    reporter = ui.ProgressReporter(clock=lambda: now[0])
+    ui.reset()
+    reporter.begin([], "up")
+    reporter.started("redshift.cluster", "creating")
+    for elapsed in (3, 6, 9, 20):
+        now[0] = 100.0 + elapsed
+        reporter.note("redshift.cluster", f"creating, {elapsed}s")
+    reporter.end()
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if "creating," in ln]
+    assert lines == ["· redshift.cluster : creating, 3s", "· redshift.cluster : creating, 20s"]

@@ -14,8 +14,9 @@ A dependency cycle is an error that names it.
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -230,6 +231,18 @@ def plan(ctx: Context, resources: list[Resource]) -> Plan:
     return Plan(decide(ctx, resources, observed), observed)
 
 
+@contextmanager
+def _notes_to(ctx: Context, reporter: Reporter) -> Iterator[None]:
+    """Resources' progress notes (`ctx.note`: a cluster's wait, a resize) go to `reporter`
+    while it shows this run."""
+    before = ctx.note
+    ctx.note = reporter.note
+    try:
+        yield
+    finally:
+        ctx.note = before
+
+
 def apply(
     ctx: Context,
     resources: list[Resource],
@@ -253,7 +266,8 @@ def apply(
         return outcome
 
     try:
-        return _run_graph(resources, step, reverse=False, reporter=reporter, workers=workers)
+        with _notes_to(ctx, reporter):
+            return _run_graph(resources, step, reverse=False, reporter=reporter, workers=workers)
     finally:
         reporter.end()
 
@@ -296,7 +310,8 @@ def destroy(
         return "deleted"
 
     try:
-        return _run_graph(resources, step, reverse=True, reporter=reporter, workers=workers)
+        with _notes_to(ctx, reporter):
+            return _run_graph(resources, step, reverse=True, reporter=reporter, workers=workers)
     finally:
         reporter.end()
 

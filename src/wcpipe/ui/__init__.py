@@ -11,7 +11,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -187,13 +187,21 @@ def kv(pairs: Sequence[tuple[str, Any]], *, title: str | None = None) -> None:
 # -- live progress of a resource graph ---------------------------------------------------------
 
 
-class ProgressReporter(Reporter):
-    """Each resource's state in a live table on a TTY; plain lines on stderr otherwise."""
+NOTE_EVERY = 15.0
+"""Seconds between two progress notes of one resource printed as lines (no TTY): a wait polls
+every few seconds, and its log should not."""
 
-    def __init__(self) -> None:
+
+class ProgressReporter(Reporter):
+    """Each resource's state in a live table on a TTY (with how long it has waited and what
+    for); plain lines on stderr otherwise, progress notes at most every NOTE_EVERY seconds."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
         self._rows: dict[str, list[str]] = {}
         self._started: dict[str, float] = {}
+        self._noted: dict[str, float] = {}
+        self._clock = clock
         self._live: Any = None
 
     def begin(self, resources: list[Resource], verb: str) -> None:
@@ -239,6 +247,11 @@ class ProgressReporter(Reporter):
                 self._live.update(self._render())
             elif state is not None and state not in ("unchanged", "absent"):
                 step(f"{row[0]} {row[1]}: {state}{(' - ' + row[3]) if row[3] else ''}")
+            elif state is None and note:
+                now = self._clock()
+                if now - self._noted.get(key, -NOTE_EVERY) >= NOTE_EVERY:
+                    self._noted[key] = now
+                    step(f"{row[0]} {row[1]}: {note}")
 
     def started(self, key: str, doing: str) -> None:
         self._started[key] = time.monotonic()
