@@ -254,7 +254,7 @@ class Recorder(engine.Reporter):
 def test_progress_notes_reach_the_reporter_during_up_and_down(setup) -> None:  # type: ignore[no-untyped-def]
     """A resource's `ctx.note` (a cluster's wait) is shown while `up`/`down` runs, and is
     silent again afterwards (issue 13: notes were never wired to the UI)."""
-    ctx, world, resources = setup
+    ctx, _world, resources = setup
     original_create = type(resources[0]).create
 
     def noisy_create(self: Resource) -> Observed | None:
