@@ -14,7 +14,15 @@ from support.paths import SPEC_PATH
 
 from wcpipe.cli import COMMANDS
 
-GLOBAL_FLAGS = ("--config", "--profile", "--region", "--endpoint-url", "--output", "--debug")
+GLOBAL_FLAGS = (
+    "--config",
+    "--profile",
+    "--region",
+    "--endpoint-url",
+    "--output",
+    "--debug",
+    "--no-color",
+)
 
 
 def test_global_options_after_the_command(wcpipe: Callable[..., Any]) -> None:

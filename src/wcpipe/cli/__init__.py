@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "verify": "wcpipe.cli.verify_cmd:verify",
     "sandbox": "wcpipe.cli.sandbox_cmd:sandbox",
     "demo": "wcpipe.cli.sandbox_cmd:demo",
+    "completion": "wcpipe.cli.completion_cmd:completion",
 }
 
 
@@ -74,6 +75,11 @@ _GLOBALS: tuple[tuple[tuple[str, ...], str, dict[str, Any]], ...] = (
         {"type": click.Choice(["text", "json"]), "help": "Format of the data on stdout."},
     ),
     (("--debug",), "debug", {"is_flag": True, "default": None, "help": "Show tracebacks."}),
+    (
+        ("--no-color",),
+        "no_color",
+        {"is_flag": True, "default": None, "help": "No colour (NO_COLOR=1 does the same)."},
+    ),
 )
 
 
@@ -129,6 +135,7 @@ def _accept_global_options(command: click.Command) -> None:
     help="Format of the data on stdout.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option("--no-color", is_flag=True, help="No colour (NO_COLOR=1 does the same).")
 @click.version_option(package_name="wcpipe")
 @click.pass_context
 def cli(
@@ -139,6 +146,7 @@ def cli(
     endpoint_url: str | None,
     output: str,
     debug: bool,
+    no_color: bool,
 ) -> None:
     """Stand up, run, check and tear down an S3 -> Glue -> Redshift pipeline from one YAML file.
 
@@ -152,6 +160,7 @@ def cli(
         endpoint_url=endpoint_url,
         output=output,
         debug=debug,
+        no_color=no_color,
         timing=given.get("timing"),
     )
 

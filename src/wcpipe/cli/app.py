@@ -43,6 +43,7 @@ class App:
     endpoint_url: str | None = None
     output: str = "text"
     debug: bool = False
+    no_color: bool = False
     timing: Timing | None = None
     """How every wait of this command sleeps and reads the clock. None (what a user gets): real
     time, `poll_timing()`. The CLI entry passes what `main(timing=...)` was given: tests end
@@ -51,16 +52,16 @@ class App:
     def __post_init__(self) -> None:
         from wcpipe import ui
 
-        ui.configure(output=self.output, debug=self.debug)
+        ui.configure(output=self.output, debug=self.debug, color=not self.no_color)
 
     def set_global(self, attribute: str, value: object) -> None:
         """A global option given after the command (it replaces the one before it). Only before
         the spec or the AWS context is used: commands read them after their options parse."""
         setattr(self, attribute, value)
-        if attribute in ("output", "debug"):
+        if attribute in ("output", "debug", "no_color"):
             from wcpipe import ui
 
-            ui.configure(output=self.output, debug=self.debug)
+            ui.configure(output=self.output, debug=self.debug, color=not self.no_color)
 
     @cached_property
     def spec(self) -> Spec:

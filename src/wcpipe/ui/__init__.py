@@ -22,13 +22,17 @@ if TYPE_CHECKING:
 
     from wcpipe.provision.resources.base import Resource
 
-_state: dict[str, Any] = {"output": "text", "debug": False}
+_state: dict[str, Any] = {"output": "text", "debug": False, "color": True}
 _consoles: dict[str, Console] = {}
 
 
-def configure(*, output: str = "text", debug: bool = False) -> None:
+def configure(*, output: str = "text", debug: bool = False, color: bool = True) -> None:
+    """`color=False` (--no-color) turns colour and styles off; rich honours NO_COLOR itself."""
+    if color != _state["color"]:
+        _consoles.clear()
     _state["output"] = output
     _state["debug"] = debug
+    _state["color"] = color
 
 
 def json_mode() -> bool:
@@ -48,6 +52,8 @@ def _console(stream: str) -> Console:
             width=None if target.isatty() else 200,
             highlight=False,
             soft_wrap=False,
+            no_color=not _state["color"] or None,
+            color_system="auto" if _state["color"] else None,
         )
     return _consoles[stream]
 
