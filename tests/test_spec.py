@@ -323,3 +323,77 @@ def test_schema_command_prints_json_schema(wcpipe) -> None:  # type: ignore[no-u
 def test_missing_spec_file(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="spec file not found"):
         load_spec(tmp_path / "nope.yaml")
+
+
+# data.files: every entry checked at validate, plan and up; glob patterns ----------------------
+
+FILES_SPEC = MINIMAL + "data:\n  prefix: raw/in/\n  files:\n"
+
+
+def _files_spec(tmp_path: Path, *entries: str) -> Path:
+    path = tmp_path / "pipeline.yaml"
+    lines = "".join(f"    - {json.dumps(e)}\n" for e in entries)
+    path.write_text(FILES_SPEC + lines)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("entries", "bad", "fragment"),
+    [
+        (("a.csv", "data/gone.csv"), 1, "'data/gone.csv' does not exist"),
+        (("data/*.txt",), 0, "the pattern 'data/*.txt' matches no file"),
+        (("data",), 0, "'data' is a folder, not a file"),
+        (("a.csv", "data/**/a.csv"), 1, "would both upload to the key <prefix>a.csv"),
+    ],
+    ids=["missing", "pattern-matches-nothing", "folder", "two-files-one-key"],
+)
+@pytest.mark.parametrize("command", ["validate", "plan", "up --yes"])
+def test_cli_bad_data_file_exit_2_one_line_naming_entry_no_request(
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    counting_endpoint,  # type: ignore[no-untyped-def]
+    command: str,
+    entries: tuple[str, ...],
+    bad: int,
+    fragment: str,
+) -> None:
+    endpoint, handler = counting_endpoint
+    (tmp_path / "data" / "x").mkdir(parents=True)
+    (tmp_path / "a.csv").write_text("year\n1930\n")
+    (tmp_path / "data" / "x" / "a.csv").write_text("year\n1934\n")
+    path = _files_spec(tmp_path, *entries)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["-c", str(path), "--endpoint-url", endpoint, *command.split()])
+    out, err = capfd.readouterr()
+    assert exit_info.value.code == 2
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    # The spec file and the entry's line (MINIMAL is 5 lines, then data:, prefix:, files:).
+    assert lines[0].startswith(f"error: {path}:{9 + bad}: data.files[{bad}]: "), lines[0]
+    assert fragment in lines[0]
+    assert "Traceback" not in err + out
+    assert handler.count == 0
+
+
+def test_down_does_not_need_the_local_files(tmp_path: Path, wcpipe) -> None:  # type: ignore[no-untyped-def]
+    # `down` reads the spec for names only: its files may be gone. It gets as far as AWS (here a
+    # refused endpoint), past the spec.
+    path = _files_spec(tmp_path, "gone.csv", "data/*.csv")
+    assert load_spec(path).data_paths() == [tmp_path / "gone.csv"]
+    result = wcpipe("-c", str(path), "--endpoint-url", "http://127.0.0.1:9", "down", "--yes")
+    assert "data.files" not in result.err, result
+    assert result.code == 1, result
+
+
+def test_patterns_expand_sorted_by_path_each_file_once(tmp_path: Path, wcpipe) -> None:  # type: ignore[no-untyped-def]
+    for name in ["data/b.csv", "data/a.csv", "data/2024/c.csv", "data/.hidden.csv", "z.csv"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("year\n1930\n")
+    path = _files_spec(tmp_path, "z.csv", "data/**/*.csv", "data/a.csv")
+    spec = load_spec(path)
+    expected = ["z.csv", "data/2024/c.csv", "data/a.csv", "data/b.csv"]
+    assert spec.check_data_files() == [tmp_path / p for p in expected]
+    assert spec.data_paths() == spec.check_data_files()
+    result = wcpipe("-c", str(path), "--output", "json", "validate")
+    assert result.code == 0, result
+    assert json.loads(result.out)["data"] == "4 file(s) -> prefix raw/in/"

@@ -35,6 +35,10 @@ def poll_timing() -> Timing:
     return Timing(initial=initial, maximum=max(initial, min(30.0, initial * 20)))
 
 
+# The commands that read the spec's local data files (`App.spec` checks them for these).
+LOCAL_DATA_COMMANDS = frozenset({"validate", "plan", "up"})
+
+
 @dataclass
 class App:
     config_path: str
@@ -65,9 +69,18 @@ class App:
 
     @cached_property
     def spec(self) -> Spec:
+        """The spec, loaded once. For the commands that read the local data files (validate,
+        plan, up) every `data.files` entry is checked too, before any AWS request; the others
+        (`down` above all) work without them."""
+        import click
+
         from wcpipe.spec.model import load_spec
 
-        return load_spec(self.config_path)
+        spec = load_spec(self.config_path)
+        command = click.get_current_context(silent=True)
+        if command is not None and command.info_name in LOCAL_DATA_COMMANDS:
+            spec.check_data_files()
+        return spec
 
     @cached_property
     def context(self) -> Context:

@@ -26,6 +26,7 @@ from pydantic import (
 
 from wcpipe.core.errors import SpecError
 from wcpipe.datamap.values import SqlType
+from wcpipe.spec import files as data_files
 from wcpipe.spec.names import cluster_identifier, cluster_identifier_problem
 
 # Redshift folds unquoted identifiers to lower case; we only accept names that need no quoting.
@@ -137,7 +138,11 @@ class DropRows(_Model):
 
 class Data(_Model):
     files: tuple[str, ...] = Field(
-        (), description="Local CSV files to upload under the prefix (relative to the spec file)."
+        (),
+        description="Local CSV files to upload under the prefix: paths or glob patterns "
+        "(data/*.csv, data/**/*.csv), relative to the spec file. A pattern's matches sort by "
+        "path, lexically; a file that does not exist or a pattern that matches nothing fails "
+        "validate.",
     )
     bucket: str | None = Field(
         None,
@@ -367,13 +372,27 @@ class Spec(_Model):
 
     # Where the spec file lives: relative data paths resolve against it.
     _base_dir: Path = PrivateAttr(default_factory=lambda: Path("."))
+    # The spec file's name and the line of each data.files entry, for errors found after parsing.
+    _source: str = PrivateAttr(default="<spec>")
+    _file_lines: tuple[int | None, ...] = PrivateAttr(default=())
 
     @property
     def base_dir(self) -> Path:
         return self._base_dir
 
     def data_paths(self) -> list[Path]:
-        return [(self._base_dir / f) for f in self.data.files]
+        """The local files `data.files` names, patterns expanded (`spec.files.resolve`)."""
+        return data_files.resolve(self._base_dir, self.data.files)
+
+    def check_data_files(self) -> list[Path]:
+        """`data_paths()`, or SpecError naming the spec file, line and entry that is missing,
+        matches nothing or clashes (`spec.files.check`)."""
+
+        def where(i: int) -> str:
+            line = self._file_lines[i] if i < len(self._file_lines) else None
+            return f"{self._source}:{line}" if line else self._source
+
+        return data_files.check(self._base_dir, self.data.files, where)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -481,6 +500,9 @@ def parse_spec(text: str, *, source: str = "<spec>", base_dir: Path | None = Non
         extra = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise SpecError(f"{where}: {_dotted(loc)}: {_explain(first)}{extra}") from None
     spec._base_dir = base_dir or Path(".")
+    spec._source = source
+    entries = len(spec.data.files)
+    spec._file_lines = tuple(_line_of(doc, ("data", "files", i)) for i in range(entries))
     return spec
 
 
