@@ -4,8 +4,9 @@ Contract:
 - `invoke(sandbox, function, event)` runs the function's deployed package (moto keeps the zip,
   whether it came as ZipFile or from S3), unzipped once into a cache keyed by the package's
   SHA-256. The handler runs under the sandbox's Python with the function's environment plus
-  AWS_ENDPOINT_URL (the sandbox), fake credentials, AWS_REGION, AWS_LAMBDA_FUNCTION_NAME and
-  the other AWS_LAMBDA_* variables; the function's Timeout bounds it. What it prints goes to
+  AWS_ENDPOINT_URL (the sandbox), AWS_REGION, AWS_LAMBDA_FUNCTION_NAME and the other
+  AWS_LAMBDA_* variables, and its execution role's credentials (`actors.assume`: every request
+  it makes is authorised as the role); the function's Timeout bounds it. What it prints goes to
   /aws/lambda/<fn>, one stream per invocation named as Lambda names them
   (`YYYY/MM/DD/[$LATEST]<32 hex>`), between START / END / REPORT lines; an uncaught exception is
   logged as Lambda logs it ("[ERROR] Type: message" and the traceback, one event). Metrics
@@ -48,7 +49,8 @@ from typing import TYPE_CHECKING, Any
 from moto.awslambda.models import LambdaFunction
 from moto.events.models import Rule
 
-from wcpipe.sandbox.context import FAKE_CREDENTIALS, current, once, or_moto
+from wcpipe.sandbox.context import current, once, or_moto
+from wcpipe.sandbox.patches import actors
 
 if TYPE_CHECKING:
     from wcpipe.sandbox.context import SandboxView
@@ -126,7 +128,9 @@ def _stream_name(now: datetime) -> str:
 def _environment(sandbox: SandboxView, fn: Any, request_id: str, stream: str) -> dict[str, str]:
     env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ") if k in os.environ}
     env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
-    env.update(FAKE_CREDENTIALS)
+    # Lambda runs the function with its execution role's credentials (Lambda developer guide,
+    # "Defining Lambda function permissions with an execution role"): its requests are the role's.
+    env.update(actors.assume(sandbox, fn.role, fn.function_name))
     env.update(
         AWS_ENDPOINT_URL=sandbox.endpoint,
         AWS_REGION=sandbox.region,
