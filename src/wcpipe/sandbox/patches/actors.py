@@ -15,6 +15,12 @@ Contract:
   AccessDenied (403) and, for the JSON services, AccessDeniedException (400), each with the
   message AWS writes. Any other request (the operator's, with the sandbox's credentials) is
   moto's as before: unrestricted. As `context.or_moto`: moto's own hook without a sandbox.
+- Work the sandbox does itself on a role's behalf (a crawl, a job run: `glue_access`) asks
+  through the same evaluation: `service_actor(sandbox, role, session)`, then `require(...)`
+  (raises `RoleDenied`, whose `aws_error` is the service's error) or `check(...)` (the
+  denial or None, for what AWS skips quietly when denied, e.g. log lines). Every denial, of a
+  request or of the sandbox's own work, is kept in order in `denials(sandbox)` (tests read
+  which action was refused).
 - `resources(service, action, params, region, account)`: the ARNs one request acts on, for the
   operations the project's actors make (a table; each row cites the IAM Service Authorization
   Reference's resource type for the action). An operation not in the table is evaluated on
@@ -32,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import JsonRESTError
+from moto.iam.exceptions import NotFoundException
 
 from wcpipe.sandbox import authz
 from wcpipe.sandbox.context import current, once, or_moto
@@ -62,6 +69,78 @@ _RESOURCES: dict[str, Resolver] = {
 # moto's S3 action names that are not IAM's (Service Authorization Reference, Amazon S3:
 # HeadBucket is authorised as s3:ListBucket).
 _S3_ACTIONS = {"HeadBucket": "ListBucket"}
+
+
+class RoleDenied(Exception):
+    """The sandbox's work for a role was refused: `decision` says what, on which resource."""
+
+    def __init__(self, decision: authz.Decision) -> None:
+        super().__init__(decision.message)
+        self.decision = decision
+
+    @property
+    def aws_error(self) -> str:
+        """As the service reports it: S3's code is AccessDenied, the JSON services'
+        AccessDeniedException."""
+        code = "AccessDenied" if self.decision.action.startswith("s3:") else "AccessDeniedException"
+        return f"{code}: {self.decision.message}"
+
+
+def denials(sandbox: SandboxView) -> list[authz.Decision]:
+    """Every denial in this sandbox so far, in order."""
+    found: list[authz.Decision] = sandbox.state.setdefault("denials", [])
+    return found
+
+
+def service_actor(sandbox: SandboxView, role: str | None, session: str) -> authz.Actor | None:
+    """The actor a service is when it acts as `role` (a name or an ARN, as Glue accepts them),
+    or None when the sandbox's IAM holds no such role: that work is not authorised. A gap on
+    purpose: AWS would refuse to assume the role, but the sandbox's own tests of crawls and runs
+    make crawlers and jobs without one; everything `wcpipe up` deploys has its role."""
+    if not role:
+        return None
+    arn = role if role.startswith("arn:") else f"arn:aws:iam::{sandbox.account_id}:role/{role}"
+    actor = authz.Actor(arn, session)
+    try:
+        sandbox.backend("iam").get_role(actor.role_name)
+    except NotFoundException:
+        return None
+    return actor
+
+
+def arn(sandbox: SandboxView, service: str, resource: str) -> str:
+    """arn:aws:<service>:<region>:<account>:<resource> in this sandbox."""
+    return f"arn:aws:{service}:{sandbox.region}:{sandbox.account_id}:{resource}"
+
+
+def check(
+    sandbox: SandboxView,
+    actor: authz.Actor,
+    action: str,
+    targets: list[str] | str,
+    context: dict[str, authz.ContextValue] | None = None,
+) -> authz.Decision | None:
+    """The first denial of `action` on `targets` (kept in `denials`), or None if all allowed."""
+    iam = sandbox.backend("iam")
+    for resource in [targets] if isinstance(targets, str) else targets:
+        decision = authz.authorize(iam, actor, action, resource, context)
+        if not decision.allowed:
+            denials(sandbox).append(decision)
+            return decision
+    return None
+
+
+def require(
+    sandbox: SandboxView,
+    actor: authz.Actor,
+    action: str,
+    targets: list[str] | str,
+    context: dict[str, authz.ContextValue] | None = None,
+) -> None:
+    """`check`, raising `RoleDenied` on a denial."""
+    decision = check(sandbox, actor, action, targets, context)
+    if decision is not None:
+        raise RoleDenied(decision)
 
 
 def _state(sandbox: SandboxView) -> dict[str, authz.Actor]:
@@ -112,11 +191,9 @@ def _deny(
     context: dict[str, authz.ContextValue],
     error: Callable[[str], Exception],
 ) -> None:
-    iam = sandbox.backend("iam")
-    for resource in targets:
-        decision = authz.authorize(iam, actor, action, resource, context)
-        if not decision.allowed:
-            raise error(decision.message)
+    decision = check(sandbox, actor, action, targets, context)
+    if decision is not None:
+        raise error(decision.message)
 
 
 def _json_params(response: Any) -> dict[str, Any]:
