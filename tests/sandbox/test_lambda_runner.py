@@ -64,11 +64,22 @@ def role(client: Any) -> str:
             }
         ],
     }
-    return str(
-        client("iam").create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(policy))[
-            "Role"
-        ]["Arn"]
+    iam = client("iam")
+    arn = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(policy))["Role"][
+        "Arn"
+    ]
+    # What AWSLambdaBasicExecutionRole grants: Lambda writes the function's log as its role.
+    logs = {
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": "*",
+    }
+    iam.put_role_policy(
+        RoleName="fn-role",
+        PolicyName="logs",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [logs]}),
     )
+    return str(arn)
 
 
 def _function(client: Any, role: str, name: str, handler: str) -> str:
@@ -255,6 +266,9 @@ def test_lambda_acts_as_its_execution_role(client: Any, sandbox: Any) -> None:
         f"{job.replace('mine', 'theirs')} because no identity-based policy allows the "
         "glue:StartJobRun action"
     )
+    # Its role may not write logs: Lambda leaves the invocations without their lines.
+    groups = client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/starter-as-role")
+    assert groups["logGroups"] == []
     # The operator's own requests (the sandbox's credentials) stay unrestricted.
     with pytest.raises(client("glue").exceptions.EntityNotFoundException):
         client("glue").start_job_run(JobName="theirs")

@@ -143,6 +143,27 @@ def require(
         raise RoleDenied(decision)
 
 
+def _allowed(sandbox: SandboxView, actor: authz.Actor, action: str, target: str) -> bool:
+    return check(sandbox, actor, action, target) is None
+
+
+def may_log(
+    sandbox: SandboxView, actor: authz.Actor, group: str, stream: str, cache: dict[str, bool]
+) -> bool:
+    """May the role write this stream's lines (asked once per stream; `cache` keeps the
+    answer)? The group and stream are created as the role would create them."""
+    key = f"{group}:{stream}"
+    if key not in cache:
+        groups = sandbox.backend("logs").groups
+        group_arn = arn(sandbox, "logs", f"log-group:{group}")
+        stream_arn = f"{group_arn}:log-stream:{stream}"
+        ok = group in groups or _allowed(sandbox, actor, "logs:CreateLogGroup", group_arn)
+        if ok and (group not in groups or stream not in groups[group].streams):
+            ok = _allowed(sandbox, actor, "logs:CreateLogStream", stream_arn)
+        cache[key] = ok and _allowed(sandbox, actor, "logs:PutLogEvents", stream_arn)
+    return cache[key]
+
+
 def _state(sandbox: SandboxView) -> dict[str, authz.Actor]:
     actors: dict[str, authz.Actor] = sandbox.state.setdefault("actors", {})
     return actors

@@ -38,7 +38,7 @@ from moto.glue.models import FakeCrawl, FakeCrawler, GlueBackend
 from wcpipe.sandbox import authz
 from wcpipe.sandbox.context import current, once, or_moto
 from wcpipe.sandbox.patches import glue_access
-from wcpipe.sandbox.patches.actors import RoleDenied, service_actor
+from wcpipe.sandbox.patches.actors import RoleDenied, may_log, service_actor
 from wcpipe.sandbox.patches.crawl_catalog import CrawlFailed, jdbc_tables, s3_table, write_table
 from wcpipe.sandbox.patches.glue_events import SettledStatus, emit, iso_z, log_link, safe_log
 from wcpipe.spec.names import GLUE_CRAWLER_LOG_GROUP
@@ -150,9 +150,7 @@ def _lock(sandbox: SandboxView) -> Any:
 
 def _log(sandbox: SandboxView, crawl: SandboxCrawl, level: str, text: str) -> None:
     actor = crawl.actor
-    if actor and not glue_access.may_log(
-        sandbox, actor, LOG_GROUP, crawl.log_stream, crawl.log_access
-    ):
+    if actor and not may_log(sandbox, actor, LOG_GROUP, crawl.log_stream, crawl.log_access):
         return  # the role may not write its log: AWS's crawl runs on, without its lines
     safe_log(sandbox, LOG_GROUP, crawl.log_stream, f"[{crawl.crawl_id}] {level} : {text}")
 

@@ -35,7 +35,7 @@ policy AWS Glue's developer guide tells crawler and job roles to start from):
   the manifest and the files (COPY usage notes, "IAM permissions for COPY": LIST the bucket and
   GET the objects and the manifest);
 - logs: logs:CreateLogGroup (a group that does not exist yet), CreateLogStream (a new stream) and
-  PutLogEvents on /aws-glue/* (AWSGlueServiceRole's logs statement);
+  PutLogEvents on /aws-glue/* (AWSGlueServiceRole's logs statement; `actors.may_log`);
 - metrics: cloudwatch:PutMetricData with cloudwatch:namespace = Glue, for a job with
   --enable-metrics (AWSGlueServiceRole; "Monitoring AWS Glue using Amazon CloudWatch metrics").
 """
@@ -194,23 +194,6 @@ def stage_and_copy(
         return
     require(sandbox, copier, "s3:ListBucket", f"arn:aws:s3:::{bucket}", {"s3:prefix": run_dir})
     require(sandbox, copier, "s3:GetObject", manifest)
-
-
-def may_log(
-    sandbox: SandboxView, actor: authz.Actor, group: str, stream: str, cache: dict[str, bool]
-) -> bool:
-    """May the role write this stream's lines (asked once per stream; `cache` keeps the
-    answer)? The group and stream are created as the role would create them."""
-    key = f"{group}:{stream}"
-    if key not in cache:
-        groups = sandbox.backend("logs").groups
-        group_arn = arn(sandbox, "logs", f"log-group:{group}")
-        stream_arn = f"{group_arn}:log-stream:{stream}"
-        ok = group in groups or _may(sandbox, actor, "logs:CreateLogGroup", group_arn)
-        if ok and (group not in groups or stream not in groups[group].streams):
-            ok = _may(sandbox, actor, "logs:CreateLogStream", stream_arn)
-        cache[key] = ok and _may(sandbox, actor, "logs:PutLogEvents", stream_arn)
-    return cache[key]
 
 
 def may_put_metrics(sandbox: SandboxView, actor: authz.Actor, arguments: dict[str, Any]) -> bool:

@@ -69,7 +69,7 @@ class RunOutput:
         self._access: dict[str, bool] = {}
 
     def _write(self, group: str, line: str) -> None:
-        from wcpipe.sandbox.patches.glue_access import may_log
+        from wcpipe.sandbox.patches.actors import may_log
 
         if self.actor and not may_log(self.sandbox, self.actor, group, self.run_id, self._access):
             return  # the role may not log: the run goes on without its lines, as on AWS

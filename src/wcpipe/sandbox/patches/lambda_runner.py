@@ -159,22 +159,28 @@ def invoke(sandbox: SandboxView, fn: Any, event: Any) -> Invocation:
     started = datetime.now(UTC)
     stream = _stream_name(started)
     group = f"/aws/lambda/{fn.function_name}"
-    sandbox.log(group, stream, f"START RequestId: {request_id} Version: $LATEST")
+    # Lambda writes the function's log with its execution role's permissions (Lambda developer
+    # guide, "Sending Lambda function logs to CloudWatch Logs": CreateLogStream, PutLogEvents):
+    # a role that may not write them leaves the invocation without its lines.
+    actor = actors.service_actor(sandbox, fn.role, fn.function_name)
+    access: dict[str, bool] = {}
+
+    def log(line: str) -> None:
+        if actor is None or actors.may_log(sandbox, actor, group, stream, access):
+            sandbox.log(group, stream, line)
+
+    log(f"START RequestId: {request_id} Version: $LATEST")
     began = time.perf_counter()
-    output, outcome = _run(
-        sandbox, fn, event, request_id, stream, lambda line: sandbox.log(group, stream, line)
-    )
+    output, outcome = _run(sandbox, fn, event, request_id, stream, log)
     duration_ms = (time.perf_counter() - began) * 1000
     errored = not outcome.get("ok")
     if errored:
         outcome.pop("ok", None)
         trace = "".join(outcome.get("stackTrace") or [])
         message = f"[ERROR] {outcome.get('errorType')}: {outcome.get('errorMessage')}"
-        sandbox.log(group, stream, f"{message}\n{trace}".rstrip())
-    sandbox.log(group, stream, f"END RequestId: {request_id}")
-    sandbox.log(
-        group,
-        stream,
+        log(f"{message}\n{trace}".rstrip())
+    log(f"END RequestId: {request_id}")
+    log(
         f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
         f"Billed Duration: {max(1, int(duration_ms + 0.999))} ms\t"
         f"Memory Size: {fn.memory_size} MB\tMax Memory Used: n/a",
