@@ -129,3 +129,17 @@ def test_the_demo_spec_and_its_data_ship_inside_the_package() -> None:
     spec = bundled.joinpath("config", "pipeline.yaml")
     assert spec.is_file() and bundled_spec().samefile(str(spec))
     assert bundled.joinpath("data", "FIFA World Cup Attendance.csv").is_file()
+
+
+def test_the_boto3_floor_has_create_bucket_tags() -> None:
+    """pyproject's boto3 floor (1.39.2, whose botocore floor is the same) is where S3's model
+    gained CreateBucketConfiguration.Tags, which the bucket's create sends; the installed
+    botocore, at or above it, has the member."""
+    import tomllib
+
+    import botocore.session
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert "boto3>=1.39.2" in deps
+    model = botocore.session.get_session().get_service_model("s3")
+    assert "Tags" in model.shape_for("CreateBucketConfiguration").members

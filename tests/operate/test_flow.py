@@ -85,7 +85,8 @@ def test_no_run_permission_missing(octx, deployed) -> None:
     assert d.hop == "permission" and "events.amazonaws.com" in d.message
 
 
-def test_no_run_lambda_errored_shows_its_log(octx, deployed) -> None:
+def _lambda_errored(octx, deployed, message: str) -> None:  # type: ignore[no-untyped-def]
+    """The Lambda's Errors metric and one log line, as after a failed invocation."""
     from datetime import UTC, datetime
 
     octx.client("cloudwatch").put_metric_data(
@@ -108,15 +109,39 @@ def test_no_run_lambda_errored_shows_its_log(octx, deployed) -> None:
         logEvents=[
             {
                 "timestamp": int(time.time() * 1000),
-                "message": "AccessDeniedException: not authorized to perform glue:StartJobRun",
+                "message": message,
             }
         ],
     )
+
+
+def test_no_run_lambda_errored_shows_its_log(octx, deployed) -> None:
+    _lambda_errored(octx, deployed, "RuntimeError: glue:StartJobRun failed")
 
     d = flow.diagnose(octx)
 
     assert d.hop == "lambda" and "errored" in d.message
     assert any("glue:StartJobRun" in line for line in d.log_lines)
+
+
+def test_no_run_lambda_denied_names_the_action(octx, deployed) -> None:
+    job = f"arn:aws:glue:us-east-1:123456789012:job/{deployed.job}"
+    _lambda_errored(
+        octx,
+        deployed,
+        "[ERROR] AccessDeniedException: An error occurred (AccessDeniedException) when calling "
+        "the StartJobRun operation: User: arn:aws:sts::123456789012:assumed-role/r/f is not "
+        f"authorized to perform: glue:StartJobRun on resource: {job} because no "
+        "identity-based policy allows the glue:StartJobRun action",
+    )
+
+    d = flow.diagnose(octx)
+
+    assert d.hop == "lambda"
+    assert d.message == (
+        f"the Lambda {deployed.function} was denied glue:StartJobRun on {job}: its execution "
+        f"role {deployed.lambda_role} does not allow it"
+    )
 
 
 def test_no_run_lambda_never_invoked(octx, deployed) -> None:

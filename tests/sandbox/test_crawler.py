@@ -298,3 +298,54 @@ def test_jdbc_crawler_fails_on_a_missing_table(sandbox: Any, names: Any):
     last = crawl(sandbox, "jdbc-missing")["LastCrawl"]
     assert last["Status"] == "FAILED"
     assert "dev.public.nope not found" in last["ErrorMessage"]
+
+
+def _role_with(sandbox: Any, name: str, policy: dict[str, Any]) -> str:
+    from wcpipe.provision.resources.iam_policies import trust_policy
+
+    iam = sandbox.client("iam")
+    trust = json.dumps(trust_policy(["glue.amazonaws.com"]))
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="glue", PolicyDocument=json.dumps(policy))
+    return str(role)
+
+
+@pytest.mark.parametrize(
+    "removed,denied", [(None, None), ("ReadData", "s3:GetObject"), ("Catalog", "glue:GetDatabase")]
+)
+def test_crawler_acts_as_its_role(
+    sandbox: Any, names: Any, s3_crawler: str, removed: str | None, denied: str | None
+) -> None:
+    """The crawl asks the crawler's role for each action (listing and reading the objects, the
+    catalog): the deployed Glue policy suffices; without one of its statements the crawl
+    FAILS with AWS's AccessDenied naming the action, and its log says so."""
+    from wcpipe.provision.resources.iam_policies import glue_policy
+
+    policy = glue_policy(names, "aws")
+    policy["Statement"] = [s for s in policy["Statement"] if s["Sid"] != removed]
+    role_name = f"crawler-as-role-{removed or 'all'}"
+    role = _role_with(sandbox, role_name, policy)
+    name = f"{s3_crawler}-{role_name}"
+    sandbox.client("glue").create_crawler(
+        Name=name,
+        Role=role,
+        DatabaseName=names.s3_database,
+        Classifiers=[names.classifier],
+        Targets={"S3Targets": [{"Path": names.data_uri}]},
+    )
+
+    last = crawl(sandbox, name)["LastCrawl"]
+
+    if denied is None:
+        assert last["Status"] == "SUCCEEDED", last
+        return
+    assert last["Status"] == "FAILED"
+    principal = f"arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/AWS-Crawler"
+    assert last["ErrorMessage"].startswith(
+        f"{'AccessDenied' if denied.startswith('s3:') else 'AccessDeniedException'}: "
+        f"User: {principal} is not authorized to perform: {denied} on resource: "
+    )
+    lines = sandbox.client("logs").get_log_events(
+        logGroupName="/aws-glue/crawlers", logStreamName=name
+    )["events"]
+    assert any(denied in e["message"] and "ERROR" in e["message"] for e in lines)

@@ -22,6 +22,15 @@ def ok(event, context):
 def boom(event, context):
     raise RuntimeError("the job could not start")
 
+def start(event, context):
+    import boto3
+    glue = boto3.client("glue")
+    try:
+        glue.start_job_run(JobName=event["job"])
+    except glue.exceptions.EntityNotFoundException:
+        return "allowed"  # authorised: the job does not exist in this test
+    return "started"
+
 def slow(event, context):
     import time
     print("first")
@@ -55,11 +64,22 @@ def role(client: Any) -> str:
             }
         ],
     }
-    return str(
-        client("iam").create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(policy))[
-            "Role"
-        ]["Arn"]
+    iam = client("iam")
+    arn = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(policy))["Role"][
+        "Arn"
+    ]
+    # What AWSLambdaBasicExecutionRole grants: Lambda writes the function's log as its role.
+    logs = {
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": "*",
+    }
+    iam.put_role_policy(
+        RoleName="fn-role",
+        PolicyName="logs",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [logs]}),
     )
+    return str(arn)
 
 
 def _function(client: Any, role: str, name: str, handler: str) -> str:
@@ -204,6 +224,54 @@ def test_invoke_api_runs_the_code(client: Any, sandbox: Any) -> None:
     )
     assert json.loads(reply["Payload"].read()) == {"started": True}
     assert time.monotonic() - started < 10
+
+
+def test_lambda_acts_as_its_execution_role(client: Any, sandbox: Any) -> None:
+    """The function's requests carry STS credentials of its role and are authorised against the
+    role's policies: a job its policy names starts, another is AccessDenied as on AWS."""
+    iam = client("iam")
+    trust = iam.get_role(RoleName="fn-role")["Role"]["AssumeRolePolicyDocument"]
+    arn = iam.create_role(RoleName="starter-role", AssumeRolePolicyDocument=json.dumps(trust))[
+        "Role"
+    ]["Arn"]
+    job = f"arn:aws:glue:{sandbox.region}:{sandbox.account_id}:job/mine"
+    allow = {"Effect": "Allow", "Action": "glue:StartJobRun", "Resource": job}
+    iam.put_role_policy(
+        RoleName="starter-role",
+        PolicyName="start",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [allow]}),
+    )
+    client("lambda").create_function(
+        FunctionName="starter-as-role",
+        Runtime="python3.12",
+        Role=arn,
+        Handler="starter/handlers.start",
+        Code={"ZipFile": _zip()},
+        Timeout=10,
+    )
+
+    def invoke(job_name: str) -> Any:
+        reply = client("lambda").invoke(
+            FunctionName="starter-as-role", Payload=json.dumps({"job": job_name}).encode()
+        )
+        return json.loads(reply["Payload"].read())
+
+    assert invoke("mine") == "allowed"
+    denied = invoke("theirs")
+    assert denied["errorType"] == "AccessDeniedException"
+    assert denied["errorMessage"] == (
+        "An error occurred (AccessDeniedException) when calling the StartJobRun operation: "
+        f"User: arn:aws:sts::{sandbox.account_id}:assumed-role/starter-role/starter-as-role is "
+        "not authorized to perform: glue:StartJobRun on resource: "
+        f"{job.replace('mine', 'theirs')} because no identity-based policy allows the "
+        "glue:StartJobRun action"
+    )
+    # Its role may not write logs: Lambda leaves the invocations without their lines.
+    groups = client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/starter-as-role")
+    assert groups["logGroups"] == []
+    # The operator's own requests (the sandbox's credentials) stay unrestricted.
+    with pytest.raises(client("glue").exceptions.EntityNotFoundException):
+        client("glue").start_job_run(JobName="theirs")
 
 
 def test_event_reaches_sqs_target(sandbox, client):  # type: ignore[no-untyped-def]

@@ -7,13 +7,13 @@ from importlib.metadata import version
 
 import pytest
 
-from wcpipe.sandbox import core, server
+from wcpipe.sandbox import authz, core, server
 from wcpipe.sandbox.patches import registry
 from wcpipe.sandbox.patches.registry import MOTO_VERSION
 
 # Every moto internal the sandbox patches or calls: each patch module's PINS, and server's and
-# core's. A module of the registry without PINS fails here, at collection.
-PINS = sorted({*registry.pins(), *server.PINS, *core.PINS})
+# core's (and authz's). A module of the registry without PINS fails here, at collection.
+PINS = sorted({*registry.pins(), *server.PINS, *core.PINS, *authz.PINS})
 
 
 def test_moto_is_the_pinned_version() -> None:

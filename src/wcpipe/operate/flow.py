@@ -13,13 +13,15 @@ Contract:
 - If no run appears, `diagnose(ctx, since)` reads the rule (state, pattern vs our crawler,
   targets), the Lambda's resource policy (a statement for events.amazonaws.com scoped to our
   rule's ARN) and the Lambda's Errors/Invocations metrics and recent log lines, and `run_flow`
-  raises `NoJobRun` whose message names the hop that failed and which carries those log lines.
+  raises `NoJobRun` whose message names the hop that failed and which carries those log lines;
+  a Lambda that errored on AccessDenied is named with the action its role was denied.
 Only StartCrawler mutates; progress goes to `on_step`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -242,10 +244,32 @@ def _check_permission(ctx: Session) -> Diagnosis | None:
     return missing
 
 
+# AWS's AccessDenied text names the action ("User: <principal> is not authorized to perform:
+# <action> on resource: <arn> because ..."; IAM User Guide, "Troubleshoot access denied error
+# messages"): the one place a message is read, to name what the role lacks.
+_NOT_AUTHORIZED = re.compile(r"is not authorized to perform: (\S+) on resource: (\S+)")
+
+
+def denied_action(lines: list[str]) -> tuple[str, str] | None:
+    """(action, resource) of the last AccessDenied in `lines`, or None."""
+    found = [m for line in lines for m in _NOT_AUTHORIZED.finditer(line)]
+    return (found[-1].group(1), found[-1].group(2)) if found else None
+
+
 def _check_lambda(ctx: Session, since: datetime) -> Diagnosis:
     fn = ctx.names.function
     invocations, errors = lambda_metrics(ctx, since)
     lines = recent_lambda_lines(ctx, since)
+    denied = denied_action(lines) if errors else None
+    if denied:
+        action, resource = denied
+        return Diagnosis(
+            "lambda",
+            f"the Lambda {fn} was denied {action} on {resource}: its execution role "
+            f"{ctx.names.lambda_role} does not allow it",
+            "`wcpipe up` puts the deployed role policy back; `wcpipe logs lambda` shows the error",
+            lines,
+        )
     if errors:
         return Diagnosis(
             "lambda",

@@ -23,7 +23,11 @@ CATALOG_ACTIONS = [
     "CreateTable GetDatabase GetDatabases GetPartition GetPartitions GetTable GetTables "
     "UpdatePartition UpdateTable".split()
 ]
-# What Glue reads to place a network interface in the connection's subnet.
+# What Glue reads to place a network interface in the connection's subnet (AWSGlueServiceRole's
+# EC2 Describe* actions, moto/iam/aws_managed_policies.py; the sandbox's Glue asks for each,
+# sandbox/patches/glue_access). DescribeVpcAttribute, with which Glue checks the VPC's DNS
+# attributes, takes a `vpc` resource (Service Authorization Reference, Amazon EC2): its own
+# statement, scoped to the account's VPCs.
 DESCRIBE_NETWORK_ACTIONS = [
     f"ec2:{a}"
     for a in "DescribeNetworkInterfaces DescribeRouteTables DescribeSecurityGroups "
@@ -157,6 +161,7 @@ def glue_policy(names: Names, partition: str) -> dict[str, Any]:
         # EC2's Describe* actions do not support resource-level permissions: AWS accepts only
         # "*" for them. They read network metadata and change nothing.
         _allow("DescribeNetwork", DESCRIBE_NETWORK_ACTIONS, "*"),
+        _allow("VpcAttributes", ["ec2:DescribeVpcAttribute"], a.of("ec2", "vpc/*")),
         # PutMetricData has no resource type either; the namespace condition scopes it.
         _allow(
             "Metrics",

@@ -13,6 +13,8 @@ Contract (the crawl itself, its states, events and metrics are `crawler.py`'s):
 - `write_table(backend, database, name, table_input, policy)` creates or updates one table in
   moto's Glue backend and says which ('created', 'updated', 'unchanged'); the LOG update policy
   leaves an existing table as it is.
+- Both take an optional `guard`, the crawler's role asked before it reads the objects or writes
+  the table (`crawler.py` passes `glue_access`'s checks); a refusal it raises ends the crawl.
 - No objects, an unreadable CSV, a missing bucket, connection or JDBC table: `CrawlFailed`, whose
   message becomes the crawl's ErrorMessage. Nothing here writes until `write_table`.
 - Reads moto's backends directly (S3 objects, Glue databases, connections and the classifiers
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from fnmatch import fnmatch
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +52,11 @@ _BUILTIN_DELIMITERS = (",", "|", "\t", ";", "\x01")  # what the built-in CSV cla
 
 
 def s3_table(
-    sandbox: SandboxView, backend: GlueBackend, crawler: FakeCrawler, target: dict[str, Any]
+    sandbox: SandboxView,
+    backend: GlueBackend,
+    crawler: FakeCrawler,
+    target: dict[str, Any],
+    guard: Callable[[str, str, list[str]], None] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     bucket_name, _, prefix = target["Path"].removeprefix("s3://").partition("/")
     prefix = prefix.rstrip("/") + "/" if prefix else ""
@@ -63,6 +70,8 @@ def s3_table(
         for k in keys
         if not k.name.endswith("/") and not any(fnmatch(k.name[len(prefix) :], p) for p in excluded)
     ]
+    if guard is not None:  # the crawler's role lists the path and gets each object
+        guard(bucket_name, prefix, [k.name for k in objects])
     if not objects:
         raise CrawlFailed(f"No objects found under s3://{bucket_name}/{prefix}")
     classifier = _csv_classifier(backend, crawler.classifiers or [])
@@ -279,16 +288,26 @@ def jdbc_tables(
 
 
 def write_table(
-    backend: GlueBackend, database: str, name: str, table_input: dict[str, Any], policy: str
+    backend: GlueBackend,
+    database: str,
+    name: str,
+    table_input: dict[str, Any],
+    policy: str,
+    guard: Callable[[str], None] | None = None,
 ) -> str:
-    """Create or update one catalog table: 'created', 'updated' or 'unchanged'."""
+    """Create or update one catalog table: 'created', 'updated' or 'unchanged'. `guard` is
+    asked the Glue operation ("CreateTable", "UpdateTable") before it is made."""
     existing = backend.databases[database].tables.get(name)
     if existing is None:
+        if guard is not None:
+            guard("CreateTable")
         backend.create_table(database, name, table_input)
         return "created"
     current = existing.as_dict()
     same = all(current.get(k) == v for k, v in table_input.items())
     if same or policy == "LOG":  # LOG: the change is only logged, as AWS does
         return "unchanged"
+    if guard is not None:
+        guard("UpdateTable")
     backend.update_table(database, name, table_input)
     return "updated"

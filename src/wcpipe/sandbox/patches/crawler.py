@@ -28,13 +28,17 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from moto.core.utils import utcnow
 from moto.glue.exceptions import CrawlerRunningException
 from moto.glue.models import FakeCrawl, FakeCrawler, GlueBackend
 
+from wcpipe.sandbox import authz
 from wcpipe.sandbox.context import current, once, or_moto
+from wcpipe.sandbox.patches import glue_access
+from wcpipe.sandbox.patches.actors import RoleDenied, may_log, service_actor
 from wcpipe.sandbox.patches.crawl_catalog import CrawlFailed, jdbc_tables, s3_table, write_table
 from wcpipe.sandbox.patches.glue_events import SettledStatus, emit, iso_z, log_link, safe_log
 from wcpipe.spec.names import GLUE_CRAWLER_LOG_GROUP
@@ -68,6 +72,8 @@ class SandboxCrawl(SettledStatus, FakeCrawl):
         self.error_message: str | None = None
         self.summary: str | None = None
         self.dpu_hour = 0
+        self.actor: authz.Actor | None = None  # the crawler's role, as the crawl acts
+        self.log_access: dict[str, bool] = {}
 
     @property
     def last_crawl_status(self) -> str:
@@ -133,6 +139,7 @@ def _start_crawler(backend: GlueBackend, name: str) -> None:
             crawler.__class__ = SandboxCrawler
             crawler.runtimes_seconds = []  # type: ignore[attr-defined]
         crawl = SandboxCrawl(name)
+        crawl.actor = service_actor(sandbox, crawler.role, glue_access.CRAWLER_SESSION)
         crawler.crawls.append(crawl)
     sandbox.background("crawls", _run, sandbox, backend, crawler, crawl)
 
@@ -142,6 +149,9 @@ def _lock(sandbox: SandboxView) -> Any:
 
 
 def _log(sandbox: SandboxView, crawl: SandboxCrawl, level: str, text: str) -> None:
+    actor = crawl.actor
+    if actor and not may_log(sandbox, actor, LOG_GROUP, crawl.log_stream, crawl.log_access):
+        return  # the role may not write its log: AWS's crawl runs on, without its lines
     safe_log(sandbox, LOG_GROUP, crawl.log_stream, f"[{crawl.crawl_id}] {level} : {text}")
 
 
@@ -156,6 +166,8 @@ def _run(sandbox: SandboxView, backend: GlueBackend, crawler: SandboxCrawler, cr
         result = _crawl(sandbox, backend, crawler, crawl)
     except CrawlFailed as exc:
         error = str(exc)
+    except RoleDenied as exc:  # the crawl fails with the service's AccessDenied
+        error = exc.aws_error
     except Exception as exc:  # AWS reports its own failures this way too
         error = f"Internal Service Exception: {type(exc).__name__}: {exc}"
     _finish(sandbox, crawler, crawl, result, error, time.monotonic() - began)
@@ -170,17 +182,52 @@ def _crawl(
         raise CrawlFailed(f"Crawler {crawler.name} has no S3 or JDBC targets")
     if crawler.database_name not in backend.databases:
         raise CrawlFailed(f"Database {crawler.database_name} not found")
+    actor, database = crawl.actor, crawler.database_name
+    if actor:
+        glue_access.get_database(sandbox, actor, database)
+
+    def read(bucket: str, prefix: str, keys: list[str]) -> None:
+        if actor:
+            glue_access.read_objects(sandbox, actor, bucket, prefix, keys)
+
     tables: list[tuple[str, dict[str, Any]]] = []
-    for s3 in s3_targets:
-        tables.append(s3_table(sandbox, backend, crawler, s3))
-    for jdbc in jdbc_targets:
-        tables.extend(jdbc_tables(sandbox, crawler, jdbc))
+    interfaces: list[str | None] = []
+    try:
+        for s3 in s3_targets:
+            tables.append(s3_table(sandbox, backend, crawler, s3, read))
+        for jdbc in jdbc_targets:
+            if actor:
+                interfaces.append(
+                    glue_access.use_connection(sandbox, actor, jdbc["ConnectionName"])
+                )
+            tables.extend(jdbc_tables(sandbox, crawler, jdbc))
+        return _write_tables(sandbox, backend, crawler, crawl, tables)
+    finally:
+        for eni in interfaces:
+            if actor:
+                glue_access.release_interface(sandbox, actor, eni)
+
+
+def _write_tables(
+    sandbox: SandboxView,
+    backend: GlueBackend,
+    crawler: SandboxCrawler,
+    crawl: SandboxCrawl,
+    tables: list[tuple[str, dict[str, Any]]],
+) -> CrawlResult:
     result = CrawlResult()
     if crawl.status == "STOPPING":
         return result
+    actor, database = crawl.actor, crawler.database_name
     policy = (crawler.schema_change_policy or {}).get("UpdateBehavior", "UPDATE_IN_DATABASE")
     for table_name, table_input in tables:
-        outcome = write_table(backend, crawler.database_name, table_name, table_input, policy)
+        guard = None
+        if actor:
+            glue_access.table_action(sandbox, actor, "GetTable", database, table_name)
+            guard = partial(
+                glue_access.table_action, sandbox, actor, database=database, table=table_name
+            )
+        outcome = write_table(backend, database, table_name, table_input, policy, guard)
         getattr(result, outcome).append(table_name)
         _log(
             sandbox,

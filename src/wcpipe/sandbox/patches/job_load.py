@@ -19,6 +19,9 @@ Contract (the run itself, its states, events, metrics and log groups are `jobs.p
   only when the run SUCCEEDS (`job-bookmark-pause` reads incrementally without advancing).
   glue_ops serves Get/ResetJobBookmark; `reset_bookmark(backend, job)` forgets it entirely.
 - Lines printed to `out`: counts per object, then `transform.counts_line`.
+- With the job's role (`actor`), the catalog reads, the listing and each object read, the
+  TempDir staging and COPY are asked of it first (`glue_access`); a refusal raises
+  `actors.RoleDenied` before anything is loaded.
 - Reads moto's backends directly (the Glue catalog table, S3 objects); the moto names it relies
   on are pinned in `jobs.PINS`.
 """
@@ -36,11 +39,12 @@ from wcpipe.datamap import loadsql
 from wcpipe.datamap.config import JobConfig
 from wcpipe.datamap.transform import Mapper, counts_line
 from wcpipe.sandbox import warehouse_pg
-from wcpipe.sandbox.patches import glue_ops, job_workers
+from wcpipe.sandbox.patches import glue_access, glue_ops, job_workers
 
 if TYPE_CHECKING:
     from moto.glue.models import GlueBackend
 
+    from wcpipe.sandbox import authz
     from wcpipe.sandbox.context import SandboxView
     from wcpipe.sandbox.patches.job_run import RunOutput, SandboxJobRun
 
@@ -116,11 +120,22 @@ def _source(backend: GlueBackend, config: JobConfig) -> Source:
     return Source(bucket, prefix.rstrip("/") + "/" if prefix else "", columns, dialect)
 
 
-def load(sandbox: SandboxView, backend: GlueBackend, run: SandboxJobRun, out: RunOutput) -> None:
+def load(
+    sandbox: SandboxView,
+    backend: GlueBackend,
+    run: SandboxJobRun,
+    out: RunOutput,
+    actor: authz.Actor | None = None,
+) -> None:
     raw_config = (run.arguments or {}).get("--wcpipe_config")
     if not raw_config:
         raise JobFailed("argument --wcpipe_config is missing: this job was not made by wcpipe")
     config = JobConfig.from_json(raw_config)
+    if actor:  # the job role reads the source table from the catalog
+        glue_access.get_database(sandbox, actor, config.source_database)
+        glue_access.table_action(
+            sandbox, actor, "GetTable", config.source_database, config.source_table
+        )
     source = _source(backend, config)
     option = (run.arguments or {}).get("--job-bookmark-option", "job-bookmark-disable")
     s3 = sandbox.backend("s3")
@@ -131,6 +146,13 @@ def load(sandbox: SandboxView, backend: GlueBackend, run: SandboxJobRun, out: Ru
     if option != "job-bookmark-disable":
         done = processed_objects(backend, run.job_name)
         objects = [k for k in objects if done.get(k.name) != k.etag]
+    if actor:  # the job role lists the source and reads each object; the connector stages
+        # the rows under the TempDir and COPY reads them as the Redshift role
+        keys = [k.name for k in objects]
+        glue_access.read_objects(sandbox, actor, source.bucket, source.prefix, keys)
+        temp_dir = str((run.arguments or {}).get("--TempDir") or "")
+        if objects and temp_dir:
+            glue_access.stage_and_copy(sandbox, actor, config.iam_role, temp_dir, run.job_run_id)
     mapper = Mapper(config)
     try:
         index = mapper.index(source.columns)

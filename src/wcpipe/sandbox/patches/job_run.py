@@ -21,6 +21,7 @@ from wcpipe.sandbox.patches.glue_events import SettledStatus, safe_log
 from wcpipe.spec.names import GLUE_JOB_ERROR_LOG_GROUP, GLUE_JOB_OUTPUT_LOG_GROUP
 
 if TYPE_CHECKING:
+    from wcpipe.sandbox import authz
     from wcpipe.sandbox.context import SandboxView
 
 OUTPUT_GROUP = GLUE_JOB_OUTPUT_LOG_GROUP  # where AWS's job runs log (spec.names)
@@ -60,13 +61,22 @@ class SandboxJobRun(SettledStatus, FakeJobRun):
 
 
 class RunOutput:
-    """The run's log lines: `print` to the output group, `error` to the error group."""
+    """The run's log lines: `print` to the output group, `error` to the error group. With the
+    job's role (`actor`), a line is written only if the role may write it (`glue_access`)."""
 
-    def __init__(self, sandbox: SandboxView, run_id: str) -> None:
-        self.sandbox, self.run_id = sandbox, run_id
+    def __init__(self, sandbox: SandboxView, run_id: str, actor: authz.Actor | None = None) -> None:
+        self.sandbox, self.run_id, self.actor = sandbox, run_id, actor
+        self._access: dict[str, bool] = {}
+
+    def _write(self, group: str, line: str) -> None:
+        from wcpipe.sandbox.patches.actors import may_log
+
+        if self.actor and not may_log(self.sandbox, self.actor, group, self.run_id, self._access):
+            return  # the role may not log: the run goes on without its lines, as on AWS
+        safe_log(self.sandbox, group, self.run_id, line)
 
     def print(self, line: str) -> None:
-        safe_log(self.sandbox, OUTPUT_GROUP, self.run_id, line)
+        self._write(OUTPUT_GROUP, line)
 
     def error(self, line: str) -> None:
-        safe_log(self.sandbox, ERROR_GROUP, self.run_id, line)
+        self._write(ERROR_GROUP, line)

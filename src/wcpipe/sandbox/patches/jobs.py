@@ -16,6 +16,11 @@ Contract (what a run loads, and its bookmarks, are `job_load.py`'s):
   transaction, worker processes, bookmarks). It SUCCEEDS when the load returns;
   `job_load.JobFailed` (rejected values, no source, ...) or any other error FAILS it with that
   message, and a failed run leaves the target unchanged.
+- The run acts as the job's role (`glue_access`, when the sandbox's IAM holds it): before the
+  script, the code, bookmark and connection (secret, network interface) are asked of the role;
+  the load asks for the catalog, the objects, the TempDir and COPY (as the Redshift role); the
+  log lines and metrics are written only if the role may. A denial FAILS the run with AWS's
+  AccessDenied as its ErrorMessage (and error log line).
 - The run is a `job_run.SandboxJobRun`. Lines go to /aws-glue/jobs/output (`job_run.RunOutput`:
   counts per object, then `transform.counts_line`) and errors to /aws-glue/jobs/error, stream =
   run id; the event is `glue_events.emit`'s.
@@ -35,12 +40,15 @@ from moto.glue.models import FakeJob, GlueBackend
 
 from wcpipe.sandbox.context import current, once, or_moto
 from wcpipe.sandbox.glue_runtime import engine
+from wcpipe.sandbox.patches import glue_access
+from wcpipe.sandbox.patches.actors import RoleDenied, service_actor
 from wcpipe.sandbox.patches.glue_events import emit
 from wcpipe.sandbox.patches.job_load import JobFailed, load
 from wcpipe.sandbox.patches.job_run import RunOutput, SandboxJobRun
 from wcpipe.spec.model import DPU_PER_WORKER
 
 if TYPE_CHECKING:
+    from wcpipe.sandbox import authz
     from wcpipe.sandbox.context import SandboxView
 
 ACTIVE = ("STARTING", "RUNNING", "STOPPING", "WAITING")
@@ -106,26 +114,55 @@ def _start_job_run(backend: GlueBackend, name: str, *args: Any, **kwargs: Any) -
     return run.job_run_id
 
 
+def _start_as_role(
+    sandbox: SandboxView, actor: authz.Actor | None, job: FakeJob, run: SandboxJobRun
+) -> str | None:
+    """What Glue does as the job's role before the script runs (`glue_access`): read the script
+    and libraries, the bookmark, each connection (its secret, its network interface). Returns
+    the interface to release at the end."""
+    if actor is None:
+        return None
+    arguments = run.arguments or {}
+    command: dict[str, Any] = job.command if isinstance(job.command, dict) else {}
+    code = [str(command.get("ScriptLocation") or "")]
+    code += [u for u in str(arguments.get("--extra-py-files") or "").split(",") if u]
+    glue_access.read_code(sandbox, actor, [u for u in code if u.startswith("s3://")])
+    if arguments.get("--job-bookmark-option", "job-bookmark-disable") != "job-bookmark-disable":
+        glue_access.get_bookmark(sandbox, actor)
+    eni = None
+    for name in (job.connections or {}).get("Connections") or []:
+        eni = glue_access.use_connection(sandbox, actor, name) or eni
+    return eni
+
+
 def _run(sandbox: SandboxView, backend: GlueBackend, job: FakeJob, run: SandboxJobRun) -> None:
     began = time.monotonic()
     run.started_on = utcnow()
     run.status = "RUNNING"
-    out = RunOutput(sandbox, run.job_run_id)
+    actor = service_actor(sandbox, job.role, glue_access.JOB_SESSION)
+    out = RunOutput(sandbox, run.job_run_id, actor)
+    eni = None
     try:
+        eni = _start_as_role(sandbox, actor, job, run)
         if sandbox.glue_engine == "spark":
             try:
                 engine.run(sandbox, backend, job, run, out)
             except engine.JobFailed as exc:
                 raise JobFailed(str(exc)) from None
         else:
-            load(sandbox, backend, run, out)
+            load(sandbox, backend, run, out, actor)
         state = "SUCCEEDED"
     except JobFailed as exc:
         state, run.error_message = "FAILED", str(exc)
+    except RoleDenied as exc:  # the run fails with the service's AccessDenied
+        state, run.error_message = "FAILED", exc.aws_error
     except Exception as exc:  # a bug or a database error: the run fails, with its text
         state, run.error_message = "FAILED", f"{type(exc).__name__}: {exc}"
     if run.error_message:
         out.error(run.error_message)
+    if actor:
+        glue_access.release_interface(sandbox, actor, eni)
+        glue_access.may_put_metrics(sandbox, actor, run.arguments or {})
     run.execution_time = max(1, math.ceil(time.monotonic() - began))
     workers, worker_type = run.number_of_workers, run.worker_type
     if workers and worker_type in DPU_PER_WORKER:

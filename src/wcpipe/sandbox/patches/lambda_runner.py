@@ -4,8 +4,9 @@ Contract:
 - `invoke(sandbox, function, event)` runs the function's deployed package (moto keeps the zip,
   whether it came as ZipFile or from S3), unzipped once into a cache keyed by the package's
   SHA-256. The handler runs under the sandbox's Python with the function's environment plus
-  AWS_ENDPOINT_URL (the sandbox), fake credentials, AWS_REGION, AWS_LAMBDA_FUNCTION_NAME and
-  the other AWS_LAMBDA_* variables; the function's Timeout bounds it. What it prints goes to
+  AWS_ENDPOINT_URL (the sandbox), AWS_REGION, AWS_LAMBDA_FUNCTION_NAME and the other
+  AWS_LAMBDA_* variables, and its execution role's credentials (`actors.assume`: every request
+  it makes is authorised as the role); the function's Timeout bounds it. What it prints goes to
   /aws/lambda/<fn>, one stream per invocation named as Lambda names them
   (`YYYY/MM/DD/[$LATEST]<32 hex>`), between START / END / REPORT lines; an uncaught exception is
   logged as Lambda logs it ("[ERROR] Type: message" and the traceback, one event). Metrics
@@ -48,7 +49,8 @@ from typing import TYPE_CHECKING, Any
 from moto.awslambda.models import LambdaFunction
 from moto.events.models import Rule
 
-from wcpipe.sandbox.context import FAKE_CREDENTIALS, current, once, or_moto
+from wcpipe.sandbox.context import current, once, or_moto
+from wcpipe.sandbox.patches import actors
 
 if TYPE_CHECKING:
     from wcpipe.sandbox.context import SandboxView
@@ -126,7 +128,9 @@ def _stream_name(now: datetime) -> str:
 def _environment(sandbox: SandboxView, fn: Any, request_id: str, stream: str) -> dict[str, str]:
     env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ") if k in os.environ}
     env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
-    env.update(FAKE_CREDENTIALS)
+    # Lambda runs the function with its execution role's credentials (Lambda developer guide,
+    # "Defining Lambda function permissions with an execution role"): its requests are the role's.
+    env.update(actors.assume(sandbox, fn.role, fn.function_name))
     env.update(
         AWS_ENDPOINT_URL=sandbox.endpoint,
         AWS_REGION=sandbox.region,
@@ -155,22 +159,28 @@ def invoke(sandbox: SandboxView, fn: Any, event: Any) -> Invocation:
     started = datetime.now(UTC)
     stream = _stream_name(started)
     group = f"/aws/lambda/{fn.function_name}"
-    sandbox.log(group, stream, f"START RequestId: {request_id} Version: $LATEST")
+    # Lambda writes the function's log with its execution role's permissions (Lambda developer
+    # guide, "Sending Lambda function logs to CloudWatch Logs": CreateLogStream, PutLogEvents):
+    # a role that may not write them leaves the invocation without its lines.
+    actor = actors.service_actor(sandbox, fn.role, fn.function_name)
+    access: dict[str, bool] = {}
+
+    def log(line: str) -> None:
+        if actor is None or actors.may_log(sandbox, actor, group, stream, access):
+            sandbox.log(group, stream, line)
+
+    log(f"START RequestId: {request_id} Version: $LATEST")
     began = time.perf_counter()
-    output, outcome = _run(
-        sandbox, fn, event, request_id, stream, lambda line: sandbox.log(group, stream, line)
-    )
+    output, outcome = _run(sandbox, fn, event, request_id, stream, log)
     duration_ms = (time.perf_counter() - began) * 1000
     errored = not outcome.get("ok")
     if errored:
         outcome.pop("ok", None)
         trace = "".join(outcome.get("stackTrace") or [])
         message = f"[ERROR] {outcome.get('errorType')}: {outcome.get('errorMessage')}"
-        sandbox.log(group, stream, f"{message}\n{trace}".rstrip())
-    sandbox.log(group, stream, f"END RequestId: {request_id}")
-    sandbox.log(
-        group,
-        stream,
+        log(f"{message}\n{trace}".rstrip())
+    log(f"END RequestId: {request_id}")
+    log(
         f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
         f"Billed Duration: {max(1, int(duration_ms + 0.999))} ms\t"
         f"Memory Size: {fn.memory_size} MB\tMax Memory Used: n/a",

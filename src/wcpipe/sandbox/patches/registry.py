@@ -19,6 +19,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from wcpipe.sandbox.patches import (
+    actors,
     conflicts,
     crawler,
     dataapi,
@@ -40,6 +41,7 @@ MODULES: tuple[ModuleType, ...] = (
     crawler,  # StartCrawler crawls
     jobs,  # StartJobRun runs
     latency,  # the readiness delays of a latency profile
+    actors,  # requests made as a role authorised as that role
 )
 
 
