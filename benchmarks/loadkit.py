@@ -41,7 +41,10 @@ def _descendants(pid: int) -> list[int]:
     out, todo = [], [pid]
     while todo:
         parent = todo.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*"):
+        tasks: list[Path] = []
+        with contextlib.suppress(OSError):  # a process that ended between two reads
+            tasks = list(Path(f"/proc/{parent}/task").glob("*"))
+        for task in tasks:
             with contextlib.suppress(OSError):
                 children = [int(c) for c in (task / "children").read_text().split()]
                 out += children

@@ -12,16 +12,23 @@ Steps:
    it returns holds `JOB_RUN_ID`, which names the staging table.
 2. Read the S3 crawler's catalog table with `transformation_ctx="source"` (job bookmarks key on
    it, so a rerun reads only new files). Choices the crawler could not settle become strings.
-3. Map every row with the shared `Mapper` inside `mapPartitionsWithIndex` (the same cleaning code
-   the sandbox and `verify` use). Each partition yields its rows and then ONE tally (its counts
-   and rejects). The tallies are brought back by an action (`collect`), whose results come only
-   from successful tasks, one per partition: exact under task retries and recomputed partitions,
-   where accumulators updated in a transformation are not (Spark RDD programming guide,
-   "Accumulators"). The crawler lower-cases column names and names an empty header `col0`; the
-   Mapper matches sources case-insensitively.
-4. If any value could not be converted (or was NULL in a NOT NULL column), print the per-column
-   counts and samples and FAIL the job: a value is never loaded as a silent NULL.
-5. Build a DataFrame with the target's column names and Spark types, and write it with
+3. Clean and convert on Spark itself: every column's cleaning rules, type and nullability, and
+   drop_rows, compiled once on the driver to Spark SQL (`wcpipe.datamap.expr`), the same
+   declaration the sandbox and verify run; no Python function runs per row. A value is
+   rejected when its cleaned text is there and its cast is NULL (or NULL in a NOT NULL
+   column). The crawler lower-cases column names and names an empty header `col0`; sources are
+   matched case-insensitively (`Mapper.index`). A column the crawler typed is read back as its
+   CSV text (`text_column`).
+4. Counts (read, dropped, loaded, rejected), per-column reject counts and up to
+   SAMPLES_PER_COLUMN samples come from ONE aggregate action: aggregates are computed from
+   successful tasks only, so they are exact under task retries and recomputed partitions
+   (where accumulators updated in a transformation are not: Spark RDD programming guide,
+   "Accumulators"). The samples are chosen in SQL (the least rejected value in each of five
+   hash buckets: bounded, whatever the number of rejects); only their reasons are worked out
+   in Python, on the driver, by the reference (`convert.Column.one`). If any value was
+   rejected, print the counts and samples and FAIL the job before writing: a value is never
+   loaded as a silent NULL.
+5. Select the target's columns with their Spark types from the same plan, and write them with
    `from_jdbc_conf` into a staging table that the preactions create `LIKE` the target; the
    postactions move it into the target (append, truncate or merge) and drop it. The connector
    runs CREATE, preactions, COPY and postactions in ONE transaction of its own and commits it
@@ -36,10 +43,10 @@ Steps:
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-ROW, TALLY = 0, 1
+SAMPLE_BUCKETS = 5  # = transform.SAMPLES_PER_COLUMN (the lib zip is imported inside main)
 
 
 def spark_type(sql: Any) -> Any:
@@ -63,13 +70,62 @@ def spark_type(sql: Any) -> Any:
     return simple[sql.family]()
 
 
-def as_text(value: object) -> str | None:
-    """A catalog value as the CSV text it came from (the crawler may have typed the column)."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+def text_column(df: Any, name: str) -> Any:
+    """A catalog column as the CSV text it came from (the crawler may have typed it): a whole
+    float as its integer ('173850', not '173850.0'), anything else as Spark writes it."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    column, kind = df[name], df.schema[name].dataType
+    if isinstance(kind, T.StringType):
+        return column
+    if isinstance(kind, (T.FloatType, T.DoubleType)):
+        whole = column.cast("decimal(38,0)").cast("string")
+        return F.when(column == F.floor(column), whole).otherwise(column.cast("string"))
+    return column.cast("string")
+
+
+def tally(checked: Any, config: Any, raws: Sequence[str]) -> tuple[dict[str, int], Any]:
+    """Counts and rejects from ONE aggregate action over `checked` (see step 4)."""
+    from pyspark.sql import functions as F
+
+    from wcpipe.datamap.convert import Column
+    from wcpipe.datamap.transform import Rejects
+    from wcpipe.datamap.values import ConversionError
+
+    kept = ~F.col("_dropped")
+    flags = [F.col(f"_r{k}") & kept for k in range(len(config.columns))]
+    any_flag = F.lit(False)
+    for flag in flags:
+        any_flag = any_flag | flag
+    aggregates = [
+        F.count(F.lit(1)).alias("read"),
+        F.count(F.when(F.col("_dropped"), 1)).alias("dropped"),
+        F.count(F.when(any_flag, 1)).alias("rejected"),
+    ]
+    for k, (flag, raw) in enumerate(zip(flags, raws, strict=True)):
+        aggregates.append(F.count(F.when(flag, 1)).alias(f"n{k}"))
+        bucket = F.pmod(F.xxhash64(F.col(raw)), F.lit(SAMPLE_BUCKETS))
+        for j in range(SAMPLE_BUCKETS):
+            sample = F.when(flag & (bucket == j), F.col(raw))
+            aggregates.append(F.min(sample).alias(f"s{k}_{j}"))
+    (result,) = checked.agg(*aggregates).collect()
+    counts = {name: int(result[name]) for name in ("read", "dropped", "rejected")}
+    counts["loaded"] = counts["read"] - counts["dropped"] - counts["rejected"]
+    rejects = Rejects()
+    for k, column in enumerate(config.columns):
+        if not result[f"n{k}"]:
+            continue
+        samples = sorted({result[f"s{k}_{j}"] for j in range(SAMPLE_BUCKETS)} - {None})
+        reasons = []
+        for value in samples:
+            try:
+                Column.of(column).one(value)
+                reasons.append((value, "does not convert"))
+            except ConversionError as exc:
+                reasons.append((value, str(exc)))
+        rejects.add_counted(column.name, int(result[f"n{k}"]), reasons)
+    return counts, rejects
 
 
 def main(argv: Sequence[str]) -> None:
@@ -78,19 +134,20 @@ def main(argv: Sequence[str]) -> None:
     from awsglue.job import Job
     from awsglue.utils import getResolvedOptions
     from pyspark.context import SparkContext
-    from pyspark.sql.types import StructField, StructType
+    from pyspark.sql import functions as F
 
-    from wcpipe.datamap import loadsql
+    from wcpipe.datamap import expr, loadsql
     from wcpipe.datamap.config import JobConfig
-    from wcpipe.datamap.transform import Mapper, RejectedRows, Rejects, counts_line
+    from wcpipe.datamap.transform import Mapper, RejectedRows, counts_line
 
     args = getResolvedOptions(list(argv), ["JOB_NAME", "wcpipe_config", "TempDir"])
-    config_json: str = args["wcpipe_config"]
-    config = JobConfig.from_json(config_json)
+    config = JobConfig.from_json(args["wcpipe_config"])
     sc = SparkContext.getOrCreate()
     glue = GlueContext(sc)
     job = Job(glue)
     job.init(args["JOB_NAME"], args)
+    # The compiled timestamps are UTC wall-clock time, as a plain timestamp column holds it.
+    glue.spark_session.conf.set("spark.sql.session.timeZone", "UTC")
 
     source = glue.create_dynamic_frame.from_catalog(
         database=config.source_database,
@@ -100,34 +157,23 @@ def main(argv: Sequence[str]) -> None:
     frame = source.resolveChoice(choice="cast:string", transformation_ctx="resolve")
     df = frame.toDF()
     header = list(df.columns)
-    Mapper(config).index(header)  # a missing source column fails here, on the driver
-
-    def map_partition(_: int, rows: Iterable[Any]) -> Iterator[tuple[int, Any]]:
-        # Runs on the executors: wcpipe comes from the lib zip (--extra-py-files) there.
-        from wcpipe.datamap.config import JobConfig
-        from wcpipe.datamap.transform import Mapper
-
-        mapper = Mapper(JobConfig.from_json(config_json))
-        index = mapper.index(header)
-        for row in rows:
-            mapped = mapper.map_record(index, [as_text(v) for v in row])
-            if mapped is not None:
-                yield ROW, mapped
-        yield TALLY, (mapper.counts(), mapper.rejects)
-
-    # cache: the tally action evaluates every partition once, and the write reads the mapped
-    # rows from the cache (a partition evicted meanwhile is recomputed: the same rows).
-    tagged = df.rdd.mapPartitionsWithIndex(map_partition).cache()
-    tallies = tagged.filter(lambda t: t[0] == TALLY).map(lambda t: t[1]).collect()
-    partitions = tagged.getNumPartitions()
-    if len(tallies) != partitions:  # one per partition, or the counts cannot be trusted
-        raise RuntimeError(f"{len(tallies)} tallies for {partitions} partitions")
-    counts = {"read": 0, "dropped": 0, "loaded": 0, "rejected": 0}
-    rejects = Rejects()
-    for part_counts, part_rejects in tallies:
-        for name in counts:
-            counts[name] += int(part_counts[name])
-        rejects.merge(part_rejects)
+    index = Mapper(config).index(header)  # a missing source column fails here, on the driver
+    positions = sorted(set(index.values()))
+    texts = df.select([text_column(df, header[i]).alias(f"_s{i}") for i in positions])
+    plan = expr.compile_job(config, expr.SPARK, {s: f"_s{i}" for s, i in index.items()})
+    raws = [f"_s{index[c.source]}" for c in config.columns]
+    cleaned = texts.select(
+        *[F.expr(c.text).alias(c.name) for c in plan.columns],
+        F.expr(plan.dropped).alias("_dropped"),
+        *[F.coalesce(F.col(f"_s{i}"), F.lit("")).alias(f"_s{i}") for i in positions],
+    )
+    checked = cleaned.select(
+        *[F.expr(c.value).alias(c.name) for c in plan.columns],
+        *[F.expr(c.rejected).alias(f"_r{k}") for k, c in enumerate(plan.columns)],
+        "_dropped",
+        *[f"_s{i}" for i in positions],
+    )
+    counts, rejects = tally(checked, config, raws)
     print(counts_line(counts))
     if rejects:
         message = (
@@ -138,11 +184,10 @@ def main(argv: Sequence[str]) -> None:
         raise RejectedRows(message)
 
     if counts["loaded"]:
-        rows = tagged.filter(lambda t: t[0] == ROW).map(lambda t: t[1])
-        schema = StructType(
-            [StructField(c.name, spark_type(c.sql), c.nullable) for c in config.columns]
+        rows = checked.where(~F.col("_dropped")).select(
+            *[F.col(c.name).cast(spark_type(c.sql)).alias(c.name) for c in config.columns]
         )
-        target = DynamicFrame.fromDF(glue.spark_session.createDataFrame(rows, schema), glue, "rows")
+        target = DynamicFrame.fromDF(rows, glue, "rows")
         staging = loadsql.staging_table(config, str(args.get("JOB_RUN_ID") or "manual"))
         preactions, postactions = loadsql.glue_pre_post_actions(config, staging)
         options = {

@@ -133,6 +133,7 @@ BAD_SPECS: list[tuple[str, str, int | None, str]] = [
         5,
         "not a supported Redshift type",
     ),
+    ("decimal-over-38", MINIMAL.replace("smallint", "'decimal(39,2)'"), 5, "precision of 1 to 38"),
     ("column-type-wrong-kind", MINIMAL.replace("smallint", "[1]"), 5, "type"),
     ("sql-unsafe-column", MINIMAL.replace("year", "year; drop table x"), 5, "columns[0].name"),
     ("column-uppercase", MINIMAL.replace("name: year", "name: Year"), 5, "columns[0].name"),

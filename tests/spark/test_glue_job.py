@@ -118,11 +118,11 @@ def test_the_shipped_job_loads_the_fifa_file_on_real_spark(
 def test_rejects_fail_the_run_and_stay_counted_when_tasks_are_retried_from_the_cache(
     sandbox: Any, tmp_path: Path, wcpipe: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every task of both partitions fails once, at the source and again after its cached
-    block is stored, so the retry reads the cache and does not map again. Counts kept in
-    accumulators updated inside `mapPartitions` lose that attempt's updates: the script that
-    used them SUCCEEDED here with 2 bad values and loaded the other 20 rows. The tallies come
-    from an action and stay exact: the run fails, naming both."""
+    """Every task of both partitions fails once at the source and is retried. Counts kept in
+    accumulators updated inside a transformation lose or double that attempt's updates (a
+    script that used them SUCCEEDED here with 2 bad values and loaded the other 20 rows). The
+    counts and rejects come from one aggregate action and stay exact: the run fails before
+    writing, naming both values with the reference's reasons."""
     monkeypatch.setenv("WCPIPE_POLL_INTERVAL", "0.2")
     lines = _fifa()
     lines[2] = lines[2].replace(",363000,", ",363x000,")  # one bad value in each partition
@@ -137,6 +137,8 @@ def test_rejects_fail_the_run_and_stay_counted_when_tasks_are_retried_from_the_c
         sandbox.glue_faults = {}
     assert run.code == 1, run
     assert "2 row(s) have values that do not fit the target table" in run.err, run.err
+    assert "total_attendance: 1 value(s) rejected, e.g. '363x000': not an integer" in run.err
+    assert "matches: 1 value(s) rejected, e.g. 'sixty-four': not an integer" in run.err
     output = _job_log(sandbox, "wcpipe-fifafault-load", "/aws-glue/jobs/output")
     assert _counts(output) == {"read": 23, "dropped": 1, "loaded": 20, "rejected": 2}
     assert _rows(sandbox, "SELECT count(*) FROM public.fifafault") == [(0,)]

@@ -159,7 +159,8 @@ def column_converter(col: ColumnConfig) -> One:
                 n = int(raw)  # type: ignore[arg-type]  # None: TypeError, the reference
             except (ValueError, TypeError):
                 return slow(raw)
-            return n if -bound <= n < bound and "_" not in raw else slow(raw)  # type: ignore[operator]
+            ok = -bound <= n < bound and "_" not in raw and raw.isascii()  # type: ignore[union-attr,operator]
+            return n if ok else slow(raw)  # int() takes any Nd digit; the reference ASCII only
 
         return to_int
     if family in ("real", "double"):
@@ -282,7 +283,10 @@ def _batch_family(col: ColumnConfig) -> Callable[[list[str | None]], list[object
                 out = list(map(int, values))  # type: ignore[arg-type]
             except (ValueError, TypeError):
                 return None
-            if out and (min(out) < -bound or max(out) >= bound or "_" in "".join(values)):  # type: ignore[arg-type]
+            joined = "".join(values)  # type: ignore[arg-type]
+            if out and (min(out) < -bound or max(out) >= bound or "_" in joined):
+                return None
+            if not joined.isascii():  # int() takes any Nd digit; the reference ASCII only
                 return None
             return out  # type: ignore[return-value]
 

@@ -73,6 +73,14 @@ class Rejects:
         if len(kept) < SAMPLES_PER_COLUMN:
             kept.append(f"{self._shown(value)}: {self._cut(reason, self.REASON_CHARS)}")
 
+    def add_counted(self, column: str, count: int, samples: Sequence[tuple[str, str]]) -> None:
+        """`count` rejected values of `column`, counted elsewhere (an engine's aggregate), with
+        a few (value, reason) samples."""
+        kept = samples[:SAMPLES_PER_COLUMN]
+        for value, reason in kept:
+            self.add(column, value, reason)
+        self.counts[column] = self.counts.get(column, 0) + count - len(kept)
+
     @classmethod
     def _shown(cls, value: str | None) -> str:
         text = repr(value)

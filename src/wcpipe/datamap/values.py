@@ -54,12 +54,14 @@ _TYPES: dict[str, str] = {
 # The patterns and table below are shared with wcpipe.datamap.convert, whose fast paths reproduce
 # them.
 SPACES = re.compile(r"\s+")  # str patterns: \s covers NBSP, U+2007, U+202F and all of Zs
-FOOTNOTE = re.compile(r"\[(?:\d{1,4}|[A-Za-z])\]")
-THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
-_INT = re.compile(r"[+-]?\d+")
-_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
-_FLOAT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Digits are ASCII (re.ASCII): what every engine's cast reads. Python's \d and int() also take
+# other decimal digits ('\u0663', fullwidth '\uff15'), which Spark, PostgreSQL and DuckDB refuse.
+FOOTNOTE = re.compile(r"\[(?:\d{1,4}|[A-Za-z])\]", re.ASCII)
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?", re.ASCII)
+_INT = re.compile(r"[+-]?\d+", re.ASCII)
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
+_FLOAT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 # ISO 8601 as YYYY-MM-DD[( |T)HH:MM[:SS[.ffffff]][Z|+HH:MM|+HHMM]], parsed field by field: the
 # Glue 4.0 runtime is Python 3.10, whose datetime.fromisoformat refuses "Z", "+0100" and fractions
 # of other than 3 or 6 digits, all of which 3.11 accepts (tests/test_glue_python.py runs this on
@@ -76,6 +78,14 @@ _UTC = timezone.utc  # not datetime.UTC: Glue 4.0 runs Python 3.10
 BOOLEANS = {"true": True, "t": True, "yes": True, "1": True}
 BOOLEANS |= {"false": False, "f": False, "no": False, "0": False}
 REAL_MAX = 3.4028235e38
+# Redshift's DECIMAL: "The maximum precision is 38", "The maximum scale is 37", the scale at most
+# the precision (Amazon Redshift Database Developer Guide, "Numeric types"). Spark's DecimalType
+# and DuckDB's DECIMAL stop at 38 too, so a wider one would not compile for them either.
+DECIMAL_MAX_PRECISION = 38
+
+
+class DecimalRangeError(ValueError):
+    """A DECIMAL whose precision or scale Redshift does not take (see DECIMAL_MAX_PRECISION)."""
 
 
 class ConversionError(ValueError):
@@ -98,7 +108,13 @@ class SqlType:
             if not m:
                 continue
             if family == "decimal":
-                return cls(family, precision=int(m[1]), scale=int(m[2] or 0))
+                precision, scale = int(m[1]), int(m[2] or 0)
+                if not 1 <= precision <= DECIMAL_MAX_PRECISION or scale > min(precision, 37):
+                    raise DecimalRangeError(
+                        f"{sql_type!r}: Redshift's DECIMAL takes a precision of 1 to "
+                        f"{DECIMAL_MAX_PRECISION} and a scale of at most 37 and the precision"
+                    )
+                return cls(family, precision=precision, scale=scale)
             if family in TEXT_FAMILIES:
                 return cls(family, length=65535 if m[1] == "max" else int(m[1]))
             return cls(family, with_zone=t in {"timestamptz", "timestamp with time zone"})

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from wcpipe.core.errors import SpecError
-from wcpipe.datamap.values import SqlType
+from wcpipe.datamap.values import DecimalRangeError, SqlType
 from wcpipe.spec import files as data_files
 from wcpipe.spec.names import cluster_identifier, cluster_identifier_problem
 
@@ -100,6 +100,8 @@ def type_family(sql_type: str) -> str:
     """The family ('integer', 'varchar', ...) of a Redshift column type, or raise ValueError."""
     try:
         return SqlType.parse(sql_type).family
+    except DecimalRangeError:
+        raise
     except ValueError:
         raise ValueError(
             f"{sql_type!r} is not a supported Redshift type (smallint, integer, bigint, "

@@ -14,8 +14,8 @@ Where this differs from Glue, and why it does not matter to wcpipe's script:
 - Glue reads S3 directly; this local Spark has no S3 filesystem, so the objects are fetched
   through the S3 API (real boto3, the sandbox's endpoint) into the run's work dir and read there.
 - Glue's DynamicFrame types each record's values (choice types where they disagree); here every
-  field is the CSV text, a string. The script resolves choices to strings and treats every value
-  as text (`as_text`), so both give it the same text.
+  field is the CSV text, a string. The script resolves choices to strings and reads every
+  column back as its text (`text_column`), so both give it the same text.
 - An empty field is the empty string, as Glue's CSV reader and the sandbox's csvio give it
   (Spark alone would give NULL: `nullValue` is set to a string that cannot occur in text).
 - Quoted fields follow RFC 4180 (a quote inside is doubled), Glue's CSV default (AWS Glue
