@@ -1,7 +1,8 @@
 """Redshift Serverless's state for the sandbox (moto has no Redshift Serverless): namespaces,
 workgroups and their tags, per account and region, as a moto backend (`BACKENDS`, a moto
 `BackendDict`, so `Sandbox.backend("redshift-serverless")` and moto's reset treat it as one of
-moto's own). `serverless.py` serves it over the JSON protocol.
+moto's own). `serverless.py` serves it over the JSON protocol, on the sandbox's server and, once
+installed, on moto's in-process mock too (`urls`), where nothing is delayed.
 
 Contract (shapes are botocore's `redshift-serverless` 2021-04-21 service model; errors and rules
 are AWS's, each cited where it is enforced):
@@ -31,6 +32,7 @@ from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.exceptions import JsonRESTError
 from moto.ec2.exceptions import InvalidSubnetIdError
 
+from wcpipe.sandbox.context import running
 from wcpipe.sandbox.patches.latency import readiness
 
 DEFAULT_BASE_RPU = 128  # "The default base capacity for Amazon Redshift Serverless is 128 RPUs"
@@ -81,8 +83,13 @@ def not_found(message: str) -> JsonRESTError:
     return _error("ResourceNotFoundException", message)
 
 
+def _ready_after(what: str) -> float:
+    """The serving sandbox's readiness delay; none on moto's in-process mock (no sandbox)."""
+    return readiness(what) if running() else 0.0
+
+
 def _change_time() -> float:
-    return readiness("redshift-serverless.change")
+    return _ready_after("redshift-serverless.change")
 
 
 def _now() -> str:
@@ -128,6 +135,11 @@ class RedshiftServerlessBackend(BaseBackend):
         from wcpipe.sandbox.patches.serverless import Response
 
         return {"/$": Response.dispatch}
+
+    @property
+    def urls(self) -> dict[str, Any]:
+        """The same for moto's in-process mock, which matches whole URLs."""
+        return {f"{URL.pattern}{path}": handler for path, handler in self.url_paths.items()}
 
     # Status transitions ----------------------------------------------------------------------
     def settle(self) -> None:
@@ -253,7 +265,7 @@ class RedshiftServerlessBackend(BaseBackend):
         if req.get("maxCapacity") is not None:
             data["maxCapacity"] = req["maxCapacity"]
         item = _Item(data)
-        item.change("CREATING", "AVAILABLE", readiness("redshift-serverless.workgroup"))
+        item.change("CREATING", "AVAILABLE", _ready_after("redshift-serverless.workgroup"))
         self.workgroups[name] = item
         self.tags[item.arn] = _tag_dict(req.get("tags"))
         return item.data
