@@ -171,8 +171,7 @@ class RedshiftServerlessBackend(BaseBackend):
             raise conflict(f"Namespace {name} already exists.")
         roles = list(req.get("iamRoles") or [])
         default_role = req.get("defaultIamRoleArn")
-        if default_role and default_role not in roles:
-            raise validation("The default IAM role must be one of the namespace's IAM roles.")
+        _check_default_role(default_role, roles)
         ns_id = str(uuid.uuid4())
         item = _Item(
             {
@@ -181,7 +180,7 @@ class RedshiftServerlessBackend(BaseBackend):
                 "namespaceArn": self._arn("namespace", ns_id),
                 "adminUsername": req.get("adminUsername") or "admin",
                 "dbName": req.get("dbName") or "dev",
-                "iamRoles": roles,
+                "iamRoles": _role_texts(roles),
                 "kmsKeyId": req.get("kmsKeyId") or "AWS_OWNED_KMS_KEY",
                 "logExports": list(req.get("logExports") or []),
                 "creationDate": _now(),
@@ -198,13 +197,11 @@ class RedshiftServerlessBackend(BaseBackend):
         item = self.namespace(req["namespaceName"])
         if item.status != "AVAILABLE":
             raise conflict(f"Namespace {item.data['namespaceName']} is {item.status}.")
-        roles = req.get("iamRoles")
-        if roles is not None:
-            item.data["iamRoles"] = list(roles)
+        roles = role_arns(item) if req.get("iamRoles") is None else list(req["iamRoles"])
         if req.get("defaultIamRoleArn"):
-            if req["defaultIamRoleArn"] not in item.data["iamRoles"]:
-                raise validation("The default IAM role must be one of the namespace's IAM roles.")
+            _check_default_role(req["defaultIamRoleArn"], roles)
             item.data["defaultIamRoleArn"] = req["defaultIamRoleArn"]
+        item.data["iamRoles"] = _role_texts(roles)
         for field in ("adminUsername", "kmsKeyId", "logExports"):
             if req.get(field) is not None:
                 item.data[field] = req[field]
@@ -348,6 +345,27 @@ class RedshiftServerlessBackend(BaseBackend):
         tags = self.tags_of(arn)
         for key in keys:
             tags.pop(key, None)
+
+
+# GetNamespace lists each role as text, not as its ARN: "IamRole(applyStatus=in-sync,
+# iamRoleArn=arn:aws:iam::123456789012:role/service-role/test)" (hashicorp/terraform-provider-aws,
+# internal/service/redshiftserverless/namespace.go, flattenNamespaceIAMRoles).
+_ROLE_TEXT = "IamRole(applyStatus=in-sync, iamRoleArn={})"
+_ROLE_ARN = re.compile(r"iamRoleArn=([^,)\s]+)")
+
+
+def _role_texts(arns: list[str]) -> list[str]:
+    return [_ROLE_TEXT.format(arn) for arn in arns]
+
+
+def role_arns(namespace: _Item) -> list[str]:
+    """The namespace's IAM role ARNs (what COPY may assume), read back from AWS's text."""
+    return [m.group(1) for t in namespace.data["iamRoles"] if (m := _ROLE_ARN.search(t))]
+
+
+def _check_default_role(default_role: str | None, roles: list[str]) -> None:
+    if default_role and default_role not in roles:
+        raise validation("The default IAM role must be one of the namespace's IAM roles.")
 
 
 def _check_capacity(base: int, maximum: int | None) -> None:
