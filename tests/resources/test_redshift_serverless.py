@@ -1,7 +1,10 @@
-"""Redshift Serverless through botocore's Stubber (moto has no Serverless); EC2 and Secrets on moto.
+"""Redshift Serverless resources on the sandbox's own Serverless backend (moto has none;
+`sandbox/patches/serverless.py` plugs it into moto, here into moto's in-process mock), through
+real boto3 clients; EC2 and Secrets Manager on moto. Every ensure runs twice (the second finds
+nothing to change) and every delete twice (the second finds nothing).
 
-A Stubber answers only the calls queued for it, in order, and checks each request's parameters, so
-a queue of read calls alone proves a second `ensure` sends nothing that mutates."""
+botocore's Stubber stays for two things the backend cannot show, each saying why: an error whose
+text carries the password, and a workgroup that never leaves CREATING."""
 
 from __future__ import annotations
 
@@ -14,15 +17,13 @@ from support.plan import texts
 
 from wcpipe.core.errors import NotOwnedError, WaitTimeout, WcpipeError, translate
 from wcpipe.provision.resources import ec2, redshift_serverless
-from wcpipe.provision.resources.base import Context, Differences
+from wcpipe.provision.resources.base import Context
+from wcpipe.sandbox.patches import serverless
 from wcpipe.spec.model import Spec
 from wcpipe.spec.names import OWNER_TAG
 
 PASSWORD = "Sup3rSecretPassw0rd"
 ROLE = "arn:aws:iam::123456789012:role/wcpipe-fifa-redshift"
-NS_ARN = "arn:aws:redshift-serverless:us-east-1:123456789012:namespace/abc"
-WG_ARN = "arn:aws:redshift-serverless:us-east-1:123456789012:workgroup/def"
-HOST = "wcpipe-fifa.123456789012.us-east-1.redshift-serverless.amazonaws.com"
 OURS = [
     {"key": "project", "value": "world-cup-attendance"},
     {"key": OWNER_TAG, "value": "fifa"},
@@ -31,6 +32,7 @@ OURS = [
 
 @pytest.fixture
 def sctx(ctx: Context) -> Context:
+    serverless.install()  # the sandbox's Redshift Serverless, on moto's mock (once per process)
     ctx.client("secretsmanager").create_secret(
         Name=ctx.names.secret,
         SecretString=json.dumps({"username": "awsadmin", "password": PASSWORD}),
@@ -40,216 +42,179 @@ def sctx(ctx: Context) -> Context:
 
 
 @pytest.fixture
-def stub(sctx: Context) -> Any:
-    with Stubber(sctx.client("redshift-serverless")) as stubber:
-        yield stubber
-        stubber.assert_no_pending_responses()
+def rs(sctx: Context) -> Any:
+    return sctx.client("redshift-serverless")
 
 
-def namespace(status: str = "AVAILABLE", **extra: Any) -> dict[str, Any]:
-    ns = {
-        "namespaceName": "wcpipe-fifa",
-        "namespaceArn": NS_ARN,
-        "namespaceId": "abc",
-        "status": status,
-        "dbName": "dev",
-        "adminUsername": "awsadmin",
-        "iamRoles": [f"IamRole(applyStatus=in-sync, iamRoleArn={ROLE})"],
-        "defaultIamRoleArn": ROLE,
-        **extra,
-    }
-    return {"namespace": ns}
+def _namespace(rs: Any, **extra: Any) -> dict[str, Any]:
+    """A namespace made behind wcpipe's back (tags only if given)."""
+    made: dict[str, Any] = rs.create_namespace(
+        namespaceName="wcpipe-fifa",
+        adminUsername="awsadmin",
+        adminUserPassword=PASSWORD,
+        iamRoles=[ROLE],
+        defaultIamRoleArn=ROLE,
+        **{"dbName": "dev", **extra},
+    )
+    return made["namespace"]
 
 
-def workgroup(sctx: Context, status: str = "AVAILABLE", **extra: Any) -> dict[str, Any]:
-    wg = {
-        "workgroupName": "wcpipe-fifa",
-        "workgroupArn": WG_ARN,
-        "namespaceName": "wcpipe-fifa",
-        "status": status,
-        "baseCapacity": 8,
-        "securityGroupIds": [sctx.output("ec2.security-group", "group_id")],
-        "subnetIds": list(ec2.network(sctx).subnet_ids),
-        "publiclyAccessible": False,
-        "endpoint": {"address": HOST, "port": 5439},
-        **extra,
-    }
-    return {"workgroup": wg}
-
-
-NS = {"namespaceName": "wcpipe-fifa"}
-WG = {"workgroupName": "wcpipe-fifa"}
-
-
-def read_namespace(stub: Stubber, tags: list[dict[str, str]] = OURS, **extra: Any) -> None:
-    stub.add_response("get_namespace", namespace(**extra), NS)
-    stub.add_response("list_tags_for_resource", {"tags": tags}, {"resourceArn": NS_ARN})
-
-
-def read_workgroup(
-    stub: Stubber, sctx: Context, tags: list[dict[str, str]] = OURS, **extra: Any
-) -> None:
-    stub.add_response("get_workgroup", workgroup(sctx, **extra), WG)
-    stub.add_response("list_tags_for_resource", {"tags": tags}, {"resourceArn": WG_ARN})
-
-
-def not_found(stub: Stubber, op: str, params: dict[str, str]) -> None:
-    stub.add_client_error(op, "ResourceNotFoundException", expected_params=params)
+def _workgroup_of(sctx: Context) -> dict[str, Any]:
+    got: dict[str, Any] = sctx.client("redshift-serverless").get_workgroup(
+        workgroupName="wcpipe-fifa"
+    )
+    return got["workgroup"]
 
 
 # Namespace ------------------------------------------------------------------------------------
-def test_namespace_ensure_twice(sctx: Context, stub: Stubber, clock: Any) -> None:
-    not_found(stub, "get_namespace", NS)
-    stub.add_response(
-        "create_namespace",
-        {},
-        {
-            "namespaceName": "wcpipe-fifa",
-            "adminUsername": "awsadmin",
-            "adminUserPassword": PASSWORD,
-            "dbName": "dev",
-            "iamRoles": [ROLE],
-            "defaultIamRoleArn": ROLE,
-            "tags": OURS,
-        },
-    )
-    stub.add_response("get_namespace", namespace("MODIFYING"), NS)
-    stub.add_response("get_namespace", namespace(), NS)
-    read_namespace(stub)  # the engine's describe after create
-    read_namespace(stub)  # second ensure: reads only
+def test_namespace_ensure_twice(sctx: Context, rs: Any) -> None:
     ns = redshift_serverless.Namespace(sctx)
     assert ns.ensure() == "created"
     assert ns.ensure() == "unchanged"
-    assert sctx.output("redshift-serverless.namespace", "namespace_arn") == NS_ARN
-    assert len(clock.sleeps) == 1
+    found = rs.get_namespace(namespaceName="wcpipe-fifa")["namespace"]
+    assert (found["dbName"], found["adminUsername"], found["defaultIamRoleArn"]) == (
+        "dev",
+        "awsadmin",
+        ROLE,
+    )
+    arn = sctx.output("redshift-serverless.namespace", "namespace_arn")
+    assert arn == found["namespaceArn"]
+    assert rs.list_tags_for_resource(resourceArn=arn)["tags"] == OURS
 
 
-def test_namespace_role_drift(sctx: Context, stub: Stubber) -> None:
-    other = "arn:aws:iam::123456789012:role/other"
-    read_namespace(
-        stub,
-        iamRoles=[f"IamRole(applyStatus=in-sync, iamRoleArn={other})"],
-        defaultIamRoleArn=other,
-    )
-    stub.add_response(
-        "update_namespace",
-        namespace(),
-        {"namespaceName": "wcpipe-fifa", "iamRoles": [other, ROLE], "defaultIamRoleArn": ROLE},
-    )
-    stub.add_response("get_namespace", namespace(), NS)
-    read_namespace(stub)
+def test_namespace_role_drift(sctx: Context, rs: Any) -> None:
     ns = redshift_serverless.Namespace(sctx)
+    ns.ensure()
+    other = "arn:aws:iam::123456789012:role/other"
+    rs.update_namespace(namespaceName="wcpipe-fifa", iamRoles=[other], defaultIamRoleArn=other)
+    observed = ns.describe()
+    assert observed is not None
+    assert ns.differences(observed) == ["iam roles: +wcpipe-fifa-redshift", "default iam role"]
     assert ns.ensure() == "updated"
+    assert ns.ensure() == "unchanged"
+    found = rs.get_namespace(namespaceName="wcpipe-fifa")["namespace"]
+    texts = [f"IamRole(applyStatus=in-sync, iamRoleArn={arn})" for arn in (other, ROLE)]
+    assert (found["iamRoles"], found["defaultIamRoleArn"]) == (texts, ROLE)  # AWS's text form
 
 
-def test_namespace_renamed_database_is_refused(sctx: Context, stub: Stubber) -> None:
-    read_namespace(stub, dbName="other")
+def test_namespace_renamed_database_is_refused(sctx: Context, rs: Any) -> None:
+    _namespace(rs, dbName="other", tags=OURS)
     with pytest.raises(WcpipeError, match="cannot be renamed"):
         redshift_serverless.Namespace(sctx).ensure()
 
 
-def test_namespace_not_owned(sctx: Context, stub: Stubber) -> None:
-    read_namespace(stub, tags=[])
-    read_namespace(stub, tags=[])
+def test_namespace_not_owned(sctx: Context, rs: Any) -> None:
+    _namespace(rs)
     ns = redshift_serverless.Namespace(sctx)
     with pytest.raises(NotOwnedError):
         ns.ensure()
     assert ns.destroy() == "kept"
+    assert rs.get_namespace(namespaceName="wcpipe-fifa")["namespace"]["status"] == "AVAILABLE"
 
 
-def test_namespace_delete_twice(sctx: Context, stub: Stubber) -> None:
-    read_namespace(stub)
-    stub.add_response("delete_namespace", namespace("DELETING"), NS)
-    stub.add_response("get_namespace", namespace("DELETING"), NS)
-    not_found(stub, "get_namespace", NS)
-    not_found(stub, "get_namespace", NS)
+def test_namespace_delete_twice(sctx: Context, rs: Any) -> None:
     ns = redshift_serverless.Namespace(sctx)
+    ns.ensure()
     assert ns.destroy() == "deleted"
     assert ns.destroy() == "absent"
+    assert rs.list_namespaces()["namespaces"] == []
 
 
-def test_namespace_password_never_in_error_text(sctx: Context, stub: Stubber) -> None:
-    stub.add_client_error(
-        "create_namespace", "ValidationException", f"adminUserPassword {PASSWORD} is too weak"
-    )
-    with pytest.raises(WcpipeError) as caught:
-        redshift_serverless.Namespace(sctx).create()
+def test_namespace_password_never_in_error_text(sctx: Context) -> None:
+    """Stubber: AWS's error texts are its own; this pins the redaction should one ever carry the
+    password, which the sandbox's never do."""
+    with Stubber(sctx.client("redshift-serverless")) as stub:
+        stub.add_client_error(
+            "create_namespace", "ValidationException", f"adminUserPassword {PASSWORD} is too weak"
+        )
+        with pytest.raises(WcpipeError) as caught:
+            redshift_serverless.Namespace(sctx).create()
     assert PASSWORD not in str(caught.value)
     assert PASSWORD not in str(translate(caught.value, "creating"))
 
 
 # Workgroup ------------------------------------------------------------------------------------
-def test_workgroup_ensure_twice(sctx: Context, stub: Stubber) -> None:
-    not_found(stub, "get_workgroup", WG)
-    stub.add_response(
-        "create_workgroup",
-        {},
-        {
-            "workgroupName": "wcpipe-fifa",
-            "namespaceName": "wcpipe-fifa",
-            "baseCapacity": 8,
-            "securityGroupIds": [sctx.output("ec2.security-group", "group_id")],
-            "subnetIds": list(ec2.network(sctx).subnet_ids),
-            "publiclyAccessible": False,
-            "tags": OURS,
-        },
-    )
-    stub.add_response("get_workgroup", workgroup(sctx, "CREATING"), WG)
-    stub.add_response("get_workgroup", workgroup(sctx), WG)
-    stub.add_response("list_tags_for_resource", {"tags": OURS}, {"resourceArn": WG_ARN})
-    read_workgroup(stub, sctx)
-    wg = redshift_serverless.Workgroup(sctx)
+@pytest.fixture
+def wctx(sctx: Context) -> Context:
+    redshift_serverless.Namespace(sctx).ensure()
+    return sctx
+
+
+def test_workgroup_ensure_twice(wctx: Context, rs: Any) -> None:
+    wg = redshift_serverless.Workgroup(wctx)
     assert wg.ensure() == "created"
     assert wg.ensure() == "unchanged"
-    out = sctx.outputs["redshift-serverless.workgroup"]
-    assert out["host"].startswith("wcpipe-fifa.")
-    assert out["port"] == 5439
+    found = _workgroup_of(wctx)
+    assert (found["status"], found["baseCapacity"], found["publiclyAccessible"]) == (
+        "AVAILABLE",
+        8,
+        False,
+    )
+    assert found["securityGroupIds"] == [wctx.output("ec2.security-group", "group_id")]
+    assert sorted(found["subnetIds"]) == sorted(ec2.network(wctx).subnet_ids)
+    out = wctx.outputs["redshift-serverless.workgroup"]
+    assert out["host"] == "wcpipe-fifa.123456789012.us-east-1.redshift-serverless.amazonaws.com"
+    assert (out["port"], out["status"]) == (5439, "AVAILABLE")
+    assert rs.list_tags_for_resource(resourceArn=found["workgroupArn"])["tags"] == OURS
+    observed = wg.describe()
+    assert observed is not None
+    where = f"{out['host']}:5439"
+    assert wg.facts(observed) == {"state": "AVAILABLE", "endpoint": where, "base rpu": "8"}
 
 
-def test_workgroup_drift_one_setting_per_update(sctx: Context, stub: Stubber) -> None:
-    read_workgroup(stub, sctx, baseCapacity=32, publiclyAccessible=True)
-    stub.add_response("update_workgroup", workgroup(sctx), {**WG, "baseCapacity": 8})
-    stub.add_response("get_workgroup", workgroup(sctx, "MODIFYING"), WG)
-    stub.add_response("get_workgroup", workgroup(sctx), WG)
-    stub.add_response("update_workgroup", workgroup(sctx), {**WG, "publiclyAccessible": False})
-    stub.add_response("get_workgroup", workgroup(sctx), WG)
-    read_workgroup(stub, sctx)
-    wg = redshift_serverless.Workgroup(sctx)
+def test_workgroup_drift_one_setting_per_update(wctx: Context, rs: Any) -> None:
+    """AWS takes one setting per UpdateWorkgroup; the backend refuses two, as AWS does."""
+    wg = redshift_serverless.Workgroup(wctx)
+    wg.ensure()
+    rs.update_workgroup(workgroupName="wcpipe-fifa", baseCapacity=32)
+    rs.update_workgroup(workgroupName="wcpipe-fifa", publiclyAccessible=True)
     observed = wg.describe()
     assert observed is not None
     assert texts(wg.differences(observed)) == [
         "baseCapacity: 32 -> 8",
         "publiclyAccessible: True -> False",
     ]
-    wg.update(observed, Differences(wg.differences(observed)))
-    assert wg.describe() is not None
+    assert wg.ensure() == "updated"
+    assert wg.ensure() == "unchanged"
+    found = _workgroup_of(wctx)
+    assert (found["baseCapacity"], found["publiclyAccessible"]) == (8, False)
 
 
-def test_workgroup_not_owned(sctx: Context, stub: Stubber) -> None:
-    read_workgroup(stub, sctx, tags=[{"key": "team", "value": "else"}])
-    read_workgroup(stub, sctx, tags=[{"key": "team", "value": "else"}])
-    wg = redshift_serverless.Workgroup(sctx)
+def test_workgroup_not_owned(wctx: Context, rs: Any) -> None:
+    rs.create_workgroup(
+        workgroupName="wcpipe-fifa",
+        namespaceName="wcpipe-fifa",
+        baseCapacity=8,
+        tags=[{"key": "team", "value": "else"}],
+    )
+    wg = redshift_serverless.Workgroup(wctx)
     with pytest.raises(NotOwnedError):
         wg.ensure()
     assert wg.destroy() == "kept"
+    assert _workgroup_of(wctx)["status"] == "AVAILABLE"
 
 
-def test_workgroup_delete_twice(sctx: Context, stub: Stubber) -> None:
-    read_workgroup(stub, sctx)
-    stub.add_response("delete_workgroup", workgroup(sctx, "DELETING"), WG)
-    stub.add_response("get_workgroup", workgroup(sctx, "DELETING"), WG)
-    not_found(stub, "get_workgroup", WG)
-    not_found(stub, "get_workgroup", WG)
-    wg = redshift_serverless.Workgroup(sctx)
+def test_workgroup_delete_twice_then_namespace(wctx: Context, rs: Any) -> None:
+    wg = redshift_serverless.Workgroup(wctx)
+    wg.ensure()
     assert wg.destroy() == "deleted"
     assert wg.destroy() == "absent"
+    assert rs.list_workgroups()["workgroups"] == []
+    ns = redshift_serverless.Namespace(wctx)
+    assert ns.destroy() == "deleted"  # AWS refuses it while the workgroup exists
+    assert ns.destroy() == "absent"
 
 
 def test_workgroup_create_wait_is_bounded(sctx: Context, clock: Any) -> None:
+    """Stubber: the backend's workgroups always become AVAILABLE; one stuck in CREATING is
+    what only a stub can answer."""
+    wg_answer = {
+        "workgroup": {"workgroupName": "wcpipe-fifa", "status": "CREATING", "namespaceName": "x"}
+    }
     with Stubber(sctx.client("redshift-serverless")) as stub:
         stub.add_response("create_workgroup", {})
         for _ in range(200):
-            stub.add_response("get_workgroup", workgroup(sctx, "CREATING"), WG)
+            stub.add_response("get_workgroup", wg_answer, {"workgroupName": "wcpipe-fifa"})
         with pytest.raises(WaitTimeout, match="workgroup wcpipe-fifa"):
             redshift_serverless.Workgroup(sctx).create()
     assert clock.now <= redshift_serverless.TIMEOUT

@@ -111,24 +111,43 @@ def test_the_spark_engine_without_java_is_one_line_before_anything_starts(
         assert "starting the sandbox" not in result.err
 
 
-def test_copy_refuses_a_role_the_cluster_does_not_have(
-    utils: Any, sandbox: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Redshift assumes the connector's aws_iam_role only if the cluster lists it (IamRoles)."""
+ATTACHED = "arn:aws:iam::123456789012:role/attached"
+
+
+@pytest.fixture
+def copy_roles(utils: Any, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`check(host)`: the shim's COPY accepts ATTACHED on `host` and refuses another role."""
     import awsglue._redshift as redshift
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.endpoint)
     monkeypatch.setenv("AWS_DEFAULT_REGION", sandbox.region)
-    attached = "arn:aws:iam::123456789012:role/attached"
+
+    def check(host: str) -> None:
+        redshift._check_role(host, ATTACHED)  # the attached role is accepted
+        other = "arn:aws:iam::123456789012:role/not-attached"
+        with pytest.raises(PermissionError, match=f"is not authorized to assume IAM Role {other}"):
+            redshift._check_role(host, other)
+
+    return check
+
+
+def test_copy_refuses_a_role_the_cluster_does_not_have(sandbox: Any, copy_roles: Any) -> None:
+    """Redshift assumes the connector's aws_iam_role only if the cluster lists it (IamRoles)."""
     cluster = sandbox.client("redshift").create_cluster(
         ClusterIdentifier="shim-copy",
         NodeType="ra3.large",
         MasterUsername="admin",
         MasterUserPassword="Passw0rd-not-used",
-        IamRoles=[attached],
+        IamRoles=[ATTACHED],
     )["Cluster"]
-    host = cluster["Endpoint"]["Address"]
-    redshift._check_role(host, attached)  # the attached role is accepted
-    other = "arn:aws:iam::123456789012:role/not-attached"
-    with pytest.raises(PermissionError, match=f"is not authorized to assume IAM Role {other}"):
-        redshift._check_role(host, other)
+    copy_roles(cluster["Endpoint"]["Address"])
+
+
+def test_copy_on_serverless_refuses_a_role_the_namespace_does_not_have(
+    sandbox: Any, copy_roles: Any
+) -> None:
+    """On Serverless the roles COPY may assume are the workgroup's namespace's (iamRoles)."""
+    rs = sandbox.client("redshift-serverless")
+    rs.create_namespace(namespaceName="shim-copy", iamRoles=[ATTACHED], defaultIamRoleArn=ATTACHED)
+    wg = rs.create_workgroup(workgroupName="shim-copy", namespaceName="shim-copy", baseCapacity=8)
+    copy_roles(wg["workgroup"]["endpoint"]["address"])

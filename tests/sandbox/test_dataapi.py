@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from support.dataapi import wait_statement as _wait
 
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wcpipe-test/redshift-admin-AbCdEf"
 
@@ -18,16 +19,6 @@ def data(client: Any, cluster: str) -> Any:
 
 def _target(cluster: str, database: str = "dev") -> dict[str, str]:
     return {"ClusterIdentifier": cluster, "Database": database, "SecretArn": SECRET}
-
-
-def _wait(data: Any, statement_id: str, timeout: float = 10) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        desc: dict[str, Any] = data.describe_statement(Id=statement_id)
-        if desc["Status"] in {"FINISHED", "FAILED", "ABORTED"}:
-            return desc
-        assert time.monotonic() < deadline, f"statement still {desc['Status']}"
-        time.sleep(0.02)
 
 
 def _run(data: Any, cluster: str, sql: str, **kwargs: Any) -> dict[str, Any]:

@@ -67,3 +67,16 @@ def _field(value: Any) -> dict[str, Any]:
     if isinstance(value, int):
         return {"longValue": value}
     return {"stringValue": str(value)}
+
+
+def wait_statement(data: Any, statement_id: str, timeout: float = 10) -> dict[str, Any]:
+    """DescribeStatement on a real client until the statement has ended (bounded)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        desc: dict[str, Any] = data.describe_statement(Id=statement_id)
+        if desc["Status"] in {"FINISHED", "FAILED", "ABORTED"}:
+            return desc
+        assert time.monotonic() < deadline, f"statement still {desc['Status']}"
+        time.sleep(0.02)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,31 @@ GLUE_ENGINE = click.option(
     help="How job runs run: 'python', a fast emulation of the job; 'spark', the deployed "
     "glue/load.py on real PySpark (Glue 5.1's Spark; needs Java 17 and wcpipe[spark]).",
 )
+
+
+WAREHOUSE = click.option(
+    "--warehouse",
+    type=click.Choice(["provisioned", "serverless"]),
+    default="provisioned",
+    show_default=True,
+    help="The demo's warehouse: a provisioned cluster, or Redshift Serverless.",
+)
+
+
+def demo_spec(warehouse: str, workdir: Path) -> Path:
+    """The bundled spec for `warehouse`: itself, or a copy in `workdir` with `warehouse.type`
+    changed (its data files, relative to it, reached through a link to the bundled data)."""
+    spec = bundled_spec()
+    if warehouse == "provisioned":
+        return spec
+    text = spec.read_text(encoding="utf-8")
+    changed = text.replace("\n  type: provisioned", f"\n  type: {warehouse}", 1)
+    assert changed != text, "the bundled spec names its warehouse type"
+    (workdir / "config").mkdir()
+    (workdir / "data").symlink_to(spec.parent.parent / "data", target_is_directory=True)
+    copy = workdir / "config" / spec.name
+    copy.write_text(changed, encoding="utf-8")
+    return copy
 
 
 def _glue_engine_ready(engine: str) -> None:
@@ -156,8 +182,9 @@ def _announce(box: Any) -> None:
     "--keep", is_flag=True, help="Leave the pipeline up and keep the sandbox serving until Ctrl-C."
 )
 @GLUE_ENGINE
+@WAREHOUSE
 @click.pass_obj
-def demo(app: App, keep: bool, glue_engine: str = "python") -> None:
+def demo(app: App, keep: bool, glue_engine: str = "python", warehouse: str = "provisioned") -> None:
     """Run the bundled FIFA pipeline end to end on an offline sandbox: up, run, verify, the
     first rows from the warehouse, then down. No AWS account is used."""
     from wcpipe import ui
@@ -167,7 +194,8 @@ def demo(app: App, keep: bool, glue_engine: str = "python") -> None:
     use_fake_credentials(DEMO_REGION)
     # The sandbox answers in well under a second: poll it often (see app.poll_timing).
     os.environ.setdefault("WCPIPE_POLL_INTERVAL", "0.2")
-    spec_path = str(bundled_spec())
+    workdir = tempfile.TemporaryDirectory(prefix="wcpipe-demo-")
+    spec_path = str(demo_spec(warehouse, Path(workdir.name)))
     with ui.spinner("starting the sandbox (moto + PostgreSQL)"):
         box = Sandbox(region=DEMO_REGION, glue_engine=glue_engine).start()
     try:
@@ -188,6 +216,7 @@ def demo(app: App, keep: bool, glue_engine: str = "python") -> None:
         _wcpipe([*base, "down", "--yes"])
     finally:
         box.stop()
+        workdir.cleanup()
 
 
 def _wcpipe(args: list[str]) -> None:

@@ -305,7 +305,8 @@ class Workgroup(_Serverless):
         wg = observed.data
         endpoint = wg.get("endpoint") or {}
         where = f"{endpoint['address']}:{endpoint.get('port')}" if endpoint.get("address") else ""
-        rpu = f"{wg.get('baseCapacity')}" + (
-            f"-{wg['maxCapacity']}" if wg.get("maxCapacity") else ""
-        )
-        return {"state": str(wg.get("status", "")), "endpoint": where, "rpu": rpu}
+        out = {"state": str(wg.get("status", "")), "endpoint": where}
+        out["base rpu"] = str(wg.get("baseCapacity", ""))
+        if wg.get("maxCapacity"):
+            out["max rpu"] = str(wg["maxCapacity"])
+        return out

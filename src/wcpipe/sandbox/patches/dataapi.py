@@ -3,7 +3,8 @@
 Contract (as AWS behaves, checked against the API reference; a statement's state and how it
 runs on PostgreSQL are `dataapi_statements.py`'s):
 - ExecuteStatement / BatchExecuteStatement accept ClusterIdentifier (which must name a cluster
-  moto knows, and then needs SecretArn or DbUser) or WorkgroupName, a Database (a PostgreSQL
+  moto knows, and then needs SecretArn or DbUser) or WorkgroupName (a workgroup the sandbox's
+  Redshift Serverless serves, `serverless.py`), a Database (a PostgreSQL
   database of that name, created on first use) and `:name` Parameters. They return at once with
   the statement SUBMITTED; a worker thread (`run_statement`) moves it to STARTED, then FINISHED,
   FAILED (Error is PostgreSQL's own message, "ERROR: ...") or ABORTED (CancelStatement). A batch
@@ -74,6 +75,8 @@ def _validate(sandbox: SandboxView, req: dict[str, Any]) -> None:
         )
     if not req.get("Database"):
         raise errors.ValidationException("Database must be specified.")
+    if workgroup and workgroup not in sandbox.backend("redshift-serverless").workgroups:
+        raise errors.ValidationException(f"Workgroup {workgroup} not found.")
     if cluster:
         if cluster not in sandbox.backend("redshift").clusters:
             raise errors.ValidationException(f"Cluster {cluster} not found.")

@@ -22,8 +22,9 @@ Contract:
   through `delayed_start(hook, pool, fn)`, so
     glue crawl         a crawl stays RUNNING for the crawl duration before it crawls
     glue job run       a run stays STARTING for the start-up delay before it runs
-  Redshift Serverless is not served by moto: its figure is kept for the benchmarks' critical
-  path, and applies as soon as the sandbox serves the workgroup.
+    redshift serverless  a workgroup is CREATING until ready, then AVAILABLE; a change is
+                       MODIFYING (DELETING) until done (the sandbox's own backend,
+                       `serverless_models`, asks `readiness` when each starts)
 - All delays are AWS seconds divided by `scale` (default `DEFAULT_SCALE`): a profile keeps the
   ratios between the waits, so poll schedules (wcpipe's `Timing`, scaled by the same factor) see
   the same number of "not yet" answers they would see on AWS.
@@ -59,6 +60,9 @@ READINESS: dict[str, float] = {
     # Serverless workgroup creation: "asynchronous and takes roughly 2-5 minutes" (alchemy.run,
     # AWS RedshiftServerless Workgroup provider). We take 3 min.
     "redshift-serverless.workgroup": 180.0,
+    # A Serverless change (UpdateWorkgroup / UpdateNamespace: MODIFYING) or deletion (DELETING)
+    # until done. AWS publishes no figure; we assume 1 min, a third of creation.
+    "redshift-serverless.change": 60.0,
     # IAM propagation: "it takes a few seconds for permissions to propagate through AWS"
     # (hashicorp/terraform#2869, citing the EC2 IAM-roles guide); deployment tools sleep 5-6 s
     # after creating a role before creating a Lambda function that uses it

@@ -28,6 +28,7 @@ from wcpipe.sandbox.patches import (
     lambda_runner,
     latency,
     s3_policy,
+    serverless,
 )
 
 MOTO_VERSION = "5.2.5"
@@ -40,6 +41,7 @@ MODULES: tuple[ModuleType, ...] = (
     s3_policy,  # bucket policies evaluated as for a TLS request
     crawler,  # StartCrawler crawls
     jobs,  # StartJobRun runs
+    serverless,  # Redshift Serverless, which moto lacks
     latency,  # the readiness delays of a latency profile
     actors,  # requests made as a role authorised as that role
 )

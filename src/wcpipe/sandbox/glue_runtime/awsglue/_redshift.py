@@ -17,7 +17,8 @@ their own would commit it early.
 Refused as AWS refuses:
 - no `dbtable`, or `aws_iam_role` together with temporary credentials (Parameters.scala's
   `require`s);
-- an `aws_iam_role` that the cluster does not have among its IamRoles fails the COPY with
+- an `aws_iam_role` that the cluster (or the Serverless workgroup's namespace) does not have
+  among its IAM roles fails the COPY with
   Redshift's "not authorized to assume IAM Role" error. Without `aws_iam_role` Glue passes the
   job role's temporary session credentials (AWS Knowledge Center
   "sql-commands-redshift-glue-job"); this shim prints which credentials the COPY used.
@@ -89,17 +90,35 @@ def _connection(name: str) -> tuple[str, int, str]:
 
 
 def _check_role(host: str, role: str) -> None:
-    """Redshift assumes `role` for COPY only if the cluster has it among its IamRoles."""
+    """Redshift assumes `role` for COPY only if the cluster has it among its IamRoles, or, on
+    Serverless, the workgroup's namespace among its iamRoles."""
     clusters = _runtime.client("redshift").describe_clusters()["Clusters"]
     cluster = next((c for c in clusters if (c.get("Endpoint") or {}).get("Address") == host), None)
     if cluster is None:
-        return  # not a provisioned cluster this sandbox serves (Serverless: its namespace)
+        _check_serverless_role(host, role)
+        return
     attached = {r["IamRoleArn"] for r in cluster.get("IamRoles") or []}
     if role not in attached:
         raise PermissionError(
             f"User arn:aws:redshift:{_runtime.client('redshift').meta.region_name}:"
             f"{role.split(':')[4]}:dbuser:{cluster['ClusterIdentifier']}/"
             f"{cluster.get('MasterUsername', 'admin')} is not authorized to assume IAM Role {role}"
+        )
+
+
+def _check_serverless_role(host: str, role: str) -> None:
+    client = _runtime.client("redshift-serverless")
+    workgroups = client.list_workgroups()["workgroups"]
+    wg = next((w for w in workgroups if (w.get("endpoint") or {}).get("address") == host), None)
+    if wg is None:
+        return  # neither a cluster nor a workgroup this sandbox serves
+    ns = client.get_namespace(namespaceName=wg["namespaceName"])["namespace"]
+    # Each role is text: "IamRole(applyStatus=in-sync, iamRoleArn=<arn>)".
+    attached = {t.split("iamRoleArn=", 1)[-1].rstrip(")") for t in ns.get("iamRoles") or []}
+    if role not in attached:
+        raise PermissionError(
+            f"User {ns.get('adminUsername', 'admin')} of namespace {ns['namespaceName']} "
+            f"is not authorized to assume IAM Role {role}"
         )
 
 

@@ -1,0 +1,25 @@
+"""`wcpipe demo --warehouse serverless`: the bundled FIFA pipeline on the sandbox's Redshift
+Serverless, up to a matching verify and down, through the command as a user runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_demo_on_serverless_verifies_and_leaves_nothing(
+    wcpipe: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WCPIPE_POLL_INTERVAL", "0.1")
+    result = wcpipe("demo", "--warehouse", "serverless")
+    assert result.code == 0, result
+    assert "Redshift Serverless workgroup wcpipe-fifa: created" in result.err
+    verify = result.out[result.out.index("verify public.attendance") :]
+    assert " rows " in verify and "MISMATCH" not in verify
+    assert verify.count(" ok") >= 17, verify  # rows, NOT NULLs, sums, duplicate keys
+    assert "Redshift Serverless workgroup wcpipe-fifa: deleted" in result.err
+    assert "Redshift Serverless namespace wcpipe-fifa: deleted" in result.err
