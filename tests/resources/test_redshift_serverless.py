@@ -89,12 +89,15 @@ def test_namespace_role_drift(sctx: Context, rs: Any) -> None:
     rs.update_namespace(namespaceName="wcpipe-fifa", iamRoles=[other], defaultIamRoleArn=other)
     observed = ns.describe()
     assert observed is not None
-    assert ns.differences(observed) == ["iam roles: +wcpipe-fifa-redshift", "default iam role"]
+    assert texts(ns.differences(observed)) == [
+        f"iam_roles: +{ROLE}",
+        f"default_iam_role: {other} -> {ROLE}",
+    ]
     assert ns.ensure() == "updated"
     assert ns.ensure() == "unchanged"
     found = rs.get_namespace(namespaceName="wcpipe-fifa")["namespace"]
-    texts = [f"IamRole(applyStatus=in-sync, iamRoleArn={arn})" for arn in (other, ROLE)]
-    assert (found["iamRoles"], found["defaultIamRoleArn"]) == (texts, ROLE)  # AWS's text form
+    listed = [f"IamRole(applyStatus=in-sync, iamRoleArn={arn})" for arn in (other, ROLE)]
+    assert (found["iamRoles"], found["defaultIamRoleArn"]) == (listed, ROLE)  # AWS's text form
 
 
 def test_namespace_renamed_database_is_refused(sctx: Context, rs: Any) -> None:
