@@ -57,6 +57,11 @@ class LazyGroup(click.Group):
         return command
 
 
+DEBUG_HELP = (
+    "Show tracebacks, and log every AWS request and response on stderr as `aws --debug` does "
+    "(signatures, passwords and secret values redacted)."
+)
+
 # Global options are accepted after the command too, as aws-cli accepts them (`wcpipe verify
 # --output json`, `wcpipe up --yes --debug`); each command's --help lists them. Given after the
 # command, a value replaces the one given before it.
@@ -74,7 +79,11 @@ _GLOBALS: tuple[tuple[tuple[str, ...], str, dict[str, Any]], ...] = (
         "output",
         {"type": click.Choice(["text", "json"]), "help": "Format of the data on stdout."},
     ),
-    (("--debug",), "debug", {"is_flag": True, "default": None, "help": "Show tracebacks."}),
+    (
+        ("--debug",),
+        "debug",
+        {"is_flag": True, "default": None, "help": DEBUG_HELP},
+    ),
     (
         ("--no-color",),
         "no_color",
@@ -134,7 +143,7 @@ def _accept_global_options(command: click.Command) -> None:
     show_default=True,
     help="Format of the data on stdout.",
 )
-@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option("--debug", is_flag=True, help=DEBUG_HELP)
 @click.option("--no-color", is_flag=True, help="No colour (NO_COLOR=1 does the same).")
 @click.version_option(package_name="wcpipe")
 @click.pass_context

@@ -39,6 +39,12 @@ def poll_timing() -> Timing:
 LOCAL_DATA_COMMANDS = frozenset({"validate", "plan", "up"})
 
 
+def _debug_log(on: bool) -> None:
+    from wcpipe.core import debuglog
+
+    debuglog.enable(on)
+
+
 @dataclass
 class App:
     config_path: str
@@ -57,6 +63,7 @@ class App:
         from wcpipe import ui
 
         ui.configure(output=self.output, debug=self.debug, color=not self.no_color)
+        _debug_log(self.debug)
 
     def set_global(self, attribute: str, value: object) -> None:
         """A global option given after the command (it replaces the one before it). Only before
@@ -66,6 +73,7 @@ class App:
             from wcpipe import ui
 
             ui.configure(output=self.output, debug=self.debug, color=not self.no_color)
+            _debug_log(self.debug)
 
     @cached_property
     def spec(self) -> Spec:

@@ -21,6 +21,7 @@ import string
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from wcpipe.core import debuglog
 from wcpipe.core.errors import WcpipeError, error_code, error_message, ignoring
 from wcpipe.provision.resources.base import (
     TAGS,
@@ -53,6 +54,7 @@ def generate_password(length: int = PASSWORD_LENGTH) -> str:
             and any(c.islower() for c in password)
             and any(c.isdigit() for c in password)
         ):
+            debuglog.hide(password)
             return password
 
 
@@ -75,6 +77,8 @@ def _read_value(client: Any, secret_id: str) -> dict[str, Any]:
     def call() -> dict[str, Any]:
         text = client.get_secret_value(SecretId=secret_id)["SecretString"]
         value = json.loads(text)
+        if isinstance(value, dict):
+            debuglog.hide(str(value.get("password") or ""))
         return value if isinstance(value, dict) else {}
 
     return _guarded(f"reading secret {secret_id}", call)
