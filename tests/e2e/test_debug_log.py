@@ -46,6 +46,13 @@ def test_debug_logs_every_exchange_and_never_a_secret(
     assert "'MasterUserPassword': '***'" in log
 
 
+REPR_SECRET = (
+    """b'{"SecretString":"{\\\\"username\\\\":\\\\"admin\\\\","""
+    """\\\\"password\\\\":\\\\"Qw3rty\\\\"}"}'"""
+)
+"""GetSecretValue's response body as botocore logs it: repr'd bytes, the JSON's quotes escaped."""
+
+
 def test_redact_takes_out_signatures_passwords_and_secret_strings() -> None:
     samples = {
         "headers={'Authorization': b'AWS4-HMAC-SHA256 Credential=AKID/x, Signature=ab12'}": (
@@ -55,9 +62,7 @@ def test_redact_takes_out_signatures_passwords_and_secret_strings() -> None:
         "'X-Amz-Security-Token': b'FQoGZXIvYXdz'": ("FQoGZXIvYXdz",),
         "Action=CreateCluster&MasterUserPassword=Pa55word%21x&Version=2012-12-01": ("Pa55word",),
         '{"adminUserPassword": "Pa55wordQ", "namespaceName": "n"}': ("Pa55wordQ",),
-        """b'{"SecretString":"{\\\\"username\\\\":\\\\"admin\\\\",\\\\"password\\\\":\\\\"Qw3rty\\\\"}"}'""": (
-            "Qw3rty",
-        ),
+        REPR_SECRET: ("Qw3rty",),
         "{'SecretAccessKey': 'wJalrXUtnFEMI', 'SessionToken': 'IQoJb3JpZ2lu'}": (
             "wJalrXUtnFEMI",
             "IQoJb3JpZ2lu",
