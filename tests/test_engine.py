@@ -285,3 +285,57 @@ def test_notes_print_as_lines_at_most_every_few_seconds_without_a_tty(
     reporter.end()
     lines = [ln for ln in capsys.readouterr().err.splitlines() if "creating," in ln]
     assert lines == ["· redshift.cluster : creating, 3s", "· redshift.cluster : creating, 20s"]
+
+
+def test_ctrl_c_during_up_abandons_the_wait_and_says_what_was_done(setup) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-C while `d` waits (a cluster becoming available, say): the wait ends at once, no
+    new step starts, and the error says what was done and that the next `up` converges; it
+    does (issue 13)."""
+    import os
+    import signal
+    import time
+
+    from wcpipe.core.errors import Interrupted
+    from wcpipe.core.wait import poll
+
+    ctx, world, resources = setup
+    waiting = threading.Event()
+    d = resources[3]
+    original_create = type(d).create
+
+    def slow_create(self: Resource) -> Observed | None:
+        waiting.set()
+        poll(lambda: None, what="d", done=lambda _v: False, timeout=60, timing=self.ctx.timing)
+        return original_create(self)
+
+    type(d).create = slow_create  # type: ignore[method-assign]
+    ctx.timing = engine.Timing(initial=0.05, maximum=0.05)
+
+    class Said(engine.Reporter):
+        def __init__(self) -> None:
+            self.said: list[str] = []
+
+        def stopping(self, message: str) -> None:
+            self.said.append(message)
+
+    def press_ctrl_c() -> None:
+        waiting.wait(10)
+        os.kill(os.getpid(), signal.SIGINT)  # what the terminal sends
+
+    said = Said()
+    threading.Thread(target=press_ctrl_c, daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises(Interrupted) as caught:
+        engine.apply(ctx, resources, engine.plan(ctx, resources), reporter=said)
+    assert time.monotonic() - started < 5
+    assert caught.value.exit_code == 130
+    assert str(caught.value) == "up interrupted: 3 created of 4; 1 not done; cut short: d"
+    assert "run `wcpipe up` again" in str(caught.value.hint)
+    assert said.said and said.said[0].startswith("stopping: no new up steps; 1 in flight (d)")
+    assert set(world.items) == {"a", "b", "c"}
+    assert ctx.timing.sleep is time.sleep  # the run's interruptible timing is put back
+
+    type(d).create = original_create  # type: ignore[method-assign]
+    again = engine.plan(ctx, resources)
+    assert [c.key for c in again.pending] == ["d"]
+    assert engine.apply(ctx, resources, again)["d"] == "created"

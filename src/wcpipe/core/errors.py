@@ -63,6 +63,16 @@ class BlockedChange(WcpipeError):
         )
 
 
+class Interrupted(WcpipeError):
+    """Ctrl-C during `up` or `down`: what was done, and how to converge."""
+
+    exit_code = 130
+
+
+class Abandoned(Exception):
+    """Raised inside a step whose wait was cut short by Ctrl-C (never shown to a user)."""
+
+
 class WaitTimeout(WcpipeError):
     """A bounded wait ran out."""
 

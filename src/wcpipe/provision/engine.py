@@ -14,13 +14,22 @@ A dependency cycle is an error that names it.
 from __future__ import annotations
 
 import graphlib
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from wcpipe.core.errors import CycleError, NotOwnedError, WcpipeError, translate
+from wcpipe.core.errors import (
+    Abandoned,
+    CycleError,
+    Interrupted,
+    NotOwnedError,
+    WcpipeError,
+    translate,
+)
+from wcpipe.core.wait import Timing
 from wcpipe.provision.resources.base import (
     Context,
     Differences,
@@ -90,7 +99,13 @@ class Reporter:
     def note(self, key: str, message: str) -> None: ...
     def finished(self, key: str, outcome: str) -> None: ...
     def failed(self, key: str, error: str) -> None: ...
+    def stopping(self, message: str) -> None: ...
     def end(self) -> None: ...
+
+
+GRACE_SECONDS = 20.0
+"""After Ctrl-C, how long `up`/`down` let the AWS calls in flight finish (a wait in progress is
+abandoned at once) before they stop without them."""
 
 
 def order(resources: Iterable[Resource]) -> list[list[Resource]]:
@@ -122,6 +137,23 @@ def _dependents(resources: list[Resource]) -> dict[str, set[str]]:
     return out
 
 
+def _interruptible(timing: Timing, stop: threading.Event) -> Timing:
+    """`timing`, whose sleeps end with Abandoned once `stop` is set (Ctrl-C)."""
+    import time
+
+    def sleep(seconds: float) -> None:
+        if timing.sleep is time.sleep:
+            stopped = stop.wait(seconds)
+        else:
+            stopped = stop.is_set()
+            if not stopped:
+                timing.sleep(seconds)
+        if stopped or stop.is_set():
+            raise Abandoned
+
+    return replace(timing, sleep=sleep)
+
+
 def _run_graph(
     resources: list[Resource],
     step: Callable[[Resource], str],
@@ -129,9 +161,14 @@ def _run_graph(
     reverse: bool,
     reporter: Reporter,
     workers: int,
+    ctx: Context | None = None,
+    verb: str = "up",
 ) -> dict[str, str]:
     """Run `step` on each resource as soon as what it waits on is done. A failure stops new
-    work, lets running steps finish, and raises the first error."""
+    work, lets running steps finish, and raises the first error. Ctrl-C (KeyboardInterrupt in
+    this thread) stops new work at once, abandons the waits in progress (through `ctx.timing`),
+    lets the calls in flight finish for up to GRACE_SECONDS, and raises Interrupted saying what
+    was done."""
     order(resources)  # raises CycleError before any work
     waits_on: dict[str, set[str]]
     keys = {r.key for r in resources}
@@ -143,7 +180,12 @@ def _run_graph(
     done: dict[str, str] = {}
     running: dict[Future[str], str] = {}
     errors: list[BaseException] = []
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wcpipe") as pool:
+    stop = threading.Event()
+    timing_before = ctx.timing if ctx is not None else None
+    if ctx is not None:
+        ctx.timing = _interruptible(ctx.timing, stop)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wcpipe")
+    try:
         while True:
             if not errors:
                 ready = sorted(
@@ -155,7 +197,9 @@ def _run_graph(
                     running[pool.submit(step, by_key[k])] = k
             if not running:
                 break
-            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            # In slices, so Ctrl-C is seen at once on every platform (a lock wait without a
+            # timeout is not interrupted by it everywhere).
+            finished, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
             for fut in sorted(finished, key=lambda f: running[f]):
                 k = running.pop(fut)
                 exc = fut.exception()
@@ -168,9 +212,46 @@ def _run_graph(
                 else:
                     done[k] = fut.result()
                     reporter.finished(k, done[k])
+    except KeyboardInterrupt:
+        stop.set()
+        if ctx is None:
+            raise  # reading only (plan's describes): nothing to converge
+        reporter.stopping(
+            f"stopping: no new {verb} steps; {len(running)} in flight "
+            f"({', '.join(sorted(running.values()))}) finish or are abandoned "
+            f"within {GRACE_SECONDS:.0f}s"
+        )
+        wait(list(running), timeout=GRACE_SECONDS)
+        raise _interrupted(verb, by_key, done, running) from None
+    finally:
+        pool.shutdown(wait=not stop.is_set(), cancel_futures=True)
+        if ctx is not None and timing_before is not None:
+            ctx.timing = timing_before
     if errors:
         raise errors[0]
     return done
+
+
+def _interrupted(
+    verb: str, by_key: dict[str, Resource], done: dict[str, str], running: dict[Future[str], str]
+) -> Interrupted:
+    """What Ctrl-C left: each outcome so far, what was in flight, and that a rerun converges."""
+    for fut, k in running.items():
+        if fut.done() and fut.exception() is None:
+            done[k] = fut.result()
+    counts: dict[str, int] = {}
+    for outcome in done.values():
+        counts[outcome] = counts.get(outcome, 0) + 1
+    summary = ", ".join(f"{n} {o}" for o, n in sorted(counts.items())) or "nothing done"
+    cut = sorted(k for fut, k in running.items() if not fut.done() or fut.exception())
+    left = len(by_key) - len(done)
+    where = f"; cut short: {', '.join(cut)}" if cut else ""
+    again = "up" if verb == "up" else "down"
+    return Interrupted(
+        f"{verb} interrupted: {summary} of {len(by_key)}; {left} not done{where}",
+        hint=f"run `wcpipe {again}` again: it converges from here (`wcpipe status` shows what "
+        "exists now)",
+    )
 
 
 def describe_all(
@@ -267,7 +348,9 @@ def apply(
 
     try:
         with _notes_to(ctx, reporter):
-            return _run_graph(resources, step, reverse=False, reporter=reporter, workers=workers)
+            return _run_graph(
+                resources, step, reverse=False, reporter=reporter, workers=workers, ctx=ctx
+            )
     finally:
         reporter.end()
 
@@ -311,7 +394,15 @@ def destroy(
 
     try:
         with _notes_to(ctx, reporter):
-            return _run_graph(resources, step, reverse=True, reporter=reporter, workers=workers)
+            return _run_graph(
+                resources,
+                step,
+                reverse=True,
+                reporter=reporter,
+                workers=workers,
+                ctx=ctx,
+                verb="down",
+            )
     finally:
         reporter.end()
 

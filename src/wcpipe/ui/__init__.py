@@ -273,6 +273,15 @@ class ProgressReporter(Reporter):
     def failed(self, key: str, error: str) -> None:
         self._update(key, "failed", error)
 
+    def stopping(self, message: str) -> None:
+        """Ctrl-C: said at once, under the table as it stands."""
+        with self._lock:
+            if self._live is not None:
+                self._live.update(self._render())
+                self._live.stop()
+                self._live = None
+        warn(message)
+
     def end(self) -> None:
         if self._live is not None:
             self._live.update(self._render())
