@@ -58,6 +58,7 @@ CONNECTIONS = Listing("glue", lambda c: c.get_connections()["ConnectionList"], i
 CRAWLERS = Listing("glue", lambda c: c.get_crawlers()["Crawlers"], itemgetter("Name"))
 JOBS = Listing("glue", lambda c: c.get_jobs()["Jobs"], itemgetter("Name"))
 FUNCTIONS = Listing("lambda", lambda c: c.list_functions()["Functions"], itemgetter("FunctionName"))
+WORKGROUPS = Listing("athena", lambda c: c.list_work_groups()["WorkGroups"], itemgetter("Name"))
 
 
 class Listings:
@@ -152,6 +153,7 @@ COUNTS: dict[str, Count] = {
     "lambda.permission": Listings.invoke_statements,
     "logs.lambda-log-group": Listings.log_groups,
     "events.rule": Listings.rules,
+    "athena.workgroup": WORKGROUPS,
 }
 PARTS: dict[str, dict[str, Count]] = {
     "ec2.security-group": {"security group ingress rule": Listings.ingress_rules},

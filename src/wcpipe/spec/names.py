@@ -17,6 +17,9 @@ OWNER_TAG = "wcpipe:pipeline"
 # The Glue job's TempDir, inside the pipeline bucket: Glue's Redshift connector stages rows there
 # for COPY and never deletes them (the bucket's lifecycle rule does, `resources/s3.py`).
 GLUE_TEMP_PREFIX = "wcpipe/tmp/"
+# Where the Athena workgroup writes query results: outside the data prefix, since Athena reads
+# every object under a table's location ("Specify a table location in Amazon S3", Athena guide).
+ATHENA_RESULTS_PREFIX = "wcpipe/athena-results/"
 
 
 def base_name(pipeline: str) -> str:
@@ -120,6 +123,10 @@ class Names:
     def data_uri(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
 
+    @property
+    def athena_results_uri(self) -> str:
+        return f"s3://{self.bucket}/{ATHENA_RESULTS_PREFIX}"
+
     # IAM -----------------------------------------------------------------------------------
     @property
     def glue_role(self) -> str:
@@ -155,6 +162,10 @@ class Names:
 
     @property
     def namespace(self) -> str:
+        return self.base
+
+    @property
+    def athena_workgroup(self) -> str:
         return self.base
 
     @property

@@ -15,6 +15,7 @@ Dependency keys (`<service>.<what>`), for orientation:
            └─ glue.connection ── glue.job, glue.redshift-crawler
     glue.classifier, glue.s3-database ── glue.s3-crawler
     logs.lambda-log-group ── lambda.function
+    s3.bucket ── athena.workgroup (verify's queries; results in the bucket)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def catalog(ctx: Context) -> list[Resource]:
     The service modules are imported here, not at the top, so that importing `resources.base`
     alone (for `Context`) loads none of them. No service module imports this package's
     `__init__` back: what they share lives in `base.py`."""
+    import wcpipe.provision.resources.athena as athena
     import wcpipe.provision.resources.ec2 as ec2
     import wcpipe.provision.resources.ec2_endpoint as ec2_endpoint
     import wcpipe.provision.resources.events as events
@@ -65,6 +67,7 @@ def catalog(ctx: Context) -> list[Resource]:
         lambda_.Function,
         lambda_.Permission,
         events.Rule,
+        athena.Workgroup,
     ]
     if ctx.spec.warehouse.type == "serverless":
         classes += [redshift_serverless.Namespace, redshift_serverless.Workgroup]

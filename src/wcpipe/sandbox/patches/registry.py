@@ -20,6 +20,7 @@ from types import ModuleType
 
 from wcpipe.sandbox.patches import (
     actors,
+    athena_ops,
     conflicts,
     crawler,
     dataapi,
@@ -37,6 +38,7 @@ MODULES: tuple[ModuleType, ...] = (
     conflicts,  # what AWS refuses (or keeps) that moto lets through
     dataapi,  # the Redshift Data API on PostgreSQL
     glue_ops,  # the Glue operations moto lacks
+    athena_ops,  # the Athena workgroup operations as AWS behaves
     lambda_runner,  # EventBridge -> Lambda and Invoke, without docker
     s3_policy,  # bucket policies evaluated as for a TLS request
     crawler,  # StartCrawler crawls
