@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from support.paths import ROOT, SPEC_PATH
 from support.requests import Requests
+from support.sandbox import empty_warehouse
 from support.sandbox import warehouse_rows as _rows
 
 pytestmark = pytest.mark.e2e
+SERVERLESS_DOMAIN = "redshift-serverless.amazonaws.com"
 
 
 @pytest.fixture
@@ -25,6 +27,41 @@ def project(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "data", tmp_path / "data")
     shutil.copy(SPEC_PATH, tmp_path / "config" / "pipeline.yaml")
     return tmp_path
+
+
+@pytest.fixture(params=["provisioned", "serverless"])
+def warehouse(request: pytest.FixtureRequest, project: Path, sandbox: Any) -> str:
+    """The project's warehouse type: the spec's provisioned cluster (pipeline `fifa`), or Redshift
+    Serverless (pipeline `fifa-sl`: the sandbox keeps a deleted job's bookmark under its name).
+    The warehouse starts empty: in the sandbox one PostgreSQL database stands for `dev`
+    whatever the cluster or namespace, and a `down` before keeps its data (README)."""
+    empty_warehouse(sandbox.pg_dsn)
+    spec = project / "config" / "pipeline.yaml"
+    text = spec.read_text()
+    assert "\n  type: provisioned\n" in text and "name: fifa\n" in text
+    if request.param == "serverless":
+        text = text.replace("\n  type: provisioned\n", "\n  type: serverless\n", 1)
+        text = text.replace("name: fifa\n", "name: fifa-sl\n", 1)
+    spec.write_text(text)
+    return str(request.param)
+
+
+def _pipeline_name(warehouse: str) -> str:
+    return "fifa-sl" if warehouse == "serverless" else "fifa"
+
+
+def _serverless_status(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The Serverless rows of `status --output json`, by resource key."""
+    rows = {r["resource"]: r for r in status["resources"]}
+    return {k: v for k, v in rows.items() if k.startswith("redshift-serverless.")}
+
+
+def _left_on_serverless(sandbox: Any) -> list[str]:
+    """What the sandbox's Redshift Serverless still lists (the tagging API does not see it)."""
+    rs = sandbox.client("redshift-serverless")
+    return [n["namespaceName"] for n in rs.list_namespaces()["namespaces"]] + [
+        w["workgroupName"] for w in rs.list_workgroups()["workgroups"]
+    ]
 
 
 @pytest.fixture
@@ -38,6 +75,7 @@ def requests() -> Iterator[Requests]:
 def test_pipeline_lifecycle(
     sandbox: Any,
     project: Path,
+    warehouse: str,
     wcpipe: Callable[..., Any],
     requests: Requests,
     monkeypatch: pytest.MonkeyPatch,
@@ -61,6 +99,19 @@ def test_pipeline_lifecycle(
     assert quiet.code == 0, quiet
     assert quiet.out == "" and quiet.err.count("No changes.") == 1, quiet
     assert wcpipe(*base, "status", "--detailed-exitcode").code == 0
+    status = wcpipe(*base, "--output", "json", "status")
+    assert status.code == 0, status
+    serverless = _serverless_status(json.loads(status.out))
+    if warehouse == "serverless":  # the workgroup's state, endpoint and capacity
+        facts = serverless["redshift-serverless.workgroup"]["facts"]
+        assert facts == {
+            "state": "AVAILABLE",
+            "endpoint": f"wcpipe-fifa-sl.123456789012.us-east-1.{SERVERLESS_DOMAIN}:5439",
+            "base rpu": "8",
+        }, facts
+        assert serverless["redshift-serverless.namespace"]["state"] == "present"
+    else:
+        assert serverless == {}
 
     # run: crawl -> EventBridge -> Lambda -> job -> verify.
     run = wcpipe(*base, "run")
@@ -153,8 +204,12 @@ def test_pipeline_lifecycle(
     down = wcpipe(*base, "down", "--yes")
     assert down.code == 0, down
     tagging = sandbox.client("resourcegroupstaggingapi")
-    left = tagging.get_resources(TagFilters=[{"Key": "wcpipe:pipeline", "Values": ["fifa"]}])
+    owner = [{"Key": "wcpipe:pipeline", "Values": [_pipeline_name(warehouse)]}]
+    left = tagging.get_resources(TagFilters=owner)
     assert [r["ResourceARN"] for r in left["ResourceTagMappingList"]] == []
+    assert _left_on_serverless(sandbox) == []
+    if warehouse == "serverless":
+        assert "Redshift Serverless workgroup wcpipe-fifa-sl: deleted" in down.err
     assert "nothing to delete" in wcpipe(*base, "down", "--yes").err
 
 

@@ -17,6 +17,7 @@ CALLS = [
     ("sts", "get_caller_identity", {}),
     ("ec2", "describe_vpcs", {}),
     ("redshift", "describe_clusters", {}),
+    ("redshift-serverless", "list_workgroups", {}),  # the sandbox's own backend
     ("glue", "get_databases", {}),
     ("lambda", "list_functions", {}),
     ("events", "list_rules", {}),

@@ -48,6 +48,16 @@ SUBNET_GROUPS = Listing(
 CLUSTERS = Listing(
     "redshift", lambda c: c.describe_clusters()["Clusters"], itemgetter("ClusterIdentifier")
 )
+NAMESPACES = Listing(
+    "redshift-serverless",
+    lambda c: c.list_namespaces()["namespaces"],
+    itemgetter("namespaceName"),
+)
+WORKGROUPS = Listing(
+    "redshift-serverless",
+    lambda c: c.list_workgroups()["workgroups"],
+    itemgetter("workgroupName"),
+)
 CLASSIFIERS = Listing(
     "glue",
     lambda c: c.get_classifiers()["Classifiers"],
@@ -142,6 +152,8 @@ COUNTS: dict[str, Count] = {
     "ec2.s3-endpoint": Listings.gateway_endpoints,
     "redshift.subnet-group": SUBNET_GROUPS,
     "redshift.cluster": CLUSTERS,
+    "redshift-serverless.namespace": NAMESPACES,
+    "redshift-serverless.workgroup": WORKGROUPS,
     "glue.classifier": CLASSIFIERS,
     "glue.s3-database": DATABASES,
     "glue.redshift-database": DATABASES,

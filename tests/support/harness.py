@@ -87,22 +87,24 @@ class Pipeline:
 
 
 def new_vpc(sandbox: Any) -> tuple[str, str]:
-    """A VPC with two subnets in two zones (a Redshift subnet group and Glue want them)."""
+    """A VPC with three subnets in three zones (a Redshift subnet group and Glue want two,
+    a Redshift Serverless workgroup three)."""
     ec2 = sandbox.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
     first = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24", AvailabilityZone="us-east-1a")
     ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.2.0/24", AvailabilityZone="us-east-1b")
+    ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.3.0/24", AvailabilityZone="us-east-1c")
     return vpc, first["Subnet"]["SubnetId"]
 
 
-def new_pipeline(sandbox: Any, directory: Path) -> Pipeline:
+def new_pipeline(sandbox: Any, directory: Path, warehouse: str = "provisioned") -> Pipeline:
     """A pipeline of its own (name, VPC, warehouse database) on `sandbox`, its spec in
-    `directory`."""
+    `directory`, on a `warehouse` of that type ("provisioned" or "serverless")."""
     n = next(_names)
     name = f"rel{n}-{os.getpid() % 1000}"
     vpc, subnet = new_vpc(sandbox)
     database = f"rel{n}_{os.getpid() % 1000}"
-    spec_path = write_spec(directory, name, vpc, subnet, database)
+    spec_path = write_spec(directory, name, vpc, subnet, database, warehouse)
     # tests/ on the path: a child's script may import support (reliability/helpers/crash.py).
     path = os.pathsep.join(
         [str(ROOT / "src"), str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")]

@@ -11,9 +11,17 @@ import yaml
 from support.paths import FIFA_CSV, SPEC_PATH
 
 
-def write_spec(directory: Path, name: str, vpc_id: str, subnet_id: str, database: str) -> Path:
-    """The FIFA spec under another name, in its own VPC and warehouse database, with a copy of
-    the FIFA data beside it: `directory/pipeline.yaml`, `directory/data/`."""
+def write_spec(
+    directory: Path,
+    name: str,
+    vpc_id: str,
+    subnet_id: str,
+    database: str,
+    warehouse: str = "provisioned",
+) -> Path:
+    """The FIFA spec under another name, in its own VPC and warehouse database (of type
+    `warehouse`), with a copy of the FIFA data beside it: `directory/pipeline.yaml`,
+    `directory/data/`."""
     raw = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
     data_dir = directory / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -22,6 +30,7 @@ def write_spec(directory: Path, name: str, vpc_id: str, subnet_id: str, database
     raw["data"]["files"] = [f"data/{FIFA_CSV.name}"]
     raw["network"] = {"vpc_id": vpc_id, "subnet_id": subnet_id}
     raw["warehouse"]["database"] = database
+    raw["warehouse"]["type"] = warehouse
     path = directory / "pipeline.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     return path
