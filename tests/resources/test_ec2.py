@@ -195,26 +195,44 @@ def test_s3_endpoint_ensure_twice_and_delete_twice(ctx: Context) -> None:
     assert sent.mutating == []
     observed = ep.describe()
     assert observed is not None
-    assert observed.data["route_table_ids"] == list(ec2.network(ctx).route_table_ids)
+    # Only the chosen subnet's table routes S3 through it (the default VPC's main table here).
+    net = ec2.network(ctx)
+    main = client.describe_route_tables(
+        Filters=[
+            {"Name": "vpc-id", "Values": [net.vpc_id]},
+            {"Name": "association.main", "Values": ["true"]},
+        ]
+    )["RouteTables"][0]["RouteTableId"]
+    assert observed.data["route_table_ids"] == [main] == [net.subnet_route_table_id]
     assert observed.tags[OWNER_TAG] == "fifa"
     assert ctx.output("ec2.s3-endpoint", "reused") is False
     assert ep.destroy() == "deleted"
     assert ep.destroy() == "absent"
 
 
-def test_s3_endpoint_missing_route_table_is_added(ctx: Context) -> None:
+def test_s3_endpoint_follows_the_subnets_route_table_only(ctx: Context) -> None:
     client = ctx.client("ec2")
     vpc = default_vpc(client)
     ep = ec2_endpoint.S3Endpoint(ctx)
     ep.ensure()
-    extra = client.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    before = ec2.network(ctx).subnet_route_table_id
+    other = client.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
     fresh = Context(spec=ctx.spec, aws=ctx.aws, timing=ctx.timing)  # a new run: new lookup
+    observed = ec2_endpoint.S3Endpoint(fresh).describe()
+    assert observed is not None
+    assert ec2_endpoint.S3Endpoint(fresh).differences(observed) == []  # another table: untouched
+    # The chosen subnet moves to a table of its own: the route follows it and leaves the old one.
+    subnet = ec2.network(ctx).subnet_id
+    client.associate_route_table(RouteTableId=other, SubnetId=subnet)
+    fresh = Context(spec=ctx.spec, aws=ctx.aws, timing=ctx.timing)
     ep = ec2_endpoint.S3Endpoint(fresh)
     observed = ep.describe()
     assert observed is not None
-    assert texts(ep.differences(observed)) == [f"route_tables: +{extra}"]
+    assert texts(ep.differences(observed)) == [f"route_tables: -{before}, +{other}"]
     assert ep.ensure() == "updated"
     assert ep.ensure() == "unchanged"
+    after = ep.describe()
+    assert after is not None and after.data["route_table_ids"] == [other]
 
 
 def test_s3_endpoint_reuses_unowned_one(ctx: Context) -> None:

@@ -4,7 +4,9 @@ what the S3 gateway endpoint in `ec2_endpoint.py` shares with them (`network`, `
 Contract:
 - `network(ctx)` reads (never creates) the VPC: `spec.network.vpc_id` or the region's default VPC,
   its subnets (sorted by availability zone, then id), the chosen subnet (`spec.network.subnet_id`
-  or the first) and the VPC's route tables. The result is cached in `ctx.outputs["ec2.network"]`.
+  or the first), the VPC's route tables and the one the chosen subnet uses (`subnet_route_table_id`:
+  its explicit association, else the VPC's main table). The result is cached in
+  `ctx.outputs["ec2.network"]`.
 - `SecurityGroup` (`ec2.security-group`) holds exactly one ingress rule: all TCP from the group
   itself, which Glue requires of a connection's group. Any other ingress rule (say a stray
   0.0.0.0/0) is drift and is revoked. Egress is left as AWS made it (all traffic).
@@ -42,6 +44,7 @@ class Network:
     subnet_id: str
     availability_zone: str
     route_table_ids: tuple[str, ...]
+    subnet_route_table_id: str = ""  # the table the chosen subnet routes by
 
     @property
     def availability_zones(self) -> set[str]:
@@ -92,9 +95,10 @@ def _lookup(ctx: Context) -> Network:
     chosen = ctx.spec.network.subnet_id or subnets[0]["SubnetId"]
     if chosen not in azs:
         raise WcpipeError(f"network.subnet_id {chosen} is not a subnet of VPC {vpc_id}")
-    tables = []
+    found = []
     for page in client.get_paginator("describe_route_tables").paginate(Filters=vpc_filter):
-        tables += [t["RouteTableId"] for t in page["RouteTables"]]
+        found += page["RouteTables"]
+    tables = [t["RouteTableId"] for t in found]
     return Network(
         vpc_id=vpc_id,
         subnet_ids=tuple(azs),
@@ -102,7 +106,20 @@ def _lookup(ctx: Context) -> Network:
         subnet_id=chosen,
         availability_zone=azs[chosen],
         route_table_ids=tuple(sorted(tables)),
+        subnet_route_table_id=_table_of(found, chosen),
     )
+
+
+def _table_of(tables: list[dict[str, Any]], subnet: str) -> str:
+    """The route table `subnet` routes by: the one explicitly associated with it, else the VPC's
+    main table ("A subnet that is not explicitly associated with a route table is implicitly
+    associated with the main route table", Amazon VPC User Guide, "Route tables")."""
+    for wanted in ({"SubnetId": subnet}, {"Main": True}):
+        for table in sorted(tables, key=lambda t: t["RouteTableId"]):
+            for association in table.get("Associations") or []:
+                if all(association.get(k) == v for k, v in wanted.items()):
+                    return str(table["RouteTableId"])
+    return ""
 
 
 def retag(res: Resource, resource_id: str, observed: Observed) -> None:

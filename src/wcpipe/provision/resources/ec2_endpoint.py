@@ -3,8 +3,11 @@
 Contract (see `resources/base.py`): `describe` makes only read calls; `differences` is pure; only
 `create`/`update`/`delete` write. The endpoint is shared: Glue in a VPC reaches S3 through a
 gateway endpoint. An existing S3 gateway endpoint in the VPC without our tag is reused as it is,
-never changed or deleted; otherwise wcpipe creates one on all the VPC's route tables and deletes
-only that one.
+never changed or deleted; otherwise wcpipe creates one whose route goes only onto the route table
+of the chosen subnet (the one Glue's network interfaces use: `network().subnet_route_table_id`),
+and deletes only that one. A route on every table of the VPC would change how every other
+workload there reaches S3 (a bucket policy on their source IPs stops matching). Ours on another
+table is drift: `update` removes it and adds the subnet's.
 """
 
 from __future__ import annotations
@@ -63,16 +66,23 @@ class S3Endpoint(Resource):
             tags_from_list(endpoint.get("Tags")),
         )
 
+    def _wanted_tables(self) -> list[str]:
+        table = network(self.ctx).subnet_route_table_id
+        return [table] if table else []
+
     def _missing_tables(self, observed: Observed) -> list[str]:
         have = set(observed.data["route_table_ids"])
-        return [t for t in network(self.ctx).route_table_ids if t not in have]
+        return [t for t in self._wanted_tables() if t not in have]
+
+    def _extra_tables(self, observed: Observed) -> list[str]:
+        wanted = set(self._wanted_tables())
+        return [t for t in observed.data["route_table_ids"] if t not in wanted]
 
     def differences(self, observed: Observed) -> list[Difference]:
         out = []
-        if self._missing_tables(observed):
+        if self._missing_tables(observed) or self._extra_tables(observed):
             have = sorted(observed.data["route_table_ids"])
-            wanted = sorted({*have, *self._missing_tables(observed)})
-            out.append(Difference("route_tables", have, wanted))
+            out.append(Difference("route_tables", have, sorted(self._wanted_tables())))
         return out + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
@@ -82,7 +92,7 @@ class S3Endpoint(Resource):
                 VpcEndpointType="Gateway",
                 VpcId=net.vpc_id,
                 ServiceName=self.name,
-                RouteTableIds=list(net.route_table_ids),
+                RouteTableIds=self._wanted_tables(),
                 TagSpecifications=[{"ResourceType": "vpc-endpoint", "Tags": self.ctx.tag_list()}],
             )["VpcEndpoint"]
         except Exception as exc:
@@ -97,7 +107,7 @@ class S3Endpoint(Resource):
         return Observed(
             {
                 "endpoint_id": endpoint["VpcEndpointId"],
-                "route_table_ids": sorted(endpoint.get("RouteTableIds", net.route_table_ids)),
+                "route_table_ids": sorted(endpoint.get("RouteTableIds", self._wanted_tables())),
                 "state": endpoint.get("State", ""),
             },
             tags_from_list(endpoint.get("Tags")) or dict(self.ctx.tags),
@@ -105,9 +115,11 @@ class S3Endpoint(Resource):
 
     def update(self, observed: Observed, fields: Differences) -> None:
         eid = observed.data["endpoint_id"]
-        missing = self._missing_tables(observed)
-        if "route_tables" in fields and missing:
-            self.ctx.client("ec2").modify_vpc_endpoint(VpcEndpointId=eid, AddRouteTableIds=missing)
+        missing, extra = self._missing_tables(observed), self._extra_tables(observed)
+        if "route_tables" in fields and (missing or extra):
+            self.ctx.client("ec2").modify_vpc_endpoint(
+                VpcEndpointId=eid, AddRouteTableIds=missing, RemoveRouteTableIds=extra
+            )
         retag(self, eid, observed)
 
     def delete(self, observed: Observed) -> None:
