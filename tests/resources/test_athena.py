@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from support.plan import names
 from support.requests import Requests
 
 from wcpipe.core.errors import NotOwnedError
@@ -62,7 +63,7 @@ def test_a_changed_result_location_and_a_lost_tag_are_put_back(ctx: Context, ath
     athena.tag_resource(ResourceARN=arn, Tags=[{"Key": "cost-centre", "Value": "42"}])
     observed = group.describe()
     assert observed is not None
-    assert group.differences(observed) == ["result location", "enforced", "tags"]
+    assert names(group.differences(observed)) == ["result location", "enforced", "tags"]
     assert group.ensure() == "updated"
     assert group.ensure() == "unchanged"
     config = _config(athena)

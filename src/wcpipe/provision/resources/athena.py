@@ -19,7 +19,16 @@ from __future__ import annotations
 from typing import Any
 
 from wcpipe.core.errors import ignoring
-from wcpipe.provision.resources.base import TAGS, Observed, Resource, tag_list, tags_from_list
+from wcpipe.provision.resources.base import (
+    TAGS,
+    Difference,
+    Differences,
+    Observed,
+    Resource,
+    compare,
+    tag_list,
+    tags_from_list,
+)
 
 _ABSENT = "InvalidRequestException"
 RESULT_LOCATION = "result location"
@@ -51,14 +60,15 @@ class Workgroup(Resource):
         tags = self._athena.list_tags_for_resource(ResourceARN=self._arn).get("Tags")
         return Observed(data=dict(group), tags=tags_from_list(tags))
 
-    def differences(self, observed: Observed) -> list[str]:
+    def differences(self, observed: Observed) -> list[Difference]:
         config = observed.data.get("Configuration") or {}
-        fields = []
         location = (config.get("ResultConfiguration") or {}).get("OutputLocation")
-        if location != self.ctx.names.athena_results_uri:
-            fields.append(RESULT_LOCATION)
-        if config.get("EnforceWorkGroupConfiguration") is not True:
-            fields.append(ENFORCED)
+        fields = compare(
+            [
+                (RESULT_LOCATION, location, self.ctx.names.athena_results_uri),
+                (ENFORCED, config.get("EnforceWorkGroupConfiguration"), True),
+            ]
+        )
         return fields + self.tag_differences(observed)
 
     def create(self) -> Observed | None:
@@ -74,7 +84,7 @@ class Workgroup(Resource):
         )
         return None  # described again: GetWorkGroup adds the defaults AWS fills in
 
-    def update(self, observed: Observed, fields: list[str]) -> None:
+    def update(self, observed: Observed, fields: Differences) -> None:
         updates: dict[str, Any] = {}
         if RESULT_LOCATION in fields:
             location = self.ctx.names.athena_results_uri
