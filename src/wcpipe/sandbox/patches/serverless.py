@@ -128,6 +128,9 @@ class Response(BaseResponse):
         return _ok({"tags": [{"key": k, "value": v} for k, v in tags.items()]})
 
 
+RedshiftServerlessBackend.dispatch = Response.dispatch
+
+
 @once
 def install() -> None:
     """Register the backend with moto's dispatch (see the module docstring)."""

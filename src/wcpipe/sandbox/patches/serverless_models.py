@@ -26,7 +26,7 @@ import re
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.exceptions import JsonRESTError
@@ -118,6 +118,10 @@ class _Item:
 
 
 class RedshiftServerlessBackend(BaseBackend):
+    dispatch: ClassVar[Any] = None
+    """The JSON-protocol handler (`serverless.Response.dispatch`), set by `serverless.py` when it
+    is imported (this module does not import it: no cycle)."""
+
     def __init__(self, region_name: str, account_id: str) -> None:
         super().__init__(region_name, account_id)
         self.namespaces: dict[str, _Item] = {}
@@ -132,9 +136,8 @@ class RedshiftServerlessBackend(BaseBackend):
 
     @property
     def url_paths(self) -> dict[str, Any]:
-        from wcpipe.sandbox.patches.serverless import Response
-
-        return {"/$": Response.dispatch}
+        assert self.dispatch is not None, "wcpipe.sandbox.patches.serverless is not imported"
+        return {"/$": self.dispatch}
 
     @property
     def urls(self) -> dict[str, Any]:
