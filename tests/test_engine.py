@@ -323,10 +323,15 @@ def test_ctrl_c_during_up_abandons_the_wait_and_says_what_was_done(setup) -> Non
         os.kill(os.getpid(), signal.SIGINT)  # what the terminal sends
 
     said = Said()
+    # Python's own Ctrl-C (a SparkContext of an earlier test may have left its handler).
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Thread(target=press_ctrl_c, daemon=True).start()
     started = time.monotonic()
-    with pytest.raises(Interrupted) as caught:
-        engine.apply(ctx, resources, engine.plan(ctx, resources), reporter=said)
+    try:
+        with pytest.raises(Interrupted) as caught:
+            engine.apply(ctx, resources, engine.plan(ctx, resources), reporter=said)
+    finally:
+        signal.signal(signal.SIGINT, handler)
     assert time.monotonic() - started < 5
     assert caught.value.exit_code == 130
     assert str(caught.value) == "up interrupted: 3 created of 4; 1 not done; cut short: d"

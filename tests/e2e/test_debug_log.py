@@ -76,3 +76,21 @@ def test_redact_takes_out_signatures_passwords_and_secret_strings() -> None:
     assert redact("DescribeClusters ClusterIdentifier=wcpipe-fifa") == (
         "DescribeClusters ClusterIdentifier=wcpipe-fifa"
     )
+
+
+def test_a_hidden_value_is_redacted_in_every_encoding_a_body_carries() -> None:
+    from urllib.parse import quote
+
+    from wcpipe.core.debuglog import hide
+
+    password = "Ab1&<x>%'q,}z!Z9"
+    hide(password)
+    for text in (
+        f"<Message>The parameter MasterUserPassword '{password}' is not valid</Message>",
+        "<Message>MasterUserPassword &apos;Ab1&amp;&lt;x&gt;%&apos;q,}z!Z9&apos;</Message>",
+        f"Action=CreateCluster&MasterUserPassword={quote(password, safe='')}&Version=1",
+        '{"adminUserPassword": "Ab1&<x>%\'q,}z!Z9"}',
+    ):
+        clean = redact(text)
+        pieces = {password[i : i + 6] for i in range(len(password) - 5)}
+        assert not any(p in clean for p in pieces), (text, clean)

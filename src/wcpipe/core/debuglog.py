@@ -11,7 +11,9 @@ and GetSecretValue. Every record passes `redact` before it is written:
 - the value of an `Authorization` or `X-Amz-Security-Token` header;
 - the value after any key that names a password, a secret string, a secret access key or a
   session token, in JSON, in repr'd bytes (escaped quotes) and in query strings;
-- any value registered with `hide` (a password wcpipe generated or read).
+- any value registered with `hide` (a password wcpipe generated or read), also as it appears
+  percent-encoded (a query-protocol body), XML- or HTML-escaped (a query-protocol response that
+  quotes it) and JSON-escaped.
 """
 
 from __future__ import annotations
@@ -35,20 +37,36 @@ _LOGGERS = ("botocore", "boto3", "urllib3")
 
 
 def hide(value: str | None) -> None:
-    """Never print `value` in the debug log (a password generated or read)."""
-    if value:
-        with _lock:
-            _hidden.add(value)
+    """Never print `value` in the debug log (a password generated or read), in any of the
+    encodings a request or response carries it in."""
+    if not value:
+        return
+    import html
+    import json
+    from urllib.parse import quote, quote_plus
+
+    forms = {
+        value,
+        quote(value, safe=""),
+        quote_plus(value, safe=""),
+        html.escape(value, quote=True),
+        html.escape(value, quote=True).replace("&#x27;", "&apos;"),
+        json.dumps(value)[1:-1],
+        json.dumps(json.dumps(value)[1:-1])[1:-1],
+    }
+    with _lock:
+        _hidden.update(forms)
 
 
 def redact(text: str) -> str:
-    text = _HEADER.sub(lambda m: m.group(1) + MASK, text)
-    text = _KEYED.sub(lambda m: m.group(1) + MASK, text)
+    """The known values first (whole, in each encoding), then whatever follows a key that names
+    a secret (a value of no known one, cut where the value seems to end)."""
     with _lock:
         hidden = sorted(_hidden, key=len, reverse=True)
     for value in hidden:
         text = text.replace(value, MASK)
-    return text
+    text = _HEADER.sub(lambda m: m.group(1) + MASK, text)
+    return _KEYED.sub(lambda m: m.group(1) + MASK, text)
 
 
 class _Redacting(logging.Handler):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from wcpipe.datamap import expr
+import wcpipe.datamap.expr as expr
 from wcpipe.datamap.config import JobConfig
 
 NUMERIC = frozenset({"smallint", "integer", "bigint", "decimal", "real", "double"})
