@@ -23,7 +23,15 @@ def _changes_table(changes: list[Change]) -> None:
 
     ui.table(
         ["resource", "name", "action", "changes"],
-        [(c.kind, c.name, c.action, "\n".join(d.text() for d in c.differences)) for c in changes],
+        [
+            (
+                c.kind,
+                c.name,
+                c.action,
+                "\n".join([d.text() for d in c.differences] + [c.reason or ""]),
+            )
+            for c in changes
+        ],
     )
 
 
@@ -43,7 +51,7 @@ def plan(app: App, detailed_exitcode: bool) -> None:
 
     resources = app.resources()
     with ui.spinner("reading the current state"):
-        the_plan = engine.plan(app.context, resources)
+        the_plan = engine.plan(app.context, resources, app.undeclared())
     pending = the_plan.pending
     if app.json:
         ui.emit_json({"changes": [c.as_dict() for c in the_plan.changes], "pending": len(pending)})
@@ -67,6 +75,11 @@ def _warn_billable(pending: list[Change]) -> None:
     for c in pending:
         if c.billable and c.action == "create":
             ui.warn(f"{c.kind} {c.name} is billable while it exists (remove it with `wcpipe down`)")
+        if c.billable and c.action == "delete":
+            ui.warn(
+                f"{c.kind} {c.name} bills while it exists and the spec no longer declares it: "
+                "`up` deletes it (with its data) once the rest has converged"
+            )
 
 
 @click.command()
@@ -79,7 +92,7 @@ def up(app: App, yes: bool) -> None:
 
     resources = app.resources()
     with ui.spinner("reading the current state"):
-        the_plan = engine.plan(app.context, resources)
+        the_plan = engine.plan(app.context, resources, app.undeclared())
     the_plan.refuse_blocked(app.spec.name)
     pending = the_plan.pending
     if not pending:
@@ -118,7 +131,7 @@ def status(app: App, detailed_exitcode: bool) -> None:
 
     resources = app.resources()
     with ui.spinner("reading the current state"):
-        rows = engine.status(app.context, resources)
+        rows = engine.status(app.context, resources, app.undeclared())
     extra = _operational_status(app)
     off = any(s.state != "present" for s in rows)
     if app.json:
@@ -173,9 +186,9 @@ def down(app: App, yes: bool, final_snapshot: bool | None) -> None:
 
     if final_snapshot is not None:
         app.context.final_snapshot = final_snapshot
-    resources = app.resources()
+    resources, undeclared = app.resources(), app.undeclared()
     with ui.spinner("reading the current state"):
-        the_plan = engine.plan_down(app.context, resources)
+        the_plan = engine.plan_down(app.context, resources, undeclared)
     doomed = [c for c in the_plan.changes if c.action == "delete"]
     kept = [c for c in the_plan.changes if c.action == "keep"]
     for c in kept:
@@ -198,7 +211,9 @@ def down(app: App, yes: bool, final_snapshot: bool | None) -> None:
             )
     if not yes:
         _confirmed(f"delete {len(doomed)} resource(s)?", "down", "delete")
-    result = engine.destroy(app.context, resources, the_plan, reporter=ui.ProgressReporter())
+    result = engine.destroy(
+        app.context, resources + undeclared, the_plan, reporter=ui.ProgressReporter()
+    )
     if app.json:
         ui.emit_json(
             {

@@ -24,7 +24,19 @@ from wcpipe.provision.resources.base import Context, Resource
 
 
 def catalog(ctx: Context) -> list[Resource]:
-    """Every resource the spec declares, in no particular order (the engine orders them).
+    """Every resource the spec declares, in no particular order (the engine orders them)."""
+    return [cls(ctx) for cls, declared in _classes(ctx) if declared]
+
+
+def undeclared(ctx: Context) -> list[Resource]:
+    """Every resource this pipeline may own under another spec that this spec does not declare
+    (the other warehouse type's, after `warehouse.type` changed; each says under which setting
+    it is declared): `plan` shows their removal where they exist, `up` and `down` delete them."""
+    return [cls(ctx) for cls, declared in _classes(ctx) if not declared]
+
+
+def _classes(ctx: Context) -> list[tuple[type[Resource], bool]]:
+    """Each resource class a pipeline can have, and whether this spec declares it.
 
     The service modules are imported here, not at the top, so that importing `resources.base`
     alone (for `Context`) loads none of them. No service module imports this package's
@@ -69,8 +81,11 @@ def catalog(ctx: Context) -> list[Resource]:
         events.Rule,
         athena.Workgroup,
     ]
-    if ctx.spec.warehouse.type == "serverless":
-        classes += [redshift_serverless.Namespace, redshift_serverless.Workgroup]
-    else:
-        classes += [redshift.SubnetGroup, redshift.Cluster]
-    return [cls(ctx) for cls in classes]
+    serverless = ctx.spec.warehouse.type == "serverless"
+    return [
+        *((cls, True) for cls in classes),
+        (redshift_serverless.Namespace, serverless),
+        (redshift_serverless.Workgroup, serverless),
+        (redshift.SubnetGroup, not serverless),
+        (redshift.Cluster, not serverless),
+    ]

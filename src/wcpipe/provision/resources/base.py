@@ -273,6 +273,10 @@ class Resource(ABC):
     """What a person calls it, e.g. `Glue crawler`."""
     depends_on: ClassVar[tuple[str, ...]] = ()
     billable: ClassVar[bool] = False
+    declared_by: ClassVar[str | None] = None
+    """The spec setting under which the catalog declares it, for one that only some specs
+    declare (`warehouse.type: provisioned`): the reason `plan` gives for removing it when the
+    spec no longer does."""
     taggable: ClassVar[bool] = True
     """False where AWS offers no tags (a classifier, a Lambda permission): owned by exact name."""
     """True where tags others added are drift too, and removed (see the tag policy above)."""
