@@ -109,3 +109,77 @@ def test_switching_warehouse_type_removes_the_old_warehouse(
     left = tagging.get_resources(TagFilters=owner)["ResourceTagMappingList"]
     assert [r["ResourceARN"] for r in left] == []
     assert "nothing to delete" in wcpipe(*base, "down", "--yes").err
+
+
+def test_renamed_table_and_prefix_are_kept_and_said_plainly(
+    sandbox: Any, tmp_path: Path, wcpipe: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Renaming the table or the prefix leaves loaded rows and uploaded objects: `plan` and `up`
+    say what is kept and why (and, in append mode, that the files' rows load again); a table made
+    before tables carried the pipeline's marker is marked by `up`. Deleting them is left to the
+    person: the table holds rows people may query, and `down` removes the objects with the
+    bucket."""
+    from support.sandbox import warehouse_rows
+
+    monkeypatch.setenv("WCPIPE_POLL_INTERVAL", "0.1")
+    empty_warehouse(sandbox.pg_dsn)
+    name = "fifa-rn"
+    (tmp_path / "config").mkdir()
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    spec = tmp_path / "config" / "pipeline.yaml"
+    spec.write_text(SPEC_PATH.read_text().replace("name: fifa\n", f"name: {name}\n", 1))
+    base = ["-c", str(spec), "--endpoint-url", sandbox.endpoint]
+    assert wcpipe(*base, "up", "--yes").code == 0
+    marker = f"wcpipe pipeline {name}"
+    assert warehouse_rows(sandbox, "SELECT obj_description('public.attendance'::regclass)") == [
+        (marker,)
+    ]
+
+    # A table made before the marker existed: planned as a comment change, marked by `up`.
+    with sandbox.pg_connect("dev") as conn:
+        conn.execute("COMMENT ON TABLE public.attendance IS NULL")
+    plan = wcpipe(*base, "--output", "json", "plan")
+    [table] = [c for c in json.loads(plan.out)["changes"] if c["resource"] == "redshift-data.table"]
+    assert (table["action"], table["fields"]) == ("update", ["comment"]), table
+    assert wcpipe(*base, "up", "--yes").code == 0
+    assert json.loads(wcpipe(*base, "--output", "json", "plan").out)["pending"] == 0
+
+    # Rename both: nothing of the old is deleted, and plan says so, plainly.
+    text = spec.read_text()
+    text = text.replace("  prefix: raw/attendance/", "  prefix: raw/worldcup/", 1)
+    text = text.replace("  name: attendance\n", "  name: worldcup\n", 1)
+    spec.write_text(text)
+    shown = wcpipe(*base, "plan")
+    assert shown.code == 0, shown
+    said = " ".join(shown.err.split())
+    assert (
+        "Redshift table public.attendance is kept: the spec's table is now public.worldcup" in said
+    )
+    assert "DROP TABLE public.attendance" in said, said
+    bucket = f"wcpipe-{name}-123456789012-us-east-1"
+    assert f"1 object(s) (2.5 KiB) under s3://{bucket}/raw/attendance/ are kept" in said, said
+    assert "append mode" not in said, said  # the FIFA spec merges on year: nothing doubles
+    text = spec.read_text()
+    merge = (
+        "  mode: merge                  # rerunning never doubles a tournament\n  keys: [year]\n"
+    )
+    assert merge in text
+    spec.write_text(text.replace(merge, "  mode: append\n", 1))
+    appending = " ".join(wcpipe(*base, "plan").err.split())
+    assert "In append mode, files uploaded again under the new prefix" in appending, appending
+    spec.write_text(text)
+    kept = json.loads(wcpipe(*base, "--output", "json", "plan").out)["kept"]
+    assert len(kept) == 2, kept
+    up = wcpipe(*base, "up", "--yes")
+    assert up.code == 0, up
+    assert "public.attendance is kept" in " ".join(up.err.split()), up
+    assert warehouse_rows(sandbox, "SELECT to_regclass('public.attendance') IS NOT NULL") == [
+        (True,)
+    ]
+    s3 = sandbox.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="raw/")["Contents"]]
+    assert sorted(keys) == [
+        "raw/attendance/FIFA World Cup Attendance.csv",
+        "raw/worldcup/FIFA World Cup Attendance.csv",
+    ]
+    assert wcpipe(*base, "down", "--yes").code == 0

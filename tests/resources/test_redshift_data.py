@@ -118,9 +118,17 @@ INFO_NAMES = [
 ]
 
 
-def expect_columns(stub: Stubber, ctx: Context, columns: list[tuple[Any, ...]]) -> None:
+def expect_columns(
+    stub: Stubber, ctx: Context, columns: list[tuple[Any, ...]], *, marked: bool = True
+) -> None:
+    """The describe: the table's columns, then (when it exists) this pipeline's marked tables."""
     rows = [[*c, "NO" if c[0] != "games" else "YES"] for c in columns]
     expect_sql(stub, ctx, sql.table_columns_query(), COLUMNS_QUERY_PARAMS, rows, INFO_NAMES)
+    if columns:
+        marker = [{"name": "marker", "value": sql.owner_marker(ctx.spec)}]
+        owned = [["public", ctx.spec.table.name]] if marked else []
+        names = ["table_schema", "table_name"]
+        expect_sql(stub, ctx, sql.owned_tables_query(), marker, owned, names)
 
 
 def with_columns(ctx: Context, changes: dict[str, str], extra: list[dict[str, Any]]) -> Context:
@@ -178,7 +186,8 @@ def test_ensure_twice(dctx: Context, stub: Stubber) -> None:
     expect_columns(stub, dctx, [])  # no such table yet
     expect_sql(stub, dctx, 'CREATE SCHEMA IF NOT EXISTS "public"')
     expect_sql(stub, dctx, sql.create_table(dctx.spec))
-    expect_columns(stub, dctx, FIFA_COLUMNS)  # second ensure: one read, no DDL
+    expect_sql(stub, dctx, sql.mark_table(dctx.spec))  # the pipeline's marker, a comment
+    expect_columns(stub, dctx, FIFA_COLUMNS)  # second ensure: reads only, no DDL
     table = redshift_data.TargetTable(dctx)
     assert table.ensure() == "created"
     assert table.ensure() == "unchanged"
@@ -187,7 +196,11 @@ def test_ensure_twice(dctx: Context, stub: Stubber) -> None:
 
 def test_create_sends_the_spec_ddl_on_moto(dctx: Context, data_api: DataApi) -> None:
     redshift_data.TargetTable(dctx).create()
-    assert data_api.sent == [sql.create_schema(dctx.spec), sql.create_table(dctx.spec)]
+    assert data_api.sent == [
+        sql.create_schema(dctx.spec),
+        sql.create_table(dctx.spec),
+        sql.mark_table(dctx.spec),
+    ]
     assert "CREATE TABLE IF NOT EXISTS" in data_api.sent[1]
     assert '"hosts" varchar(64) NOT NULL' in data_api.sent[1]
 

@@ -54,9 +54,16 @@ def plan(app: App, detailed_exitcode: bool) -> None:
         the_plan = engine.plan(app.context, resources, app.undeclared())
     pending = the_plan.pending
     if app.json:
-        ui.emit_json({"changes": [c.as_dict() for c in the_plan.changes], "pending": len(pending)})
+        ui.emit_json(
+            {
+                "changes": [c.as_dict() for c in the_plan.changes],
+                "pending": len(pending),
+                "kept": the_plan.kept,
+            }
+        )
         _exit_changes(detailed_exitcode, bool(pending))
         return
+    _warn_kept(the_plan.kept)
     if not pending:
         ui.info("No changes. The pipeline's resources match the spec.")
         return
@@ -67,6 +74,14 @@ def plan(app: App, detailed_exitcode: bool) -> None:
     unchanged = len(the_plan.changes) - len(pending)
     ui.info(f"{len(pending)} change(s) pending, {unchanged} resource(s) unchanged")
     _exit_changes(detailed_exitcode, True)
+
+
+def _warn_kept(kept: list[str]) -> None:
+    """What an earlier spec made that this one no longer declares and `up` keeps, with why."""
+    from wcpipe import ui
+
+    for note in kept:
+        ui.warn(note)
 
 
 def _warn_billable(pending: list[Change]) -> None:
@@ -95,6 +110,8 @@ def up(app: App, yes: bool) -> None:
         the_plan = engine.plan(app.context, resources, app.undeclared())
     the_plan.refuse_blocked(app.spec.name)
     pending = the_plan.pending
+    if not app.json:
+        _warn_kept(the_plan.kept)
     if not pending:
         if app.json:
             ui.emit_json({"changes": [], "result": {}})

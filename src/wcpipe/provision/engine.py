@@ -81,6 +81,9 @@ class Plan:
     observed: dict[str, Observed | None] = field(default_factory=dict)
     removals: list[Resource] = field(default_factory=list)
     """Resources the spec no longer declares that exist and are ours: `apply` deletes them."""
+    kept: list[str] = field(default_factory=list)
+    """What an earlier spec made that this one no longer declares and `up` keeps, with why
+    (`Resource.left_behind`)."""
 
     @property
     def pending(self) -> list[Change]:
@@ -267,12 +270,16 @@ def _interrupted(
 
 
 def describe_all(
-    ctx: Context, resources: list[Resource], workers: int = 8
+    ctx: Context,
+    resources: list[Resource],
+    workers: int = 8,
+    kept: dict[str, list[str]] | None = None,
 ) -> dict[str, Observed | None]:
     """One describe per resource (read calls only), concurrently along the dependency graph:
     each is described once its dependencies' describes are done and have published their
     outputs, so it reads what they found (the cluster's state, the secret's ARN, the bucket's
-    tags) from the context instead of asking AWS a second time."""
+    tags) from the context instead of asking AWS a second time. With `kept`, each resource's
+    `left_behind()` is collected there too."""
     found: dict[str, Observed | None] = {}
 
     def one(r: Resource) -> str:
@@ -288,6 +295,11 @@ def describe_all(
             ctx.mark_absent(r.key)
         else:
             ctx.publish(r.key, r.outputs(observed))
+        if kept is not None:
+            try:
+                kept[r.key] = r.left_behind()
+            except Exception as exc:
+                raise translate(exc, f"describing what {r.kind} {r.name} left") from exc
         return "described"
 
     _run_graph(resources, one, reverse=False, reporter=Reporter(), workers=workers)
@@ -338,11 +350,13 @@ def plan(ctx: Context, resources: list[Resource], undeclared: Iterable[Resource]
     no longer declares (`undeclared`) and exists as ours."""
     extra = list(undeclared)
     order(resources + extra)
-    observed = describe_all(ctx, resources + extra)
+    kept: dict[str, list[str]] = {}
+    observed = describe_all(ctx, resources + extra, kept=kept)
     changes = decide(ctx, resources, observed)
     gone = removals(extra, observed)
     doomed = {c.key for c in gone}
-    return Plan(changes + gone, observed, [r for r in extra if r.key in doomed])
+    notes = [note for r in resources for note in kept.get(r.key, [])]
+    return Plan(changes + gone, observed, [r for r in extra if r.key in doomed], notes)
 
 
 @contextmanager

@@ -314,6 +314,12 @@ class Resource(ABC):
         """Key facts for `status` (a state, an endpoint)."""
         return {}
 
+    def left_behind(self) -> list[str]:
+        """Read only: what an earlier spec had this resource make that the spec no longer
+        declares and `up` keeps (a renamed table's old table, objects under an old data prefix),
+        each said plainly with why; `plan`, `up` and `status` show them."""
+        return []
+
     def tag_changes(self, observed: Observed) -> TagChanges:
         """The tag policy, the one place it is decided (module docstring)."""
         if not self.taggable:

@@ -11,6 +11,9 @@ Contract:
   spec does not are left alone, and so is nullability.
 - `update` only makes safe changes: it adds missing columns and widens varchar columns. Any other
   type change raises before anything is altered: converting data is a migration for a person.
+- Each table it creates carries this pipeline's comment (`sql.owner_marker`); one made before
+  that is marked by `update` (`comment: None -> ...`). `left_behind` names the pipeline's other
+  marked tables (the spec renamed its table): kept, since they hold loaded rows.
 - `delete` does nothing: the table goes with the warehouse, after which `describe` finds it absent.
 """
 
@@ -20,6 +23,7 @@ import re
 from typing import Any
 
 from wcpipe.provision.resources.base import (
+    Context,
     Difference,
     Differences,
     Observed,
@@ -95,6 +99,10 @@ class TargetTable(Resource):
         "secretsmanager.admin-secret",
     )
 
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self._owned: list[str] | None = None
+
     @property
     def name(self) -> str:
         return f"{self.ctx.spec.table.schema_}.{self.ctx.spec.table.name}"
@@ -113,6 +121,7 @@ class TargetTable(Resource):
         return cluster is not None and cluster.get("ClusterStatus") == "available"
 
     def describe(self) -> Observed | None:
+        self._owned = None  # asked afresh on each describe; left_behind reuses this answer
         if not self._warehouse_available():
             return None
         table = self.ctx.spec.table
@@ -132,7 +141,32 @@ class TargetTable(Resource):
             }
             for r in rows
         ]
-        return Observed({"columns": columns})
+        return Observed({"columns": columns, "marked": self.name in self._owned_tables()})
+
+    def _owned_tables(self) -> list[str]:
+        """`schema.table` of each table carrying this pipeline's comment (one query per run of
+        describe and left_behind: the answer is kept on the instance)."""
+        if self._owned is None:
+            rows = warehouse.query(
+                self.ctx,
+                sql.owned_tables_query(),
+                {"marker": sql.owner_marker(self.ctx.spec)},
+                what="finding this pipeline's tables",
+            )
+            self._owned = [f"{r['table_schema']}.{r['table_name']}" for r in rows]
+        return self._owned
+
+    def left_behind(self) -> list[str]:
+        """This pipeline's tables (by their comment, `sql.owner_marker`) other than the spec's:
+        a table the spec renamed away. Kept: it holds loaded rows people may query."""
+        if not self._warehouse_available():
+            return []
+        return [
+            f"Redshift table {name} is kept: the spec's table is now {self.name}, and {name} "
+            f"holds rows loaded before; drop it with `DROP TABLE {name}` when nothing reads it"
+            for name in self._owned_tables()
+            if name != self.name
+        ]
 
     def _changes(self, observed: Observed) -> tuple[list[Column], list[tuple[Column, str, str]]]:
         """Spec columns the table lacks, and (column, table type, spec type) where types differ."""
@@ -149,6 +183,8 @@ class TargetTable(Resource):
     def differences(self, observed: Observed) -> list[Difference]:
         missing, changed = self._changes(observed)
         out = []
+        if observed.data.get("marked") is False:  # made before tables carried the marker
+            out.append(Difference("comment", None, sql.owner_marker(self.ctx.spec)))
         out += [Difference(f"column {c.name}", None, canonical_type(c.type)) for c in missing]
         for column, old, new in changed:
             old_len, new_len = _varchar_length(old), _varchar_length(new)
@@ -170,6 +206,7 @@ class TargetTable(Resource):
     def create(self) -> Observed | None:
         warehouse.execute(self.ctx, sql.create_schema(self.ctx.spec), what="creating the schema")
         warehouse.execute(self.ctx, sql.create_table(self.ctx.spec), what=f"creating {self.name}")
+        warehouse.execute(self.ctx, sql.mark_table(self.ctx.spec), what=f"marking {self.name}")
         columns = [
             {"name": c.name, "type": canonical_type(c.type), "nullable": c.nullable}
             for c in self.ctx.spec.table.columns
@@ -178,6 +215,8 @@ class TargetTable(Resource):
 
     def update(self, observed: Observed, fields: Differences) -> None:
         refuse_blocked(self, fields)
+        if "comment" in fields:
+            warehouse.execute(self.ctx, sql.mark_table(self.ctx.spec), what=f"marking {self.name}")
         missing, changed = self._changes(observed)
         widen = [column for column, _old, _new in changed if f"column {column.name}" in fields]
         table = self.ctx.spec.table

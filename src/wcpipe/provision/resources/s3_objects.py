@@ -49,6 +49,18 @@ def _delete_keys(s3: Any, bucket: str, keys: list[str]) -> None:
             )
 
 
+def _size(n: int) -> str:
+    """Bytes as a person reads them: `812 B`, `3.2 KiB`, `1.5 GiB`."""
+    if n < 1024:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            break
+    return f"{value:.1f} {unit}"
+
+
 def _short(sha256: str | None) -> str | None:
     """An object's content digest as `plan` shows it (absent: None)."""
     return None if sha256 is None else f"sha256:{sha256[:12]}"
@@ -236,6 +248,41 @@ class DataFiles(_Objects):
     def delete(self, observed: Observed) -> None:
         present = [k for k, sha in observed.data.get("objects", {}).items() if sha is not None]
         _delete_keys(self.s3, self.bucket, present)
+
+    def left_behind(self) -> list[str]:
+        """Objects in the pipeline's bucket outside the data prefix and outside `wcpipe/` (every
+        other key wcpipe writes is under it: artifacts, TempDir, Athena results; names.py),
+        by folder: what a renamed `data.prefix` left. Kept: `down` deletes them with the bucket.
+        Only in our own bucket, which is read with one listing."""
+        if self.ctx.known_absent("s3.bucket") or not self._ours():
+            return []
+        prefix = self.ctx.names.prefix
+        folders: dict[str, list[int]] = {}
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
+        for page in pages:
+            for obj in page.get("Contents", []):
+                key = obj["Key"]
+                if key.startswith((prefix, "wcpipe/")):
+                    continue
+                folder = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
+                folders.setdefault(folder, []).append(int(obj.get("Size", 0)))
+        append = self.ctx.spec.load.mode == "append"
+        return [
+            f"{len(sizes)} object(s) ({_size(sum(sizes))}) under s3://{self.bucket}/{folder} "
+            f"are kept: they are not under data.prefix ({prefix}), so crawls and loads no longer "
+            "read them; `down` deletes them with the bucket"
+            + (
+                ". In append mode, files uploaded again under the new prefix are new objects to "
+                "the job's bookmark and their rows load again: empty the table first, or use "
+                "load.mode merge"
+                if append
+                else ""
+            )
+            for folder, sizes in sorted(folders.items())
+        ]
+
+    def _ours(self) -> bool:
+        return self.owned(Observed({}, self._bucket_tags()))
 
     def facts(self, observed: Observed) -> dict[str, str]:
         local = [f for f in observed.data.get("local", {}).values() if f is not None]
