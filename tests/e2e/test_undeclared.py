@@ -38,6 +38,25 @@ def _serverless(sandbox: Any) -> list[str]:
     ]
 
 
+def _up(
+    sandbox: Any,
+    tmp_path: Path,
+    wcpipe: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+) -> tuple[Path, list[str]]:
+    """The FIFA project as pipeline `name`, up on an empty warehouse: its spec and the options."""
+    monkeypatch.setenv("WCPIPE_POLL_INTERVAL", "0.1")
+    empty_warehouse(sandbox.pg_dsn)
+    (tmp_path / "config").mkdir()
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    spec = tmp_path / "config" / "pipeline.yaml"
+    spec.write_text(SPEC_PATH.read_text().replace("name: fifa\n", f"name: {name}\n", 1))
+    base = ["-c", str(spec), "--endpoint-url", sandbox.endpoint]
+    assert wcpipe(*base, "up", "--yes").code == 0
+    return spec, base
+
+
 def _switch(spec: Path, old: str, new: str) -> None:
     text = spec.read_text()
     assert f"\n  type: {old}\n" in text
@@ -47,14 +66,7 @@ def _switch(spec: Path, old: str, new: str) -> None:
 def test_switching_warehouse_type_removes_the_old_warehouse(
     sandbox: Any, tmp_path: Path, wcpipe: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("WCPIPE_POLL_INTERVAL", "0.1")
-    empty_warehouse(sandbox.pg_dsn)
-    (tmp_path / "config").mkdir()
-    shutil.copytree(ROOT / "data", tmp_path / "data")
-    spec = tmp_path / "config" / "pipeline.yaml"
-    spec.write_text(SPEC_PATH.read_text().replace("name: fifa\n", f"name: {NAME}\n", 1))
-    base = ["-c", str(spec), "--endpoint-url", sandbox.endpoint]
-    assert wcpipe(*base, "up", "--yes").code == 0
+    spec, base = _up(sandbox, tmp_path, wcpipe, monkeypatch, NAME)
     cluster = f"wcpipe-{NAME}"
     assert cluster in _clusters(sandbox)
 
@@ -121,15 +133,8 @@ def test_renamed_table_and_prefix_are_kept_and_said_plainly(
     bucket."""
     from support.sandbox import warehouse_rows
 
-    monkeypatch.setenv("WCPIPE_POLL_INTERVAL", "0.1")
-    empty_warehouse(sandbox.pg_dsn)
     name = "fifa-rn"
-    (tmp_path / "config").mkdir()
-    shutil.copytree(ROOT / "data", tmp_path / "data")
-    spec = tmp_path / "config" / "pipeline.yaml"
-    spec.write_text(SPEC_PATH.read_text().replace("name: fifa\n", f"name: {name}\n", 1))
-    base = ["-c", str(spec), "--endpoint-url", sandbox.endpoint]
-    assert wcpipe(*base, "up", "--yes").code == 0
+    spec, base = _up(sandbox, tmp_path, wcpipe, monkeypatch, name)
     marker = f"wcpipe pipeline {name}"
     assert warehouse_rows(sandbox, "SELECT obj_description('public.attendance'::regclass)") == [
         (marker,)
