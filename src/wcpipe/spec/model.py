@@ -388,13 +388,16 @@ class Spec(_Model):
 
     def check_data_files(self) -> list[Path]:
         """`data_paths()`, or SpecError naming the spec file, line and entry that is missing,
-        matches nothing or clashes (`spec.files.check`)."""
+        matches nothing or clashes (`spec.files.check`), or the file and byte offset that does
+        not decode in `data.csv.encoding` (`spec.files.check_decodes`)."""
 
         def where(i: int) -> str:
             line = self._file_lines[i] if i < len(self._file_lines) else None
             return f"{self._source}:{line}" if line else self._source
 
-        return data_files.check(self._base_dir, self.data.files, where)
+        paths = data_files.check(self._base_dir, self.data.files, where)
+        data_files.check_decodes(paths, self.data.csv.encoding)
+        return paths
 
 
 # ---------------------------------------------------------------------------------------------
