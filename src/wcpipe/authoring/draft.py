@@ -34,9 +34,13 @@ from wcpipe.authoring.infer import (
     sql_name,
 )
 from wcpipe.core.errors import UsageError, WcpipeError
+from wcpipe.spec.model import S3_SOURCE
 
 SAMPLE_BYTES = 4 * 1024 * 1024
-MAX_OBJECTS = 20
+MAX_OBJECTS = 20  # objects whose rows are sampled
+MAX_HEADER_CHECKS = 100  # objects whose header is compared with the first's
+MAX_LISTED = 10_000  # objects listed (for their total size)
+HEADER_BYTES = 64 * 1024  # a ranged GET of this many bytes holds any sensible header
 HEADER_ONLY_TYPE = "varchar(256)"
 # Redshift Serverless "bills for compute in RPU-hours, billed for each second, with a 60-second
 # minimum ... only while your queries run and nothing while the endpoint is idle"; a provisioned
@@ -82,35 +86,95 @@ def sample_local(path: Path, limit: int = SAMPLE_BYTES) -> Sample:
 
 
 def sample_s3(client: Any, uri: str, limit: int = SAMPLE_BYTES) -> Sample:
-    """The first bytes of each CSV object under an s3:// prefix (streamed, bounded)."""
-    m = re.fullmatch(r"s3://([^/]+)/?(.*)", uri)
+    """A bounded sample of the CSV objects under an s3:// prefix, read with ranged GETs (never a
+    whole object): the first bytes of each object, in key order, until `limit` is spent. Every
+    object's header (up to MAX_HEADER_CHECKS of them) is read the same way, and objects whose
+    header differs from the first one's are warned about."""
+    m = S3_SOURCE.fullmatch(uri)
     if not m:
-        raise UsageError(f"{uri}: expected s3://bucket/prefix")
-    bucket, prefix = m.groups()
-    keys = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys += [
-            o["Key"] for o in page.get("Contents", []) if o["Size"] and not o["Key"].endswith("/")
-        ]
-        if len(keys) >= MAX_OBJECTS:
-            break
+        raise UsageError(f"{uri}: expected s3://bucket/prefix (a bucket and a folder in it)")
+    bucket, prefix = m["bucket"], m["prefix"].rstrip("/") + "/"
+    folder = f"s3://{bucket}/{prefix}"
+    keys, sizes, listed_all = _list_objects(client, bucket, prefix)
     if not keys:
-        raise WcpipeError(f"{uri}: no objects under this prefix")
-    chunks, truncated, header = [], False, b""
-    budget = limit
-    for i, key in enumerate(sorted(keys)[:MAX_OBJECTS]):
-        body = client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{budget}")["Body"].read()
+        raise WcpipeError(f"{folder}: no objects under this prefix")
+    headers = {key: _header(client, bucket, key) for key in keys[:MAX_HEADER_CHECKS]}
+    warnings = _header_warnings(folder, keys, headers)
+    # Only objects with the first object's header are sampled: the spec follows the first.
+    same = [k for k in keys if headers.get(k, headers[keys[0]]) == headers[keys[0]]]
+    chunks, truncated, budget, header = [], False, limit, b""
+    for i, key in enumerate(same[:MAX_OBJECTS]):
+        body = _first_bytes(client, bucket, key, budget)
         truncated = truncated or len(body) > budget
         body = _whole_lines(body[:budget]) if len(body) > budget else body
-        if i and header and body.startswith(header):
-            body = body[len(header) :]  # later objects repeat the header: keep one
-        elif i == 0:
+        if i == 0:
             header = body.split(b"\n", 1)[0] + b"\n"
-        chunks.append(body if body.endswith(b"\n") else body + b"\n")
+        elif body.startswith(header):
+            body = body[len(header) :]  # later objects repeat the header: keep one
+        if body:
+            chunks.append(body if body.endswith(b"\n") else body + b"\n")
         budget -= len(body)
         if budget <= 0:
             break
-    return Sample(uri, b"".join(chunks), truncated, s3_uri=uri)
+    if not listed_all:
+        warnings.append(f"{folder}: more than {MAX_LISTED} objects; the size is not known")
+    total = sum(sizes) if listed_all else None
+    return Sample(
+        folder,
+        b"".join(chunks),
+        truncated,
+        s3_uri=folder,
+        total_bytes=total,
+        warnings=tuple(warnings),
+    )
+
+
+def _list_objects(client: Any, bucket: str, prefix: str) -> tuple[list[str], list[int], bool]:
+    """The data objects' keys (sorted) and sizes, and whether the listing was complete (at most
+    MAX_LISTED objects are listed)."""
+    keys: list[str] = []
+    sizes: list[int] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for o in page.get("Contents", []):
+            if o["Size"] and not o["Key"].endswith("/"):
+                keys.append(o["Key"])
+                sizes.append(int(o["Size"]))
+        if len(keys) > MAX_LISTED:
+            return sorted(keys), sizes, False
+    return sorted(keys), sizes, True
+
+
+def _first_bytes(client: Any, bucket: str, key: str, count: int) -> bytes:
+    """The first `count` + 1 bytes of an object (one ranged GET; fewer when it is shorter)."""
+    got = client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{max(count, 0)}")
+    body: bytes = got["Body"].read()
+    return body
+
+
+def _header(client: Any, bucket: str, key: str) -> bytes:
+    first = _first_bytes(client, bucket, key, HEADER_BYTES - 1)
+    return first.split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf").rstrip(b"\r")
+
+
+def _header_warnings(folder: str, keys: list[str], headers: dict[str, bytes]) -> list[str]:
+    """One warning per object whose header is not the first one's (the crawler makes one table
+    of the prefix, and the job maps columns by header name)."""
+    bucket = folder.removeprefix("s3://").split("/", 1)[0]
+    first = headers[keys[0]]
+    out = [
+        f"s3://{bucket}/{key}: its header {_shown(header)} differs from "
+        f"s3://{bucket}/{keys[0]}'s {_shown(first)}; the spec follows the first"
+        for key, header in headers.items()
+        if header != first
+    ]
+    if len(keys) > MAX_HEADER_CHECKS:
+        out.append(f"only the first {MAX_HEADER_CHECKS} of {len(keys)} objects' headers checked")
+    return out
+
+
+def _shown(header: bytes) -> str:
+    text = header.decode("utf-8", errors="replace")
+    return _q(text if len(text) <= 80 else text[:77] + "...")
 
 
 def _whole_lines(data: bytes) -> bytes:
@@ -244,12 +308,13 @@ def draft(sample: Sample, *, name: str | None = None, spec_dir: Path | None = No
         ]
     else:
         out += [
-            f"  # The data is read from {sample.origin}: copy it under the pipeline bucket's",
-            "  # prefix (or list local copies under files:) before `wcpipe run`.",
-            "  files: []",
+            "  # Read where it is: crawled and loaded from this folder, never written to or",
+            "  # deleted from (the bucket is not the pipeline's); the roles may read it only.",
+            f"  source: {sample.origin}",
         ]
+    if sample.local_file is not None:
+        out.append(f"  prefix: raw/{table}/")
     out += [
-        f"  prefix: raw/{table}/",
         f"  # detected: {'UTF-8 with a byte order mark' if d.bom else d.encoding}, "
         f"{'CRLF' if d.line_ending == chr(13) + chr(10) else 'LF'} line endings",
         f"  csv: {{header: {str(d.header).lower()}, delimiter: {_q(d.delimiter)}, "

@@ -48,7 +48,6 @@ def catalog(ctx: Context) -> list[Resource]:
     classes: list[type[Resource]] = [
         s3.Bucket,
         s3_objects.Artifacts,
-        s3_objects.DataFiles,
         iam.GlueRole,
         iam.LambdaRole,
         iam.RedshiftRole,
@@ -69,6 +68,9 @@ def catalog(ctx: Context) -> list[Resource]:
         events.Rule,
         athena.Workgroup,
     ]
+    # data.source: the data is already in S3, in a bucket that is not ours: nothing to upload.
+    if ctx.spec.data.source is None:
+        classes.append(s3_objects.DataFiles)
     if ctx.spec.warehouse.type == "serverless":
         classes += [redshift_serverless.Namespace, redshift_serverless.Workgroup]
     else:
