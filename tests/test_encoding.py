@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.requests import Requests
 
 from wcpipe.provision.artifacts import Utf8Reader, data_file_sha256
 from wcpipe.spec import files as data_files
@@ -58,11 +59,16 @@ def test_validate_names_the_file_and_offset_that_does_not_decode(
         "(data.csv.encoding); declare the encoding the file is written in (e.g. cp1252, "
         "latin-1, utf-16)"
     ], result
-    # plan and up stop at the same check, before any request (no endpoint is even given).
-    for command in (["plan"], ["up", "--yes"]):
-        refused = wcpipe("-c", str(spec), *command)
-        assert refused.code == 2 and "offset" in refused.err, refused
-        assert "Traceback" not in refused.err
+    # plan and up stop at the same check, before any AWS request.
+    requests = Requests.everywhere()
+    try:
+        for command in (["plan"], ["up", "--yes"]):
+            refused = wcpipe("-c", str(spec), *command)
+            assert refused.code == 2 and "offset" in refused.err, refused
+            assert "Traceback" not in refused.err
+    finally:
+        requests.close()
+    assert requests.sent == []
 
 
 def test_a_byte_cp1252_leaves_undefined_is_refused(
@@ -72,6 +78,20 @@ def test_a_byte_cp1252_leaves_undefined_is_refused(
     result = wcpipe("-c", str(_project(tmp_path, "cp1252", data)), "validate")
     assert result.code == 2, result
     assert f"byte 0x81 at offset {len(CP1252) + 3} is not valid cp1252" in result.err
+
+
+def test_a_utf8_bom_under_another_encoding_is_refused(
+    tmp_path: Path, wcpipe: Callable[..., Any]
+) -> None:
+    data = b"\xef\xbb\xbf" + "city,n\nZürich,1\n".encode()
+    result = wcpipe("-c", str(_project(tmp_path, "cp1252", data)), "validate")
+    assert result.code == 2, result
+    assert result.err.strip().splitlines() == [
+        f"error: {tmp_path / 'data.csv'}: starts with a UTF-8 byte order mark, but "
+        "data.csv.encoding is cp1252: the file is UTF-8; declare encoding: utf-8"
+    ]
+    # Declared UTF-8, the same file is valid (its BOM is dropped on upload).
+    assert wcpipe("-c", str(_project(tmp_path, "utf-8", data)), "validate").code == 0
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1024])

@@ -133,8 +133,17 @@ def undecodable_message(path: Path, encoding: str, offset: int, data: bytes) -> 
 
 def check_decodes(paths: Iterable[Path], encoding: str) -> None:
     """Every file decodes in `encoding` (read whole, a chunk at a time), or SpecError naming the
-    first file and byte offset that does not."""
+    first file and byte offset that does not. A file that starts with a UTF-8 byte order mark is
+    UTF-8: declared in another encoding (where the BOM would decode as "ï»¿" text into the first
+    header), it is refused too."""
     for path in paths:
+        with path.open("rb") as handle:
+            bom = handle.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+        if bom and upload_codec(encoding) != "utf-8-sig":
+            raise SpecError(
+                f"{path}: starts with a UTF-8 byte order mark, but data.csv.encoding is "
+                f"{encoding}: the file is UTF-8; declare encoding: utf-8"
+            )
         try:
             for _ in utf8_chunks(path, encoding):
                 pass
