@@ -144,3 +144,20 @@ def test_init_on_a_bucket_without_a_prefix_is_a_usage_error(
     assert result.err.strip().splitlines() == [
         "error: s3://landing: expected s3://bucket/prefix (a bucket and a folder in it)"
     ]
+
+
+def test_init_on_objects_that_are_not_utf8_says_so(
+    moto: None, tmp_path: Path, wcpipe: Callable[..., Any]
+) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="landing")
+    body = "city,n\nZürich,1\nMalmö,2\n".encode("cp1252")
+    s3.put_object(Bucket="landing", Key="in/a.csv", Body=body)
+    out = tmp_path / "x.yaml"
+    result = wcpipe("init", "s3://landing/in/", "--name", "landing", "-o", str(out))
+    assert result.code == 2, result
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "error: s3://landing/in/: the objects are cp1252, not UTF-8"
+    ), lines
+    assert not out.exists()

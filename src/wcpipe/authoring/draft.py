@@ -278,6 +278,12 @@ def draft_spec(sample: Sample, *, name: str | None = None, spec_dir: Path | None
 def draft(sample: Sample, *, name: str | None = None, spec_dir: Path | None = None) -> Draft:
     """A commented spec for the sampled data, and the warnings to show with it."""
     p = profile(sample)
+    if sample.s3_uri is not None and p.detected.encoding != "utf-8":
+        raise UsageError(
+            f"{sample.origin}: the objects are {p.detected.encoding}, not UTF-8; Glue reads CSV "
+            "as UTF-8 only and data.source is read as it is: convert the objects to UTF-8, or "
+            "list local copies under data.files (which upload as UTF-8)"
+        )
     warnings = list(sample.warnings)
     if p.header_only:
         warnings.append(
