@@ -55,7 +55,7 @@ def scan_estimate(ctx: Session) -> ScanEstimate:
     s3 = ctx.client("s3")
     objects = size = 0
     pages = s3.get_paginator("list_objects_v2").paginate(
-        Bucket=ctx.names.bucket, Prefix=ctx.spec.data.prefix
+        Bucket=ctx.names.data_bucket, Prefix=ctx.names.prefix
     )
     for page in pages:
         for item in page.get("Contents", []):

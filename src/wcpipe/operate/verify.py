@@ -125,7 +125,7 @@ def source_objects(ctx: Session) -> Iterator[str]:
     """Keys of every data object under the prefix, in key order (pages followed)."""
     s3 = ctx.client("s3")
     paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=ctx.names.bucket, Prefix=ctx.spec.data.prefix):
+    for page in paginator.paginate(Bucket=ctx.names.data_bucket, Prefix=ctx.names.prefix):
         for obj in page.get("Contents", []):
             key = str(obj["Key"])
             if not key.endswith(_SKIP_SUFFIXES) and obj.get("Size", 1) > 0:
@@ -143,7 +143,7 @@ def source_figures(ctx: Session, config: JobConfig | None = None) -> SourceFigur
     totals: dict[str, Any] = {}
     for key in source_objects(ctx):
         figures.files += 1
-        body = s3.get_object(Bucket=ctx.names.bucket, Key=key)["Body"]
+        body = s3.get_object(Bucket=ctx.names.data_bucket, Key=key)["Body"]
         try:
             header, records = csvio.open_records(body, dialect)
             if not header:
@@ -151,7 +151,7 @@ def source_figures(ctx: Session, config: JobConfig | None = None) -> SourceFigur
             try:
                 index = mapper.index(header)
             except ValueError as exc:
-                raise ResourceFailed(f"s3://{ctx.names.bucket}/{key}: {exc}") from None
+                raise ResourceFailed(f"s3://{ctx.names.data_bucket}/{key}: {exc}") from None
             for batch in _batches(records):
                 rows = mapper.map_records(index, batch)
                 if merge is not None:

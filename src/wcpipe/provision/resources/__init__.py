@@ -60,7 +60,6 @@ def _classes(ctx: Context) -> list[tuple[type[Resource], bool]]:
     classes: list[type[Resource]] = [
         s3.Bucket,
         s3_objects.Artifacts,
-        s3_objects.DataFiles,
         iam.GlueRole,
         iam.LambdaRole,
         iam.RedshiftRole,
@@ -81,6 +80,9 @@ def _classes(ctx: Context) -> list[tuple[type[Resource], bool]]:
         events.Rule,
         athena.Workgroup,
     ]
+    # data.source: the data is already in S3, in a bucket that is not ours: nothing to upload.
+    if ctx.spec.data.source is None:
+        classes.append(s3_objects.DataFiles)
     serverless = ctx.spec.warehouse.type == "serverless"
     return [
         *((cls, True) for cls in classes),
