@@ -10,8 +10,8 @@ Contract:
   None, and the line says where to look instead of guessing a figure.
 - Interface VPC endpoints bill per endpoint, per Availability Zone, per hour
   (`INTERFACE_ENDPOINT_DOLLARS_PER_AZ_HOUR`); the pipeline creates none today: its S3 endpoint
-  is a gateway endpoint, which AWS does not charge for ("There is no additional charge for
-  using gateway endpoints", Amazon VPC User Guide, "Gateway endpoints").
+  is a gateway endpoint, which AWS does not charge for (gateway endpoints "come at no
+  additional charge": AWS Prescriptive Guidance, Startup Security Baseline, WKLD.12).
 """
 
 from __future__ import annotations
@@ -30,16 +30,20 @@ HOURS_PER_MONTH = 730
 
 # Amazon Redshift pricing, https://aws.amazon.com/redshift/pricing/ (read 2026-12-03): on-demand
 # provisioned nodes bill per node-hour while the cluster exists (a paused cluster's compute does
-# not bill). The page's text gives two rates, "start small at $0.25 per hour" (dc2.large) and
-# $0.543 per hour (ra3.large, US East); it renders every other node type's rate per region in
-# the browser, so those are None here (and the line names the page).
+# not bill). The page's text says "start small at $0.25 per hour" (the smallest node, dc2.large)
+# and, as a transcription of it read on 2026-10-07 records (api-evangelist/amazon-redshift,
+# plans/amazon-redshift-plans-pricing.yml), "$0.543 per hour" for an on-demand node (ra3.large
+# in US East). It renders every other node type's rate per region in the browser, so those are
+# None here (and the line names the page).
 NODE_HOUR_DOLLARS: dict[str, float] = {"dc2.large": 0.25, "ra3.large": 0.543}
 
-# Redshift Serverless, same page (read 2026-12-03): $0.375 per RPU-hour in US East (N. Virginia).
-# "You pay for compute in RPU-hours, billed for each second, with a 60-second minimum ... You
-# pay only while your queries run and nothing while the endpoint is idle" (Amazon Redshift
-# Management Guide, "Capacity and billing"; "Billing for Amazon Redshift Serverless": "When no
-# queries are running, you aren't billed for compute capacity").
+# Redshift Serverless, same page and transcription: $0.375 per RPU-hour in US East (N. Virginia).
+# "When queries run, you're billed according to the capacity used in a given duration, in RPU
+# hours on a per-second basis. When no queries are running, you aren't billed for compute
+# capacity" (Amazon Redshift Management Guide, "Billing for Amazon Redshift Serverless"); "You
+# pay for compute in RPU-hours, billed for each second, with a 60-second minimum" (the same
+# guide, "Capacity and billing" of the express configuration: "Pricing is the same as Amazon
+# Redshift Serverless").
 RPU_HOUR_DOLLARS = 0.375
 SERVERLESS_MINIMUM_SECONDS = 60
 
