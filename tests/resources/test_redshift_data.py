@@ -14,6 +14,7 @@ from support.plan import texts
 from wcpipe.core.errors import WcpipeError
 from wcpipe.provision.resources import redshift_data
 from wcpipe.provision.resources.base import Context, Differences
+from wcpipe.sandbox.patches import serverless
 from wcpipe.spec.model import Spec
 from wcpipe.warehouse import sql
 
@@ -40,20 +41,25 @@ FIFA_COLUMNS: list[tuple[str, str, int | None, int | None, int | None]] = [
 
 @pytest.fixture
 def dctx(ctx: Context) -> Context:
-    """An available cluster and the admin secret, on moto."""
+    """An available cluster of this pipeline (tagged as ours) and the admin secret, on moto."""
     secret = ctx.client("secretsmanager").create_secret(
         Name=ctx.names.secret,
         SecretString=json.dumps({"username": "awsadmin", "password": PASSWORD}),
     )
     ctx.publish("secretsmanager.admin-secret", {"arn": secret["ARN"]})
+    _cluster(ctx, tags=ctx.tag_list("Key", "Value"))
+    return ctx
+
+
+def _cluster(ctx: Context, tags: list[dict[str, str]]) -> None:
     ctx.client("redshift").create_cluster(
         ClusterIdentifier=ctx.names.cluster,
         NodeType="ra3.large",
         ClusterType="single-node",
         MasterUsername="awsadmin",
         MasterUserPassword=PASSWORD,
+        Tags=tags,
     )
-    return ctx
 
 
 @pytest.fixture
@@ -213,15 +219,13 @@ def test_absent_while_warehouse_missing_or_busy(ctx: Context) -> None:
 
 
 def test_absent_when_serverless_workgroup_missing(ctx: Context) -> None:
+    """On the sandbox's Redshift Serverless (moto has none), which answers GetWorkgroup for a
+    missing workgroup with AWS's ResourceNotFoundException."""
+    serverless.install()
     raw = ctx.spec.model_dump(by_alias=True)
     raw["warehouse"]["type"] = "serverless"
     sctx = Context(spec=Spec.model_validate(raw), aws=ctx.aws, timing=ctx.timing)
-    with Stubber(sctx.client("redshift-serverless")) as stub:
-        stub.add_client_error(
-            "get_workgroup",
-            "ResourceNotFoundException",
-            expected_params={"workgroupName": "wcpipe-fifa"},
-        )
+    with Stubber(sctx.client("redshift-data")) as stub:  # no statement may be sent
         assert redshift_data.TargetTable(sctx).describe() is None
         stub.assert_no_pending_responses()
 
@@ -303,4 +307,16 @@ def test_warehouse_state_published_in_this_run_is_not_read_again(ctx: Context) -
         assert table.describe() is None
         ctx.publish("redshift.cluster", {"status": "modifying"})
         assert table.describe() is None
+        stub.assert_no_pending_responses()
+
+
+def test_a_warehouse_not_ours_holds_no_table_of_ours(ctx: Context) -> None:
+    """Someone else's same-named cluster: the table is absent, and no statement is sent with
+    credentials that are not that cluster's (plan marks the cluster not-owned, up stops)."""
+    _cluster(ctx, tags=[])
+    table = redshift_data.TargetTable(ctx)
+    with Stubber(ctx.client("redshift-data")) as stub:  # no statement may be sent
+        assert table.describe() is None  # read by itself
+        ctx.publish("redshift.cluster", {"status": "available", "owned": False})
+        assert table.describe() is None  # as the engine published it
         stub.assert_no_pending_responses()

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from wcpipe.core.wait import Timing, poll
+from wcpipe.spec import pricing
 from wcpipe.spec.session import Session
 
-# Athena pricing (aws.amazon.com/athena/pricing): $5.00 per TB of data scanned, rounded up to the
-# nearest megabyte, with a 10 MB minimum per query.
-SCAN_DOLLARS_PER_TB = 5.0
-MIN_BYTES_PER_QUERY = 10 * 2**20
+# Athena's price (per TB scanned, rounded up to the megabyte, 10 MB minimum a query), with its
+# source, lives with the other prices in spec/pricing.py.
+SCAN_DOLLARS_PER_TB = pricing.ATHENA_DOLLARS_PER_TB
+MIN_BYTES_PER_QUERY = pricing.ATHENA_MIN_BYTES_PER_QUERY
 QUERY_TIMEOUT = 30 * 60.0
 _FAILED = {"FAILED", "CANCELLED"}
 

@@ -370,6 +370,7 @@ class Cluster(Resource):
             "port": endpoint.get("Port"),
             "identifier": self.name,
             "status": observed.data.get("ClusterStatus"),
+            "owned": self.owned(observed),
         }
 
     def facts(self, observed: Observed) -> dict[str, str]:

@@ -1,10 +1,12 @@
 """The target table, created and evolved through the Redshift Data API.
 
 Contract:
-- `describe` first asks whether the warehouse (cluster or Serverless workgroup) exists and is
-  available: from the state the warehouse published when the engine described it in this run,
-  else with one read call; if not, the table counts as absent (it lives and dies with the
-  warehouse). Otherwise it reads the table's columns from `information_schema.columns`.
+- `describe` first asks whether the warehouse (cluster or Serverless workgroup) exists, is
+  available and is ours: from the state and ownership the warehouse published when the engine
+  described it in this run, else with one read call; if not, the table counts as absent (it
+  lives and dies with the warehouse, and one that is not ours is for `plan` to mark and `up` to
+  stop at, not to read with credentials it does not take). Otherwise it reads the table's
+  columns from `information_schema.columns`.
 - `create` runs `CREATE SCHEMA IF NOT EXISTS` and `sql.create_table(spec)`; both are idempotent.
 - `differences` compares the spec's columns with the table's, by name and normalized type
   ("columns: +name", "column name: varchar(64) -> varchar(128)"). Columns the table has and the
@@ -108,17 +110,23 @@ class TargetTable(Resource):
         return f"{self.ctx.spec.table.schema_}.{self.ctx.spec.table.name}"
 
     def _warehouse_available(self) -> bool:
-        serverless = self.ctx.spec.warehouse.type == "serverless"
+        """Whether the warehouse exists, is available and is ours (a warehouse that is not ours
+        holds no table of ours, and we hold no credentials to read it with)."""
         if self.ctx.known_absent(warehouse_key(self.ctx)):
             return False
-        published = self.ctx.output_or(warehouse_key(self.ctx), "status")
-        if published is not None:
-            return bool(published == ("AVAILABLE" if serverless else "available"))
-        if serverless:
-            workgroup = Workgroup(self.ctx).find()
-            return workgroup is not None and workgroup.get("status") == "AVAILABLE"
-        cluster = Cluster(self.ctx).find()
-        return cluster is not None and cluster.get("ClusterStatus") == "available"
+        status = self.ctx.output_or(warehouse_key(self.ctx), "status")
+        owned = self.ctx.output_or(warehouse_key(self.ctx), "owned")
+        if status is None:
+            found: Cluster | Workgroup = (
+                Workgroup(self.ctx)
+                if self.ctx.spec.warehouse.type == "serverless"
+                else Cluster(self.ctx)
+            )
+            observed = found.describe()
+            if observed is None:
+                return False
+            status, owned = found.outputs(observed)["status"], found.owned(observed)
+        return bool(owned) and str(status).lower() == "available"
 
     def describe(self) -> Observed | None:
         self._owned = None  # asked afresh on each describe; left_behind reuses this answer

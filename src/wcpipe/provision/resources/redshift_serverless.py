@@ -301,6 +301,7 @@ class Workgroup(_Serverless):
             "host": endpoint.get("address"),
             "port": endpoint.get("port"),
             "status": observed.data.get("status"),
+            "owned": self.owned(observed),
         }
 
     def facts(self, observed: Observed) -> dict[str, str]:
