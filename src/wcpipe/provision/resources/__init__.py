@@ -16,6 +16,7 @@ Dependency keys (`<service>.<what>`), for orientation:
     glue.classifier, glue.s3-database ── glue.s3-crawler
     logs.lambda-log-group ── lambda.function
     s3.bucket ── athena.workgroup (verify's queries; results in the bucket)
+    sns.topic ── sns.email-subscriptions (only with `alerts` in the spec)
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def catalog(ctx: Context) -> list[Resource]:
     import wcpipe.provision.resources.s3 as s3
     import wcpipe.provision.resources.s3_objects as s3_objects
     import wcpipe.provision.resources.secretsmanager as secretsmanager
+    import wcpipe.provision.resources.sns as sns
 
     classes: list[type[Resource]] = [
         s3.Bucket,
@@ -73,4 +75,6 @@ def catalog(ctx: Context) -> list[Resource]:
         classes += [redshift_serverless.Namespace, redshift_serverless.Workgroup]
     else:
         classes += [redshift.SubnetGroup, redshift.Cluster]
+    if ctx.spec.alerts is not None:
+        classes += [sns.Topic, sns.EmailSubscriptions]
     return [cls(ctx) for cls in classes]
