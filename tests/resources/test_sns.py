@@ -4,27 +4,18 @@ drift of the policy and of the addresses."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from support.plan import names
 from support.requests import Requests
 
 from wcpipe.core.errors import NotOwnedError
-from wcpipe.core.wait import Timing
 from wcpipe.provision.resources import catalog
 from wcpipe.provision.resources.base import Context
 from wcpipe.provision.resources.sns import EmailSubscriptions, Topic
 from wcpipe.spec.model import Alerts
 
-ADDRESSES = ("ops@example.com", "data@example.org")
-
-
-@pytest.fixture
-def alerting(spec: Any, aws: Any, clock: Any) -> Context:
-    """The FIFA pipeline with `alerts: {email: [...]}`."""
-    with_alerts = spec.model_copy(update={"alerts": Alerts(email=ADDRESSES)})
-    return Context(spec=with_alerts, aws=aws, timing=Timing(sleep=clock.sleep, clock=clock))
+ADDRESSES = ("ops@example.com", "data@example.org")  # = conftest.ADDRESSES
 
 
 def _topic_arn(ctx: Context) -> str:

@@ -16,7 +16,8 @@ Dependency keys (`<service>.<what>`), for orientation:
     glue.classifier, glue.s3-database ── glue.s3-crawler
     logs.lambda-log-group ── lambda.function
     s3.bucket ── athena.workgroup (verify's queries; results in the bucket)
-    sns.topic ── sns.email-subscriptions (only with `alerts` in the spec)
+    sns.topic ─┬─ sns.email-subscriptions (only with `alerts` in the spec)
+               └─ events.job-failed-rule, events.crawl-failed-rule
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def catalog(ctx: Context) -> list[Resource]:
     import wcpipe.provision.resources.ec2 as ec2
     import wcpipe.provision.resources.ec2_endpoint as ec2_endpoint
     import wcpipe.provision.resources.events as events
+    import wcpipe.provision.resources.events_alerts as events_alerts
     import wcpipe.provision.resources.glue as glue
     import wcpipe.provision.resources.glue_jobs as glue_jobs
     import wcpipe.provision.resources.iam as iam
@@ -77,4 +79,5 @@ def catalog(ctx: Context) -> list[Resource]:
         classes += [redshift.SubnetGroup, redshift.Cluster]
     if ctx.spec.alerts is not None:
         classes += [sns.Topic, sns.EmailSubscriptions]
+        classes += [events_alerts.JobFailedRule, events_alerts.CrawlFailedRule]
     return [cls(ctx) for cls in classes]
