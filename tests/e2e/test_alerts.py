@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from support.paths import ROOT, SPEC_PATH
+from support.sandbox import job_metrics
 
 pytestmark = pytest.mark.e2e
 NAME = "fifa-al"
@@ -109,6 +110,14 @@ def test_a_rejected_value_makes_one_alert_naming_the_hop_and_the_run(
     assert alert["look"] == f"wcpipe logs job --run-id {run_id}"
     assert "year" in alert["message"], alert
     assert _alerts(sandbox, url) == []
+    # Both runs published their counts (the good one 22 rows, the bad one its reject).
+    assert job_metrics(sandbox, f"wcpipe-{NAME}-load") == {
+        "LoadsSucceeded": 1.0,
+        "RowsDropped": 1.0,
+        "RowsLoaded": 22.0,
+        "RowsRead": 24.0,
+        "RowsRejected": 1.0,
+    }
 
     down = wcpipe(*base, "down", "--yes")
     assert down.code == 0, down

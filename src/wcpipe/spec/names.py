@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from wcpipe.datamap.metrics import NAMESPACE
+
 if TYPE_CHECKING:  # model.py imports this module (to check the names a pipeline name makes)
     from wcpipe.spec.model import Spec
 
@@ -21,9 +23,9 @@ GLUE_TEMP_PREFIX = "wcpipe/tmp/"
 # every object under a table's location ("Specify a table location in Amazon S3", Athena guide).
 ATHENA_RESULTS_PREFIX = "wcpipe/athena-results/"
 # The CloudWatch namespace of the job's counts (rows read, dropped, loaded, rejected), one for
-# every pipeline, told apart by the dimension Pipeline; the Glue role may publish only here and
-# in Glue's own namespace (iam_policies.glue_policy).
-METRICS_NAMESPACE = "wcpipe"
+# every pipeline, told apart by the dimension JobName (datamap/metrics.py); the Glue role may
+# publish only here and in Glue's own namespace (iam_policies.glue_policy).
+METRICS_NAMESPACE = NAMESPACE
 
 
 def base_name(pipeline: str) -> str:
@@ -263,5 +265,5 @@ class Names:
 
     @property
     def metrics_namespace(self) -> str:
-        """Where the job publishes its counts (dimension Pipeline = the pipeline's name)."""
+        """Where the job publishes its counts (dimension JobName = `job`)."""
         return METRICS_NAMESPACE

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from wcpipe.provision.artifacts import GLUE_LIBS_KEY
-from wcpipe.spec.names import Names
+from wcpipe.spec.names import METRICS_NAMESPACE, Names
 
 VERSION = "2012-10-17"
 # What the crawlers and the job do to the catalog of their two databases (no deletes).
@@ -162,12 +162,16 @@ def glue_policy(names: Names, partition: str) -> dict[str, Any]:
         # "*" for them. They read network metadata and change nothing.
         _allow("DescribeNetwork", DESCRIBE_NETWORK_ACTIONS, "*"),
         _allow("VpcAttributes", ["ec2:DescribeVpcAttribute"], a.of("ec2", "vpc/*")),
-        # PutMetricData has no resource type either; the namespace condition scopes it.
+        # PutMetricData has no resource type either; the namespace condition scopes it: Glue's
+        # own job metrics and the job's counts (datamap/metrics.py). "Use the
+        # cloudwatch:namespace condition key to limit PutMetricData to certain namespaces"
+        # (Amazon CloudWatch User Guide, "Using condition keys to limit access to CloudWatch
+        # namespaces").
         _allow(
             "Metrics",
             ["cloudwatch:PutMetricData"],
             "*",
-            Condition={"StringEquals": {"cloudwatch:namespace": "Glue"}},
+            Condition={"StringEquals": {"cloudwatch:namespace": ["Glue", METRICS_NAMESPACE]}},
         ),
     ]
     return {"Version": VERSION, "Statement": statements}
