@@ -17,7 +17,9 @@ Dependency keys (`<service>.<what>`), for orientation:
     logs.lambda-log-group ── lambda.function
     s3.bucket ── athena.workgroup (verify's queries; results in the bucket)
     sns.topic ─┬─ sns.email-subscriptions (only with `alerts` in the spec)
-               └─ events.job-failed-rule, events.crawl-failed-rule
+               ├─ events.job-failed-rule, events.crawl-failed-rule
+               └─ cloudwatch.lambda-errors-alarm, cloudwatch.no-load-alarm
+    cloudwatch.rejected-values-alarm (no action: the job-failed alert says it, with the run)
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ def catalog(ctx: Context) -> list[Resource]:
     alone (for `Context`) loads none of them. No service module imports this package's
     `__init__` back: what they share lives in `base.py`."""
     import wcpipe.provision.resources.athena as athena
+    import wcpipe.provision.resources.cloudwatch as cloudwatch
     import wcpipe.provision.resources.ec2 as ec2
     import wcpipe.provision.resources.ec2_endpoint as ec2_endpoint
     import wcpipe.provision.resources.events as events
@@ -80,4 +83,6 @@ def catalog(ctx: Context) -> list[Resource]:
     if ctx.spec.alerts is not None:
         classes += [sns.Topic, sns.EmailSubscriptions]
         classes += [events_alerts.JobFailedRule, events_alerts.CrawlFailedRule]
+        classes += [cloudwatch.LambdaErrorsAlarm, cloudwatch.RejectedValuesAlarm]
+        classes += [cloudwatch.NoLoadAlarm]
     return [cls(ctx) for cls in classes]
