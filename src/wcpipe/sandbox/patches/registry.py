@@ -20,6 +20,7 @@ from types import ModuleType
 
 from wcpipe.sandbox.patches import (
     actors,
+    alarms,
     athena_ops,
     conflicts,
     crawler,
@@ -42,6 +43,7 @@ MODULES: tuple[ModuleType, ...] = (
     athena_ops,  # the Athena workgroup operations as AWS behaves
     lambda_runner,  # EventBridge -> Lambda and Invoke, without docker
     sns_delivery,  # EventBridge -> SNS, email subscriptions pending, what topics publish
+    alarms,  # CloudWatch alarms evaluated when their metrics arrive, actions notified
     s3_policy,  # bucket policies evaluated as for a TLS request
     crawler,  # StartCrawler crawls
     jobs,  # StartJobRun runs

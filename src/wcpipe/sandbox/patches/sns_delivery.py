@@ -111,6 +111,13 @@ def _quoted_parts(template: str) -> str:
 # The topic's policy, as SNS decides for EventBridge ----------------------------------------
 def allows_events(policy_text: str, rule_arn: str) -> bool:
     """Does the topic policy let EventBridge publish for this rule?"""
+    return allows(policy_text, "events.amazonaws.com", rule_arn)
+
+
+def allows(policy_text: str, service: str, source_arn: str, account: str | None = None) -> bool:
+    """Does the topic policy let `service` publish on behalf of `source_arn` (in `account`)?
+    An Allow statement for the service (or "*") with sns:Publish whose aws:SourceArn
+    (ArnEquals, ArnLike) and aws:SourceAccount (StringEquals) conditions, if any, hold."""
     try:
         policy = json.loads(policy_text or "{}")
     except ValueError:
@@ -118,28 +125,31 @@ def allows_events(policy_text: str, rule_arn: str) -> bool:
     statements = policy.get("Statement", [])
     for statement in statements if isinstance(statements, list) else [statements]:
         principal = statement.get("Principal", {})
-        service = principal.get("Service") if isinstance(principal, dict) else principal
-        services = service if isinstance(service, list) else [service]
+        named = principal.get("Service") if isinstance(principal, dict) else principal
+        services = named if isinstance(named, list) else [named]
         actions = statement.get("Action", [])
         actions = actions if isinstance(actions, list) else [actions]
-        if statement.get("Effect") != "Allow" or not (
-            {"events.amazonaws.com", "*"} & set(services)
-        ):
+        if statement.get("Effect") != "Allow" or not ({service, "*"} & set(services)):
             continue
         if not any(fnmatch.fnmatchcase("sns:publish", a.lower()) for a in actions):
             continue
-        if _source_arn_matches(statement.get("Condition", {}), rule_arn):
+        if _conditions_hold(statement.get("Condition", {}), source_arn, account):
             return True
     return False
 
 
-def _source_arn_matches(condition: dict[str, Any], arn: str) -> bool:
-    for operator, test in (("ArnEquals", str.__eq__), ("ArnLike", fnmatch.fnmatchcase)):
+def _conditions_hold(condition: dict[str, Any], arn: str, account: str | None) -> bool:
+    checks: tuple[tuple[str, str, Callable[[str, str], bool], str | None], ...] = (
+        ("ArnEquals", "aws:sourcearn", str.__eq__, arn),
+        ("ArnLike", "aws:sourcearn", fnmatch.fnmatchcase, arn),
+        ("StringEquals", "aws:sourceaccount", str.__eq__, account),
+    )
+    for operator, wanted_key, test, actual in checks:
         for key, wanted in (condition.get(operator) or {}).items():
-            if key.lower() != "aws:sourcearn":
+            if key.lower() != wanted_key:
                 continue
             values = wanted if isinstance(wanted, list) else [wanted]
-            if not any(test(arn, v) for v in values):
+            if actual is None or not any(test(actual, v) for v in values):
                 return False
     return True
 
