@@ -110,6 +110,17 @@ def test_a_rejected_value_makes_one_alert_naming_the_hop_and_the_run(
     assert alert["look"] == f"wcpipe logs job --run-id {run_id}"
     assert "year" in alert["message"], alert
     assert _alerts(sandbox, url) == []
+
+    # status: the address waits for its confirmation; the rejected-values alarm went off.
+    status = wcpipe(*base, "--output", "json", "status")
+    assert status.code == 0, status
+    alerts = json.loads(status.out)["alerts"]
+    assert alerts["ops@example.com"] == "pending confirmation"
+    assert alerts[f"wcpipe-{NAME}-rejected-values"].startswith("ALARM: Threshold Crossed")
+    assert alerts[f"wcpipe-{NAME}-lambda-errors"] == "OK"
+    assert alerts[f"wcpipe-{NAME}-no-load"] == "OK"
+    text = wcpipe(*base, "status")
+    assert "pending confirmation" in text.out, text
     # Both runs published their counts (the good one 22 rows, the bad one its reject).
     assert job_metrics(sandbox, f"wcpipe-{NAME}-load") == {
         "LoadsSucceeded": 1.0,
