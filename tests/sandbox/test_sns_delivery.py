@@ -169,3 +169,12 @@ def test_transformer_escapes_strings_inside_quotes(value: Any, expected: Any) ->
     }
     event = {"detail": {"v": value} if value is not None else {}}
     assert json.loads(sns_delivery.transformed(target, event)) == {"v": expected}
+
+
+def test_one_line_per_published_message() -> None:
+    topic = "arn:aws:sns:us-east-1:123456789012:wcpipe-fifa-alerts"
+    alarm = {"AlarmName": "wcpipe-fifa-no-load", "NewStateValue": "ALARM", "NewStateReason": "a\nb"}
+    assert sns_delivery.one_line(topic, "s", json.dumps(alarm)) == (
+        "alert on wcpipe-fifa-alerts: ALARM wcpipe-fifa-no-load: a b"
+    )
+    assert sns_delivery.one_line(topic, None, "plain\nmore") == "alert on wcpipe-fifa-alerts: plain"

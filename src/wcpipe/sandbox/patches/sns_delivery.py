@@ -20,6 +20,7 @@ Contract:
   (others in SubscriptionsConfirmed), and Publish delivers nothing to them (moto delivers
   nothing to email anyway). Amazon SNS Developer Guide, "Email notifications" and
   ListSubscriptionsByTopic's SubscriptionArn.
+- `one_line(topic, subject, message)`: how `wcpipe sandbox serve` prints each published message.
 - Every patch is `context.or_moto`: moto's own behaviour when no sandbox runs.
 """
 
@@ -64,6 +65,25 @@ def listen(sandbox: SandboxView, listener: Listener) -> None:
 def published(sandbox: SandboxView) -> list[dict[str, Any]]:
     """What the topics of `sandbox` published so far: TopicArn, Subject, Message."""
     return list(sandbox.state.get(PUBLISHED, []))
+
+
+def one_line(topic_arn: str, subject: str | None, message: str) -> str:
+    """A published message as one line (`sandbox serve` prints each): a wcpipe alert by its
+    pipeline, hop, state, run and command; an alarm notification by its state, name and reason;
+    anything else by its subject or first line."""
+    topic = topic_arn.rsplit(":", 1)[-1]
+    try:
+        body = json.loads(message)
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and "hop" in body:
+        run = f" run {body['run']}" if body.get("run") else ""
+        text = f"{body.get('pipeline')} {body['hop']} {body.get('state')}{run}: {body.get('look')}"
+    elif isinstance(body, dict) and "AlarmName" in body:
+        text = f"{body.get('NewStateValue')} {body['AlarmName']}: {body.get('NewStateReason')}"
+    else:
+        text = subject or (message.splitlines() or [""])[0]
+    return f"alert on {topic}: {' '.join(text.split())}"
 
 
 # EventBridge's input transformer, for the shapes our rules use --------------------------------
