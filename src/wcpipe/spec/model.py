@@ -370,6 +370,43 @@ class Logs(_Model):
     retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = 14
 
 
+# An address SNS's email protocol can deliver to: one "@", a domain with a dot, no spaces
+# (Amazon SNS Developer Guide, "Email notifications": the endpoint is an email address). A
+# deliberately plain check: what SNS cannot deliver to, it never confirms.
+EMAIL_ADDRESS = r"^[^@\s,;<>()]+@[^@\s,;<>()]+\.[^@\s,;<>().]+$"
+# How long an arrival may wait for a successful load before the no-load alarm fires, in
+# minutes: CloudWatch alarm periods are multiples of 60 seconds and EvaluationPeriods x Period
+# may not exceed one day (Amazon CloudWatch User Guide, "Using Amazon CloudWatch alarms":
+# "the evaluation range ... cannot be more than one day").
+NO_LOAD_MINUTES_MAX = 1440
+
+
+class Alerts(_Model):
+    """Who hears when the pipeline fails, and how long an arrival may wait for its load."""
+
+    email: tuple[Annotated[str, Field(pattern=EMAIL_ADDRESS, max_length=254)], ...] = Field(
+        min_length=1,
+        description="Addresses subscribed to the pipeline's alert topic (each must confirm "
+        "the subscription SNS mails it).",
+    )
+    no_load_within_minutes: int = Field(
+        60,
+        ge=1,
+        le=NO_LOAD_MINUTES_MAX,
+        description="Alert when data arrived and no load succeeded within this many minutes.",
+    )
+
+    @field_validator("email")
+    @classmethod
+    def _unique_addresses(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        seen: set[str] = set()
+        for address in v:
+            if address.lower() in seen:
+                raise ValueError(f"address {address!r} is listed twice")
+            seen.add(address.lower())
+        return v
+
+
 class Spec(_Model):
     name: str = Field(
         description="Pipeline name: the prefix of every physical name and the ownership tag.",
@@ -386,6 +423,7 @@ class Spec(_Model):
     glue: Glue = Glue()
     lambda_: Lambda = Field(Lambda(), alias="lambda")
     logs: Logs = Logs()
+    alerts: Alerts | None = Field(None, description="Alerts by email (optional).")
     tags: dict[Annotated[str, Field(min_length=1, max_length=128)], str] = {}
 
     @field_validator("name")

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from wcpipe.datamap.metrics import NAMESPACE
+
 if TYPE_CHECKING:  # model.py imports this module (to check the names a pipeline name makes)
     from wcpipe.spec.model import Spec
 
@@ -20,6 +22,10 @@ GLUE_TEMP_PREFIX = "wcpipe/tmp/"
 # Where the Athena workgroup writes query results: outside the data prefix, since Athena reads
 # every object under a table's location ("Specify a table location in Amazon S3", Athena guide).
 ATHENA_RESULTS_PREFIX = "wcpipe/athena-results/"
+# The CloudWatch namespace of the job's counts (rows read, dropped, loaded, rejected), one for
+# every pipeline, told apart by the dimension JobName (datamap/metrics.py); the Glue role may
+# publish only here and in Glue's own namespace (iam_policies.glue_policy).
+METRICS_NAMESPACE = NAMESPACE
 
 
 def base_name(pipeline: str) -> str:
@@ -241,3 +247,33 @@ class Names:
     @property
     def permission_sid(self) -> str:
         return f"{self.base}-events-invoke"
+
+    # Alerts: SNS, the rules and alarms that publish to it, the job's metrics -----------------
+    @property
+    def alerts_topic(self) -> str:
+        return f"{self.base}-alerts"
+
+    @property
+    def job_failed_rule(self) -> str:
+        return f"{self.base}-job-failed"
+
+    @property
+    def crawl_failed_rule(self) -> str:
+        return f"{self.base}-crawl-failed"
+
+    @property
+    def lambda_errors_alarm(self) -> str:
+        return f"{self.base}-lambda-errors"
+
+    @property
+    def rejected_values_alarm(self) -> str:
+        return f"{self.base}-rejected-values"
+
+    @property
+    def no_load_alarm(self) -> str:
+        return f"{self.base}-no-load"
+
+    @property
+    def metrics_namespace(self) -> str:
+        """Where the job publishes its counts (dimension JobName = `job`)."""
+        return METRICS_NAMESPACE

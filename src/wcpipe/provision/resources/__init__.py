@@ -16,6 +16,10 @@ Dependency keys (`<service>.<what>`), for orientation:
     glue.classifier, glue.s3-database ── glue.s3-crawler
     logs.lambda-log-group ── lambda.function
     s3.bucket ── athena.workgroup (verify's queries; results in the bucket)
+    sns.topic ─┬─ sns.email-subscriptions (only with `alerts` in the spec)
+               ├─ events.job-failed-rule, events.crawl-failed-rule
+               └─ cloudwatch.lambda-errors-alarm, cloudwatch.no-load-alarm
+    cloudwatch.rejected-values-alarm (no action: the job-failed alert says it, with the run)
 """
 
 from __future__ import annotations
@@ -42,9 +46,11 @@ def _classes(ctx: Context) -> list[tuple[type[Resource], bool]]:
     alone (for `Context`) loads none of them. No service module imports this package's
     `__init__` back: what they share lives in `base.py`."""
     import wcpipe.provision.resources.athena as athena
+    import wcpipe.provision.resources.cloudwatch as cloudwatch
     import wcpipe.provision.resources.ec2 as ec2
     import wcpipe.provision.resources.ec2_endpoint as ec2_endpoint
     import wcpipe.provision.resources.events as events
+    import wcpipe.provision.resources.events_alerts as events_alerts
     import wcpipe.provision.resources.glue as glue
     import wcpipe.provision.resources.glue_jobs as glue_jobs
     import wcpipe.provision.resources.iam as iam
@@ -56,6 +62,7 @@ def _classes(ctx: Context) -> list[tuple[type[Resource], bool]]:
     import wcpipe.provision.resources.s3 as s3
     import wcpipe.provision.resources.s3_objects as s3_objects
     import wcpipe.provision.resources.secretsmanager as secretsmanager
+    import wcpipe.provision.resources.sns as sns
 
     classes: list[type[Resource]] = [
         s3.Bucket,
@@ -84,10 +91,23 @@ def _classes(ctx: Context) -> list[tuple[type[Resource], bool]]:
     if ctx.spec.data.source is None:
         classes.append(s3_objects.DataFiles)
     serverless = ctx.spec.warehouse.type == "serverless"
+    alerts = ctx.spec.alerts is not None
     return [
         *((cls, True) for cls in classes),
         (redshift_serverless.Namespace, serverless),
         (redshift_serverless.Workgroup, serverless),
         (redshift.SubnetGroup, not serverless),
         (redshift.Cluster, not serverless),
+        *(
+            (cls, alerts)
+            for cls in (
+                sns.Topic,
+                sns.EmailSubscriptions,
+                events_alerts.JobFailedRule,
+                events_alerts.CrawlFailedRule,
+                cloudwatch.LambdaErrorsAlarm,
+                cloudwatch.RejectedValuesAlarm,
+                cloudwatch.NoLoadAlarm,
+            )
+        ),
     ]
