@@ -1,7 +1,7 @@
 """Promise 1, the mechanism: every fault the `Faults` hook injects is an error botocore's
 standard retry mode recognizes (throttling codes and 5xx, in each service's own protocol), and
 it retries each one. The whole-pipeline runs under faults are in test_lifecycle.py (on a
-provisioned cluster) and here (`up` and `down` on Redshift Serverless)."""
+provisioned cluster) and here (`up`, `status` and `down` on Redshift Serverless)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ CALLS = [
 THROTTLING = {"SlowDown", "RequestLimitExceeded", "Throttling", "ThrottlingException",
               "TooManyRequestsException"}  # fmt: skip
 SERVER = {"InternalError", "InternalServiceException"}
+SERVERLESS = "redshift-serverless.amazonaws.com"
 
 
 def _client(sandbox: Any, service: str, max_attempts: int = 8) -> Any:
@@ -79,24 +80,49 @@ def test_injected_faults_parse_as_the_services_errors(
     assert codes == list(faults.injected), (codes, faults.injected)
 
 
-def test_serverless_up_and_down_under_faults(sandbox: Any, faults: Faults, tmp_path: Path) -> None:
+def test_serverless_up_status_and_down_under_faults(
+    sandbox: Any, faults: Faults, tmp_path: Path
+) -> None:
     """Promises 1 and 10 on Redshift Serverless (the path that differs from the provisioned one
-    test_lifecycle.py runs): `up` and `down` absorb every 4th first attempt failing, the
-    namespace's and workgroup's requests among them; `plan` then has nothing to do, and `down`
-    leaves nothing in any service's listing."""
+    test_lifecycle.py runs): `up`, `status` and `down` absorb every 4th first attempt failing,
+    the namespace's and workgroup's requests among them; `plan` then has nothing to do, `status`
+    shows the workgroup's state, endpoint and capacity, and `down` leaves nothing in any
+    service's listing (and `status` says so)."""
     pl = new_pipeline(sandbox, tmp_path, warehouse="serverless")
+    pl.rewrite(lambda raw: raw["warehouse"].update(base_rpu=16, max_rpu=64))
     up = pl.cli("up", "--yes")
     assert up.code == 0, up
     assert census(pl).converged() == {}
     plan = pl.cli("--output", "json", "plan")
     assert plan.code == 0 and json.loads(plan.out)["pending"] == 0, plan
+
+    status = pl.cli("--output", "json", "status", "--detailed-exitcode")
+    assert status.code == 0, status
+    rows = {r["resource"]: r for r in json.loads(status.out)["resources"]}
+    workgroup = rows["redshift-serverless.workgroup"]
+    endpoint = f"{pl.names().workgroup}.{sandbox.account_id}.{sandbox.region}.{SERVERLESS}:5439"
+    assert (workgroup["state"], workgroup["facts"]) == (
+        "present",
+        {"state": "AVAILABLE", "endpoint": endpoint, "base rpu": "16", "max rpu": "64"},
+    )
+    assert rows["redshift-serverless.namespace"]["facts"]["state"] == "AVAILABLE"
+    text = pl.cli("status")
+    # The row's facts, wherever the table folds them (whitespace and column rules dropped).
+    cells = "".join(text.out.replace("│", " ").split())
+    assert f"state:AVAILABLE;endpoint:{endpoint};baserpu:16;maxrpu:64" in cells, text.out
+
     down = pl.cli("down", "--yes")
     assert down.code == 0, down
     assert census(pl).leftovers() == {}
     assert tagged(sandbox, pl.name) == []
+    after = pl.cli("--output", "json", "status", "--detailed-exitcode")
+    assert after.code == 2, after  # missing
+    states = {r["resource"]: r["state"] for r in json.loads(after.out)["resources"]}
+    assert states["redshift-serverless.workgroup"] == "missing"
+    assert states["redshift-serverless.namespace"] == "missing"
     on_serverless = {k: n for k, n in faults.by_operation.items() if k.startswith("redshift-se")}
     assert on_serverless, f"no fault reached Redshift Serverless: {faults.by_operation}"
     report(
-        f"serverless up+down: {faults.total} faults absorbed, {sum(on_serverless.values())} "
-        f"on Redshift Serverless ({', '.join(sorted(on_serverless))})"
+        f"serverless up, status, down: {faults.total} faults absorbed, "
+        f"{sum(on_serverless.values())} on Redshift Serverless ({', '.join(sorted(on_serverless))})"
     )
