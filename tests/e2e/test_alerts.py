@@ -130,6 +130,18 @@ def test_a_rejected_value_makes_one_alert_naming_the_hop_and_the_run(
         "RowsRejected": 1.0,
     }
 
+    # The spec drops `alerts`: plan shows each alert resource's removal, `up` deletes them.
+    project.write_text(project.read_text().replace("\nalerts:\n  email: [ops@example.com]\n", ""))
+    plan = json.loads(wcpipe(*base, "--output", "json", "plan").out)
+    removals = {c["resource"]: c["reason"] for c in plan["changes"] if c["action"] == "delete"}
+    assert len(removals) == 7 and "sns.topic" in removals, removals
+    assert set(removals.values()) == {
+        "the spec no longer declares it (it exists only with alerts)"
+    }, removals
+    assert wcpipe(*base, "up", "--yes").code == 0
+    assert not [t for t in sandbox.client("sns").list_topics()["Topics"] if NAME in t["TopicArn"]]
+    assert json.loads(wcpipe(*base, "--output", "json", "plan").out)["pending"] == 0
+
     down = wcpipe(*base, "down", "--yes")
     assert down.code == 0, down
     assert not [t for t in sandbox.client("sns").list_topics()["Topics"] if NAME in t["TopicArn"]]

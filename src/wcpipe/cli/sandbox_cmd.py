@@ -97,10 +97,10 @@ def sandbox() -> None:
 @sandbox.command()
 @click.option(
     "--port",
-    type=int,
-    default=0,
+    type=click.IntRange(1, 65535),
+    default=None,
     show_default="a free port",
-    help="Port on 127.0.0.1 to listen on.",
+    help="Port on 127.0.0.1 to listen on (1-65535). One in use is refused at once.",
 )
 @click.option(
     "--data-dir",
@@ -127,7 +127,7 @@ def sandbox() -> None:
 @click.pass_obj
 def serve(
     app: App,
-    port: int,
+    port: int | None,
     data_dir: str | None,
     warehouse_dsn: str | None,
     latency: str = "none",
@@ -142,12 +142,14 @@ def serve(
     from wcpipe import ui
     from wcpipe.sandbox.core import Sandbox, use_fake_credentials
     from wcpipe.sandbox.patches.latency import profile
+    from wcpipe.sandbox.server import check_port
 
     _glue_engine_ready(glue_engine)
+    check_port(port or 0)  # a port in use: one line, before anything starts
     region = app.region or DEMO_REGION
     use_fake_credentials(region)
     box = Sandbox(
-        port=port,
+        port=port or 0,
         data_dir=data_dir,
         warehouse_dsn=warehouse_dsn,
         region=region,

@@ -82,6 +82,9 @@ class Names:
     database: str
     schema: str
     table: str
+    # data.source's bucket: data already in S3, not the pipeline's (None: the data is uploaded
+    # into the pipeline's bucket under `prefix`).
+    source_bucket: str | None = None
 
     @classmethod
     def of(cls, spec: Spec, account_id: str, region: str) -> Names:
@@ -90,10 +93,11 @@ class Names:
             account_id=account_id,
             region=region,
             bucket_override=spec.data.bucket,
-            prefix=spec.data.prefix,
+            prefix=spec.data.source_prefix or spec.data.prefix,
             database=spec.warehouse.database,
             schema=spec.table.schema_,
             table=spec.table.name,
+            source_bucket=spec.data.source_bucket,
         )
 
     @property
@@ -126,8 +130,14 @@ class Names:
         return f"s3://{self.bucket}/{self.glue_temp_prefix}"
 
     @property
+    def data_bucket(self) -> str:
+        """Where the data is: data.source's bucket, else the pipeline's."""
+        return self.source_bucket or self.bucket
+
+    @property
     def data_uri(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}"
+        """The folder the S3 crawler catalogs and the job loads: `data_bucket` and `prefix`."""
+        return f"s3://{self.data_bucket}/{self.prefix}"
 
     @property
     def athena_results_uri(self) -> str:

@@ -28,7 +28,19 @@ from wcpipe.provision.resources.base import Context, Resource
 
 
 def catalog(ctx: Context) -> list[Resource]:
-    """Every resource the spec declares, in no particular order (the engine orders them).
+    """Every resource the spec declares, in no particular order (the engine orders them)."""
+    return [cls(ctx) for cls, declared in _classes(ctx) if declared]
+
+
+def undeclared(ctx: Context) -> list[Resource]:
+    """Every resource this pipeline may own under another spec that this spec does not declare
+    (the other warehouse type's, after `warehouse.type` changed; each says under which setting
+    it is declared): `plan` shows their removal where they exist, `up` and `down` delete them."""
+    return [cls(ctx) for cls, declared in _classes(ctx) if not declared]
+
+
+def _classes(ctx: Context) -> list[tuple[type[Resource], bool]]:
+    """Each resource class a pipeline can have, and whether this spec declares it.
 
     The service modules are imported here, not at the top, so that importing `resources.base`
     alone (for `Context`) loads none of them. No service module imports this package's
@@ -55,7 +67,6 @@ def catalog(ctx: Context) -> list[Resource]:
     classes: list[type[Resource]] = [
         s3.Bucket,
         s3_objects.Artifacts,
-        s3_objects.DataFiles,
         iam.GlueRole,
         iam.LambdaRole,
         iam.RedshiftRole,
@@ -76,13 +87,27 @@ def catalog(ctx: Context) -> list[Resource]:
         events.Rule,
         athena.Workgroup,
     ]
-    if ctx.spec.warehouse.type == "serverless":
-        classes += [redshift_serverless.Namespace, redshift_serverless.Workgroup]
-    else:
-        classes += [redshift.SubnetGroup, redshift.Cluster]
-    if ctx.spec.alerts is not None:
-        classes += [sns.Topic, sns.EmailSubscriptions]
-        classes += [events_alerts.JobFailedRule, events_alerts.CrawlFailedRule]
-        classes += [cloudwatch.LambdaErrorsAlarm, cloudwatch.RejectedValuesAlarm]
-        classes += [cloudwatch.NoLoadAlarm]
-    return [cls(ctx) for cls in classes]
+    # data.source: the data is already in S3, in a bucket that is not ours: nothing to upload.
+    if ctx.spec.data.source is None:
+        classes.append(s3_objects.DataFiles)
+    serverless = ctx.spec.warehouse.type == "serverless"
+    alerts = ctx.spec.alerts is not None
+    return [
+        *((cls, True) for cls in classes),
+        (redshift_serverless.Namespace, serverless),
+        (redshift_serverless.Workgroup, serverless),
+        (redshift.SubnetGroup, not serverless),
+        (redshift.Cluster, not serverless),
+        *(
+            (cls, alerts)
+            for cls in (
+                sns.Topic,
+                sns.EmailSubscriptions,
+                events_alerts.JobFailedRule,
+                events_alerts.CrawlFailedRule,
+                cloudwatch.LambdaErrorsAlarm,
+                cloudwatch.RejectedValuesAlarm,
+                cloudwatch.NoLoadAlarm,
+            )
+        ),
+    ]

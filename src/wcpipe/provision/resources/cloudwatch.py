@@ -118,6 +118,7 @@ def _query(query: dict[str, Any]) -> dict[str, Any]:
 
 class _Alarm(Resource):
     kind = "CloudWatch alarm"
+    declared_by = "alerts"
     depends_on: ClassVar[tuple[str, ...]] = ("sns.topic",)
 
     @property

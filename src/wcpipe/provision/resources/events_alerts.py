@@ -91,6 +91,7 @@ def crawl_failed_transformer(pipeline: str) -> dict[str, Any]:
 
 
 class _AlertRule(Rule):
+    declared_by = "alerts"
     depends_on: ClassVar[tuple[str, ...]] = ("sns.topic",)
     hop: str
 

@@ -83,6 +83,14 @@ class _Arns:
     def objects(self, key_or_prefix: str) -> str:
         return f"{self.bucket}/{key_or_prefix}"
 
+    @property
+    def data_bucket(self) -> str:
+        """Where the data is: data.source's bucket (not ours), else the pipeline bucket."""
+        return f"arn:{self.p}:s3:::{self.n.data_bucket}"
+
+    def data_objects(self, prefix: str) -> str:
+        return f"{self.data_bucket}/{prefix}"
+
     def list_prefixes(self, *prefixes: str) -> dict[str, Any]:
         """A ListBucket condition: only listings under these prefixes (with or without '/')."""
         values = sorted({v for p in prefixes for v in (p.rstrip("/"), f"{p}*")})
@@ -102,15 +110,35 @@ def glue_policy(names: Names, partition: str) -> dict[str, Any]:
     ]
     eni = a.of("ec2", "network-interface/*")
     temp = names.glue_temp_prefix
+    # data.source: the data is in a bucket that is not ours, and the role reads that prefix only
+    # (list under it, get its objects; nothing else in that bucket, and never a write).
+    source = names.source_bucket is not None
+    listed = (temp,) if source else (names.prefix, temp)
     statements = [
-        _allow("BucketLocation", ["s3:GetBucketLocation"], a.bucket),
+        _allow(
+            "BucketLocation",
+            ["s3:GetBucketLocation"],
+            [a.bucket, a.data_bucket] if source else a.bucket,
+        ),
         _allow(
             "ListDataAndTemp",
             ["s3:ListBucket"],
             a.bucket,
-            Condition=a.list_prefixes(names.prefix, temp),
+            Condition=a.list_prefixes(*listed),
         ),
-        _allow("ReadData", ["s3:GetObject"], a.objects(f"{names.prefix}*")),
+        *(
+            [
+                _allow(
+                    "ListSource",
+                    ["s3:ListBucket"],
+                    a.data_bucket,
+                    Condition=a.list_prefixes(names.prefix),
+                )
+            ]
+            if source
+            else []
+        ),
+        _allow("ReadData", ["s3:GetObject"], a.data_objects(f"{names.prefix}*")),
         _allow(
             "ReadCode",
             ["s3:GetObject"],

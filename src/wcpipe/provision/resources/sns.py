@@ -62,6 +62,7 @@ def wanted_emails(res: Resource) -> list[str]:
 class Topic(Resource):
     key = "sns.topic"
     kind = "SNS topic"
+    declared_by = "alerts"
 
     @property
     def name(self) -> str:
@@ -143,6 +144,7 @@ class EmailSubscriptions(Resource):
 
     key = "sns.email-subscriptions"
     kind = "SNS email subscriptions"
+    declared_by = "alerts"
     depends_on = ("sns.topic",)
     taggable = False
 
