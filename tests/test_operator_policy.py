@@ -39,9 +39,12 @@ UNSCOPED = {
 }
 
 
-def _spec(tmp_path: Path, warehouse: str) -> Path:
+def _spec(tmp_path: Path, warehouse: str, alerts: bool = True) -> Path:
+    """The FIFA spec on `warehouse`, with alerts (so their statements are checked too)."""
     raw = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
     raw["warehouse"]["type"] = warehouse
+    if alerts:
+        raw["alerts"] = {"email": ["ops@example.com"]}
     raw["data"]["files"] = []
     tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "pipeline.yaml"
@@ -49,10 +52,10 @@ def _spec(tmp_path: Path, warehouse: str) -> Path:
     return path
 
 
-def _documents(tmp_path: Path, warehouse: str) -> list[dict[str, Any]]:
+def _documents(tmp_path: Path, warehouse: str, alerts: bool = True) -> list[dict[str, Any]]:
     out = tmp_path / "policy"
     result = run_cli(
-        "-c", str(_spec(tmp_path, warehouse)), "iam-policy", "--account-id", ACCOUNT,
+        "-c", str(_spec(tmp_path, warehouse, alerts)), "iam-policy", "--account-id", ACCOUNT,
         "--out-dir", str(out),
     )  # fmt: skip
     assert result.code == 0, result
@@ -150,3 +153,13 @@ def test_parts_are_printed_one_at_a_time(tmp_path: Path) -> None:
         assert "Traceback" not in whole.err
     beyond = run_cli(*base, "--part", str(len(documents) + 1))
     assert beyond.code == 2 and "--part" in beyond.err
+
+
+def test_the_alert_statements_come_only_with_alerts(tmp_path: Path) -> None:
+    def sids(alerts: bool) -> set[str]:
+        documents = _documents(tmp_path / str(alerts), "provisioned", alerts)
+        return {st["Sid"] for d in documents for st in d["Statement"]}
+
+    alerting = {"AlertTopic", "AlertRules", "Alarms"}
+    assert alerting <= sids(True)
+    assert not alerting & sids(False)

@@ -71,6 +71,12 @@ FUNCTIONS = Listing("lambda", lambda c: c.list_functions()["Functions"], itemget
 ATHENA_WORKGROUPS = Listing(
     "athena", lambda c: c.list_work_groups()["WorkGroups"], itemgetter("Name")
 )
+TOPICS = Listing(
+    "sns", lambda c: c.list_topics()["Topics"], lambda t: t["TopicArn"].rsplit(":", 1)[-1]
+)
+ALARMS = Listing(
+    "cloudwatch", lambda c: c.describe_alarms()["MetricAlarms"], itemgetter("AlarmName")
+)
 
 
 class Listings:
@@ -136,6 +142,15 @@ class Listings:
             return 0
         return len(self.sb.client("events").list_targets_by_rule(Rule=rule)["Targets"])
 
+    def email_subscriptions(self, name: str) -> int:
+        """The email subscriptions of the topic `name` names ("<topic> (email)")."""
+        topic = name.removesuffix(" (email)")
+        if topic not in self.names(TOPICS):
+            return 0
+        arn = f"arn:aws:sns:{self.sb.region}:{self.sb.account_id}:{topic}"
+        found = self.sb.client("sns").list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]
+        return sum(s["Protocol"] == "email" for s in found)
+
     @property
     def _in_vpc(self) -> list[dict[str, Any]]:
         return [{"Name": "vpc-id", "Values": [self.vpc_id]}]
@@ -168,10 +183,19 @@ COUNTS: dict[str, Count] = {
     "logs.lambda-log-group": Listings.log_groups,
     "events.rule": Listings.rules,
     "athena.workgroup": ATHENA_WORKGROUPS,
+    "sns.topic": TOPICS,
+    "sns.email-subscriptions": Listings.email_subscriptions,
+    "events.job-failed-rule": Listings.rules,
+    "events.crawl-failed-rule": Listings.rules,
+    "cloudwatch.lambda-errors-alarm": ALARMS,
+    "cloudwatch.rejected-values-alarm": ALARMS,
+    "cloudwatch.no-load-alarm": ALARMS,
 }
 PARTS: dict[str, dict[str, Count]] = {
     "ec2.security-group": {"security group ingress rule": Listings.ingress_rules},
     "events.rule": {"EventBridge target": Listings.targets},
+    "events.job-failed-rule": {"EventBridge target": Listings.targets},
+    "events.crawl-failed-rule": {"EventBridge target": Listings.targets},
 }
 UNLISTED = {
     "s3.artifacts": "objects in the pipeline's bucket: they go with it",

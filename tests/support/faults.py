@@ -142,7 +142,9 @@ class Faults:
             from botocore.session import get_session
 
             model = get_session().get_service_model(_model_name(service))
-            protocol = model.metadata["protocol"]
+            # The protocol this botocore speaks to the service (CloudWatch lists
+            # smithy-rpc-v2-cbor first, but botocore resolves it to json).
+            protocol = model.resolved_protocol
             status, code, message = (
                 _throttle(service, protocol) if throttling else _server_error(protocol)
             )

@@ -20,8 +20,8 @@ def write_spec(
     warehouse: str = "provisioned",
 ) -> Path:
     """The FIFA spec under another name, in its own VPC and warehouse database (of type
-    `warehouse`), with a copy of the FIFA data beside it: `directory/pipeline.yaml`,
-    `directory/data/`."""
+    `warehouse`), with alerts to one address, with a copy of the FIFA data beside it:
+    `directory/pipeline.yaml`, `directory/data/`."""
     raw = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
     data_dir = directory / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -31,6 +31,7 @@ def write_spec(
     raw["network"] = {"vpc_id": vpc_id, "subnet_id": subnet_id}
     raw["warehouse"]["database"] = database
     raw["warehouse"]["type"] = warehouse
+    raw["alerts"] = {"email": [f"ops@{name}.example.com"]}  # the alert resources too
     path = directory / "pipeline.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     return path

@@ -42,7 +42,13 @@ def iam_policy(app: App, account_id: str | None, part: int | None, out_dir: str 
     spec = app.spec
     aws = app.context.aws
     names = Names.of(spec, account_id or aws.account_id, aws.region)
-    documents = operator_documents(names, aws.partition, spec.warehouse.type, spec.network.vpc_id)
+    documents = operator_documents(
+        names,
+        aws.partition,
+        spec.warehouse.type,
+        spec.network.vpc_id,
+        alerts=spec.alerts is not None,
+    )
     if out_dir is not None:
         directory = Path(out_dir)
         directory.mkdir(parents=True, exist_ok=True)

@@ -322,10 +322,52 @@ def _ec2(names: Names, a: _Arns, vpc_id: str | None) -> list[dict[str, Any]]:
     ]
 
 
+def _alerts(names: Names, a: _Arns) -> list[dict[str, Any]]:
+    """With `alerts` in the spec: the topic and its subscriptions, the two alert rules, the
+    three alarms (resources/sns.py, events_alerts.py, cloudwatch.py). A subscription's ARN is
+    the topic's ARN and an id, so `<topic>:*` covers Unsubscribe of ours."""
+    topic = a.of("sns", names.alerts_topic)
+    rules = [a.of("events", f"rule/{r}") for r in (names.job_failed_rule, names.crawl_failed_rule)]
+    return [
+        _allow(
+            "AlertTopic",
+            _acts(
+                "sns",
+                "CreateTopic DeleteTopic GetTopicAttributes ListSubscriptionsByTopic "
+                "ListTagsForResource SetTopicAttributes Subscribe TagResource Unsubscribe",
+            ),
+            [topic, f"{topic}:*"],
+        ),
+        _allow(
+            "AlertRules",
+            _acts(
+                "events",
+                "DeleteRule DescribeRule ListTagsForResource ListTargetsByRule PutRule "
+                "PutTargets RemoveTargets TagResource",
+            ),
+            rules,
+        ),
+        _allow(
+            "Alarms",
+            _acts(
+                "cloudwatch",
+                "DeleteAlarms DescribeAlarms ListTagsForResource PutMetricAlarm TagResource",
+            ),
+            a.of("cloudwatch", f"alarm:{names.base}-*"),
+        ),
+    ]
+
+
 def operator_statements(
-    names: Names, partition: str, warehouse: Warehouse, vpc_id: str | None = None
+    names: Names,
+    partition: str,
+    warehouse: Warehouse,
+    vpc_id: str | None = None,
+    *,
+    alerts: bool = False,
 ) -> list[dict[str, Any]]:
-    """Every statement of the operator's policy, in a stable order (see the module docstring)."""
+    """Every statement of the operator's policy, in a stable order (see the module docstring);
+    with `alerts`, those of the alert resources too."""
     a = _Arns(names, partition)
     return [
         *_iam(names, a, warehouse),
@@ -334,6 +376,7 @@ def operator_statements(
         *_secret_athena_metrics(names, a),
         *_redshift(names, a, warehouse),
         *_ec2(names, a, vpc_id),
+        *(_alerts(names, a) if alerts else []),
     ]
 
 
@@ -343,12 +386,17 @@ def policy_chars(document: dict[str, Any]) -> int:
 
 
 def operator_documents(
-    names: Names, partition: str, warehouse: Warehouse, vpc_id: str | None = None
+    names: Names,
+    partition: str,
+    warehouse: Warehouse,
+    vpc_id: str | None = None,
+    *,
+    alerts: bool = False,
 ) -> list[dict[str, Any]]:
     """The statements packed, in order, into as few documents as fit the managed-policy size."""
     documents: list[dict[str, Any]] = []
     current: list[dict[str, Any]] = []
-    for statement in operator_statements(names, partition, warehouse, vpc_id):
+    for statement in operator_statements(names, partition, warehouse, vpc_id, alerts=alerts):
         trial = {"Version": VERSION, "Statement": [*current, statement]}
         if current and policy_chars(trial) > MANAGED_POLICY_MAX_CHARS:
             documents.append({"Version": VERSION, "Statement": current})
