@@ -48,6 +48,6 @@ def init(app: App, source: str, name: str | None, out: Path | None, force: bool)
     text = drafting.draft_spec(sample, name=name, spec_dir=out.parent)
     drafting.write_spec(text, out, force=force)
     if app.json:
-        ui.emit_json({"written": str(out)})
+        ui.emit_shape("init", {"written": str(out)})
     else:
         ui.info(f"wrote {out}; check it with: wcpipe -c {out} validate")

@@ -46,7 +46,8 @@ def plan(app: App, detailed_exitcode: bool) -> None:
         the_plan = engine.plan(app.context, resources)
     pending = the_plan.pending
     if app.json:
-        ui.emit_json({"changes": [c.as_dict() for c in the_plan.changes], "pending": len(pending)})
+        changes = [c.as_dict() for c in the_plan.changes]
+        ui.emit_shape("plan", {"changes": changes, "pending": len(pending)})
         _exit_changes(detailed_exitcode, bool(pending))
         return
     if not pending:
@@ -84,7 +85,7 @@ def up(app: App, yes: bool) -> None:
     pending = the_plan.pending
     if not pending:
         if app.json:
-            ui.emit_json({"changes": [], "result": {}})
+            ui.emit_shape("up", {"changes": [], "result": {}, "outputs": _outputs(app)})
         else:
             ui.info("No changes. The pipeline's resources match the spec.")
         return
@@ -95,12 +96,19 @@ def up(app: App, yes: bool) -> None:
         _confirmed(f"apply {len(pending)} change(s)?", "up", "apply")
     result = engine.apply(app.context, resources, the_plan, reporter=ui.ProgressReporter())
     if app.json:
-        ui.emit_json({"changes": [c.as_dict() for c in pending], "result": result})
+        changes = [c.as_dict() for c in pending]
+        ui.emit_shape("up", {"changes": changes, "result": result, "outputs": _outputs(app)})
     else:
         counts: dict[str, int] = {}
         for outcome in result.values():
             counts[outcome] = counts.get(outcome, 0) + 1
         ui.info("done: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+
+
+def _outputs(app: App) -> dict[str, Any]:
+    from wcpipe.provision.outputs import pipeline_outputs
+
+    return pipeline_outputs(app.context)
 
 
 @click.command()
@@ -119,12 +127,16 @@ def status(app: App, detailed_exitcode: bool) -> None:
     resources = app.resources()
     with ui.spinner("reading the current state"):
         rows = engine.status(app.context, resources)
-    extra = _operational_status(app)
     off = any(s.state != "present" for s in rows)
     if app.json:
-        ui.emit_json({"resources": [s.as_dict() for s in rows], **extra})
+        from wcpipe.operate.status import operational_facts
+        from wcpipe.ui.shapes import snake
+
+        shown = [{**s.as_dict(), "facts": {snake(k): v for k, v in s.facts.items()}} for s in rows]
+        ui.emit_shape("status", {"resources": shown, **operational_facts(app.context)})
         _exit_changes(detailed_exitcode, off)
         return
+    extra = _operational_status(app)
     ui.table(
         ["resource", "name", "state", "facts"],
         [
@@ -182,7 +194,7 @@ def down(app: App, yes: bool, final_snapshot: bool | None) -> None:
         ui.warn(f"{c.kind} {c.name} exists but is not owned by this pipeline: leaving it alone")
     if not doomed:
         if app.json:
-            ui.emit_json({"deleted": [], "kept": [c.as_dict() for c in kept]})
+            ui.emit_shape("down", {"deleted": [], "kept": [c.as_dict() for c in kept]})
         else:
             ui.info("nothing to delete")
         return
@@ -200,11 +212,12 @@ def down(app: App, yes: bool, final_snapshot: bool | None) -> None:
         _confirmed(f"delete {len(doomed)} resource(s)?", "down", "delete")
     result = engine.destroy(app.context, resources, the_plan, reporter=ui.ProgressReporter())
     if app.json:
-        ui.emit_json(
+        ui.emit_shape(
+            "down",
             {
                 "deleted": [k for k, v in result.items() if v == "deleted"],
                 "kept": [c.as_dict() for c in kept],
-            }
+            },
         )
     else:
         ui.info(f"deleted {sum(1 for v in result.values() if v == 'deleted')} resource(s)")

@@ -237,6 +237,6 @@ class DataFiles(_Objects):
         present = [k for k, sha in observed.data.get("objects", {}).items() if sha is not None]
         _delete_keys(self.s3, self.bucket, present)
 
-    def facts(self, observed: Observed) -> dict[str, str]:
+    def facts(self, observed: Observed) -> dict[str, int]:
         local = [f for f in observed.data.get("local", {}).values() if f is not None]
-        return {"files": str(len(local)), "bytes": str(sum(f["size"] for f in local))}
+        return {"files": len(local), "bytes": sum(int(f["size"]) for f in local)}
