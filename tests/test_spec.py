@@ -419,4 +419,4 @@ def test_patterns_expand_sorted_by_path_each_file_once(tmp_path: Path, wcpipe) -
     assert spec.data_paths() == spec.check_data_files()
     result = wcpipe("-c", str(path), "--output", "json", "validate")
     assert result.code == 0, result
-    assert json.loads(result.out)["data"] == "4 file(s) -> prefix raw/in/"
+    assert json.loads(result.out)["data"] == {"files": 4, "prefix": "raw/in/"}

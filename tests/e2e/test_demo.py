@@ -23,3 +23,23 @@ def test_demo_on_serverless_verifies_and_leaves_nothing(
     assert verify.count(" ok") >= 17, verify  # rows, NOT NULLs, sums, duplicate keys
     assert "Redshift Serverless workgroup wcpipe-fifa: deleted" in result.err
     assert "Redshift Serverless namespace wcpipe-fifa: deleted" in result.err
+
+
+def test_demo_output_json_prints_only_its_one_document(
+    wcpipe: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only JSON on stdout (progress on stderr), valid under `wcpipe schema demo`."""
+    import json
+
+    from support.json_shapes import check
+
+    monkeypatch.setenv("WCPIPE_POLL_INTERVAL", "0.1")
+    result = wcpipe("--output", "json", "demo")
+    assert result.code == 0, result
+    doc = json.loads(result.out)
+    check(wcpipe, "demo", doc)
+    assert doc["run"]["verify"]["ok"] is True
+    assert len(doc["first_rows"]) == 5 and isinstance(doc["first_rows"][0]["year"], int)
+    assert doc["up"]["outputs"]["job"] == "wcpipe-fifa-load"
+    assert "redshift.cluster" in doc["down"]["deleted"]
+    assert "wcpipe up --yes" in result.err

@@ -108,7 +108,7 @@ def test_pipeline_lifecycle(
         assert facts == {
             "state": "AVAILABLE",
             "endpoint": f"wcpipe-fifa-sl.123456789012.us-east-1.{SERVERLESS_DOMAIN}:5439",
-            "base rpu": "8",
+            "base_rpu": 8,
         }, facts
         assert serverless["redshift-serverless.namespace"]["state"] == "present"
     else:

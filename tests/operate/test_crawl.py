@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from support.cli import run_cli
+from support.json_shapes import check
 
 from wcpipe.core.errors import ResourceFailed
 from wcpipe.operate import crawl
@@ -102,6 +104,7 @@ def test_cli_run_crawler_json(invoke, deployed, world) -> None:
     code, out, _ = invoke("--output", "json", "run-crawler", "s3")
     assert code == 0
     doc = json.loads(out)
+    check(run_cli, "run-crawler", doc)
     assert doc["crawls"][0]["crawler"] == deployed.s3_crawler
 
 

@@ -7,6 +7,8 @@ import json
 import time
 
 import pytest
+from support.cli import run_cli
+from support.json_shapes import check
 
 from wcpipe.core.errors import ResourceFailed
 from wcpipe.operate import jobrun
@@ -118,6 +120,7 @@ def test_cli_start_job_without_wait_prints_the_run_id(invoke, deployed, world) -
 def test_cli_start_job_json(invoke, deployed, world) -> None:
     code, out, _ = invoke("--output", "json", "start-job", "--wait")
     assert code == 0
+    check(run_cli, "start-job", json.loads(out))
     assert json.loads(out)["state"] == "SUCCEEDED"
 
 

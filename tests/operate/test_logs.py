@@ -7,6 +7,8 @@ import json
 import time
 
 import pytest
+from support.cli import run_cli
+from support.json_shapes import check
 
 from wcpipe.core.errors import UsageError
 from wcpipe.operate import logs as oplogs
@@ -155,6 +157,7 @@ def test_cli_logs_json(invoke, deployed, octx) -> None:
     _put(octx.client("logs"), "/aws-glue/crawlers", deployed.s3_crawler, (_now_ms(), "hi"))
     code, out, _ = invoke("--output", "json", "logs", "crawler")
     assert code == 0
+    check(run_cli, "logs", json.loads(out))
     assert [e["message"] for e in json.loads(out)] == ["hi"]
 
 
@@ -207,3 +210,17 @@ def test_cli_logs_run_id_before_up_hints_wcpipe_up(invoke, moto) -> None:
     code, _, err = invoke("logs", "job", "--run-id", "jr_nope")
     assert code == 1
     assert "does not exist" in err and "hint: create the pipeline first: wcpipe up" in err
+
+
+def test_cli_logs_follow_json_is_one_event_object_per_line(invoke, deployed, octx, world) -> None:
+    _put(octx.client("logs"), "/aws-glue/crawlers", deployed.s3_crawler, (_now_ms(), "hi"))
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    world.hooks.append(interrupt)
+    code, out, _ = invoke("--output", "json", "logs", "crawler", "--follow")
+    assert code == 0
+    events = [json.loads(line) for line in out.splitlines()]
+    check(run_cli, "logs", events)  # each line is an item of the array `logs` prints
+    assert [e["message"] for e in events] == ["hi"]

@@ -163,7 +163,7 @@ def test_workgroup_ensure_twice(wctx: Context, rs: Any) -> None:
     observed = wg.describe()
     assert observed is not None
     where = f"{out['host']}:5439"
-    assert wg.facts(observed) == {"state": "AVAILABLE", "endpoint": where, "base rpu": "8"}
+    assert wg.facts(observed) == {"state": "AVAILABLE", "endpoint": where, "base rpu": 8}
 
 
 def test_workgroup_drift_one_setting_per_update(wctx: Context, rs: Any) -> None:

@@ -145,3 +145,34 @@ def test_server_bind_failure_after_the_check_raises_instead_of_hanging() -> None
         server = _SandboxMotoServer(None, port)  # type: ignore[arg-type]
         with pytest.raises(WcpipeError, match=f"port {port} on 127.0.0.1 is in use"):
             server.start()
+
+
+def test_serve_output_json_prints_where_it_listens(wcpipe: Callable[..., CliResult]) -> None:
+    import json
+
+    from support.json_shapes import check
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    serve = subprocess.Popen(
+        [str(Path(sys.executable).with_name("wcpipe")), "--output", "json", "sandbox", "serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert serve.stdout is not None
+        lines = []
+        for line in serve.stdout:
+            lines.append(line)
+            if line.rstrip() == "}":
+                break
+        doc = json.loads("".join(lines))
+        check(wcpipe, "sandbox serve", doc)
+        assert doc["endpoint"].startswith("http://127.0.0.1:") and doc["region"] == "us-east-1"
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=30) == 0
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()

@@ -50,6 +50,6 @@ def init(app: App, source: str, name: str | None, out: Path | None, force: bool)
     for warning in drafted.warnings:
         ui.warn(warning)
     if app.json:
-        ui.emit_json({"written": str(out)})
+        ui.emit_shape("init", {"written": str(out)})
     else:
         ui.info(f"wrote {out}; check it with: wcpipe -c {out} validate")

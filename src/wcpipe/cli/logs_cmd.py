@@ -39,15 +39,13 @@ def logs(
     if not sources and not watch_runs:
         ui.info("no events yet: the job has never run")
         if app.json and not follow:
-            ui.emit_json([])
+            ui.emit_shape("logs", [])
         return
     tail = oplogs.LogTail(ctx.client("logs"), sources, start_ms=start_ms, filter_text=filter_text)
 
     def emit(event: Any) -> None:
         if app.json:
-            import json
-
-            ui.line(json.dumps(event.as_dict(), ensure_ascii=False))
+            ui.emit_line_shape("logs", event.as_dict())
         else:
             ui.line(oplogs.format_event(event))
 
@@ -64,7 +62,7 @@ def logs(
         return
     events = oplogs.read_events(tail)
     if app.json:
-        ui.emit_json([e.as_dict() for e in events])
+        ui.emit_shape("logs", [e.as_dict() for e in events])
     else:
         for event in events:
             emit(event)

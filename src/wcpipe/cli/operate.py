@@ -78,7 +78,7 @@ def run_crawler(app: App, which: str, timeout: float) -> None:
         if not app.json:
             render_crawl(result)
     if app.json:
-        ui.emit_json({"crawls": [r.as_dict() for r in results]})
+        ui.emit_shape("run-crawler", {"crawls": [r.as_dict() for r in results]})
 
 
 def render_run(run: JobRun) -> None:
@@ -119,8 +119,8 @@ def start_job(app: App, wait_: bool, follow: bool, timeout: float | None) -> Non
     run_id = jobrun.start_job_run(ctx)
     ui.step(f"started job run {run_id} of {ctx.names.job}")
     if not (wait_ or follow):
-        if app.json:
-            ui.emit_json({"run_id": run_id})
+        if app.json:  # the one shape of start-job: the run as it stands
+            ui.emit_shape("start-job", jobrun.get_run(ctx, run_id).as_dict())
         else:
             ui.line(run_id)
         return
@@ -137,7 +137,7 @@ def start_job(app: App, wait_: bool, follow: bool, timeout: float | None) -> Non
         with ui.spinner(f"waiting for job run {run_id}"):
             run = jobrun.wait_for_job_run(ctx, run_id, timeout=timeout)
     if app.json:
-        ui.emit_json(run.as_dict())
+        ui.emit_shape("start-job", run.as_dict())
     else:
         render_run(run)
     run.raise_if_failed(ctx.names.job)
@@ -191,7 +191,7 @@ def run(app: App, appear_timeout: float) -> None:
             ui.info(f"  {text}")
         raise
     if app.json:
-        ui.emit_json(result.as_dict())
+        ui.emit_shape("run", result.as_dict())
     else:
         render_crawl(result.crawl)
         render_run(result.run)

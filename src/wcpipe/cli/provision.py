@@ -55,13 +55,14 @@ def plan(app: App, detailed_exitcode: bool) -> None:
     pending = the_plan.pending
     if app.json:
         changes = [c.as_dict() for c in the_plan.changes]
-        ui.emit_json(
+        ui.emit_shape(
+            "plan",
             {
                 "changes": changes,
                 "pending": len(pending),
                 "kept": the_plan.kept,
                 "costs": _costs(app, the_plan),
-            }
+            },
         )
         _exit_changes(detailed_exitcode, bool(pending))
         return
@@ -140,7 +141,7 @@ def up(app: App, yes: bool) -> None:
         _warn_kept(the_plan.kept)
     if not pending:
         if app.json:
-            ui.emit_json({"changes": [], "result": {}})
+            ui.emit_shape("up", {"changes": [], "result": {}, "outputs": _outputs(app)})
         else:
             ui.info("No changes. The pipeline's resources match the spec.")
         return
@@ -153,12 +154,26 @@ def up(app: App, yes: bool) -> None:
     result = engine.apply(app.context, resources, the_plan, reporter=ui.ProgressReporter())
     if app.json:
         changes = [c.as_dict() for c in pending]
-        ui.emit_json({"changes": changes, "costs": _costs(app, the_plan), "result": result})
+        ui.emit_shape(
+            "up",
+            {
+                "changes": changes,
+                "costs": _costs(app, the_plan),
+                "result": result,
+                "outputs": _outputs(app),
+            },
+        )
     else:
         counts: dict[str, int] = {}
         for outcome in result.values():
             counts[outcome] = counts.get(outcome, 0) + 1
         ui.info("done: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+
+
+def _outputs(app: App) -> dict[str, Any]:
+    from wcpipe.provision.outputs import pipeline_outputs
+
+    return pipeline_outputs(app.context)
 
 
 @click.command()
@@ -177,12 +192,16 @@ def status(app: App, detailed_exitcode: bool) -> None:
     resources = app.resources()
     with ui.spinner("reading the current state"):
         rows = engine.status(app.context, resources, app.undeclared())
-    extra = _operational_status(app)
     off = any(s.state != "present" for s in rows)
     if app.json:
-        ui.emit_json({"resources": [s.as_dict() for s in rows], **extra})
+        from wcpipe.operate.status import operational_facts
+        from wcpipe.ui.shapes import snake
+
+        shown = [{**s.as_dict(), "facts": {snake(k): v for k, v in s.facts.items()}} for s in rows]
+        ui.emit_shape("status", {"resources": shown, **operational_facts(app.context)})
         _exit_changes(detailed_exitcode, off)
         return
+    extra = _operational_status(app)
     ui.table(
         ["resource", "name", "state", "facts"],
         [
@@ -240,7 +259,7 @@ def down(app: App, yes: bool, final_snapshot: bool | None) -> None:
         ui.warn(f"{c.kind} {c.name} exists but is not owned by this pipeline: leaving it alone")
     if not doomed:
         if app.json:
-            ui.emit_json({"deleted": [], "kept": [c.as_dict() for c in kept]})
+            ui.emit_shape("down", {"deleted": [], "kept": [c.as_dict() for c in kept]})
         else:
             ui.info("nothing to delete")
         return
@@ -260,11 +279,12 @@ def down(app: App, yes: bool, final_snapshot: bool | None) -> None:
         app.context, resources + undeclared, the_plan, reporter=ui.ProgressReporter()
     )
     if app.json:
-        ui.emit_json(
+        ui.emit_shape(
+            "down",
             {
                 "deleted": [k for k, v in result.items() if v == "deleted"],
                 "kept": [c.as_dict() for c in kept],
-            }
+            },
         )
     else:
         ui.info(f"deleted {sum(1 for v in result.values() if v == 'deleted')} resource(s)")

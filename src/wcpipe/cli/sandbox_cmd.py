@@ -158,6 +158,11 @@ def serve(
     )
     with ui.spinner("starting the sandbox"):
         box.start()
+    if app.json:
+        ui.emit_shape(
+            "sandbox serve",
+            {"endpoint": box.endpoint, "warehouse_dsn": box.pg_dsn, "region": box.region},
+        )
     from wcpipe.sandbox.patches import sns_delivery
 
     # Every message a topic publishes (the pipeline's alerts among them), one line on stdout.
@@ -193,7 +198,8 @@ def _announce(box: Any) -> None:
 @click.pass_obj
 def demo(app: App, keep: bool, glue_engine: str = "python", warehouse: str = "provisioned") -> None:
     """Run the bundled FIFA pipeline end to end on an offline sandbox: up, run, verify, the
-    first rows from the warehouse, then down. No AWS account is used."""
+    first rows from the warehouse, then down. No AWS account is used. With --output json: one
+    document of each step's JSON (`wcpipe schema demo`); progress stays on stderr."""
     from wcpipe import ui
     from wcpipe.sandbox.core import Sandbox, use_fake_credentials
 
@@ -209,30 +215,49 @@ def demo(app: App, keep: bool, glue_engine: str = "python", warehouse: str = "pr
         base = ["-c", spec_path, "--endpoint-url", box.endpoint, "--region", DEMO_REGION]
         if app.debug:
             base.append("--debug")
+        if app.json:
+            base += ["--output", "json"]
         # `run` ends with `verify` and prints its table.
+        steps: dict[str, Any] = {}
         for args in (["up", "--yes"], ["run"]):
             ui.step(f"wcpipe {' '.join(args)}")
-            _wcpipe(base + args)
-        _first_rows(spec_path, box.endpoint)
+            steps[args[0]] = _wcpipe(base + args, capture=app.json)
+        steps["first_rows"] = _first_rows(spec_path, box.endpoint, show=not app.json)
+        steps["down"] = None
         if keep:
+            if app.json:
+                ui.emit_shape("demo", steps)
             with contextlib.suppress(KeyboardInterrupt):
                 _announce(box)
                 threading.Event().wait()
             return
         ui.step("wcpipe down --yes")
-        _wcpipe([*base, "down", "--yes"])
+        steps["down"] = _wcpipe([*base, "down", "--yes"], capture=app.json)
+        if app.json:
+            ui.emit_shape("demo", steps)
     finally:
         box.stop()
         workdir.cleanup()
 
 
-def _wcpipe(args: list[str]) -> None:
+def _wcpipe(args: list[str], *, capture: bool = False) -> Any:
+    """`wcpipe <args>` in this process; with `capture`, its stdout (one JSON document) parsed
+    and returned instead of printed."""
+    import io
+    import json
+
     from wcpipe.cli import cli
 
-    cli.main(args=args, prog_name="wcpipe", standalone_mode=False)
+    if not capture:
+        cli.main(args=args, prog_name="wcpipe", standalone_mode=False)
+        return None
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        cli.main(args=args, prog_name="wcpipe", standalone_mode=False)
+    return json.loads(out.getvalue())
 
 
-def _first_rows(spec_path: str, endpoint: str, limit: int = 5) -> None:
+def _first_rows(spec_path: str, endpoint: str, limit: int = 5, *, show: bool = True) -> Any:
     from wcpipe import ui
     from wcpipe.warehouse import dataapi as warehouse
     from wcpipe.warehouse import sql
@@ -246,8 +271,10 @@ def _first_rows(spec_path: str, endpoint: str, limit: int = 5) -> None:
         f"SELECT * FROM {sql.qualified(table)} ORDER BY {order} LIMIT {int(limit)}",
         what="the first rows",
     )
-    ui.table(
-        columns,
-        [[row.get(c) for c in columns] for row in rows],
-        title=f"{table.schema_}.{table.name}: first {limit} rows",
-    )
+    if show:
+        ui.table(
+            columns,
+            [[row.get(c) for c in columns] for row in rows],
+            title=f"{table.schema_}.{table.name}: first {limit} rows",
+        )
+    return [{c: row.get(c) for c in columns} for row in rows]

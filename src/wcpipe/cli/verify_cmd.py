@@ -22,7 +22,7 @@ def verify(app: App) -> None:
     with ui.spinner("reading the source files and querying the warehouse"):
         report = run_verify(ctx)
     if app.json:
-        ui.emit_json(report.as_dict())
+        ui.emit_shape("verify", report.as_dict())
     else:
         render_report(report)
     report.raise_if_mismatch()

@@ -7,12 +7,15 @@ state (OK, ALARM, INSUFFICIENT_DATA) with its reason when it is not OK.
 Contract: `operational_status(ctx)` returns `{section title: {fact: text}}`, read-only. Each
 section tolerates a missing resource (it says "not created" or "never ran") and a failing read
 (it says what failed) so that `status` always renders; nothing raises for AWS errors.
+`operational_facts(ctx)` is the same, typed, for `status --output json` (`ui.shapes.StatusOutput`:
+`crawls`, `job_run`, `lambda_activity`, and `unavailable` naming a section that failed and why).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from wcpipe.core.errors import error_code, error_message
 from wcpipe.operate import crawl, jobrun
@@ -30,6 +33,48 @@ def operational_status(ctx: Session) -> dict[str, Section]:
     if ctx.spec.alerts is not None:
         sections["alerts"] = _guard(lambda: alerts_section(ctx))
     return sections
+
+
+def operational_facts(ctx: Session) -> dict[str, Any]:
+    out: dict[str, Any] = {"unavailable": {}}
+    readers: dict[str, Callable[[], Any]] = {
+        "crawls": lambda: last_crawls(ctx),
+        "job_run": lambda: _run_dict(jobrun.latest_run(ctx)),
+        "lambda_activity": lambda: lambda_activity(ctx),
+    }
+    for name, read in readers.items():
+        try:
+            out[name] = read()
+        except Exception as exc:
+            if error_code(exc) is None:
+                raise
+            out[name] = None
+            out["unavailable"][name] = f"{error_code(exc)}: {error_message(exc)}"
+    if ctx.spec.alerts is not None:
+        out["alerts"] = _guard(lambda: alerts_section(ctx))
+    return out
+
+
+def _run_dict(run: jobrun.JobRun | None) -> dict[str, Any] | None:
+    return None if run is None else run.as_dict()
+
+
+def last_crawls(ctx: Session) -> list[dict[str, Any]]:
+    """Each crawler that exists: its state, and how and when its last crawl ended."""
+    out = []
+    for target in crawl.targets(ctx, "all"):
+        last = crawl.last_crawl(ctx, target.crawler)
+        if last is not None:
+            out.append(
+                {
+                    "crawler": target.crawler,
+                    "state": last.get("State"),
+                    "status": last.get("Status"),
+                    "started": last.get("StartTime"),
+                    "error": last.get("ErrorMessage"),
+                }
+            )
+    return out
 
 
 def _guard(read: Callable[[], Section]) -> Section:
@@ -80,9 +125,15 @@ def job_section(ctx: Session) -> Section:
 
 
 def lambda_section(ctx: Session, *, hours: int = 24) -> Section:
+    activity = lambda_activity(ctx, hours=hours)
+    return {k: str(activity[k]) for k in ("invocations", "errors")}
+
+
+def lambda_activity(ctx: Session, *, hours: int = 24) -> dict[str, int]:
+    """The Lambda's Invocations and Errors (CloudWatch sums) over the last `hours`."""
     cw = ctx.client("cloudwatch")
     now = datetime.now(UTC)
-    out: Section = {}
+    out: dict[str, int] = {"hours": hours}
     for metric in ("Invocations", "Errors"):
         stats = cw.get_metric_statistics(
             Namespace="AWS/Lambda",
@@ -94,7 +145,7 @@ def lambda_section(ctx: Session, *, hours: int = 24) -> Section:
             Statistics=["Sum"],
         )
         total = sum(float(p.get("Sum", 0)) for p in stats.get("Datapoints", []))
-        out[metric.lower()] = f"{total:.0f}"
+        out[metric.lower()] = round(total)
     return out
 
 

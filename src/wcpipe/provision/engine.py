@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import graphlib
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -38,6 +38,7 @@ from wcpipe.core.wait import Timing
 from wcpipe.provision.resources.base import (
     Context,
     Differences,
+    Fact,
     Observed,
     Outcome,
     Resource,
@@ -494,7 +495,7 @@ class Status:
     kind: str
     name: str
     state: StatusState
-    facts: dict[str, str]
+    facts: Mapping[str, Fact]
     drift: Differences = field(default_factory=Differences)
 
     def as_dict(self) -> dict[str, Any]:

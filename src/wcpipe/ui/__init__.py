@@ -136,6 +136,23 @@ def emit_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def emit_shape(command: str, data: Any) -> None:
+    """The command's JSON document, checked against its one shape (`wcpipe.ui.shapes`)."""
+    from wcpipe.ui import shapes
+
+    emit_json(shapes.render(command, data))
+
+
+def emit_line_shape(command: str, item: Any) -> None:
+    """One item of a JSON Lines stream (`logs --follow`): the item shape of `command`'s array."""
+    import typing
+
+    from wcpipe.ui import shapes
+
+    model = typing.get_args(shapes.SHAPES[command].model_fields["root"].annotation)[0]
+    line(json.dumps(model.model_validate(item).model_dump(mode="json"), ensure_ascii=False))
+
+
 def line(text: str) -> None:
     """One line of data (a log event) on stdout, unstyled."""
     sys.stdout.write(text + "\n")

@@ -33,7 +33,7 @@ the graph, concurrently); tests call them twice to prove idempotence.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -42,6 +42,8 @@ from wcpipe.spec.names import OWNER_TAG
 from wcpipe.spec.session import Session
 
 Outcome = Literal["created", "updated", "unchanged", "deleted", "absent", "kept"]
+Fact = str | int | float | None
+"""A value of `Resource.facts`: a count is a number (`status --output json` prints it as one)."""
 
 
 @dataclass
@@ -310,8 +312,8 @@ class Resource(ABC):
     def outputs(self, observed: Observed) -> dict[str, Any]:
         return {}
 
-    def facts(self, observed: Observed) -> dict[str, str]:
-        """Key facts for `status` (a state, an endpoint)."""
+    def facts(self, observed: Observed) -> Mapping[str, Fact]:
+        """Key facts for `status` (a state, an endpoint, a count as a number)."""
         return {}
 
     def left_behind(self) -> list[str]:

@@ -261,5 +261,5 @@ class TargetTable(Resource):
     def outputs(self, observed: Observed) -> dict[str, Any]:
         return {"table": self.name, "columns": [c["name"] for c in observed.data["columns"]]}
 
-    def facts(self, observed: Observed) -> dict[str, str]:
-        return {"columns": str(len(observed.data["columns"]))}
+    def facts(self, observed: Observed) -> dict[str, int]:
+        return {"columns": len(observed.data["columns"])}

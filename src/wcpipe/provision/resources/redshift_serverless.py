@@ -26,6 +26,7 @@ from wcpipe.provision.resources.base import (
     Context,
     Difference,
     Differences,
+    Fact,
     Observed,
     Resource,
     refuse_blocked,
@@ -304,12 +305,12 @@ class Workgroup(_Serverless):
             "owned": self.owned(observed),
         }
 
-    def facts(self, observed: Observed) -> dict[str, str]:
+    def facts(self, observed: Observed) -> dict[str, Fact]:
         wg = observed.data
         endpoint = wg.get("endpoint") or {}
         where = f"{endpoint['address']}:{endpoint.get('port')}" if endpoint.get("address") else ""
-        out = {"state": str(wg.get("status", "")), "endpoint": where}
-        out["base rpu"] = str(wg.get("baseCapacity", ""))
+        out: dict[str, Fact] = {"state": str(wg.get("status", "")), "endpoint": where}
+        out["base rpu"] = wg.get("baseCapacity")
         if wg.get("maxCapacity"):
-            out["max rpu"] = str(wg["maxCapacity"])
+            out["max rpu"] = int(wg["maxCapacity"])
         return out

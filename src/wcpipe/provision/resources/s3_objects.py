@@ -299,6 +299,6 @@ class DataFiles(_Objects):
     def _ours(self) -> bool:
         return self.owned(Observed({}, self._bucket_tags()))
 
-    def facts(self, observed: Observed) -> dict[str, str]:
+    def facts(self, observed: Observed) -> dict[str, int]:
         local = [f for f in observed.data.get("local", {}).values() if f is not None]
-        return {"files": str(len(local)), "bytes": str(sum(f["size"] for f in local))}
+        return {"files": len(local), "bytes": sum(int(f["size"]) for f in local)}
