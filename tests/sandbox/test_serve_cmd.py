@@ -3,6 +3,7 @@ and SIGTERM (as Ctrl-C) stops it with its warehouse, leaving nothing behind."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -13,7 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from wcpipe.sandbox.context import FAKE_CREDENTIALS
 
@@ -65,3 +66,61 @@ def test_serve_answers_and_sigterm_stops_it_cleanly(tmp_path: Path) -> None:
         if serve.poll() is None:
             serve.kill()
             serve.wait()
+
+
+def test_serve_refuses_an_operator_policy_that_is_not_one(tmp_path: Path) -> None:
+    from support.cli import run_cli
+
+    bad = tmp_path / "policy.json"
+    bad.write_text('{"Version": "2012-10-17"}', encoding="utf-8")
+    result = run_cli("sandbox", "serve", "--operator-policy", str(bad))
+    assert result.code == 2, result
+    assert (
+        result.err.strip() == f"error: --operator-policy {bad}: a policy document needs a Statement"
+    )
+    broken = tmp_path / "broken.json"
+    broken.write_text("{", encoding="utf-8")
+    result = run_cli("sandbox", "serve", "--operator-policy", str(broken))
+    assert result.code == 2 and "not a JSON policy document" in result.err, result
+
+
+def test_serve_holds_the_operator_to_its_policy(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.json"
+    allow = {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}
+    policy.write_text(json.dumps({"Version": "2012-10-17", "Statement": [allow]}), "utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    wcpipe = str(Path(sys.executable).with_name("wcpipe"))
+    serve = subprocess.Popen(
+        [wcpipe, "sandbox", "serve", "--port", "0", "--operator-policy", str(policy)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        assert serve.stdout is not None
+        lines = []
+        for line in serve.stdout:
+            lines.append(line)
+            if "stops it" in line:
+                break
+        text = "".join(lines)
+        exports = dict(re.findall(r"export (AWS_[A-Z_]+)=(\S+)", text))
+        assert exports["AWS_ACCESS_KEY_ID"] != "testing", text
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=exports["AWS_ENDPOINT_URL"],
+            region_name="us-east-1",
+            aws_access_key_id=exports["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=exports["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=exports["AWS_SESSION_TOKEN"],
+            config=Config(retries={"max_attempts": 1}),
+        )
+        assert s3.list_buckets()["Buckets"] == []
+        with pytest.raises(ClientError) as denied:
+            s3.create_bucket(Bucket="not-allowed")
+        assert denied.value.response["Error"]["Code"] == "AccessDenied"
+        assert "s3:CreateBucket" in denied.value.response["Error"]["Message"]
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=30) == 0
