@@ -19,23 +19,31 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from wcpipe.sandbox.context import FAKE_CREDENTIALS
 
 
-def test_serve_answers_and_sigterm_stops_it_cleanly(tmp_path: Path) -> None:
+def _serve(*options: str) -> tuple[subprocess.Popen[str], str]:
+    """`wcpipe sandbox serve --port 0 <options>` without any AWS_* variable, and what it printed
+    up to its "stops it" line."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    wcpipe = str(Path(sys.executable).with_name("wcpipe"))
     serve = subprocess.Popen(
-        [str(Path(sys.executable).with_name("wcpipe")), "sandbox", "serve", "--port", "0"],
+        [wcpipe, "sandbox", "serve", "--port", "0", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
     )
+    assert serve.stdout is not None
+    lines = []
+    for line in serve.stdout:
+        lines.append(line)
+        if "stops it" in line:
+            break
+    return serve, "".join(lines)
+
+
+def test_serve_answers_and_sigterm_stops_it_cleanly(tmp_path: Path) -> None:
+    serve, text = _serve()
     try:
         assert serve.stdout is not None
-        lines = []
-        for line in serve.stdout:
-            lines.append(line)
-            if "stops it" in line:
-                break
-        text = "".join(lines)
         found = re.search(r"listening on (http://127\.0\.0\.1:\d+) \(warehouse: (\S+)\)", text)
         assert found, text
         endpoint, warehouse = found[1], found[2]
@@ -88,23 +96,8 @@ def test_serve_holds_the_operator_to_its_policy(tmp_path: Path) -> None:
     policy = tmp_path / "policy.json"
     allow = {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}
     policy.write_text(json.dumps({"Version": "2012-10-17", "Statement": [allow]}), "utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    wcpipe = str(Path(sys.executable).with_name("wcpipe"))
-    serve = subprocess.Popen(
-        [wcpipe, "sandbox", "serve", "--port", "0", "--operator-policy", str(policy)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    serve, text = _serve("--operator-policy", str(policy))
     try:
-        assert serve.stdout is not None
-        lines = []
-        for line in serve.stdout:
-            lines.append(line)
-            if "stops it" in line:
-                break
-        text = "".join(lines)
         exports = dict(re.findall(r"export (AWS_[A-Z_]+)=(\S+)", text))
         assert exports["AWS_ACCESS_KEY_ID"] != "testing", text
         s3 = boto3.client(
