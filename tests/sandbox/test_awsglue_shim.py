@@ -117,10 +117,17 @@ ATTACHED = "arn:aws:iam::123456789012:role/attached"
 @pytest.fixture
 def copy_roles(utils: Any, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """`check(host)`: the shim's COPY accepts ATTACHED on `host` and refuses another role."""
+    import json
+
     import awsglue._redshift as redshift
+
+    from wcpipe.sandbox.context import FAKE_CREDENTIALS
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.endpoint)
     monkeypatch.setenv("AWS_DEFAULT_REGION", sandbox.region)
+    # Redshift's check of its roles is the sandbox's own lookup (`_runtime.sandbox_client`).
+    runtime = {"sandbox_credentials": FAKE_CREDENTIALS}
+    monkeypatch.setenv("WCPIPE_GLUE_RUNTIME", json.dumps(runtime))
 
     def check(host: str) -> None:
         redshift._check_role(host, ATTACHED)  # the attached role is accepted

@@ -18,29 +18,37 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from support.cli import CliResult
 
 from wcpipe.sandbox.context import FAKE_CREDENTIALS
 
 
-def test_serve_answers_and_sigterm_stops_it_cleanly(tmp_path: Path) -> None:
+def _serve(*options: str) -> tuple[subprocess.Popen[str], str]:
+    """`wcpipe sandbox serve <options>` (on a free port) without any AWS_* variable, and what
+    it printed up to its "stops it" line."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    wcpipe = str(Path(sys.executable).with_name("wcpipe"))
     serve = subprocess.Popen(
-        [str(Path(sys.executable).with_name("wcpipe")), "sandbox", "serve"],
+        [wcpipe, "sandbox", "serve", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
     )
+    assert serve.stdout is not None
+    lines = []
+    for line in serve.stdout:
+        lines.append(line)
+        if "stops it" in line:
+            break
+    return serve, "".join(lines)
+
+
+def test_serve_answers_and_sigterm_stops_it_cleanly(tmp_path: Path) -> None:
+    serve, text = _serve()
     try:
         assert serve.stdout is not None
-        lines = []
-        for line in serve.stdout:
-            lines.append(line)
-            if "stops it" in line:
-                break
-        text = "".join(lines)
         found = re.search(r"listening on (http://127\.0\.0\.1:\d+) \(warehouse: (\S+)\)", text)
         assert found, text
         endpoint, warehouse = found[1], found[2]
@@ -176,3 +184,46 @@ def test_serve_output_json_prints_where_it_listens(wcpipe: Callable[..., CliResu
         if serve.poll() is None:
             serve.kill()
             serve.wait()
+
+
+def test_serve_refuses_an_operator_policy_that_is_not_one(tmp_path: Path) -> None:
+    from support.cli import run_cli
+
+    bad = tmp_path / "policy.json"
+    bad.write_text('{"Version": "2012-10-17"}', encoding="utf-8")
+    result = run_cli("sandbox", "serve", "--operator-policy", str(bad))
+    assert result.code == 2, result
+    assert (
+        result.err.strip() == f"error: --operator-policy {bad}: a policy document needs a Statement"
+    )
+    broken = tmp_path / "broken.json"
+    broken.write_text("{", encoding="utf-8")
+    result = run_cli("sandbox", "serve", "--operator-policy", str(broken))
+    assert result.code == 2 and "not a JSON policy document" in result.err, result
+
+
+def test_serve_holds_the_operator_to_its_policy(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.json"
+    allow = {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}
+    policy.write_text(json.dumps({"Version": "2012-10-17", "Statement": [allow]}), "utf-8")
+    serve, text = _serve("--operator-policy", str(policy))
+    try:
+        exports = dict(re.findall(r"export (AWS_[A-Z_]+)=(\S+)", text))
+        assert exports["AWS_ACCESS_KEY_ID"] != "testing", text
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=exports["AWS_ENDPOINT_URL"],
+            region_name="us-east-1",
+            aws_access_key_id=exports["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=exports["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=exports["AWS_SESSION_TOKEN"],
+            config=Config(retries={"max_attempts": 1}),
+        )
+        assert s3.list_buckets()["Buckets"] == []
+        with pytest.raises(ClientError) as denied:
+            s3.create_bucket(Bucket="not-allowed")
+        assert denied.value.response["Error"]["Code"] == "AccessDenied"
+        assert "s3:CreateBucket" in denied.value.response["Error"]["Message"]
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=30) == 0

@@ -153,3 +153,68 @@ def test_rejects_fail_the_run_and_stay_counted_when_tasks_are_retried_from_the_c
     errors = _job_log(sandbox, "wcpipe-fifafault-load", "/aws-glue/jobs/error")
     assert any("wcpipe fault:" in ln for ln in errors), "the faults did not fire"
     assert wcpipe(*base, "down", "--yes").code == 0
+
+
+def _without(sandbox: Any, role: str, sid: str) -> dict[str, Any]:
+    """Remove statement `sid` from the role's inline policy; returns the policy as it was."""
+    import json
+
+    from wcpipe.provision.resources.iam import POLICY_NAME
+
+    iam = sandbox.client("iam")
+    doc = iam.get_role_policy(RoleName=role, PolicyName=POLICY_NAME)["PolicyDocument"]
+    policy: dict[str, Any] = json.loads(doc) if isinstance(doc, str) else dict(doc)
+    narrowed = dict(policy, Statement=[s for s in policy["Statement"] if s["Sid"] != sid])
+    iam.put_role_policy(RoleName=role, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(narrowed))
+    return policy
+
+
+def _put(sandbox: Any, role: str, policy: dict[str, Any]) -> None:
+    import json
+
+    from wcpipe.provision.resources.iam import POLICY_NAME
+
+    sandbox.client("iam").put_role_policy(
+        RoleName=role, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(policy)
+    )
+
+
+def test_the_script_acts_as_the_job_role_and_copy_as_the_redshift_role(
+    sandbox: Any, tmp_path: Path, wcpipe: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The script's own requests are signed with the job role's STS credentials, and COPY's
+    reads with the Redshift role's: a statement either lacks fails the run there."""
+    from wcpipe.sandbox.patches.actors import denials
+
+    monkeypatch.setenv("WCPIPE_POLL_INTERVAL", "0.2")
+    spec = _project(tmp_path, "fifadeny", _fifa())
+    base = ["-c", str(spec), "--endpoint-url", sandbox.endpoint]
+    assert wcpipe(*base, "up", "--yes").code == 0
+    # The crawl's event starts the job through the Lambda: that run loads, as the job role.
+    assert wcpipe(*base, "run-crawler", "s3").code == 0
+    assert sandbox.idle(timeout=180)
+    assert _rows(sandbox, "SELECT count(*) FROM public.fifadeny") == [(22,)]
+    glue = sandbox.client("glue")
+    job, glue_role, redshift_role = (
+        "wcpipe-fifadeny-load",
+        "wcpipe-fifadeny-glue",
+        "wcpipe-fifadeny-redshift",
+    )
+    tries = {glue_role: "ReadData", redshift_role: "ReadTempDir"}
+    for role, sid in tries.items():
+        glue.reset_job_bookmark(JobName=job)  # the run reads (and COPYs) every file again
+        deployed = _without(sandbox, role, sid)
+        denials(sandbox).clear()
+        try:
+            run = wcpipe(*base, "start-job", "--wait")
+        finally:
+            _put(sandbox, role, deployed)
+        assert run.code != 0, (role, run)
+        denied = [(d.actor.role_name, d.action) for d in denials(sandbox)]
+        assert (role, "s3:GetObject") in denied, (role, denied, run)
+        errors = "\n".join(_job_log(sandbox, job, "/aws-glue/jobs/error"))
+        # HeadObject's 403 has no body (the job's download); COPY's GetObject names the action.
+        assert ("Forbidden" if role == glue_role else "s3:GetObject") in errors, errors[-2000:]
+    # Nothing a denied run did reached the table (the first run's rows, untouched).
+    assert _rows(sandbox, "SELECT count(*) FROM public.fifadeny") == [(22,)]
+    assert wcpipe(*base, "down", "--yes").code == 0

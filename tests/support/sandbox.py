@@ -6,7 +6,9 @@ server of its own would be, empty, and leaves it so: `empty_warehouse` drops eve
 every database on the server and gives each database an empty `public` back. (The databases
 themselves stay: the sandbox remembers which ones it has created.)
 
-- `started_sandbox(warehouse_dsn, ...)`: a `RecordingSandbox` on it, for a `with` block.
+- `started_sandbox(warehouse_dsn, ...)`: a `RecordingSandbox` on it, for a `with` block;
+  with `operator_policy=[documents]` the operator's requests are authorised too, signed with
+  `sandbox.operator_credentials` (AWS_* variables; tests/e2e/test_operator_policy.py).
 - `fresh_database(warehouse_dsn, name)`: the DSN of an empty database of that name.
 """
 

@@ -123,6 +123,15 @@ def sandbox() -> None:
     show_default=True,
     help="AWS seconds per sandbox second under --latency aws.",
 )
+@click.option(
+    "--operator-policy",
+    "operator_policy",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Authorise your own requests too, as a person holding exactly these policy documents "
+    "(repeat for each; e.g. what `wcpipe iam-policy --out-dir` wrote): the credentials to use "
+    "are printed.",
+)
 @GLUE_ENGINE
 @click.pass_obj
 def serve(
@@ -133,6 +142,7 @@ def serve(
     latency: str = "none",
     latency_scale: float = 60.0,
     glue_engine: str = "python",
+    operator_policy: tuple[str, ...] = (),
 ) -> None:
     """Serve the sandbox on 127.0.0.1 until Ctrl-C.
 
@@ -146,6 +156,7 @@ def serve(
 
     _glue_engine_ready(glue_engine)
     check_port(port or 0)  # a port in use: one line, before anything starts
+    documents = [_policy_document(path) for path in operator_policy] or None
     region = app.region or DEMO_REGION
     use_fake_credentials(region)
     box = Sandbox(
@@ -155,6 +166,7 @@ def serve(
         region=region,
         latency=profile(latency, scale=latency_scale),
         glue_engine=glue_engine,
+        operator_policy=documents,
     )
     with ui.spinner("starting the sandbox"):
         box.start()
@@ -177,6 +189,21 @@ def serve(
         box.stop()
 
 
+def _policy_document(path: str) -> dict[str, Any]:
+    """One IAM policy document from a file, refused in one line if it is not one."""
+    import json
+
+    from wcpipe.core.errors import UsageError
+
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"--operator-policy {path}: not a JSON policy document ({exc})") from None
+    if not isinstance(document, dict) or "Statement" not in document:
+        raise UsageError(f"--operator-policy {path}: a policy document needs a Statement")
+    return document
+
+
 def _announce(box: Any) -> None:
     from wcpipe import ui
 
@@ -184,7 +211,12 @@ def _announce(box: Any) -> None:
     if box.glue_engine == "spark":
         ui.info("  job runs: the deployed glue/load.py on real PySpark")
     ui.info(f"  export AWS_ENDPOINT_URL={box.endpoint}")
-    ui.info("  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")
+    if box.operator_credentials:
+        ui.info("  your requests are authorised as a role holding exactly --operator-policy:")
+        for key, value in box.operator_credentials.items():
+            ui.info(f"  export {key}={value}", soft_wrap=True)
+    else:
+        ui.info("  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")
     ui.info(f"  export AWS_DEFAULT_REGION={box.region} WCPIPE_POLL_INTERVAL=0.2")
     ui.info("Ctrl-C (or SIGTERM) stops it.")
 

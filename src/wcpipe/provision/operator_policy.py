@@ -149,7 +149,7 @@ def _s3_lambda_events_logs(names: Names, a: _Arns) -> list[dict[str, Any]]:
             _acts(
                 "lambda",
                 "AddPermission CreateFunction DeleteFunction GetFunction "
-                "GetFunctionConfiguration GetPolicy RemovePermission TagResource "
+                "GetFunctionConfiguration GetPolicy ListTags RemovePermission TagResource "
                 "UpdateFunctionCode UpdateFunctionConfiguration",
             ),
             function,

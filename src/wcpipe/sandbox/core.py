@@ -88,6 +88,7 @@ class Sandbox:
         latency: Callable[[str, str], float] | None = None,
         lambda_cache: str | Path | None = None,
         glue_engine: str = "python",
+        operator_policy: list[dict[str, Any]] | None = None,
     ) -> None:
         if glue_engine not in GLUE_ENGINES:
             raise ValueError(f"glue_engine must be one of {', '.join(GLUE_ENGINES)}")
@@ -104,6 +105,11 @@ class Sandbox:
         # injection (see glue_runtime/awsglue/_faults.py).
         self.glue_engine = glue_engine
         self.glue_faults: dict[str, Any] = {}
+        # Policy documents the operator holds: with them, requests signed with
+        # `operator_credentials` (set by start) are authorised as that person's
+        # (patches/actors.install_operator); without, the operator is unrestricted.
+        self.operator_policy = operator_policy
+        self.operator_credentials: dict[str, str] = {}
         self.endpoint = ""
         self.pg_dsn = ""
         self._runtime: Any = None  # server.Runtime while started
@@ -120,6 +126,10 @@ class Sandbox:
         if self._runtime is None:
             self._runtime = server.start(self)
             context.started(self)
+            if self.operator_policy is not None:
+                from wcpipe.sandbox.patches.actors import install_operator
+
+                self.operator_credentials = install_operator(self, self.operator_policy)
         return self
 
     def stop(self) -> None:

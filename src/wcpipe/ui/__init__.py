@@ -78,8 +78,9 @@ def is_tty() -> bool:
 # -- stderr: messages ------------------------------------------------------------------------
 
 
-def info(message: str) -> None:
-    _console("err").print(message, markup=False)
+def info(message: str, *, soft_wrap: bool = False) -> None:
+    """A message on stderr; `soft_wrap` keeps a long line whole (a command to copy)."""
+    _console("err").print(message, markup=False, soft_wrap=soft_wrap)
 
 
 def step(message: str) -> None:

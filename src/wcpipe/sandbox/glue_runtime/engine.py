@@ -164,12 +164,14 @@ def run(
             "warehouse_dsn": sandbox.pg_dsn,
             "bookmark": bookmark,
             "faults": faults,
+            "sandbox_credentials": dict(FAKE_CREDENTIALS),
+            "warehouse_roles": _warehouse_roles(sandbox),
         }
         conf = " ".join(f"--conf {k}={v}" for k, v in spark_conf(faults).items())
         py_files = f"--py-files {','.join(zips)} " if zips else ""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYSPARK_"))}
         env.update(
-            FAKE_CREDENTIALS,
+            _role_credentials(sandbox, job),
             AWS_DEFAULT_REGION=sandbox.region,
             AWS_ENDPOINT_URL=sandbox.endpoint,
             AWS_CONFIG_FILE=os.devnull,
@@ -208,6 +210,37 @@ def run(
                 glue_ops.put_bookmark(backend, job.name, run.job_run_id, state)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _role_credentials(sandbox: Sandbox, job: FakeJob) -> dict[str, str]:
+    """What the script's process signs with: STS credentials of the job's role, as Glue hands
+    its job (so every request the script makes is authorised as the role), or the sandbox's
+    own when its IAM holds no such role (`actors.service_actor`'s gap)."""
+    from wcpipe.sandbox.context import FAKE_CREDENTIALS
+    from wcpipe.sandbox.patches import actors, glue_access
+
+    actor = actors.service_actor(sandbox, job.role, glue_access.JOB_SESSION)
+    if actor is None:
+        return dict(FAKE_CREDENTIALS)
+    return actors.assume(sandbox, actor.role_arn, actor.session)
+
+
+def _warehouse_roles(sandbox: Sandbox) -> dict[str, dict[str, str]]:
+    """For each role a cluster or namespace holds (what COPY may assume), credentials of a
+    session of it as Redshift's COPY gets one, so the shim's COPY reads S3 as that role."""
+    from wcpipe.sandbox.patches import actors, glue_access
+    from wcpipe.sandbox.patches.serverless_models import role_arns
+
+    arns = {a for c in sandbox.backend("redshift").clusters.values() for a in c.iam_roles_arn}
+    arns |= {
+        a for n in sandbox.backend("redshift-serverless").namespaces.values() for a in role_arns(n)
+    }
+    found = {}
+    for arn in sorted(arns):
+        actor = actors.service_actor(sandbox, arn, glue_access.REDSHIFT_SESSION)
+        if actor is not None:
+            found[arn] = actors.assume(sandbox, arn, actor.session)
+    return found
 
 
 def check_or_fail() -> None:

@@ -11,7 +11,7 @@ Contract:
   (moto/core/authorization.py; moto calls them before serving every request and, with
   INITIAL_NO_AUTH_ACTION_COUNT at its default, authorises nothing). A request signed with an
   actor's access key is evaluated by `authz.authorize` against the role's policies, on the
-  resource the request names (`resources`); a denial is AWS's error for the service: S3's
+  resource the request names; a denial is AWS's error for the service: S3's
   AccessDenied (403) and, for the JSON services, AccessDeniedException (400), each with the
   message AWS writes. Any other request (the operator's, with the sandbox's credentials) is
   moto's as before: unrestricted. As `context.or_moto`: moto's own hook without a sandbox.
@@ -21,11 +21,12 @@ Contract:
   denial or None, for what AWS skips quietly when denied, e.g. log lines). Every denial, of a
   request or of the sandbox's own work, is kept in order in `denials(sandbox)` (tests read
   which action was refused).
-- `resources(service, action, params, region, account)`: the ARNs one request acts on, for the
-  operations the project's actors make (a table; each row cites the IAM Service Authorization
-  Reference's resource type for the action). An operation not in the table is evaluated on
-  resource "*", which only an unscoped statement allows: a missing row shows as a denial in a
-  test, never as a silent allow.
+- What a request asks IAM (its action on each resource, and the dependent actions AWS checks
+  with it: iam:PassRole, tag-on-create) is `sandbox/arns.py`'s (`checks`, `s3_checks`), read
+  off the Service Authorization Reference; an operation it does not know is judged on "*".
+- The operator (`install_operator`): a role of the sandbox holding exactly the given policy
+  documents, assumed like any actor, so `wcpipe` run with its credentials is authorised as a
+  person holding that policy would be (`wcpipe sandbox serve --operator-policy`).
 PINS names the moto internals used here.
 """
 
@@ -35,12 +36,13 @@ import json
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from moto.core.authorization import ActionAuthenticatorMixin
-from moto.core.exceptions import JsonRESTError
+from moto.core.exceptions import JsonRESTError, _RESTError
 from moto.iam.exceptions import NotFoundException
 
-from wcpipe.sandbox import authz
+from wcpipe.sandbox import arns, authz
 from wcpipe.sandbox.context import current, once, or_moto
 
 if TYPE_CHECKING:
@@ -49,26 +51,15 @@ if TYPE_CHECKING:
 PINS: tuple[tuple[str, str], ...] = (
     ("moto.core.authorization", "ActionAuthenticatorMixin"),
     ("moto.core.exceptions", "JsonRESTError"),
+    ("moto.core.exceptions", "_RESTError"),  # the XML error of the query protocol
     ("moto.s3.exceptions", "S3ClientError"),
     ("moto.sts.models", "sts_backends"),
     *authz.PINS,
 )
 
 _KEY = re.compile(r"Credential=([^/,\s]+)/")
-
-# ARNs of one request: (service:Action) -> (params, region, account) -> resource ARNs.
-# Resource types from the Service Authorization Reference ("Actions, resources, and condition
-# keys for AWS Glue": StartJobRun, GetJobRun, GetJobRuns, GetJob take `job`).
-Resolver = Callable[[dict[str, Any], str, str], list[str]]
-_RESOURCES: dict[str, Resolver] = {
-    **{
-        f"glue:{op}": lambda p, r, a: [f"arn:aws:glue:{r}:{a}:job/{p.get('JobName', '')}"]
-        for op in ("StartJobRun", "GetJobRun", "GetJobRuns", "GetJob", "BatchStopJobRun")
-    },
-}
-# moto's S3 action names that are not IAM's (Service Authorization Reference, Amazon S3:
-# HeadBucket is authorised as s3:ListBucket).
-_S3_ACTIONS = {"HeadBucket": "ListBucket"}
+# Lambda's REST paths name the function (or, for tags, its ARN) in the URI.
+_LAMBDA_PATH = re.compile(r"/(functions|tags)/([^/?]+)")
 
 
 class RoleDenied(Exception):
@@ -190,13 +181,6 @@ def assume(sandbox: SandboxView, role_arn: str, session: str) -> dict[str, str]:
     }
 
 
-def resources(
-    service: str, action: str, params: dict[str, Any], region: str, account: str
-) -> list[str]:
-    resolve = _RESOURCES.get(f"{service}:{action}")
-    return resolve(params, region, account) if resolve else ["*"]
-
-
 def _actor(response: Any) -> authz.Actor | None:
     match = _KEY.search(response.headers.get("Authorization", ""))
     if match is None:
@@ -217,12 +201,23 @@ def _deny(
         raise error(decision.message)
 
 
-def _json_params(response: Any) -> dict[str, Any]:
+def _params(response: Any) -> dict[str, Any]:
+    """The request's parameters: the query string's (form-encoded bodies included), the JSON
+    body's, and for Lambda the function named in the path."""
+    params: dict[str, Any] = {
+        k: v[0] if isinstance(v, list) and len(v) == 1 else v
+        for k, v in (getattr(response, "querystring", None) or {}).items()
+    }
     try:
         body = json.loads(response.body or "{}")
     except (TypeError, ValueError):
-        return {}
-    return body if isinstance(body, dict) else {}
+        body = None
+    if isinstance(body, dict):
+        params.update(body)
+    match = _LAMBDA_PATH.search(unquote(str(getattr(response, "path", "") or "")))
+    if response.service_name in ("lambda", "awslambda") and match:
+        params.setdefault("FunctionName" if match[1] == "functions" else "Resource", match[2])
+    return params
 
 
 _moto_normal = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
@@ -234,17 +229,21 @@ def _normal(self: Any, resource: str = "*") -> None:
     if actor is None:
         return _moto_normal(self, resource)
     sandbox = current()
-    service = self.service_name
-    operation = self._get_action()
-    action = f"{service}:{operation}"
-    targets = resources(service, operation, _json_params(self), sandbox.region, sandbox.account_id)
+
+    form = "x-www-form-urlencoded" in str(self.headers.get("Content-Type", ""))
 
     def error(message: str) -> Exception:
+        if form:  # a query-protocol service answers in XML, 403 (EC2: UnauthorizedOperation)
+            code = "UnauthorizedOperation" if self.service_name == "ec2" else "AccessDenied"
+            xml = _RESTError(code, message)
+            xml.code = 403
+            return xml
         exc = JsonRESTError("AccessDeniedException", message)
         exc.code = 400
         return exc
 
-    _deny(sandbox, actor, action, targets, {}, error)
+    for asked in arns.checks(sandbox, self.service_name, self._get_action(), _params(self)):
+        _deny(sandbox, actor, asked.action, [asked.resource], asked.context, error)
     return None
 
 
@@ -255,18 +254,19 @@ def _s3(self: Any, bucket_name: str | None = None, key_name: str | None = None) 
     from moto.s3.exceptions import S3ClientError
 
     sandbox = current()
-    operation = str(self.data.get("Action") or self._get_action())
-    action = f"s3:{_S3_ACTIONS.get(operation, operation)}"
-    path = f"{bucket_name or '*'}/{key_name}" if key_name else (bucket_name or "*")
-    context: dict[str, authz.ContextValue] = {}
-    prefix = self.querystring.get("prefix")
-    if action == "s3:ListBucket" and prefix is not None:  # absent when the listing has none
-        context["s3:prefix"] = prefix[0] if isinstance(prefix, list) else prefix
+    query = self.querystring or {}
+    body = self.body.decode("utf-8", "replace") if isinstance(self.body, bytes) else self.body
+    asked = arns.s3_checks(self.method, query, bucket_name, key_name, str(body or ""))
+    prefix = query.get("prefix")
 
     def error(message: str) -> Exception:
         return S3ClientError("AccessDenied", message)
 
-    _deny(sandbox, actor, action, [f"arn:aws:s3:::{path}"], context, error)
+    for check_ in asked:
+        context: dict[str, authz.ContextValue] = {}
+        if check_.action == "s3:ListBucket" and prefix is not None:  # absent without one
+            context["s3:prefix"] = prefix[0] if isinstance(prefix, list) else prefix
+        _deny(sandbox, actor, check_.action, [check_.resource], context, error)
     return None
 
 
@@ -279,3 +279,24 @@ def install() -> None:
     ActionAuthenticatorMixin._authenticate_and_authorize_s3_action = or_moto(  # type: ignore[method-assign]
         _s3, _moto_s3
     )
+
+
+OPERATOR_ROLE = "wcpipe-sandbox-operator"
+
+
+def install_operator(sandbox: SandboxView, documents: list[dict[str, Any]]) -> dict[str, str]:
+    """The operator: a role holding exactly `documents`, each as a managed policy (as a person
+    attaches what `wcpipe iam-policy` prints), assumed; its credentials as AWS_* variables.
+    moto's IAM validates each document as IAM does (IAMPolicyDocumentValidator)."""
+    iam = sandbox.backend("iam")
+    root = f"arn:aws:iam::{sandbox.account_id}:root"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": root}, "Action": "sts:AssumeRole"}],
+    }
+    role = iam.create_role(OPERATOR_ROLE, json.dumps(trust), "/", None, "wcpipe operator", [], None)
+    for n, document in enumerate(documents, 1):
+        name = f"{OPERATOR_ROLE}-{n}"
+        policy = iam.create_policy("", "/", json.dumps(document), name, [])
+        iam.attach_role_policy(policy.arn, OPERATOR_ROLE)
+    return assume(sandbox, role.arn, "operator")

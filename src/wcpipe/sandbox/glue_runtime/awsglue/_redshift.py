@@ -92,7 +92,8 @@ def _connection(name: str) -> tuple[str, int, str]:
 def _check_role(host: str, role: str) -> None:
     """Redshift assumes `role` for COPY only if the cluster has it among its IamRoles, or, on
     Serverless, the workgroup's namespace among its iamRoles."""
-    clusters = _runtime.client("redshift").describe_clusters()["Clusters"]
+    # Redshift's own check, not a call of the job's role: the sandbox's credentials.
+    clusters = _runtime.sandbox_client("redshift").describe_clusters()["Clusters"]
     cluster = next((c for c in clusters if (c.get("Endpoint") or {}).get("Address") == host), None)
     if cluster is None:
         _check_serverless_role(host, role)
@@ -100,14 +101,14 @@ def _check_role(host: str, role: str) -> None:
     attached = {r["IamRoleArn"] for r in cluster.get("IamRoles") or []}
     if role not in attached:
         raise PermissionError(
-            f"User arn:aws:redshift:{_runtime.client('redshift').meta.region_name}:"
+            f"User arn:aws:redshift:{_runtime.sandbox_client('redshift').meta.region_name}:"
             f"{role.split(':')[4]}:dbuser:{cluster['ClusterIdentifier']}/"
             f"{cluster.get('MasterUsername', 'admin')} is not authorized to assume IAM Role {role}"
         )
 
 
 def _check_serverless_role(host: str, role: str) -> None:
-    client = _runtime.client("redshift-serverless")
+    client = _runtime.sandbox_client("redshift-serverless")
     workgroups = client.list_workgroups()["workgroups"]
     wg = next((w for w in workgroups if (w.get("endpoint") or {}).get("address") == host), None)
     if wg is None:
@@ -145,10 +146,12 @@ def _unload(frame_df: Any, tmp_dir: str) -> tuple[str, str, list[str]]:
     return bucket, manifest_key, keys
 
 
-def _copy(cur: Any, table: str, columns: list[str] | None, bucket: str, manifest_key: str) -> None:
-    """COPY … FROM the manifest: every entry's object into the table, as CSV. Without a column
-    list (the connector's default, `include_column_list` false) fields load by position."""
-    s3 = _runtime.client("s3")
+def _copy(
+    cur: Any, table: str, columns: list[str] | None, bucket: str, manifest_key: str, s3: Any
+) -> None:
+    """COPY … FROM the manifest: every entry's object into the table, as CSV, read with `s3`
+    (the client of the role COPY runs as). Without a column list (the connector's default,
+    `include_column_list` false) fields load by position."""
     manifest = json.loads(s3.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
     cols = " (" + ", ".join(f'"{c}"' for c in columns) + ")" if columns else ""
     statement = f"COPY {table}{cols} FROM STDIN WITH (FORMAT csv, NULL '{NULL_STRING}')"
@@ -199,7 +202,9 @@ def write(frame_df: Any, catalog_connection: str, options: dict[str, Any], tmp_d
                 )
                 listed = str(options.get("include_column_list", "false")).lower() == "true"
                 columns = list(frame_df.columns) if listed else None
-                _copy(cur, table, columns, bucket, manifest_key)
+                # COPY reads as the aws_iam_role Redshift assumes; without one, as the job.
+                reader = _runtime.role_client("s3", str(role)) if role else _runtime.client("s3")
+                _copy(cur, table, columns, bucket, manifest_key, reader)
                 for action in _actions(str(options.get("postactions") or ";"), table):
                     cur.execute(_pg(action))
             conn.commit()
