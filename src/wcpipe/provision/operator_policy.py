@@ -358,6 +358,24 @@ def _alerts(names: Names, a: _Arns) -> list[dict[str, Any]]:
     ]
 
 
+_REMOVAL_VERBS = ("Get", "Describe", "List", "Delete", "Remove", "Unsubscribe")
+
+
+def _removal_only(statements: list[dict[str, Any]], taken: set[str]) -> list[dict[str, Any]]:
+    """What finds and removes resources the spec no longer declares (the other warehouse
+    type's, the alert resources without `alerts`: `resources.undeclared`, which `plan`
+    describes and `up`/`down` delete): each statement's reads and deletes only, under a Sid of
+    its own; one whose Sid the policy already has (the Data API's statement reads) is left out."""
+    out = []
+    for st in statements:
+        if st["Sid"] in taken:
+            continue
+        actions = [x for x in st["Action"] if x.split(":", 1)[1].startswith(_REMOVAL_VERBS)]
+        if actions:
+            out.append({**st, "Sid": f"Undeclared{st['Sid']}", "Action": actions})
+    return out
+
+
 def operator_statements(
     names: Names,
     partition: str,
@@ -367,9 +385,10 @@ def operator_statements(
     alerts: bool = False,
 ) -> list[dict[str, Any]]:
     """Every statement of the operator's policy, in a stable order (see the module docstring);
-    with `alerts`, those of the alert resources too."""
+    with `alerts`, those of the alert resources too; then the reads and deletes of what this
+    spec does not declare but the pipeline may own from an earlier one (`_removal_only`)."""
     a = _Arns(names, partition)
-    return [
+    declared = [
         *_iam(names, a, warehouse),
         *_s3_lambda_events_logs(names, a),
         *_glue(names, a),
@@ -378,6 +397,9 @@ def operator_statements(
         *_ec2(names, a, vpc_id),
         *(_alerts(names, a) if alerts else []),
     ]
+    other: Warehouse = "provisioned" if warehouse == "serverless" else "serverless"
+    undeclared = _redshift(names, a, other) + ([] if alerts else _alerts(names, a))
+    return declared + _removal_only(undeclared, {st["Sid"] for st in declared})
 
 
 def policy_chars(document: dict[str, Any]) -> int:

@@ -164,6 +164,22 @@ _workgroup = _named("workgroup/{}", "WorkGroup")
 _role = _named("role/{}", "RoleName")
 _cluster = _named("cluster:{}", "ClusterIdentifier")
 _subnet_group = _named("subnetgroup:{}", "ClusterSubnetGroupName")
+_topic_by_name = _named("{}", "Name", service="sns")
+
+
+def _alarms(r: _Request) -> list[str]:
+    """CloudWatch alarms by name: AlarmName, or AlarmNames (a JSON list, as botocore sends
+    CloudWatch's requests in its JSON protocol; AlarmNames.member.N in the query protocol)."""
+    listed = r.params.get("AlarmNames")
+    if r.get("AlarmName"):
+        names = [r.get("AlarmName")]
+    elif isinstance(listed, list):
+        names = [str(n) for n in listed]
+    else:
+        names = r.numbered("AlarmNames.member")
+    return [r.arn(f"alarm:{n}") for n in names] or ["*"]
+
+
 _STAR: Resolver = lambda r: ["*"]  # noqa: E731  (no resource type: "*")
 
 # (service, operation) -> the resources its action acts on. Resource types from the Service
@@ -203,6 +219,23 @@ _RESOURCES: dict[tuple[str, str], Resolver] = {
         ).split()
     },
     **{("lambda", op): _given_arn("Resource") for op in ("TagResource", "ListTags")},
+    # SNS (Service Authorization Reference, Amazon SNS: resource type topic); a subscription's
+    # ARN is its topic's ARN and an id.
+    ("sns", "CreateTopic"): _topic_by_name,
+    **{
+        ("sns", op): _given_arn("TopicArn")
+        for op in (
+            "DeleteTopic GetTopicAttributes SetTopicAttributes ListSubscriptionsByTopic Subscribe"
+        ).split()
+    },
+    ("sns", "Unsubscribe"): _given_arn("SubscriptionArn"),
+    **{("sns", op): _given_arn("ResourceArn") for op in ("TagResource", "ListTagsForResource")},
+    # CloudWatch (Service Authorization Reference, Amazon CloudWatch: resource type alarm).
+    **{("cloudwatch", op): _alarms for op in ("PutMetricAlarm", "DeleteAlarms", "DescribeAlarms")},
+    **{
+        ("cloudwatch", op): _given_arn("ResourceARN")
+        for op in ("TagResource", "ListTagsForResource")
+    },
     **{("events", op): _rule_by_name for op in ("PutRule", "DeleteRule", "DescribeRule")},
     **{("events", op): _rule for op in ("PutTargets", "RemoveTargets", "ListTargetsByRule")},
     **{("events", op): _given_arn("ResourceARN") for op in ("TagResource", "ListTagsForResource")},
