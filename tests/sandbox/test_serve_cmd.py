@@ -4,6 +4,7 @@ refused at once, an impossible one is a usage error."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -60,9 +61,27 @@ def test_serve_answers_and_sigterm_stops_it_cleanly(tmp_path: Path) -> None:
         s3().create_bucket(Bucket="served")  # type: ignore[attr-defined]
         assert [b["Name"] for b in s3().list_buckets()["Buckets"]] == ["served"]  # type: ignore[attr-defined]
 
+        # What a topic publishes is printed, one line each.
+        sns = boto3.client(
+            "sns",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        topic = sns.create_topic(Name="served-alerts")["TopicArn"]
+        alert = {"pipeline": "fifa", "hop": "load", "state": "FAILED", "run": "jr_1"}
+        alert["look"] = "wcpipe logs job --run-id jr_1"
+        sns.publish(TopicArn=topic, Message=json.dumps(alert))
+
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(timeout=30) == 0
-        assert "Traceback" not in serve.stdout.read()
+        rest = serve.stdout.read()
+        assert "Traceback" not in rest
+        assert (
+            "alert on served-alerts: fifa load FAILED run jr_1: wcpipe logs job --run-id jr_1"
+            in rest.splitlines()
+        ), rest
         with pytest.raises(EndpointConnectionError):
             s3().list_buckets()  # type: ignore[attr-defined]
         assert not pgdata.exists(), "the warehouse's temp dir outlived the server"

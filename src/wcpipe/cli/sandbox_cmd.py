@@ -136,7 +136,8 @@ def serve(
 ) -> None:
     """Serve the sandbox on 127.0.0.1 until Ctrl-C.
 
-    Point wcpipe (or any AWS SDK) at it with --endpoint-url or AWS_ENDPOINT_URL.
+    Point wcpipe (or any AWS SDK) at it with --endpoint-url or AWS_ENDPOINT_URL. Every message
+    an SNS topic publishes (the pipeline's alerts) is printed, one line each.
     """
     from wcpipe import ui
     from wcpipe.sandbox.core import Sandbox, use_fake_credentials
@@ -162,6 +163,10 @@ def serve(
             "sandbox serve",
             {"endpoint": box.endpoint, "warehouse_dsn": box.pg_dsn, "region": box.region},
         )
+    from wcpipe.sandbox.patches import sns_delivery
+
+    # Every message a topic publishes (the pipeline's alerts among them), one line on stdout.
+    sns_delivery.listen(box, lambda *published: ui.line(sns_delivery.one_line(*published)))
     # SIGTERM (kill, a service manager) ends it as Ctrl-C does: the warehouse is stopped too.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:

@@ -45,11 +45,35 @@ class Change(Shape):
     fields: list[str]
     differences: list[Difference]
     billable: bool
+    reason: str | None = Field(None, description="Why (a removal of what the spec dropped).")
+
+
+class Cost(Shape):
+    """A billable resource's AWS list price (`spec/pricing.py`), with the plan's action for it."""
+
+    resource: str
+    kind: str
+    name: str
+    unit: str
+    quantity: float
+    dollars_per_unit: float | None
+    bills: str
+    dollars_per_hour: float | None
+    dollars_per_month: float | None
+    max_dollars_per_hour: float | None
+    region: str
+    read_on: str
+    action: str
 
 
 class PlanOutput(Shape):
     changes: list[Change]
     pending: int = Field(description="How many changes `up` would make.")
+    kept: list[str] = Field(
+        description="What an earlier spec made that this one no longer declares and `up` "
+        "keeps, with why."
+    )
+    costs: list[Cost]
 
 
 class PipelineOutputs(Shape):
@@ -80,6 +104,7 @@ class PipelineOutputs(Shape):
 
 class UpOutput(Shape):
     changes: list[Change]
+    costs: list[Cost]
     result: dict[str, str] = Field(description="Each changed resource's outcome, by key.")
     outputs: PipelineOutputs
 
@@ -88,7 +113,7 @@ class ResourceStatus(Shape):
     resource: str
     kind: str
     name: str
-    state: Literal["present", "missing", "drifted", "not-owned"]
+    state: Literal["present", "missing", "drifted", "not-owned", "undeclared"]
     drift: list[Difference]
     facts: dict[SnakeKey, Fact]
 
@@ -286,8 +311,8 @@ SHAPES: dict[str, type[BaseModel]] = {
     "demo": DemoOutput,
     "sandbox serve": ServeOutput,
 }
-"""Each command's `--output json` shape. `schema` prints JSON Schemas and `completion` a shell
-script, whatever --output says."""
+"""Each command's `--output json` shape. `schema` prints JSON Schemas, `iam-policy` IAM policy
+documents (AWS's own format) and `completion` a shell script, whatever --output says."""
 
 
 def render(command: str, data: Any) -> Any:

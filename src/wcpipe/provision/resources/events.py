@@ -17,7 +17,7 @@ targets cannot be deleted: targets go first.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from wcpipe.core.errors import ResourceFailed, ignoring
 from wcpipe.provision.resources.base import (
@@ -50,7 +50,7 @@ def event_pattern(names: Names) -> dict[str, Any]:
 class Rule(Resource):
     key = "events.rule"
     kind = "EventBridge rule"
-    depends_on = ("lambda.function", "lambda.permission")
+    depends_on: ClassVar[tuple[str, ...]] = ("lambda.function", "lambda.permission")
 
     @property
     def name(self) -> str:
@@ -59,6 +59,13 @@ class Rule(Resource):
     @property
     def _events(self) -> Any:
         return self.ctx.client("events")
+
+    def pattern(self) -> dict[str, Any]:
+        """The rule's event pattern (a subclass's rule matches other events)."""
+        return event_pattern(self.ctx.names)
+
+    def arn(self) -> str:
+        return rule_arn(self)
 
     def _description(self) -> str:
         names = self.ctx.names
@@ -88,7 +95,7 @@ class Rule(Resource):
             pattern = data.get("EventPattern")
         fields = compare(
             [
-                ("pattern", pattern, event_pattern(self.ctx.names)),
+                ("pattern", pattern, self.pattern()),
                 ("state", data.get("State"), "ENABLED"),
                 ("description", data.get("Description"), self._description()),
                 ("targets", data.get("Targets"), [self._target()]),
@@ -99,7 +106,7 @@ class Rule(Resource):
     def _put_rule(self, **extra: Any) -> dict[str, Any]:
         result: dict[str, Any] = self._events.put_rule(
             Name=self.name,
-            EventPattern=json.dumps(event_pattern(self.ctx.names)),
+            EventPattern=json.dumps(self.pattern()),
             State="ENABLED",
             Description=self._description(),
             **extra,
@@ -118,13 +125,13 @@ class Rule(Resource):
     def create(self) -> Observed | None:
         # PutRule is an upsert: a rule created meanwhile is simply overwritten, so there is no
         # "already exists" to handle (tags given here apply only if the rule is new).
-        arn = self._put_rule(Tags=self.ctx.tag_list()).get("RuleArn") or rule_arn(self)
+        arn = self._put_rule(Tags=self.ctx.tag_list()).get("RuleArn") or self.arn()
         self._put_target()
         # What DescribeRule and ListTargetsByRule would now answer: what was just sent.
         data = {
             "Name": self.name,
             "Arn": arn,
-            "EventPattern": json.dumps(event_pattern(self.ctx.names)),
+            "EventPattern": json.dumps(self.pattern()),
             "State": "ENABLED",
             "Description": self._description(),
             "EventBusName": "default",
@@ -136,12 +143,13 @@ class Rule(Resource):
         if {"pattern", "state", "description"} & set(fields.fields):
             self._put_rule()
         if "targets" in fields:
-            stale = [t["Id"] for t in observed.data.get("Targets", []) if t["Id"] != TARGET_ID]
+            ours = self._target()["Id"]
+            stale = [t["Id"] for t in observed.data.get("Targets", []) if t["Id"] != ours]
             if stale:
                 self._events.remove_targets(Rule=self.name, Ids=stale)
             self._put_target()
         if TAGS in fields:
-            arn = observed.data.get("Arn") or rule_arn(self)
+            arn = observed.data.get("Arn") or self.arn()
             self.sync_tags(
                 observed,
                 lambda tags: self._events.tag_resource(ResourceARN=arn, Tags=tag_list(tags)),
@@ -158,7 +166,7 @@ class Rule(Resource):
         ignoring(remove, NOT_FOUND)
 
     def outputs(self, observed: Observed) -> dict[str, Any]:
-        return {"arn": observed.data.get("Arn") or rule_arn(self)}
+        return {"arn": observed.data.get("Arn") or self.arn()}
 
     def facts(self, observed: Observed) -> dict[str, str]:
         targets = observed.data.get("Targets", [])
