@@ -42,6 +42,9 @@ def operational_facts(ctx: Session) -> dict[str, Any]:
         "job_run": lambda: _run_dict(jobrun.latest_run(ctx)),
         "lambda_activity": lambda: lambda_activity(ctx),
     }
+    out["alerts"] = None
+    if ctx.spec.alerts is not None:
+        readers["alerts"] = lambda: alerts_section(ctx)
     for name, read in readers.items():
         try:
             out[name] = read()

@@ -146,6 +146,10 @@ class StatusOutput(Shape):
     crawls: list[LastCrawl] | None
     job_run: JobRun | None = Field(description="The latest run; null if the job never ran.")
     lambda_activity: LambdaActivity | None
+    alerts: dict[str, str] | None = Field(
+        description="With alerts in the spec: each address's subscription state and each "
+        "alarm's state (with its reason when not OK), by address or alarm name; else null."
+    )
     unavailable: dict[SnakeKey, str] = Field(
         description="A section that could not be read (crawls, job_run, lambda_activity): why."
     )
