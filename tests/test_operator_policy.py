@@ -120,7 +120,9 @@ def test_warehouse_type_decides_the_redshift_part(tmp_path: Path) -> None:
     other = {a for a in provisioned if a.startswith("redshift-serverless:")}
     assert other == {
         f"redshift-serverless:{x}"
-        for x in "DeleteNamespace DeleteWorkgroup GetNamespace GetWorkgroup ListTagsForResource".split()
+        for x in (
+            "DeleteNamespace DeleteWorkgroup GetNamespace GetWorkgroup ListTagsForResource"
+        ).split()
     }
     other = {a for a in serverless if a.startswith("redshift:")}
     assert other == {

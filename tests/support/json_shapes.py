@@ -35,7 +35,7 @@ def _assert_snake_keys(value: Any, where: str) -> None:
     if isinstance(value, dict):
         for k, v in value.items():
             # Resource keys (s3.bucket), crawler and column names are data, not keys of a shape.
-            if where.endswith(("result", "columns", "added", "removed", "retyped")):
+            if where.endswith(("result", "columns", "added", "removed", "retyped", "alerts")):
                 continue
             assert re.fullmatch(r"[a-z][a-z0-9_]*", k), f"{where}: key {k!r} is not snake_case"
             _assert_snake_keys(v, f"{where}.{k}")

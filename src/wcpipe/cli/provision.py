@@ -141,7 +141,10 @@ def up(app: App, yes: bool) -> None:
         _warn_kept(the_plan.kept)
     if not pending:
         if app.json:
-            ui.emit_shape("up", {"changes": [], "result": {}, "outputs": _outputs(app)})
+            ui.emit_shape(
+                "up",
+                {"changes": [], "costs": [], "result": {}, "outputs": _outputs(app)},
+            )
         else:
             ui.info("No changes. The pipeline's resources match the spec.")
         return

@@ -42,6 +42,9 @@ def operational_facts(ctx: Session) -> dict[str, Any]:
         "job_run": lambda: _run_dict(jobrun.latest_run(ctx)),
         "lambda_activity": lambda: lambda_activity(ctx),
     }
+    out["alerts"] = None
+    if ctx.spec.alerts is not None:
+        readers["alerts"] = lambda: alerts_section(ctx)
     for name, read in readers.items():
         try:
             out[name] = read()
@@ -50,8 +53,6 @@ def operational_facts(ctx: Session) -> dict[str, Any]:
                 raise
             out[name] = None
             out["unavailable"][name] = f"{error_code(exc)}: {error_message(exc)}"
-    if ctx.spec.alerts is not None:
-        out["alerts"] = _guard(lambda: alerts_section(ctx))
     return out
 
 

@@ -151,13 +151,12 @@ class StatusOutput(Shape):
     crawls: list[LastCrawl] | None
     job_run: JobRun | None = Field(description="The latest run; null if the job never ran.")
     lambda_activity: LambdaActivity | None
+    alerts: dict[str, str] | None = Field(
+        description="With alerts in the spec: each address's subscription state and each "
+        "alarm's state (with its reason when not OK), by address or alarm name; else null."
+    )
     unavailable: dict[SnakeKey, str] = Field(
         description="A section that could not be read (crawls, job_run, lambda_activity): why."
-    )
-    alerts: dict[str, str] | None = Field(
-        None,
-        description="With alerts in the spec: each email address (confirmed or pending "
-        "confirmation) and each alarm (its state, and why when not OK).",
     )
 
 
@@ -321,8 +320,8 @@ SHAPES: dict[str, type[BaseModel]] = {
     "demo": DemoOutput,
     "sandbox serve": ServeOutput,
 }
-"""Each command's `--output json` shape. `schema` prints JSON Schemas and `completion` a shell
-script, whatever --output says."""
+"""Each command's `--output json` shape. `schema` prints JSON Schemas, `iam-policy` IAM policy
+documents (AWS's own format) and `completion` a shell script, whatever --output says."""
 
 
 def render(command: str, data: Any) -> Any:

@@ -310,7 +310,8 @@ class Workgroup(_Serverless):
         endpoint = wg.get("endpoint") or {}
         where = f"{endpoint['address']}:{endpoint.get('port')}" if endpoint.get("address") else ""
         out: dict[str, Fact] = {"state": str(wg.get("status", "")), "endpoint": where}
-        out["base rpu"] = wg.get("baseCapacity")
+        if wg.get("baseCapacity") is not None:
+            out["base rpu"] = int(wg["baseCapacity"])
         if wg.get("maxCapacity"):
             out["max rpu"] = int(wg["maxCapacity"])
         return out
