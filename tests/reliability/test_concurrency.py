@@ -1,6 +1,6 @@
 """Promise 4: concurrent runs. Two `wcpipe up` processes started together on the same pipeline
 converge without duplicates, and neither fails with an error a person cannot act on; a third
-`up` then finds nothing to do.
+`up` then finds nothing to do. On a provisioned cluster and on Redshift Serverless.
 
 Concurrency inside one run has its own test: the engine's threads must agree on what an AWS
 error is. botocore builds a client's exception classes lazily with an unlocked check-then-set;
@@ -16,13 +16,15 @@ import json
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from support.census import census
 from support.figures import report
-from support.harness import Pipeline
+from support.harness import Pipeline, new_pipeline
 
-SERVICES = ("iam", "lambda", "glue", "s3", "ec2", "redshift", "secretsmanager", "logs", "events")
+SERVICES = ("iam", "lambda", "glue", "s3", "ec2", "redshift", "secretsmanager", "logs", "events",
+            "redshift-serverless")  # fmt: skip
 
 
 def test_threads_share_one_set_of_exception_classes() -> None:
@@ -52,7 +54,8 @@ def test_threads_share_one_set_of_exception_classes() -> None:
     assert split == []
 
 
-def test_two_ups_at_once_converge(pipeline: Pipeline) -> None:
+def _two_ups_at_once_converge(pipeline: Pipeline) -> list[int]:
+    """Two `up`s started together; what each ended with. Checks the promise (module docstring)."""
     children = [pipeline.sh("up", "--yes") for _ in range(2)]
     results = [(c.wait(timeout=180), *c.communicate()) for c in children]
     codes = [code for code, _, _ in results]
@@ -69,4 +72,15 @@ def test_two_ups_at_once_converge(pipeline: Pipeline) -> None:
     assert census(pipeline).converged() == {}
     plan = pipeline.cli("--output", "json", "plan")
     assert json.loads(plan.out)["pending"] == 0, plan.out
-    report(f"concurrent up: exit codes {codes}")
+    return codes
+
+
+def test_two_ups_at_once_converge(pipeline: Pipeline) -> None:
+    report(f"concurrent up: exit codes {_two_ups_at_once_converge(pipeline)}")
+
+
+def test_two_ups_at_once_converge_on_serverless(sandbox: Any, tmp_path: Path) -> None:
+    """The same race on Redshift Serverless: both create the namespace and the workgroup (one
+    gets ConflictException, an outcome) and wait for them."""
+    codes = _two_ups_at_once_converge(new_pipeline(sandbox, tmp_path, warehouse="serverless"))
+    report(f"concurrent up on Serverless: exit codes {codes}")

@@ -82,3 +82,16 @@ def test_a_workgroup_of_the_same_name_not_ours_is_left_alone(ctx: Context, athen
         group.ensure()
     assert group.destroy() == "kept"
     assert athena.get_work_group(WorkGroup="wcpipe-fifa")["WorkGroup"]["Name"] == "wcpipe-fifa"
+
+
+def test_a_create_that_loses_the_race_to_another_run_of_ours_is_an_outcome(
+    ctx: Context, athena: Any
+) -> None:
+    """Two `up`s at once: the second CreateWorkGroup is refused (InvalidRequestException, as a
+    name taken is); the workgroup it finds is ours, so the create is done, not failed."""
+    wg = Workgroup(ctx)
+    assert wg.ensure() == "created"
+    assert wg.create() is None  # the other run's create, after ours
+    athena.untag_resource(ResourceARN=wg._arn, TagKeys=list(ctx.tags))
+    with pytest.raises(athena.exceptions.InvalidRequestException):
+        wg.create()  # someone else's: the refusal stands

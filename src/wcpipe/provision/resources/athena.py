@@ -76,12 +76,19 @@ class Workgroup(Resource):
             "ResultConfiguration": {"OutputLocation": self.ctx.names.athena_results_uri},
             "EnforceWorkGroupConfiguration": True,
         }
-        self._athena.create_work_group(
-            Name=self.name,
-            Configuration=configuration,
-            Description=f"wcpipe pipeline {self.ctx.spec.name}: verify's source-side queries",
-            Tags=tag_list(self.ctx.tags),
-        )
+        try:
+            self._athena.create_work_group(
+                Name=self.name,
+                Configuration=configuration,
+                Description=f"wcpipe pipeline {self.ctx.spec.name}: verify's source-side queries",
+                Tags=tag_list(self.ctx.tags),
+            )
+        except self._athena.exceptions.InvalidRequestException:
+            # A name taken is InvalidRequestException too: if a concurrent run of this pipeline
+            # has just made it, that is an outcome, not a failure.
+            found = self.describe()
+            if found is None or not self.owned(found):
+                raise
         return None  # described again: GetWorkGroup adds the defaults AWS fills in
 
     def update(self, observed: Observed, fields: Differences) -> None:

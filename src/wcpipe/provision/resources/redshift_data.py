@@ -7,7 +7,8 @@ Contract:
   lives and dies with the warehouse, and one that is not ours is for `plan` to mark and `up` to
   stop at, not to read with credentials it does not take). Otherwise it reads the table's
   columns from `information_schema.columns`.
-- `create` runs `CREATE SCHEMA IF NOT EXISTS` and `sql.create_table(spec)`; both are idempotent.
+- `create` runs `CREATE SCHEMA IF NOT EXISTS` and `sql.create_table(spec)`; both are idempotent,
+  and a create that fails while another run made the table is that run's outcome.
 - `differences` compares the spec's columns with the table's, by name and normalized type
   ("columns: +name", "column name: varchar(64) -> varchar(128)"). Columns the table has and the
   spec does not are left alone, and so is nullability.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from wcpipe.core.errors import WcpipeError
 from wcpipe.provision.resources.base import (
     Context,
     Difference,
@@ -212,8 +214,20 @@ class TargetTable(Resource):
         return out
 
     def create(self) -> Observed | None:
-        warehouse.execute(self.ctx, sql.create_schema(self.ctx.spec), what="creating the schema")
-        warehouse.execute(self.ctx, sql.create_table(self.ctx.spec), what=f"creating {self.name}")
+        try:
+            warehouse.execute(
+                self.ctx, sql.create_schema(self.ctx.spec), what="creating the schema"
+            )
+            warehouse.execute(
+                self.ctx, sql.create_table(self.ctx.spec), what=f"creating {self.name}"
+            )
+        except WcpipeError:
+            # Two runs creating it at once: IF NOT EXISTS does not make concurrent creates safe
+            # (PostgreSQL, the sandbox's warehouse, fails the loser on a catalog unique index),
+            # so a failed create after which the table exists is the other run's outcome.
+            if self.describe() is None:
+                raise
+            return None
         warehouse.execute(self.ctx, sql.mark_table(self.ctx.spec), what=f"marking {self.name}")
         columns = [
             {"name": c.name, "type": canonical_type(c.type), "nullable": c.nullable}
