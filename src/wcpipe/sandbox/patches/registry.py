@@ -28,6 +28,7 @@ from wcpipe.sandbox.patches import (
     jobs,
     lambda_runner,
     latency,
+    s3_events,
     s3_policy,
     serverless,
 )
@@ -41,6 +42,7 @@ MODULES: tuple[ModuleType, ...] = (
     athena_ops,  # the Athena workgroup operations as AWS behaves
     lambda_runner,  # EventBridge -> Lambda and Invoke, without docker
     s3_policy,  # bucket policies evaluated as for a TLS request
+    s3_events,  # S3 -> EventBridge Object Created events as AWS shapes them
     crawler,  # StartCrawler crawls
     jobs,  # StartJobRun runs
     serverless,  # Redshift Serverless, which moto lacks
