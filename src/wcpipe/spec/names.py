@@ -231,3 +231,12 @@ class Names:
     @property
     def permission_sid(self) -> str:
         return f"{self.base}-events-invoke"
+
+    @property
+    def arrival_rule(self) -> str:
+        """trigger on-arrival: the rule on objects created under the prefix."""
+        return f"{self.base}-object-created"
+
+    @property
+    def arrival_permission_sid(self) -> str:
+        return f"{self.base}-arrival-invoke"

@@ -16,6 +16,7 @@ Dependency keys (`<service>.<what>`), for orientation:
     glue.classifier, glue.s3-database ── glue.s3-crawler
     logs.lambda-log-group ── lambda.function
     s3.bucket ── athena.workgroup (verify's queries; results in the bucket)
+    trigger on-arrival: s3.event-notifications, lambda.arrival-permission ── events.arrival-rule
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ def catalog(ctx: Context) -> list[Resource]:
         events.Rule,
         athena.Workgroup,
     ]
+    if ctx.spec.on_arrival:
+        classes += [s3_objects.EventNotifications, lambda_.ArrivalPermission, events.ArrivalRule]
     if ctx.spec.warehouse.type == "serverless":
         classes += [redshift_serverless.Namespace, redshift_serverless.Workgroup]
     else:

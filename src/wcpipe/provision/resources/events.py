@@ -1,4 +1,7 @@
-"""EventBridge: the rule that sends "the S3 crawler succeeded" to the Lambda function.
+"""EventBridge: the rule that sends "the S3 crawler succeeded" to the Lambda function (`Rule`),
+and with trigger on-arrival the rule that sends "an object was created under the prefix" to it
+(`ArrivalRule`, `arrival_pattern`: S3's own Object Created events, which the bucket sends once
+`s3.event-notifications` enables them; lambda/handler.py starts the crawler on them).
 
 Contract (see `resources/base.py`): `describe` reads only (describe_rule, list_targets_by_rule,
 list_tags_for_resource); `differences` is pure and names `pattern`, `state`, `description`,
@@ -17,7 +20,7 @@ targets cannot be deleted: targets go first.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from wcpipe.core.errors import ResourceFailed, ignoring
 from wcpipe.provision.resources.base import (
@@ -34,6 +37,7 @@ from wcpipe.provision.resources.lambda_ import function_arn, rule_arn
 from wcpipe.spec.names import Names
 
 TARGET_ID = "start-glue-job"
+ARRIVAL_TARGET_ID = "start-s3-crawler"
 RETRY_POLICY = {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 3600}
 NOT_FOUND = "ResourceNotFoundException"
 
@@ -47,10 +51,25 @@ def event_pattern(names: Names) -> dict[str, Any]:
     }
 
 
+def arrival_pattern(names: Names) -> dict[str, Any]:
+    """The pattern that matches only "an object was created under our prefix in our bucket"
+    (the event's shape: Amazon S3 User Guide, "EventBridge event message structure"; prefix
+    matching: EventBridge User Guide, "Content filtering in event patterns")."""
+    return {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {
+            "bucket": {"name": [names.bucket]},
+            "object": {"key": [{"prefix": names.prefix}]},
+        },
+    }
+
+
 class Rule(Resource):
     key = "events.rule"
     kind = "EventBridge rule"
-    depends_on = ("lambda.function", "lambda.permission")
+    depends_on: ClassVar[tuple[str, ...]] = ("lambda.function", "lambda.permission")
+    target_id = TARGET_ID
 
     @property
     def name(self) -> str:
@@ -60,12 +79,15 @@ class Rule(Resource):
     def _events(self) -> Any:
         return self.ctx.client("events")
 
+    def pattern(self) -> dict[str, Any]:
+        return event_pattern(self.ctx.names)
+
     def _description(self) -> str:
         names = self.ctx.names
         return f"wcpipe {self.ctx.spec.name}: start {names.job} when {names.s3_crawler} succeeds"
 
     def _target(self) -> dict[str, Any]:
-        return {"Id": TARGET_ID, "Arn": function_arn(self), "RetryPolicy": RETRY_POLICY}
+        return {"Id": self.target_id, "Arn": function_arn(self), "RetryPolicy": RETRY_POLICY}
 
     def describe(self) -> Observed | None:
         rule = ignoring(lambda: self._events.describe_rule(Name=self.name), NOT_FOUND)
@@ -88,7 +110,7 @@ class Rule(Resource):
             pattern = data.get("EventPattern")
         fields = compare(
             [
-                ("pattern", pattern, event_pattern(self.ctx.names)),
+                ("pattern", pattern, self.pattern()),
                 ("state", data.get("State"), "ENABLED"),
                 ("description", data.get("Description"), self._description()),
                 ("targets", data.get("Targets"), [self._target()]),
@@ -99,7 +121,7 @@ class Rule(Resource):
     def _put_rule(self, **extra: Any) -> dict[str, Any]:
         result: dict[str, Any] = self._events.put_rule(
             Name=self.name,
-            EventPattern=json.dumps(event_pattern(self.ctx.names)),
+            EventPattern=json.dumps(self.pattern()),
             State="ENABLED",
             Description=self._description(),
             **extra,
@@ -118,13 +140,13 @@ class Rule(Resource):
     def create(self) -> Observed | None:
         # PutRule is an upsert: a rule created meanwhile is simply overwritten, so there is no
         # "already exists" to handle (tags given here apply only if the rule is new).
-        arn = self._put_rule(Tags=self.ctx.tag_list()).get("RuleArn") or rule_arn(self)
+        arn = self._put_rule(Tags=self.ctx.tag_list()).get("RuleArn") or self._arn()
         self._put_target()
         # What DescribeRule and ListTargetsByRule would now answer: what was just sent.
         data = {
             "Name": self.name,
             "Arn": arn,
-            "EventPattern": json.dumps(event_pattern(self.ctx.names)),
+            "EventPattern": json.dumps(self.pattern()),
             "State": "ENABLED",
             "Description": self._description(),
             "EventBusName": "default",
@@ -136,12 +158,13 @@ class Rule(Resource):
         if {"pattern", "state", "description"} & set(fields.fields):
             self._put_rule()
         if "targets" in fields:
-            stale = [t["Id"] for t in observed.data.get("Targets", []) if t["Id"] != TARGET_ID]
+            targets = observed.data.get("Targets", [])
+            stale = [t["Id"] for t in targets if t["Id"] != self.target_id]
             if stale:
                 self._events.remove_targets(Rule=self.name, Ids=stale)
             self._put_target()
         if TAGS in fields:
-            arn = observed.data.get("Arn") or rule_arn(self)
+            arn = observed.data.get("Arn") or self._arn()
             self.sync_tags(
                 observed,
                 lambda tags: self._events.tag_resource(ResourceARN=arn, Tags=tag_list(tags)),
@@ -158,7 +181,10 @@ class Rule(Resource):
         ignoring(remove, NOT_FOUND)
 
     def outputs(self, observed: Observed) -> dict[str, Any]:
-        return {"arn": observed.data.get("Arn") or rule_arn(self)}
+        return {"arn": observed.data.get("Arn") or self._arn()}
+
+    def _arn(self) -> str:
+        return rule_arn(self, self.name)
 
     def facts(self, observed: Observed) -> dict[str, str]:
         targets = observed.data.get("Targets", [])
@@ -166,3 +192,23 @@ class Rule(Resource):
             "state": str(observed.data.get("State", "?")),
             "targets": ", ".join(t["Arn"].rsplit(":", 1)[-1] for t in targets) or "none",
         }
+
+
+class ArrivalRule(Rule):
+    """trigger on-arrival: objects created under the prefix invoke the function, which starts
+    the S3 crawler (lambda/handler.py coalesces a burst into one crawl)."""
+
+    key = "events.arrival-rule"
+    depends_on = ("lambda.function", "lambda.arrival-permission", "s3.event-notifications")
+    target_id = ARRIVAL_TARGET_ID
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.arrival_rule
+
+    def pattern(self) -> dict[str, Any]:
+        return arrival_pattern(self.ctx.names)
+
+    def _description(self) -> str:
+        names = self.ctx.names
+        return f"wcpipe {self.ctx.spec.name}: start {names.s3_crawler} when data arrives"

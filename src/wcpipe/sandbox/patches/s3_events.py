@@ -14,7 +14,13 @@ API that created the object: PutObject, POST Object, CopyObject or CompleteMulti
 tests/sandbox/test_s3_events.py). Amazon S3 delivers to the default bus only ("Using
 EventBridge", EventBridge.html).
 
-Contract: `install()` (once per process, as `context.or_moto`) replaces that moto function: an
+moto also keeps a bucket's EventBridgeConfiguration but leaves it out of
+GetBucketNotificationConfiguration's answer; S3 answers it (an empty element) when EventBridge
+notifications are on (Amazon S3 API Reference, GetBucketNotificationConfiguration).
+
+Contract: `install()` (once per process) makes GetBucketNotificationConfiguration answer
+EventBridgeConfiguration (plain: it holds for moto's in-process mock too), and replaces moto's
+send function (as `context.or_moto`): an
 Object Created event goes through `sandbox.emit_event`, which delivers it to every matching
 rule's targets (Lambda targets through lambda_runner). Other event types (deleted, tags, ACL,
 restore) keep moto's own delivery. A multipart upload puts one event (moto notifies twice).
@@ -29,6 +35,7 @@ from typing import Any
 
 from moto.s3 import notifications
 from moto.s3.notifications import S3NotificationEvent
+from moto.s3.responses import S3Response
 
 from wcpipe.sandbox.context import current, once, or_moto
 from wcpipe.sandbox.patches.glue_events import iso_z, safe_log
@@ -37,6 +44,7 @@ PINS: tuple[tuple[str, str], ...] = (
     ("moto.s3.notifications", "_send_event_bridge_message"),
     ("moto.s3.notifications", "S3NotificationEvent"),
     ("moto.s3.models", "FakeKey"),  # .multipart: set on an object a multipart upload completed
+    ("moto.s3.responses", "S3Response"),  # get_bucket_notification
 )
 
 # The API each object-created notification stands for: detail.reason (module docstring).
@@ -102,7 +110,39 @@ def _send(account_id: str, bucket: Any, event_name: Any, key: Any) -> None:
         safe_log(sandbox, LOG_GROUP, "events", f"Object Created {key.name}: not delivered: {exc}")
 
 
+_moto_get_notification: Any = S3Response.get_bucket_notification
+
+
+def _get_bucket_notification(self: Any) -> Any:
+    """moto's answer, with EventBridgeConfiguration when the bucket has it."""
+    config = self.backend.get_bucket_notification_configuration(self.bucket_name)
+    if config is None or config.event_bridge is None:
+        return _moto_get_notification(self)
+    from moto.core.responses import ActionResult
+
+    def build(items: list[Any], arn_key: str) -> list[dict[str, Any]]:
+        return [_configuration(item, arn_key) for item in items]
+
+    result = {
+        "TopicConfigurations": build(config.topic, "TopicArn"),
+        "QueueConfigurations": build(config.queue, "QueueArn"),
+        "LambdaFunctionConfigurations": build(config.cloud_function, "LambdaFunctionArn"),
+        "EventBridgeConfiguration": {},
+    }
+    self.data["Action"] = "GetBucketNotificationConfiguration"
+    return self.serialized(ActionResult(result))
+
+
+def _configuration(item: Any, arn_key: str) -> dict[str, Any]:
+    """One topic/queue/function configuration as moto's own get_bucket_notification builds it."""
+    out: dict[str, Any] = {"Id": item.id, arn_key: item.arn, "Events": item.events}
+    if item.filters:
+        out["Filter"] = {"Key": {"FilterRules": item.filters["S3Key"]["FilterRule"]}}
+    return out
+
+
 @once
 def install() -> None:
-    """Put S3's Object Created events on the bus in AWS's shape."""
+    """Put S3's Object Created events on the bus in AWS's shape; answer EventBridgeConfiguration."""
     notifications._send_event_bridge_message = or_moto(_send, _moto_send)
+    S3Response.get_bucket_notification = _get_bucket_notification  # type: ignore[method-assign]
