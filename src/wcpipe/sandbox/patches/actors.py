@@ -65,10 +65,19 @@ _RESOURCES: dict[str, Resolver] = {
         f"glue:{op}": lambda p, r, a: [f"arn:aws:glue:{r}:{a}:job/{p.get('JobName', '')}"]
         for op in ("StartJobRun", "GetJobRun", "GetJobRuns", "GetJob", "BatchStopJobRun")
     },
+    # StartCrawler and GetCrawler take `crawler` (the same page).
+    **{
+        f"glue:{op}": lambda p, r, a: [f"arn:aws:glue:{r}:{a}:crawler/{p.get('Name', '')}"]
+        for op in ("StartCrawler", "GetCrawler")
+    },
 }
 # moto's S3 action names that are not IAM's (Service Authorization Reference, Amazon S3:
-# HeadBucket is authorised as s3:ListBucket).
-_S3_ACTIONS = {"HeadBucket": "ListBucket"}
+# HeadBucket, ListObjects and ListObjectsV2 are authorised as s3:ListBucket).
+_S3_ACTIONS = {
+    "HeadBucket": "ListBucket",
+    "ListObjects": "ListBucket",
+    "ListObjectsV2": "ListBucket",
+}
 
 
 class RoleDenied(Exception):
