@@ -30,6 +30,7 @@ from wcpipe.sandbox.patches import (
     latency,
     s3_events,
     s3_policy,
+    schedules,
     serverless,
 )
 
@@ -48,6 +49,7 @@ MODULES: tuple[ModuleType, ...] = (
     serverless,  # Redshift Serverless, which moto lacks
     latency,  # the readiness delays of a latency profile
     actors,  # requests made as a role authorised as that role
+    schedules,  # scheduled crawlers start on the sandbox's clock
 )
 
 
