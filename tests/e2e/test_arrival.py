@@ -5,11 +5,13 @@ causes at most two crawls and loads every row once; `down` removes the arrival r
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -126,3 +128,41 @@ def test_a_burst_of_20_objects_costs_at_most_two_crawls_and_loads_every_row_once
     assert pipeline.rows() == 42
     assert 1 <= crawls <= 2, crawls
     print(f"\nburst of 20: {crawls} crawls, {runs - runs_before} job runs")
+
+
+def test_push_wait_follows_the_arrival_to_verify_and_status_shows_it(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    new = tmp_path / "push-4000.csv"
+    new.write_bytes(_burst_file(1000))  # year 4000
+    pushed = pipeline.wcpipe("push", str(new), "--wait", "--appear-timeout", "60")
+    assert pushed.code == 0, pushed
+    assert f"{PREFIX}push-4000.csv" in pushed.out and "uploaded" in pushed.out
+    assert "verify public.attendance" in pushed.out and "MISMATCH" not in pushed.out
+    assert pipeline.rows() == 43
+    # The same content again: not sent, so nothing arrives and there is nothing to follow.
+    again = pipeline.wcpipe("--output", "json", "push", str(new), "--wait")
+    assert again.code == 0, again
+    assert json.loads(again.out)["pushed"][0]["result"] == "unchanged"
+    status = pipeline.wcpipe("--output", "json", "status")
+    assert status.code == 0, status
+    trigger = json.loads(status.out)["trigger"]
+    assert trigger["trigger"] == "on-arrival"
+    assert trigger["last arrival"].startswith(f"{PREFIX}push-4000.csv at ")
+
+
+def test_push_of_a_missing_file_is_one_line_exit_2_no_request(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    from support.requests import Requests
+
+    requests = Requests.everywhere()
+    try:
+        missing = pipeline.wcpipe("push", str(tmp_path / "nope.csv"))
+    finally:
+        requests.close()
+    assert missing.code == 2, missing
+    assert missing.err.strip().splitlines() == [
+        f"error: push: {tmp_path / 'nope.csv'}: no such file"
+    ]
+    assert requests.ops == []

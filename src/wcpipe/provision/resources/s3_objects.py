@@ -55,6 +55,25 @@ def _short(sha256: str | None) -> str | None:
     return None if sha256 is None else f"sha256:{sha256[:12]}"
 
 
+def _put_args(sha: str, content_type: str) -> dict[str, Any]:
+    """What every object wcpipe uploads carries: its SHA-256, SSE-S3, its content type."""
+    return {"Metadata": {"sha256": sha}, "ServerSideEncryption": SSE, "ContentType": content_type}
+
+
+def upload_data_file(
+    s3: Any, bucket: str, key: str, path: Path, sha: str | None = None
+) -> dict[str, Any]:
+    """Upload one data file with its SHA-256 in the metadata; return its sha256 and size."""
+    with path.open("rb") as handle:
+        if sha is None:
+            sha = packaging.stream_sha256(handle)
+            handle.seek(0)
+        size = path.stat().st_size
+        # upload_fileobj streams, switching to a multipart upload for large files.
+        s3.upload_fileobj(handle, bucket, key, ExtraArgs=_put_args(sha, "text/csv"))
+    return {"sha256": sha, "size": size}
+
+
 class _Objects(Resource):
     """Objects in the pipeline bucket, each uploaded only when its SHA-256 changed."""
 
@@ -97,11 +116,7 @@ class _Objects(Resource):
         return found
 
     def _put_args(self, sha: str, content_type: str) -> dict[str, Any]:
-        return {
-            "Metadata": {"sha256": sha},
-            "ServerSideEncryption": SSE,
-            "ContentType": content_type,
-        }
+        return _put_args(sha, content_type)
 
 
 class Artifacts(_Objects):
@@ -224,15 +239,7 @@ class DataFiles(_Objects):
         """Upload one file with its SHA-256 in the metadata; return its sha256 and size."""
         if not path.is_file():
             self._missing(key)
-        with path.open("rb") as handle:
-            sha = packaging.stream_sha256(handle)
-            size = handle.tell()
-            handle.seek(0)
-            # upload_fileobj streams, switching to a multipart upload for large files.
-            self.s3.upload_fileobj(
-                handle, self.bucket, key, ExtraArgs=self._put_args(sha, "text/csv")
-            )
-        return {"sha256": sha, "size": size}
+        return upload_data_file(self.s3, self.bucket, key, path)
 
     def delete(self, observed: Observed) -> None:
         present = [k for k, sha in observed.data.get("objects", {}).items() if sha is not None]
