@@ -1,0 +1,52 @@
+"""trigger on-arrival under the reliability suites' promises: its resources (the bucket's
+EventBridge notifications, the arrival rule and its target, the arrival invoke permission) are
+owned, counted by the census, converge through `up` and `down` killed anywhere (test_crash's
+chain), and `down` leaves nothing of them; a same-named arrival rule that is not ours is neither
+adopted nor deleted."""
+
+from __future__ import annotations
+
+import json
+
+from support.census import census
+from support.figures import report
+from support.harness import Pipeline, tagged
+
+from reliability.test_crash import _our_bucket, crash_until_done
+
+
+def _on_arrival(pl: Pipeline) -> Pipeline:
+    pl.rewrite(lambda doc: doc.update(trigger="on-arrival"))
+    return pl
+
+
+def test_on_arrival_up_and_down_killed_anywhere_converge(pipeline: Pipeline) -> None:
+    pl = _on_arrival(pipeline)
+    _our_bucket(pl)
+    up_kills = crash_until_done(pl, "up", "--yes")
+    found = census(pl)
+    assert found.converged() == {}
+    assert found.found["EventBridge rule"] == 2 and found.found["EventBridge target"] == 2
+    assert found.found["S3 EventBridge notifications"] == 1
+    assert found.found["arrival invoke permission"] == 1
+    plan = pl.cli("--output", "json", "plan")
+    assert plan.code == 0 and json.loads(plan.out)["pending"] == 0, plan
+    down_kills = crash_until_done(pl, "down", "--yes")
+    assert census(pl).leftovers() == {}
+    assert tagged(pl.sandbox, pl.name) == []
+    report(
+        f"on-arrival crash consistency: {len(up_kills) - 1} kill points in up, "
+        f"{len(down_kills) - 1} in down"
+    )
+
+
+def test_an_arrival_rule_not_ours_is_neither_adopted_nor_deleted(pipeline: Pipeline) -> None:
+    pl = _on_arrival(pipeline)
+    events, rule = pl.client("events"), pl.names().arrival_rule
+    events.put_rule(Name=rule, EventPattern='{"source": ["theirs"]}')
+    up = pl.cli("up", "--yes")
+    assert up.code == 1 and rule in up.err and "not owned" in up.err, up
+    down = pl.cli("down", "--yes")
+    assert down.code == 0, down
+    assert events.describe_rule(Name=rule)["EventPattern"] == '{"source": ["theirs"]}'
+    events.delete_rule(Name=rule)
