@@ -166,3 +166,38 @@ def test_push_of_a_missing_file_is_one_line_exit_2_no_request(
         f"error: push: {tmp_path / 'nope.csv'}: no such file"
     ]
     assert requests.ops == []
+
+
+@pytest.mark.parametrize("sid", ["StartCrawler", "ListArrivals"])
+def test_each_arrival_statement_of_the_lambda_role_is_necessary(
+    pipeline: Pipeline, sid: str
+) -> None:
+    """test_least_privilege's proof for the statements trigger on-arrival adds (its pipeline is
+    manual): without the statement an arrival is denied where it needs it, and loads nothing."""
+    from e2e.test_least_privilege import _actions, _policy, _put
+    from wcpipe.sandbox.patches.actors import denials
+
+    sandbox, role = pipeline.sandbox, "wcpipe-fifa-lambda"
+    deployed = _policy(sandbox, role)
+    [statement] = [s for s in deployed["Statement"] if s["Sid"] == sid]
+    _put(
+        sandbox,
+        role,
+        {**deployed, "Statement": [s for s in deployed["Statement"] if s != statement]},
+    )
+    denials(sandbox).clear()
+    rows = pipeline.rows()
+    try:
+        body = _burst_file({"StartCrawler": 2000, "ListArrivals": 2001}[sid])
+        s3 = sandbox.client("s3")
+        s3.put_object(Bucket=pipeline.bucket, Key=f"{PREFIX}denied-{sid}.csv", Body=body)
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline and not (
+            any(d.action in _actions(statement) for d in denials(sandbox)) and not pipeline.busy()
+        ):
+            time.sleep(0.2)
+        assert sandbox.idle(timeout=30)
+    finally:
+        _put(sandbox, role, deployed)
+    assert {d.action for d in denials(sandbox)} & _actions(statement), denials(sandbox)
+    assert pipeline.rows() == rows
