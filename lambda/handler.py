@@ -19,6 +19,11 @@ that arrives while a crawl runs is not left behind.
   which that next crawl's success starts. A crawler already running again: {"action":
   "deferred"}, for the same reason. So a burst costs at most two crawls and one job run, and the
   job (bookmarks, merge) reads every object once.
+- A crawl that succeeds while a job run goes starts no second run ("already running"). So when
+  a run of the job succeeds ("Glue Job State Change", state SUCCEEDED, for GLUE_JOB_NAME), the
+  objects not older than the run's start second are crawled again ({"action": "recrawling"};
+  that crawl's success starts the next run, whose bookmark reads only them); otherwise
+  {"action": "ignored"}.
 
 Contract of `handler(event, context)`:
 - A "Glue Crawler State Change" event from aws.glue with detail.state "Succeeded" (the crawler
@@ -41,6 +46,7 @@ import os
 from typing import Any
 
 CRAWLER_EVENT = "Glue Crawler State Change"
+JOB_EVENT = "Glue Job State Change"
 OBJECT_CREATED = "Object Created"
 CRAWLING_STATES = frozenset({"RUNNING", "STOPPING"})
 CRAWLER_SUCCEEDED = "Succeeded"
@@ -140,9 +146,9 @@ def handle_arrival(event: dict[str, Any], glue: Any, crawler_name: str) -> dict[
     return {"action": "started", "reason": f"{key} arrived", "run_id": None}
 
 
-def arrived_during_crawl(s3: Any, bucket: str, prefix: str, crawl_start: Any) -> list[str]:
-    """The keys under the prefix whose LastModified is not before the crawl's start second."""
-    since = int(_seconds(crawl_start))
+def arrived_since(s3: Any, bucket: str, prefix: str, start: Any) -> list[str]:
+    """The keys under the prefix whose LastModified is not before `start`'s second."""
+    since = int(_seconds(start))
     keys = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
@@ -159,12 +165,32 @@ def _reason_to_crawl_again(
     if crawler.get("State") in CRAWLING_STATES:
         return "deferred", "the crawler runs again: its success starts the job"
     start = (crawler.get("LastCrawl") or {}).get("StartTime")
-    newer = arrived_during_crawl(s3, *arrivals, start) if start else []
+    newer = arrived_since(s3, *arrivals, start) if start else []
     if not newer:
         return None
     if not _start_crawler(glue, crawler_name):
         return "deferred", "the crawler runs again: its success starts the job"
     return "recrawling", f"{len(newer)} objects arrived during the crawl, e.g. {newer[0]}"
+
+
+def handle_job_succeeded(
+    event: dict[str, Any], glue: Any, s3: Any, crawler_name: str, arrivals: tuple[str, str]
+) -> dict[str, Any]:
+    """A run of the job succeeded: crawl what arrived while it went (docstring)."""
+    detail = event.get("detail") or {}
+    run_id = detail.get("jobRunId")
+    context = {"event_id": event.get("id"), "crawler": crawler_name, "run_id": run_id}
+    run = glue.get_job_run(JobName=detail.get("jobName"), RunId=run_id)["JobRun"]
+    newer = arrived_since(s3, *arrivals, run["StartedOn"]) if run.get("StartedOn") else []
+    if not newer:
+        reason = "nothing arrived while the run went"
+        log("INFO", f"ignored: {reason}", **context)
+        return {"action": "ignored", "reason": reason, "run_id": run_id}
+    started = _start_crawler(glue, crawler_name)
+    reason = f"{len(newer)} objects arrived while the run went, e.g. {newer[0]}"
+    action = "recrawling" if started else "absorbed"
+    log("INFO", f"{action} {crawler_name}: {reason}", **context)
+    return {"action": action, "reason": reason, "run_id": run_id}
 
 
 def handle(
@@ -219,5 +245,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     is_arrival = event.get("source") == "aws.s3" and event.get("detail-type") == OBJECT_CREATED
     if arrivals and crawler_name and is_arrival:
         return handle_arrival(event, _glue(), crawler_name)
+    detail = event.get("detail") or {}
+    is_run_success = (
+        event.get("source") == "aws.glue"
+        and event.get("detail-type") == JOB_EVENT
+        and detail.get("state") == "SUCCEEDED"
+    )
+    if arrivals and crawler_name and is_run_success and detail.get("jobName") == job_name:
+        return handle_job_succeeded(event, _glue(), _client("s3"), crawler_name, arrivals)
     s3 = _client("s3") if arrivals else None
     return handle(event, _glue(), job_name, crawler_name, s3, arrivals)

@@ -341,3 +341,34 @@ def test_a_crawler_running_again_defers_the_job(
     result = handler_module.handler(fixture_event("crawler-succeeded"), None)
     assert result["action"] == "deferred"
     assert job_runs(glue) == []
+
+
+def test_a_run_that_objects_arrived_during_is_followed_by_a_crawl(
+    handler_module: ModuleType, moto: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}during.csv", Body=b"a\n1\n")
+    glue = boto3.client("glue", region_name="us-east-1")
+    event = fixture_event("job-succeeded")
+    run_id = event["detail"]["jobRunId"]
+    for started, action in [
+        (datetime.now(UTC) - timedelta(seconds=30), "recrawling"),  # the object came after
+        (datetime.now(UTC) + timedelta(seconds=5), "ignored"),  # it was there before the run
+    ]:
+        with Stubber(glue) as stub:
+            run = {"Id": run_id, "JobName": JOB, "StartedOn": started}
+            stub.add_response("get_job_run", {"JobRun": run}, {"JobName": JOB, "RunId": run_id})
+            if action == "recrawling":
+                stub.add_response("start_crawler", {}, {"Name": CRAWLER})
+            result = handler_module.handle_job_succeeded(event, glue, s3, CRAWLER, (BUCKET, PREFIX))
+            stub.assert_no_pending_responses()
+        assert result["action"] == action, result
+
+
+def test_a_job_success_is_routed_only_with_trigger_on_arrival(
+    handler_module: ModuleType, glue: Any
+) -> None:
+    # Without ARRIVAL_BUCKET (trigger manual) a job event is ignored, as before.
+    result = handler_module.handler(fixture_event("job-succeeded"), None)
+    assert result["reason"] == "not a crawler state change ('Glue Job State Change')"

@@ -151,6 +151,28 @@ def test_push_wait_follows_the_arrival_to_verify_and_status_shows_it(
     assert trigger["last arrival"].startswith(f"{PREFIX}push-4000.csv at ")
 
 
+def test_an_object_that_arrives_while_the_job_runs_is_not_left_behind(pipeline: Pipeline) -> None:
+    # Put while the first arrival's run starts. Which path loads it depends on timing (its own
+    # crawl after the run, or the job-succeeded rule's crawl); the handler's tests pin each.
+    s3, glue = pipeline.sandbox.client("s3"), pipeline.sandbox.client("glue")
+    known = {r["Id"] for r in glue.get_job_runs(JobName=pipeline.job)["JobRuns"]}
+    rows = pipeline.rows()
+    s3.put_object(Bucket=pipeline.bucket, Key=f"{PREFIX}first.csv", Body=_burst_file(2100))
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:  # until the run this arrival starts is going
+        runs = glue.get_job_runs(JobName=pipeline.job)["JobRuns"]
+        if any(r["Id"] not in known for r in runs):
+            break
+        time.sleep(0.05)
+    s3.put_object(Bucket=pipeline.bucket, Key=f"{PREFIX}during.csv", Body=_burst_file(2101))
+    pipeline.settle(rows + 2)
+    assert pipeline.rows() == rows + 2
+    years = warehouse_rows(
+        pipeline.sandbox, "SELECT year FROM public.attendance WHERE year IN (5100, 5101)"
+    )
+    assert sorted(years) == [(5100,), (5101,)]
+
+
 def test_push_of_a_missing_file_is_one_line_exit_2_no_request(
     pipeline: Pipeline, tmp_path: Path
 ) -> None:

@@ -1,5 +1,6 @@
 """trigger on-arrival under the reliability suites' promises: its resources (the bucket's
-EventBridge notifications, the arrival rule and its target, the arrival invoke permission) are
+EventBridge notifications, the arrival and job-succeeded rules with their targets and invoke
+permissions) are
 owned, counted by the census, converge through `up` and `down` killed anywhere (test_crash's
 chain), and `down` leaves nothing of them; a same-named arrival rule that is not ours is neither
 adopted nor deleted."""
@@ -26,9 +27,10 @@ def test_on_arrival_up_and_down_killed_anywhere_converge(pipeline: Pipeline) -> 
     up_kills = crash_until_done(pl, "up", "--yes")
     found = census(pl)
     assert found.converged() == {}
-    assert found.found["EventBridge rule"] == 2 and found.found["EventBridge target"] == 2
+    assert found.found["EventBridge rule"] == 3 and found.found["EventBridge target"] == 3
     assert found.found["S3 EventBridge notifications"] == 1
     assert found.found["arrival invoke permission"] == 1
+    assert found.found["job-succeeded invoke permission"] == 1
     plan = pl.cli("--output", "json", "plan")
     assert plan.code == 0 and json.loads(plan.out)["pending"] == 0, plan
     down_kills = crash_until_done(pl, "down", "--yes")

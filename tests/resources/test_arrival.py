@@ -5,18 +5,29 @@ twice, ownership, and what the catalog lists for each trigger."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from support.paths import EVENTS_DIR
 from support.requests import Requests
 from test_lambda import FUNCTION, deps, function  # noqa: F401  (fixtures)
 
 from wcpipe.core.wait import Timing
 from wcpipe.provision.resources import catalog
 from wcpipe.provision.resources.base import Context
-from wcpipe.provision.resources.events import ArrivalRule, arrival_pattern
+from wcpipe.provision.resources.events import (
+    ArrivalRule,
+    JobSucceededRule,
+    arrival_pattern,
+    job_succeeded_pattern,
+)
 from wcpipe.provision.resources.iam_policies import lambda_policy
-from wcpipe.provision.resources.lambda_ import ArrivalPermission, Function
+from wcpipe.provision.resources.lambda_ import (
+    ArrivalPermission,
+    Function,
+    JobSucceededPermission,
+)
 from wcpipe.provision.resources.s3 import Bucket
 from wcpipe.provision.resources.s3_objects import EventNotifications
 from wcpipe.sandbox.patches import s3_events
@@ -43,7 +54,13 @@ def _keys(resources: list[Any]) -> set[str]:
     return {r.key for r in resources}
 
 
-ARRIVAL_KEYS = {"s3.event-notifications", "lambda.arrival-permission", "events.arrival-rule"}
+ARRIVAL_KEYS = {
+    "s3.event-notifications",
+    "lambda.arrival-permission",
+    "events.arrival-rule",
+    "lambda.job-succeeded-permission",
+    "events.job-succeeded-rule",
+}
 
 
 def test_the_catalog_lists_the_arrival_resources_only_for_on_arrival(
@@ -150,20 +167,53 @@ def test_arrival_rule_ensure_twice_delete_twice(ctx: Context) -> None:
     assert rule.destroy() == "absent"
 
 
+@pytest.mark.parametrize("path", sorted(EVENTS_DIR.glob("*.json")), ids=lambda p: p.stem)
+def test_job_succeeded_pattern_matches_only_our_job_succeeding(ctx: Context, path: Path) -> None:
+    event = json.loads(path.read_text())
+    assert _matches(job_succeeded_pattern(ctx.names), event) == (path.stem == "job-succeeded")
+    event["detail"]["jobName"] = "someone-elses-job"
+    assert not _matches(job_succeeded_pattern(ctx.names), event)
+
+
+def test_job_succeeded_rule_ensure_twice_delete_twice(ctx: Context) -> None:
+    ctx.publish("lambda.function", {"arn": FUNCTION_ARN})
+    rule = JobSucceededRule(ctx)
+    assert rule.ensure() == "created"
+    [target] = ctx.client("events").list_targets_by_rule(Rule="wcpipe-fifa-job-succeeded")[
+        "Targets"
+    ]
+    assert (target["Id"], target["Arn"]) == ("crawl-what-arrived-meanwhile", FUNCTION_ARN)
+    sent = Requests.on(ctx.client("events"))
+    assert rule.ensure() == "unchanged"
+    assert sent.mutating == []
+    assert rule.destroy() == "deleted"
+    assert rule.destroy() == "absent"
+
+
 # The Lambda: its arrival permission, environment and statements ------------------------------
 
 
-def test_arrival_permission_lets_only_the_arrival_rule_invoke(
+@pytest.mark.parametrize(
+    ("cls", "sid", "rule"),
+    [
+        (ArrivalPermission, "wcpipe-fifa-arrival-invoke", RULE),
+        (JobSucceededPermission, "wcpipe-fifa-job-succeeded-invoke", "wcpipe-fifa-job-succeeded"),
+    ],
+)
+def test_arrival_permissions_let_only_their_rule_invoke(
     deps: Context,  # noqa: F811
     function: Function,  # noqa: F811
+    cls: type[ArrivalPermission],
+    sid: str,
+    rule: str,
 ) -> None:
     function.ensure()
-    permission = ArrivalPermission(deps)
+    permission = cls(deps)
     assert permission.ensure() == "created"
     policy = json.loads(deps.client("lambda").get_policy(FunctionName=FUNCTION)["Policy"])
-    [found] = [s for s in policy["Statement"] if s["Sid"] == "wcpipe-fifa-arrival-invoke"]
+    [found] = [s for s in policy["Statement"] if s["Sid"] == sid]
     source = found["Condition"]["ArnLike"]["AWS:SourceArn"]
-    assert source == f"arn:aws:events:us-east-1:123456789012:rule/{RULE}"
+    assert source == f"arn:aws:events:us-east-1:123456789012:rule/{rule}"
     sent = Requests.on(deps.client("lambda"))
     assert permission.ensure() == "unchanged"
     assert sent.mutating == []

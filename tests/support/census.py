@@ -118,7 +118,8 @@ class Listings:
         lam = self.sb.client("lambda")
         if self.function not in self.names(FUNCTIONS):
             return 0
-        ours = {self._names.permission_sid, self._names.arrival_permission_sid}
+        n = self._names
+        ours = {n.permission_sid, n.arrival_permission_sid, n.job_succeeded_permission_sid}
         with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
             policy = json.loads(lam.get_policy(FunctionName=self.function)["Policy"])
             sids = [st.get("Sid") for st in policy.get("Statement", [])]
@@ -183,11 +184,14 @@ COUNTS: dict[str, Count] = {
     "s3.event-notifications": Listings.eventbridge_notifications,
     "lambda.arrival-permission": Listings.invoke_statements,
     "events.arrival-rule": Listings.rules,
+    "lambda.job-succeeded-permission": Listings.invoke_statements,
+    "events.job-succeeded-rule": Listings.rules,
 }
 PARTS: dict[str, dict[str, Count]] = {
     "ec2.security-group": {"security group ingress rule": Listings.ingress_rules},
     "events.rule": {"EventBridge target": Listings.targets},
     "events.arrival-rule": {"EventBridge target": Listings.targets},
+    "events.job-succeeded-rule": {"EventBridge target": Listings.targets},
 }
 UNLISTED = {
     "s3.artifacts": "objects in the pipeline's bucket: they go with it",

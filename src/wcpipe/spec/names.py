@@ -240,3 +240,13 @@ class Names:
     @property
     def arrival_permission_sid(self) -> str:
         return f"{self.base}-arrival-invoke"
+
+    @property
+    def job_succeeded_rule(self) -> str:
+        """trigger on-arrival: the rule on the job's runs that succeeded (objects that arrived
+        while the run went get another crawl)."""
+        return f"{self.base}-job-succeeded"
+
+    @property
+    def job_succeeded_permission_sid(self) -> str:
+        return f"{self.base}-job-succeeded-invoke"

@@ -17,6 +17,7 @@ Dependency keys (`<service>.<what>`), for orientation:
     logs.lambda-log-group ── lambda.function
     s3.bucket ── athena.workgroup (verify's queries; results in the bucket)
     trigger on-arrival: s3.event-notifications, lambda.arrival-permission ── events.arrival-rule
+                        lambda.job-succeeded-permission ── events.job-succeeded-rule
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def catalog(ctx: Context) -> list[Resource]:
     ]
     if ctx.spec.on_arrival:
         classes += [s3_objects.EventNotifications, lambda_.ArrivalPermission, events.ArrivalRule]
+        classes += [lambda_.JobSucceededPermission, events.JobSucceededRule]
     if ctx.spec.warehouse.type == "serverless":
         classes += [redshift_serverless.Namespace, redshift_serverless.Workgroup]
     else:

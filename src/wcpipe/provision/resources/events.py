@@ -1,7 +1,9 @@
 """EventBridge: the rule that sends "the S3 crawler succeeded" to the Lambda function (`Rule`),
 and with trigger on-arrival the rule that sends "an object was created under the prefix" to it
 (`ArrivalRule`, `arrival_pattern`: S3's own Object Created events, which the bucket sends once
-`s3.event-notifications` enables them; lambda/handler.py starts the crawler on them).
+`s3.event-notifications` enables them; lambda/handler.py starts the crawler on them), and the
+rule that sends "the job's run succeeded" to it (`JobSucceededRule`: objects that arrived while
+the run went are crawled then).
 
 Contract (see `resources/base.py`): `describe` reads only (describe_rule, list_targets_by_rule,
 list_tags_for_resource); `differences` is pure and names `pattern`, `state`, `description`,
@@ -38,6 +40,7 @@ from wcpipe.spec.names import Names
 
 TARGET_ID = "start-glue-job"
 ARRIVAL_TARGET_ID = "start-s3-crawler"
+JOB_SUCCEEDED_TARGET_ID = "crawl-what-arrived-meanwhile"
 RETRY_POLICY = {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 3600}
 NOT_FOUND = "ResourceNotFoundException"
 
@@ -62,6 +65,16 @@ def arrival_pattern(names: Names) -> dict[str, Any]:
             "bucket": {"name": [names.bucket]},
             "object": {"key": [{"prefix": names.prefix}]},
         },
+    }
+
+
+def job_succeeded_pattern(names: Names) -> dict[str, Any]:
+    """The pattern that matches only "our job's run succeeded" (job events spell the state
+    "SUCCEEDED"; tests/fixtures/glue-events/job-succeeded.json)."""
+    return {
+        "source": ["aws.glue"],
+        "detail-type": ["Glue Job State Change"],
+        "detail": {"jobName": [names.job], "state": ["SUCCEEDED"]},
     }
 
 
@@ -212,3 +225,24 @@ class ArrivalRule(Rule):
     def _description(self) -> str:
         names = self.ctx.names
         return f"wcpipe {self.ctx.spec.name}: start {names.s3_crawler} when data arrives"
+
+
+class JobSucceededRule(Rule):
+    """trigger on-arrival: a run of the job that succeeded invokes the function, which crawls
+    again if objects arrived while the run went (a crawl that succeeded meanwhile started no
+    second run: lambda/handler.py)."""
+
+    key = "events.job-succeeded-rule"
+    depends_on = ("lambda.function", "lambda.job-succeeded-permission")
+    target_id = JOB_SUCCEEDED_TARGET_ID
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.job_succeeded_rule
+
+    def pattern(self) -> dict[str, Any]:
+        return job_succeeded_pattern(self.ctx.names)
+
+    def _description(self) -> str:
+        names = self.ctx.names
+        return f"wcpipe {self.ctx.spec.name}: crawl what arrived while {names.job} ran"

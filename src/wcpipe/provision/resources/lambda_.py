@@ -344,3 +344,19 @@ class ArrivalPermission(Permission):
     @property
     def rule(self) -> str:
         return self.ctx.names.arrival_rule
+
+
+class JobSucceededPermission(Permission):
+    """trigger on-arrival: the job-succeeded rule (`events.JobSucceededRule`) may invoke the
+    function."""
+
+    key = "lambda.job-succeeded-permission"
+    kind = "job-succeeded invoke permission"
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.job_succeeded_permission_sid
+
+    @property
+    def rule(self) -> str:
+        return self.ctx.names.job_succeeded_rule
