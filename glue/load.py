@@ -38,6 +38,9 @@ Steps:
    new file) nothing is written, so a truncate never empties the table because of an empty run.
 6. Print one `wcpipe-counts {...}` line (read, dropped, loaded, rejected) and commit the job
    (which advances the bookmark).
+7. Publish the counts as CloudWatch metrics (`wcpipe.datamap.metrics`: namespace `wcpipe`,
+   dimension JobName), also when values were rejected (then RowsLoaded 0, LoadsSucceeded 0),
+   before the job fails. Best effort: a metric that cannot be put is printed, never fatal.
 """
 
 from __future__ import annotations
@@ -128,6 +131,17 @@ def tally(checked: Any, config: Any, raws: Sequence[str]) -> tuple[dict[str, int
     return counts, rejects
 
 
+def publish_counts(job_name: str, counts: dict[str, int], *, succeeded: bool) -> None:
+    """The run's counts to CloudWatch (step 7), with the job role's credentials Glue provides."""
+    import boto3
+
+    from wcpipe.datamap import metrics
+
+    problem = metrics.publish(boto3.client("cloudwatch"), job_name, counts, succeeded=succeeded)
+    if problem:
+        print(problem)
+
+
 def main(argv: Sequence[str]) -> None:
     from awsglue.context import GlueContext
     from awsglue.dynamicframe import DynamicFrame
@@ -181,6 +195,7 @@ def main(argv: Sequence[str]) -> None:
             f"nothing was loaded.\n{rejects.summary()}"
         )
         print(message)
+        publish_counts(args["JOB_NAME"], counts, succeeded=False)
         raise RejectedRows(message)
 
     if counts["loaded"]:
@@ -208,6 +223,7 @@ def main(argv: Sequence[str]) -> None:
     else:
         print("wcpipe: nothing to load (no new rows); the target table is unchanged")
     job.commit()
+    publish_counts(args["JOB_NAME"], counts, succeeded=True)
 
 
 if __name__ == "__main__":

@@ -221,13 +221,16 @@ def test_describe_marks_absent_and_forgets_an_earlier_run(setup) -> None:  # typ
     assert not any(ctx.known_absent(k) for k in "abcd")  # created: published again
 
 
-def test_every_dependency_names_a_resource_of_the_catalog() -> None:
+def test_every_dependency_names_a_resource_of_the_catalog(ctx: Context) -> None:
     """The engine orders only by keys it has (a warehouse type's resources are absent from the
-    other's graph), so a misspelt `depends_on` key would be dropped silently: refuse it here."""
+    other's graph), so a misspelt `depends_on` key would be dropped silently: refuse it here.
+    And every resource class is in the catalog, declared or not (`resources.undeclared`), so
+    the one a spec stops declaring is still found, planned for removal and deleted by `down`."""
     import importlib
     import pkgutil
 
     import wcpipe.provision.resources as package
+    from wcpipe.provision.resources import catalog, undeclared
 
     for info in pkgutil.iter_modules(package.__path__):
         importlib.import_module(f"{package.__name__}.{info.name}")
@@ -238,7 +241,8 @@ def test_every_dependency_names_a_resource_of_the_catalog() -> None:
 
     classes = [c for c in concrete(Resource) if c.__module__.startswith(package.__name__)]
     keys = {c.key for c in classes}
-    assert len(keys) == 31, sorted(keys)  # 22 shared, 2 provisioned, 2 serverless, 5 on-arrival
+    assert keys == {r.key for r in catalog(ctx) + undeclared(ctx)}
+    assert not {r.key for r in catalog(ctx)} & {r.key for r in undeclared(ctx)}
     unknown = {(c.key, d) for c in classes for d in c.depends_on if d not in keys}
     assert unknown == set()
 

@@ -29,7 +29,12 @@ def test_fifa_draft_matches_the_shipped_spec(spec, tmp_path: Path) -> None:  # t
     assert drafted.data.drop_rows == spec.data.drop_rows
     assert drafted.data.csv == spec.data.csv
     assert drafted.data_paths()[0].resolve() == spec.data_paths()[0].resolve()
-    shipped = {c.source_column: (c.type, c.nullable, c.clean) for c in spec.table.columns}
+    # The shipped spec's types, but with headroom: a sample's small numbers are never smallint.
+    widened = {"smallint": "integer"}
+    shipped = {
+        c.source_column: (widened.get(c.type, c.type), c.nullable, c.clean)
+        for c in spec.table.columns
+    }
     proposed = {c.source_column: (c.type, c.nullable, c.clean) for c in drafted.table.columns}
     assert proposed == shipped
 
@@ -46,7 +51,7 @@ def test_bom_and_crlf(tmp_path: Path) -> None:
 def test_semicolons_and_decimal(tmp_path: Path) -> None:
     spec, _ = _draft(tmp_path, "semi.csv", b"code;price;ok\nA;1.50;true\nB;22.75;false\nC;3;true\n")
     assert spec.data.csv.delimiter == ";"
-    assert spec.table.column("price").type == "decimal(6,2)"
+    assert spec.table.column("price").type == "decimal(7,2)"  # 2 whole digits seen, 3 more
     assert spec.table.column("ok").type == "boolean"
 
 
@@ -54,7 +59,7 @@ def test_quoted_newlines(tmp_path: Path) -> None:
     spec, _ = _draft(
         tmp_path, "notes.csv", b'id,note\n1,"first line\nsecond line"\n2,"a, b"\n3,c\n'
     )
-    assert spec.table.column("id").type == "smallint"
+    assert spec.table.column("id").type == "integer"
     assert spec.table.column("note").type.startswith("varchar(")
 
 
@@ -139,3 +144,69 @@ def test_bad_s3_uri(moto, uri: str) -> None:  # type: ignore[no-untyped-def]
 
     with pytest.raises(WcpipeError):
         sample_s3(boto3.client("s3", region_name="us-east-1"), uri)
+
+
+def test_cli_header_only_file_says_there_is_nothing_to_infer(tmp_path: Path, wcpipe) -> None:  # type: ignore[no-untyped-def]
+    source = tmp_path / "empty.csv"
+    source.write_bytes(b"id,city,amount\n")
+    out = tmp_path / "empty.yaml"
+    result = wcpipe("init", str(source), "--name", "empty", "-o", str(out))
+    assert result.code == 0, result
+    assert (
+        f"warning: {source}: a header and no data rows, so there is nothing to infer types "
+        "from: its 3 column(s) are drafted as varchar(256)"
+    ) in " ".join(result.err.split())
+    spec = load_spec(out)
+    # The header is the header, not a data row; every column is a nullable placeholder.
+    assert spec.data.csv.header is True
+    assert [(c.name, c.source_column, c.type, c.nullable) for c in spec.table.columns] == [
+        ("id", "id", "varchar(256)", True),
+        ("city", "city", "varchar(256)", True),
+        ("amount", "amount", "varchar(256)", True),
+    ]
+    assert "No data rows: nothing to infer the types from" in out.read_text()
+
+
+def test_a_one_row_file_of_numbers_is_data_not_a_header(tmp_path: Path) -> None:
+    spec, text = _draft(tmp_path, "one.csv", b"1,2.5\n")
+    assert spec.data.csv.header is False
+    assert "nothing to infer" not in text
+
+
+def test_types_leave_headroom_and_comments_say_what_was_seen(tmp_path: Path) -> None:
+    rows = [
+        b"small,big,huge,price,code",
+        b"1,300000000,9000000000000000000,12.5,AB",
+        b"30000,-2,1,0.25,CD",
+    ]
+    spec, text = _draft(tmp_path, "sizes.csv", b"\n".join(rows) + b"\n")
+    types = {c.name: c.type for c in spec.table.columns}
+    assert types == {
+        "small": "integer",  # 30000 fits smallint; 10x does not
+        "big": "bigint",  # 3e8 fits integer; 10x does not
+        "huge": "decimal(38,0)",  # 9e18 fits bigint; 10x does not
+        "price": "decimal(7,2)",  # up to 2 whole digits seen, 3 more of room
+        "code": "varchar(32)",  # 2 bytes seen: at least 32
+    }
+    assert "integer: 2 value(s) from 1 to 30000; room for 10x the largest" in text
+    assert "up to 2 whole digit(s) and 2 decimal place(s)" in text
+    assert "varchar(32): longest value 2 bytes in UTF-8" in text
+
+
+def test_small_data_is_proposed_serverless_with_the_reason(tmp_path: Path) -> None:
+    spec, text = _draft(tmp_path, "tiny.csv", b"id,v\n1,2\n2,3\n")
+    assert spec.warehouse.type == "serverless" and spec.warehouse.base_rpu == 8
+    assert "bills compute" in text and "per RPU-second" in text and "node-hour" in text
+    assert "https://aws.amazon.com/redshift/pricing/" in text
+
+
+def test_large_data_stays_provisioned(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from wcpipe.authoring.draft import SERVERLESS_MAX_BYTES
+
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"id,v\n1,2\n2,3\n")
+    sample = replace(sample_local(path), total_bytes=SERVERLESS_MAX_BYTES + 1)
+    spec = parse_spec(draft_spec(sample, name="big", spec_dir=tmp_path), base_dir=tmp_path)
+    assert spec.warehouse.type == "provisioned"

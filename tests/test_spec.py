@@ -41,6 +41,14 @@ def test_minimal_spec_gets_defaults() -> None:
     assert spec.table.schema_ == "public"
 
 
+def test_alerts_are_optional_and_keep_their_addresses() -> None:
+    assert parse_spec(MINIMAL).alerts is None
+    spec = parse_spec(MINIMAL + "alerts:\n  email: [ops@example.com, data.team@example.org]\n")
+    assert spec.alerts is not None
+    assert spec.alerts.email == ("ops@example.com", "data.team@example.org")
+    assert spec.alerts.no_load_within_minutes == 60
+
+
 def test_glue_version_defaults_to_5_1_and_accepts_exactly_the_glue_python_table() -> None:
     assert parse_spec(MINIMAL).glue.version == "5.1"
     assert list(GLUE_PYTHON) == ["4.0", "5.0", "5.1", "6.0"]
@@ -226,6 +234,20 @@ BAD_SPECS: list[tuple[str, str, int | None, str]] = [
     ("cron-both-days", _with("trigger: 'cron(0 6 * * * *)'\n"), 6, "must be '?'"),
     ("cron-minute-60", _with("trigger: 'cron(60 6 * * ? *)'\n"), 6, "Minutes: 60 is outside"),
     ("cron-bad-month", _with("trigger: 'cron(0 6 ? FOO MON *)'\n"), 6, "Month: 'FOO'"),
+    ("alerts-bad-email", _with("alerts: {email: [ops.example.com]}\n"), 6, "alerts.email[0]"),
+    ("alerts-no-email", _with("alerts: {email: []}\n"), 6, "alerts.email"),
+    (
+        "alerts-email-twice",
+        _with("alerts: {email: [ops@example.com, OPS@example.com]}\n"),
+        6,
+        "listed twice",
+    ),
+    (
+        "alerts-no-load-too-long",
+        _with("alerts: {email: [ops@example.com], no_load_within_minutes: 1441}\n"),
+        6,
+        "alerts.no_load_within_minutes",
+    ),
     (
         "nullable-not-bool",
         MINIMAL.replace("smallint}", "smallint, nullable: perhaps}"),

@@ -72,3 +72,18 @@ def test_cli_commands_import_no_boto3_or_rich_at_module_level() -> None:
         "sys.exit(1 if bad else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_alerts_section_only_with_alerts_and_says_what_is_not_created(octx, moto) -> None:  # type: ignore[no-untyped-def]
+    from wcpipe.provision.resources.base import Context
+    from wcpipe.spec.model import Alerts
+
+    assert "alerts" not in operational_status(octx)
+    spec = octx.spec.model_copy(update={"alerts": Alerts(email=("ops@example.com",))})
+    alerting = Context(spec=spec, aws=octx.aws, timing=octx.timing)
+    assert operational_status(alerting)["alerts"] == {
+        "topic": "not created",
+        "wcpipe-fifa-lambda-errors": "not created",
+        "wcpipe-fifa-rejected-values": "not created",
+        "wcpipe-fifa-no-load": "not created",
+    }

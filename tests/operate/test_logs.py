@@ -174,3 +174,36 @@ def test_cli_logs_job_never_ran(invoke, deployed) -> None:
     code, _, err = invoke("logs", "job")
     assert code == 0
     assert "never run" in err
+
+
+def test_cli_logs_follow_shows_a_job_run_that_starts_while_following(
+    invoke, deployed, octx, world
+) -> None:
+    """The follow began before any run existed; the run that starts during it is followed."""
+    glue, logs = octx.client("glue"), octx.client("logs")
+    started: list[str] = []
+
+    def start_a_run_then_stop() -> None:
+        if not started:
+            started.append(glue.start_job_run(JobName=deployed.job)["JobRunId"])
+            _put(logs, "/aws-glue/jobs/output", started[0], (_now_ms(), "loading 23 rows"))
+        elif len(world.clock.sleeps) > 3:
+            raise KeyboardInterrupt
+
+    world.hooks.append(start_a_run_then_stop)
+    code, out, err = invoke("logs", "job", "--follow")
+    assert code == 0, err
+    assert out.strip().endswith("output loading 23 rows"), out
+    assert f"following job run {started[0]}" in err
+
+
+def test_cli_logs_run_id_that_does_not_exist_is_an_error(invoke, deployed) -> None:
+    code, out, err = invoke("logs", "job", "--run-id", "jr_nope")
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [f"error: --run-id jr_nope: job {deployed.job} has no such run"]
+
+
+def test_cli_logs_run_id_before_up_hints_wcpipe_up(invoke, moto) -> None:
+    code, _, err = invoke("logs", "job", "--run-id", "jr_nope")
+    assert code == 1
+    assert "does not exist" in err and "hint: create the pipeline first: wcpipe up" in err

@@ -11,16 +11,22 @@ it was served but before its answer is read.
   cannot be sent with the create call that wcpipe makes today) is its own, deterministic test.
   The chain starts with the pipeline's bucket already created and tagged, so that window (which
   the scheduler would hit at random) does not make the chain's result a matter of luck.
+- Redshift Serverless: the chain's kill points fall on the warehouse's requests by chance, so
+  on Serverless (the one path that differs) each of its mutating requests is a kill point of
+  its own, just after it was served (the answer lost): CreateNamespace and CreateWorkgroup in
+  `up` (the next `up` finds them CREATING), DeleteWorkgroup and DeleteNamespace in `down`
+  (the next `down` finds them DELETING); then one clean run converges.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from support.census import census
 from support.figures import report
-from support.harness import Pipeline, tagged, wait_idle
+from support.harness import Pipeline, new_pipeline, tagged, wait_idle
 
 CRASH = Path(__file__).resolve().parent / "helpers" / "crash.py"
 
@@ -94,3 +100,42 @@ def test_up_killed_between_creating_and_tagging_the_bucket(pipeline: Pipeline) -
     again = pipeline.cli("up", "--yes")
     assert again.code == 0, again.err[-1500:]
     assert census(pipeline).converged() == {}
+
+
+SERVERLESS_UP = ("redshift-serverless.CreateNamespace", "redshift-serverless.CreateWorkgroup")
+SERVERLESS_DOWN = ("redshift-serverless.DeleteWorkgroup", "redshift-serverless.DeleteNamespace")
+
+
+def _killed_at_each(pl: Pipeline, operations: tuple[str, ...], *args: str) -> list[str]:
+    """One run per operation, killed once it was served (the item exists and is changing, and
+    its answer is lost), each run continuing where the last died; after each crash nothing
+    exists twice."""
+    kills = []
+    for operation in operations:
+        where = crash(pl, *args, when="response-received", WCPIPE_KILL_ON=operation)
+        assert where.endswith(operation), (operation, where)
+        assert census(pl).duplicates() == {}, f"after the crash at {where}"
+        kills.append(where)
+    return kills
+
+
+def test_serverless_up_and_down_killed_at_each_warehouse_request_converge(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    pl = new_pipeline(sandbox, tmp_path, warehouse="serverless")
+    up_kills = _killed_at_each(pl, SERVERLESS_UP, "up", "--yes")
+    again = pl.cli("up", "--yes")
+    assert again.code == 0, again
+    assert census(pl).converged() == {}
+    plan = pl.cli("--output", "json", "plan")
+    assert plan.code == 0 and json.loads(plan.out)["pending"] == 0, plan
+
+    down_kills = _killed_at_each(pl, SERVERLESS_DOWN, "down", "--yes")
+    again = pl.cli("down", "--yes")
+    assert again.code == 0, again
+    assert census(pl).leftovers() == {}
+    assert tagged(sandbox, pl.name) == []
+    report(
+        f"crash consistency on Serverless: up killed at {', '.join(up_kills)}; "
+        f"down killed at {', '.join(down_kills)}; then each finished"
+    )

@@ -1,14 +1,20 @@
 """Promise 1, the mechanism: every fault the `Faults` hook injects is an error botocore's
 standard retry mode recognizes (throttling codes and 5xx, in each service's own protocol), and
-it retries each one. The whole-pipeline runs under faults are in test_lifecycle.py."""
+it retries each one. The whole-pipeline runs under faults are in test_lifecycle.py (on a
+provisioned cluster) and here (`up` and `down` on Redshift Serverless)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from support.census import census
 from support.faults import Faults
+from support.figures import report
+from support.harness import new_pipeline, tagged
 
 # One cheap read per protocol family wcpipe uses (query, ec2, rest-xml, json, rest-json).
 CALLS = [
@@ -71,3 +77,26 @@ def test_injected_faults_parse_as_the_services_errors(
     finally:
         faults.uninstall()
     assert codes == list(faults.injected), (codes, faults.injected)
+
+
+def test_serverless_up_and_down_under_faults(sandbox: Any, faults: Faults, tmp_path: Path) -> None:
+    """Promises 1 and 10 on Redshift Serverless (the path that differs from the provisioned one
+    test_lifecycle.py runs): `up` and `down` absorb every 4th first attempt failing, the
+    namespace's and workgroup's requests among them; `plan` then has nothing to do, and `down`
+    leaves nothing in any service's listing."""
+    pl = new_pipeline(sandbox, tmp_path, warehouse="serverless")
+    up = pl.cli("up", "--yes")
+    assert up.code == 0, up
+    assert census(pl).converged() == {}
+    plan = pl.cli("--output", "json", "plan")
+    assert plan.code == 0 and json.loads(plan.out)["pending"] == 0, plan
+    down = pl.cli("down", "--yes")
+    assert down.code == 0, down
+    assert census(pl).leftovers() == {}
+    assert tagged(sandbox, pl.name) == []
+    on_serverless = {k: n for k, n in faults.by_operation.items() if k.startswith("redshift-se")}
+    assert on_serverless, f"no fault reached Redshift Serverless: {faults.by_operation}"
+    report(
+        f"serverless up+down: {faults.total} faults absorbed, {sum(on_serverless.values())} "
+        f"on Redshift Serverless ({', '.join(sorted(on_serverless))})"
+    )

@@ -182,3 +182,53 @@ def test_down_leaves_their_resources_alone(scenario: Scenario) -> None:
 def test_down_leaves_the_objects_in_their_bucket_alone(scenario: Scenario) -> None:
     """Objects at wcpipe's own keys, but in a bucket wcpipe does not own, are not wcpipe's."""
     assert scenario.after["objects"] == scenario.before["objects"]
+
+
+def _serverless_snapshot(pl: Pipeline) -> dict[str, Any]:
+    n, rs = pl.names(), pl.client("redshift-serverless")
+    ns = rs.get_namespace(namespaceName=n.namespace)["namespace"]
+    wg = rs.get_workgroup(workgroupName=n.workgroup)["workgroup"]
+    return {
+        "namespace": (ns["dbName"], ns.get("iamRoles"), ns.get("defaultIamRoleArn")),
+        "namespace tags": rs.list_tags_for_resource(resourceArn=ns["namespaceArn"])["tags"],
+        "workgroup": (wg["baseCapacity"], wg["subnetIds"], wg["securityGroupIds"]),
+        "workgroup tags": rs.list_tags_for_resource(resourceArn=wg["workgroupArn"])["tags"],
+    }
+
+
+def test_serverless_lookalikes_are_neither_adopted_nor_deleted(
+    sandbox: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Someone else's namespace and workgroup under this pipeline's Serverless names."""
+    pl = new_pipeline(sandbox, tmp_path_factory.mktemp("ownership-sl"), warehouse="serverless")
+    n, rs = pl.names(), pl.client("redshift-serverless")
+    subnets = pl.client("ec2").describe_subnets(
+        Filters=[{"Name": "vpc-id", "Values": [pl.vpc_id]}]
+    )["Subnets"]
+    rs.create_namespace(namespaceName=n.namespace, dbName="theirs", tags=[])
+    rs.create_workgroup(
+        workgroupName=n.workgroup,
+        namespaceName=n.namespace,
+        baseCapacity=32,
+        subnetIds=[s["SubnetId"] for s in subnets],
+    )
+    before = _serverless_snapshot(pl)
+    theirs = {("Redshift Serverless namespace", n.namespace)}
+    theirs.add(("Redshift Serverless workgroup", n.workgroup))
+
+    plan = pl.cli("--output", "json", "plan")
+    assert plan.code == 0, plan
+    changes = json.loads(plan.out)["changes"]
+    assert theirs <= {(c["kind"], c["name"]) for c in changes if c["action"] == "not-owned"}
+    requests = Requests.everywhere()
+    try:
+        up = pl.cli("up", "--yes")
+    finally:
+        requests.close()
+    assert up.code == 1 and "not owned" in up.err and "Traceback" not in up.err, up
+    assert requests.mutating == []
+    down = pl.cli("down", "--yes")
+    assert down.code == 0, down
+    for kind, name in theirs:
+        assert f"{kind} {name} exists but is not owned by this pipeline" in down.err
+    assert _serverless_snapshot(pl) == before

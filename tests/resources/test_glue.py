@@ -242,6 +242,32 @@ def test_connection_plan_with_unknown_endpoint_compares_what_is_known(ctx: Conte
     ]
 
 
+def test_connection_plan_with_its_warehouse_absent_says_known_after_up(ctx: Context) -> None:
+    """The warehouse was described and is absent (this `up` creates it, e.g. after
+    `warehouse.type` changed): the endpoint differs, known after up, so `up` updates it."""
+    from wcpipe.provision.resources.base import warehouse_key
+
+    connection = glue.Connection(ctx)
+    ctx.mark_absent(warehouse_key(ctx))
+    wanted = connection.connection_input(known=False)
+    observed = Observed(
+        {
+            **wanted,
+            "ConnectionProperties": {
+                **wanted["ConnectionProperties"],
+                "JDBC_CONNECTION_URL": "jdbc:redshift://old.example:5439/dev",
+            },
+        },
+        ctx.tags,
+    )
+    [url] = [d for d in connection.differences(observed) if d.field.endswith("URL")]
+    assert (url.old, url.new) == ("jdbc:redshift://old.example:5439/dev", glue.AFTER_UP)
+    assert url.text() == (
+        "ConnectionProperties.JDBC_CONNECTION_URL: jdbc:redshift://old.example:5439/dev -> "
+        "(known after up)"
+    )
+
+
 def test_connection_plan_before_the_cluster_exists_does_not_crash(published: Context) -> None:
     assert glue.Connection(published).ensure() == "created"
     fresh = Context(spec=published.spec, aws=published.aws)  # a new run: nothing published yet

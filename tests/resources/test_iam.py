@@ -194,7 +194,7 @@ def test_glue_policy_scopes_to_this_pipeline(names):
     assert "arn:aws:glue:us-east-1:123456789012:table/wcpipe_fifa_s3/*" in doc
     assert f"arn:aws:s3:::{names.bucket}/wcpipe/tmp/*" in doc
     assert f"arn:aws:s3:::{names.bucket}/raw/attendance/*" in doc
-    assert '"cloudwatch:namespace": "Glue"' in doc
+    assert '"cloudwatch:namespace": ["Glue", "wcpipe"]' in doc
 
 
 def test_lambda_policy_only_touches_the_job_and_its_log_group(names):

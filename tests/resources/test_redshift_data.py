@@ -14,6 +14,7 @@ from support.plan import texts
 from wcpipe.core.errors import WcpipeError
 from wcpipe.provision.resources import redshift_data
 from wcpipe.provision.resources.base import Context, Differences
+from wcpipe.sandbox.patches import serverless
 from wcpipe.spec.model import Spec
 from wcpipe.warehouse import sql
 
@@ -40,20 +41,25 @@ FIFA_COLUMNS: list[tuple[str, str, int | None, int | None, int | None]] = [
 
 @pytest.fixture
 def dctx(ctx: Context) -> Context:
-    """An available cluster and the admin secret, on moto."""
+    """An available cluster of this pipeline (tagged as ours) and the admin secret, on moto."""
     secret = ctx.client("secretsmanager").create_secret(
         Name=ctx.names.secret,
         SecretString=json.dumps({"username": "awsadmin", "password": PASSWORD}),
     )
     ctx.publish("secretsmanager.admin-secret", {"arn": secret["ARN"]})
+    _cluster(ctx, tags=ctx.tag_list("Key", "Value"))
+    return ctx
+
+
+def _cluster(ctx: Context, tags: list[dict[str, str]]) -> None:
     ctx.client("redshift").create_cluster(
         ClusterIdentifier=ctx.names.cluster,
         NodeType="ra3.large",
         ClusterType="single-node",
         MasterUsername="awsadmin",
         MasterUserPassword=PASSWORD,
+        Tags=tags,
     )
-    return ctx
 
 
 @pytest.fixture
@@ -118,9 +124,17 @@ INFO_NAMES = [
 ]
 
 
-def expect_columns(stub: Stubber, ctx: Context, columns: list[tuple[Any, ...]]) -> None:
+def expect_columns(
+    stub: Stubber, ctx: Context, columns: list[tuple[Any, ...]], *, marked: bool = True
+) -> None:
+    """The describe: the table's columns, then (when it exists) this pipeline's marked tables."""
     rows = [[*c, "NO" if c[0] != "games" else "YES"] for c in columns]
     expect_sql(stub, ctx, sql.table_columns_query(), COLUMNS_QUERY_PARAMS, rows, INFO_NAMES)
+    if columns:
+        marker = [{"name": "marker", "value": sql.owner_marker(ctx.spec)}]
+        owned = [["public", ctx.spec.table.name]] if marked else []
+        names = ["table_schema", "table_name"]
+        expect_sql(stub, ctx, sql.owned_tables_query(), marker, owned, names)
 
 
 def with_columns(ctx: Context, changes: dict[str, str], extra: list[dict[str, Any]]) -> Context:
@@ -178,7 +192,8 @@ def test_ensure_twice(dctx: Context, stub: Stubber) -> None:
     expect_columns(stub, dctx, [])  # no such table yet
     expect_sql(stub, dctx, 'CREATE SCHEMA IF NOT EXISTS "public"')
     expect_sql(stub, dctx, sql.create_table(dctx.spec))
-    expect_columns(stub, dctx, FIFA_COLUMNS)  # second ensure: one read, no DDL
+    expect_sql(stub, dctx, sql.mark_table(dctx.spec))  # the pipeline's marker, a comment
+    expect_columns(stub, dctx, FIFA_COLUMNS)  # second ensure: reads only, no DDL
     table = redshift_data.TargetTable(dctx)
     assert table.ensure() == "created"
     assert table.ensure() == "unchanged"
@@ -187,7 +202,11 @@ def test_ensure_twice(dctx: Context, stub: Stubber) -> None:
 
 def test_create_sends_the_spec_ddl_on_moto(dctx: Context, data_api: DataApi) -> None:
     redshift_data.TargetTable(dctx).create()
-    assert data_api.sent == [sql.create_schema(dctx.spec), sql.create_table(dctx.spec)]
+    assert data_api.sent == [
+        sql.create_schema(dctx.spec),
+        sql.create_table(dctx.spec),
+        sql.mark_table(dctx.spec),
+    ]
     assert "CREATE TABLE IF NOT EXISTS" in data_api.sent[1]
     assert '"hosts" varchar(64) NOT NULL' in data_api.sent[1]
 
@@ -200,15 +219,13 @@ def test_absent_while_warehouse_missing_or_busy(ctx: Context) -> None:
 
 
 def test_absent_when_serverless_workgroup_missing(ctx: Context) -> None:
+    """On the sandbox's Redshift Serverless (moto has none), which answers GetWorkgroup for a
+    missing workgroup with AWS's ResourceNotFoundException."""
+    serverless.install()
     raw = ctx.spec.model_dump(by_alias=True)
     raw["warehouse"]["type"] = "serverless"
     sctx = Context(spec=Spec.model_validate(raw), aws=ctx.aws, timing=ctx.timing)
-    with Stubber(sctx.client("redshift-serverless")) as stub:
-        stub.add_client_error(
-            "get_workgroup",
-            "ResourceNotFoundException",
-            expected_params={"workgroupName": "wcpipe-fifa"},
-        )
+    with Stubber(sctx.client("redshift-data")) as stub:  # no statement may be sent
         assert redshift_data.TargetTable(sctx).describe() is None
         stub.assert_no_pending_responses()
 
@@ -290,4 +307,16 @@ def test_warehouse_state_published_in_this_run_is_not_read_again(ctx: Context) -
         assert table.describe() is None
         ctx.publish("redshift.cluster", {"status": "modifying"})
         assert table.describe() is None
+        stub.assert_no_pending_responses()
+
+
+def test_a_warehouse_not_ours_holds_no_table_of_ours(ctx: Context) -> None:
+    """Someone else's same-named cluster: the table is absent, and no statement is sent with
+    credentials that are not that cluster's (plan marks the cluster not-owned, up stops)."""
+    _cluster(ctx, tags=[])
+    table = redshift_data.TargetTable(ctx)
+    with Stubber(ctx.client("redshift-data")) as stub:  # no statement may be sent
+        assert table.describe() is None  # read by itself
+        ctx.publish("redshift.cluster", {"status": "available", "owned": False})
+        assert table.describe() is None  # as the engine published it
         stub.assert_no_pending_responses()

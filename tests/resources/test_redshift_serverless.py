@@ -125,7 +125,8 @@ def test_namespace_delete_twice(sctx: Context, rs: Any) -> None:
 
 def test_namespace_password_never_in_error_text(sctx: Context) -> None:
     """Stubber: AWS's error texts are its own; this pins the redaction should one ever carry the
-    password, which the sandbox's never do."""
+    password, which the backend's never do (it keeps no password: the sandbox's warehouse takes
+    the secret's, sandbox/patches/serverless_models.py)."""
     with Stubber(sctx.client("redshift-serverless")) as stub:
         stub.add_client_error(
             "create_namespace", "ValidationException", f"adminUserPassword {PASSWORD} is too weak"
@@ -209,8 +210,9 @@ def test_workgroup_delete_twice_then_namespace(wctx: Context, rs: Any) -> None:
 
 
 def test_workgroup_create_wait_is_bounded(sctx: Context, clock: Any) -> None:
-    """Stubber: the backend's workgroups always become AVAILABLE; one stuck in CREATING is
-    what only a stub can answer."""
+    """Stubber: the backend's workgroups become AVAILABLE after its readiness delay, which runs
+    on real time (and is none on moto's in-process mock), so a workgroup that is still CREATING
+    when the injected clock's 30-minute budget is spent is what only a stub can answer."""
     wg_answer = {
         "workgroup": {"workgroupName": "wcpipe-fifa", "status": "CREATING", "namespaceName": "x"}
     }

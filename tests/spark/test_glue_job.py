@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from support.paths import FIFA_CSV, SPEC_PATH
-from support.sandbox import log_lines
+from support.sandbox import job_metrics, log_lines
 from support.sandbox import warehouse_rows as _rows
 
 from wcpipe.datamap.transform import parse_counts_line
@@ -142,6 +142,14 @@ def test_rejects_fail_the_run_and_stay_counted_when_tasks_are_retried_from_the_c
     output = _job_log(sandbox, "wcpipe-fifafault-load", "/aws-glue/jobs/output")
     assert _counts(output) == {"read": 23, "dropped": 1, "loaded": 20, "rejected": 2}
     assert _rows(sandbox, "SELECT count(*) FROM public.fifafault") == [(0,)]
+    # The script published its counts before failing (glue/load.py step 7): nothing loaded.
+    assert job_metrics(sandbox, "wcpipe-fifafault-load") == {
+        "LoadsSucceeded": 0.0,
+        "RowsDropped": 1.0,
+        "RowsLoaded": 0.0,
+        "RowsRead": 23.0,
+        "RowsRejected": 2.0,
+    }
     errors = _job_log(sandbox, "wcpipe-fifafault-load", "/aws-glue/jobs/error")
     assert any("wcpipe fault:" in ln for ln in errors), "the faults did not fire"
     assert wcpipe(*base, "down", "--yes").code == 0

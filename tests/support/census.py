@@ -53,7 +53,7 @@ NAMESPACES = Listing(
     lambda c: c.list_namespaces()["namespaces"],
     itemgetter("namespaceName"),
 )
-WORKGROUPS = Listing(
+SERVERLESS_WORKGROUPS = Listing(
     "redshift-serverless",
     lambda c: c.list_workgroups()["workgroups"],
     itemgetter("workgroupName"),
@@ -68,7 +68,9 @@ CONNECTIONS = Listing("glue", lambda c: c.get_connections()["ConnectionList"], i
 CRAWLERS = Listing("glue", lambda c: c.get_crawlers()["Crawlers"], itemgetter("Name"))
 JOBS = Listing("glue", lambda c: c.get_jobs()["Jobs"], itemgetter("Name"))
 FUNCTIONS = Listing("lambda", lambda c: c.list_functions()["Functions"], itemgetter("FunctionName"))
-WORKGROUPS = Listing("athena", lambda c: c.list_work_groups()["WorkGroups"], itemgetter("Name"))
+ATHENA_WORKGROUPS = Listing(
+    "athena", lambda c: c.list_work_groups()["WorkGroups"], itemgetter("Name")
+)
 
 
 class Listings:
@@ -167,7 +169,7 @@ COUNTS: dict[str, Count] = {
     "redshift.subnet-group": SUBNET_GROUPS,
     "redshift.cluster": CLUSTERS,
     "redshift-serverless.namespace": NAMESPACES,
-    "redshift-serverless.workgroup": WORKGROUPS,
+    "redshift-serverless.workgroup": SERVERLESS_WORKGROUPS,
     "glue.classifier": CLASSIFIERS,
     "glue.s3-database": DATABASES,
     "glue.redshift-database": DATABASES,
@@ -179,7 +181,7 @@ COUNTS: dict[str, Count] = {
     "lambda.permission": Listings.invoke_statements,
     "logs.lambda-log-group": Listings.log_groups,
     "events.rule": Listings.rules,
-    "athena.workgroup": WORKGROUPS,
+    "athena.workgroup": ATHENA_WORKGROUPS,
     # trigger on-arrival
     "s3.event-notifications": Listings.eventbridge_notifications,
     "lambda.arrival-permission": Listings.invoke_statements,

@@ -90,3 +90,27 @@ def log_lines(sandbox: Any, run_id: str, group: str = "/aws-glue/jobs/output") -
     """The messages of a job run's log stream (the stream is the run id)."""
     got = sandbox.client("logs").get_log_events(logGroupName=group, logStreamName=run_id)
     return [e["message"] for e in got["events"]]
+
+
+def job_metrics(sandbox: Any, job: str) -> dict[str, float]:
+    """The job's counts in CloudWatch (namespace wcpipe, dimension JobName), each metric's Sum
+    over the last hour, as plain boto3 reads them."""
+    from datetime import UTC, datetime, timedelta
+
+    cloudwatch = sandbox.client("cloudwatch")
+    now = datetime.now(UTC)
+    dims = [{"Name": "JobName", "Value": job}]
+    listed = cloudwatch.list_metrics(Namespace="wcpipe", Dimensions=dims)["Metrics"]
+    sums: dict[str, float] = {}
+    for name in sorted({m["MetricName"] for m in listed}):
+        points = cloudwatch.get_metric_statistics(
+            Namespace="wcpipe",
+            MetricName=name,
+            Dimensions=dims,
+            StartTime=now - timedelta(hours=1),
+            EndTime=now + timedelta(minutes=5),
+            Period=3600,
+            Statistics=["Sum"],
+        )["Datapoints"]
+        sums[name] = sum(p["Sum"] for p in points)
+    return sums

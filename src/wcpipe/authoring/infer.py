@@ -198,16 +198,60 @@ class Proposal:
     reasons: tuple[str, ...]
 
 
+# Headroom: a sample shows a handful of rows, and next month's data may not fit the narrowest
+# type that holds them. Integers get room for HEADROOM times the largest magnitude seen (so never
+# smallint: 32,767 is close to many counts and years), decimals DECIMAL_HEADROOM_DIGITS more
+# whole digits within Redshift's precision of 38 (Amazon Redshift Database Developer Guide,
+# "Numeric types": DECIMAL precision up to 38), text twice the longest value, rounded up to a
+# power of two and at least VARCHAR_MIN (VARCHAR holds up to 65,535 bytes, "Character types").
+HEADROOM = 10
+DECIMAL_HEADROOM_DIGITS = 3
+VARCHAR_MIN = 32
+VARCHAR_MAX = 65535
+MAX_DECIMAL_PRECISION = 38
+
+
 def varchar_size(max_bytes: int) -> int:
-    """Headroom: the next power of two at or above twice the longest value, at least 16."""
-    size = 16
+    """Headroom: the next power of two at or above twice the longest value, at least VARCHAR_MIN
+    (at most VARCHAR_MAX)."""
+    size = VARCHAR_MIN
     while size < 2 * max_bytes:
         size *= 2
-    return min(size, 65535)
+    return min(size, VARCHAR_MAX)
+
+
+def integer_type(lo: int, hi: int) -> str:
+    """The narrowest of integer, bigint, decimal(38,0) that holds HEADROOM times the values."""
+    room = HEADROOM * max(abs(lo), abs(hi))
+    if room < 2**31:
+        return "integer"
+    if room < 2**63:
+        return "bigint"
+    return f"decimal({MAX_DECIMAL_PRECISION},0)"
+
+
+def _numeric(p: ColumnProfile, kinds: set[str]) -> tuple[str, str]:
+    """(type, what was seen and why the type is wider)."""
+    seen = p.count - p.empty
+    if kinds == {"int"}:
+        sql = integer_type(p.int_min, p.int_max)
+        return sql, (
+            f"{sql}: {seen} value(s) from {p.int_min} to {p.int_max}; room for {HEADROOM}x "
+            "the largest, as a sample is not all the data"
+        )
+    whole = p.digits
+    precision = min(MAX_DECIMAL_PRECISION, whole + DECIMAL_HEADROOM_DIGITS + p.scale)
+    precision = max(precision, p.scale + 1)
+    sql = f"decimal({precision},{p.scale})"
+    return sql, (
+        f"{sql}: {seen} value(s), up to {whole} whole digit(s) and {p.scale} decimal place(s); "
+        f"{DECIMAL_HEADROOM_DIGITS} more whole digits of room"
+    )
 
 
 def propose(p: ColumnProfile) -> Proposal:
-    """The Redshift type, nullability and cleaning rules a column needs, with reasons."""
+    """The Redshift type, nullability and cleaning rules a column needs, with reasons (what was
+    seen, and the headroom left above it)."""
     kinds = {k for k, n in p.kinds.items() if n}
     clean: list[str] = []
     reasons: list[str] = []
@@ -217,21 +261,8 @@ def propose(p: ColumnProfile) -> Proposal:
             if p.cleaned.get(rule):
                 clean.append(rule)
                 reasons.append(f"{rule}: {p.cleaned[rule]} value(s) like {p.samples[rule]!r}")
-        if kinds == {"int"}:
-            lo, hi = p.int_min, p.int_max
-            sql = (
-                "smallint"
-                if lo >= -32768 and hi <= 32767
-                else "integer"
-                if lo >= -(2**31) and hi < 2**31
-                else "bigint"
-            )
-            if sql == "bigint" and p.digits > 18:
-                sql = "decimal(38,0)"
-        else:
-            precision = min(38, max(p.digits + p.scale + 2, p.scale + 1))
-            sql = f"decimal({precision},{p.scale})"
-        return Proposal(sql, nullable, tuple(clean), tuple(reasons))
+        sql, why = _numeric(p, kinds)
+        return Proposal(sql, nullable, tuple(clean), (*reasons, why))
     if kinds == {"boolean"}:
         return Proposal("boolean", nullable, (), ())
     if kinds == {"date"}:
@@ -248,7 +279,9 @@ def propose(p: ColumnProfile) -> Proposal:
         clean.append("empty_as_null")
         reasons.append(f"empty_as_null: {p.empty} empty value(s) load as NULL, not ''")
     size = varchar_size(p.max_bytes)
-    reasons.append(f"varchar({size}): longest value {p.max_bytes} bytes in UTF-8, doubled")
+    reasons.append(
+        f"varchar({size}): longest value {p.max_bytes} bytes in UTF-8; room for twice that"
+    )
     return Proposal(f"varchar({size})", nullable, tuple(clean), tuple(reasons))
 
 

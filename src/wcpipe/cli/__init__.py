@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "sandbox": "wcpipe.cli.sandbox_cmd:sandbox",
     "demo": "wcpipe.cli.sandbox_cmd:demo",
     "completion": "wcpipe.cli.completion_cmd:completion",
+    "iam-policy": "wcpipe.cli.iam_policy_cmd:iam_policy",
 }
 
 

@@ -115,6 +115,12 @@ class App:
 
         return catalog(self.context)
 
+    def undeclared(self) -> list[Resource]:
+        """What this pipeline may own that the spec no longer declares (`resources.undeclared`)."""
+        from wcpipe.provision.resources import undeclared
+
+        return undeclared(self.context)
+
     @property
     def json(self) -> bool:
         return self.output == "json"

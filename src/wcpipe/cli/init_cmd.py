@@ -45,8 +45,10 @@ def init(app: App, source: str, name: str | None, out: Path | None, force: bool)
     if out is None:
         stem = Path(source.rstrip("/")).stem
         out = Path("config") / f"{name or drafting._pipeline_name(stem)}.yaml"
-    text = drafting.draft_spec(sample, name=name, spec_dir=out.parent)
-    drafting.write_spec(text, out, force=force)
+    drafted = drafting.draft(sample, name=name, spec_dir=out.parent)
+    drafting.write_spec(drafted.text, out, force=force)
+    for warning in drafted.warnings:
+        ui.warn(warning)
     if app.json:
         ui.emit_json({"written": str(out)})
     else:

@@ -26,15 +26,17 @@ def logs(
 ) -> None:
     """Log lines of the job run (/aws-glue/jobs/output and /error), the crawlers
     (/aws-glue/crawlers) and the Lambda (/aws/lambda/<fn>), interleaved by time, without
-    duplicates. A log group that does not exist yet means no events yet. With --output json:
-    one JSON array, or with --follow one JSON object per line."""
+    duplicates. A log group that does not exist yet means no events yet. --follow without
+    --run-id shows each new job run as it starts. With --output json: one JSON array, or with
+    --follow one JSON object per line."""
     from wcpipe import ui
     from wcpipe.operate import logs as oplogs
 
     start_ms = oplogs.parse_since(since)
     ctx = app.context
     sources = oplogs.log_sources(ctx, which, run_id)  # type: ignore[arg-type]
-    if not sources:
+    watch_runs = follow and run_id is None and which in ("job", "all")
+    if not sources and not watch_runs:
         ui.info("no events yet: the job has never run")
         if app.json and not follow:
             ui.emit_json([])
@@ -50,8 +52,15 @@ def logs(
             ui.line(oplogs.format_event(event))
 
     if follow:
-        ui.step(f"following {', '.join(s.group for s in sources)} (Ctrl-C to stop)")
-        oplogs.follow(tail, emit, sleep=ctx.timing.sleep)
+        groups = dict.fromkeys(s.group for s in sources)
+        ui.step(f"following {', '.join(groups) or 'the job'} (Ctrl-C to stop)")
+        oplogs.follow(
+            tail,
+            emit,
+            sleep=ctx.timing.sleep,
+            discover=oplogs.new_job_runs(ctx, start_ms) if watch_runs else None,
+            on_new=_announce_runs(ui.step),
+        )
         return
     events = oplogs.read_events(tail)
     if app.json:
@@ -66,3 +75,16 @@ def logs(
             + (f" (no log group {', '.join(quiet)})" if quiet else "")
             + f" since {since}"
         )
+
+
+def _announce_runs(say: Any) -> Any:
+    """Say once per job run (its output and error groups join together) that it is followed."""
+    told: set[str] = set()
+
+    def on_new(source: Any) -> None:
+        for run_id in source.streams or ():
+            if run_id not in told:
+                told.add(run_id)
+                say(f"following job run {run_id}")
+
+    return on_new

@@ -9,7 +9,7 @@ import click
 from wcpipe.cli.app import App
 
 if TYPE_CHECKING:
-    from wcpipe.provision.engine import Change
+    from wcpipe.provision.engine import Change, Plan
 
 
 DETAILED_EXITCODE_HELP = (
@@ -23,7 +23,15 @@ def _changes_table(changes: list[Change]) -> None:
 
     ui.table(
         ["resource", "name", "action", "changes"],
-        [(c.kind, c.name, c.action, "\n".join(d.text() for d in c.differences)) for c in changes],
+        [
+            (
+                c.kind,
+                c.name,
+                c.action,
+                "\n".join([d.text() for d in c.differences] + [c.reason or ""]),
+            )
+            for c in changes
+        ],
     )
 
 
@@ -43,17 +51,27 @@ def plan(app: App, detailed_exitcode: bool) -> None:
 
     resources = app.resources()
     with ui.spinner("reading the current state"):
-        the_plan = engine.plan(app.context, resources)
+        the_plan = engine.plan(app.context, resources, app.undeclared())
     pending = the_plan.pending
     if app.json:
-        ui.emit_json({"changes": [c.as_dict() for c in the_plan.changes], "pending": len(pending)})
+        changes = [c.as_dict() for c in the_plan.changes]
+        ui.emit_json(
+            {
+                "changes": changes,
+                "pending": len(pending),
+                "kept": the_plan.kept,
+                "costs": _costs(app, the_plan),
+            }
+        )
         _exit_changes(detailed_exitcode, bool(pending))
         return
+    _warn_kept(the_plan.kept)
     if not pending:
         ui.info("No changes. The pipeline's resources match the spec.")
         return
     _changes_table(pending)
-    _warn_billable(pending)
+    _costs_table(app, the_plan)
+    _warn_removals(pending)
     for c in the_plan.blocked:
         ui.warn(f"{c.kind} {c.name}: `up` will refuse this change ({c.action})")
     unchanged = len(the_plan.changes) - len(pending)
@@ -61,12 +79,48 @@ def plan(app: App, detailed_exitcode: bool) -> None:
     _exit_changes(detailed_exitcode, True)
 
 
-def _warn_billable(pending: list[Change]) -> None:
+def _warn_kept(kept: list[str]) -> None:
+    """What an earlier spec made that this one no longer declares and `up` keeps, with why."""
+    from wcpipe import ui
+
+    for note in kept:
+        ui.warn(note)
+
+
+def _warn_removals(pending: list[Change]) -> None:
+    """A billable resource the spec no longer declares: `up` deletes it."""
     from wcpipe import ui
 
     for c in pending:
-        if c.billable and c.action == "create":
-            ui.warn(f"{c.kind} {c.name} is billable while it exists (remove it with `wcpipe down`)")
+        if c.billable and c.action == "delete":
+            ui.warn(
+                f"{c.kind} {c.name} bills while it exists and the spec no longer declares it: "
+                "`up` deletes it (with its data) once the rest has converged"
+            )
+
+
+def _costs(app: App, the_plan: Plan) -> list[dict[str, Any]]:
+    """What the plan's billable resources cost (`spec.pricing`), each with the plan's action."""
+    from wcpipe.spec.pricing import costs
+
+    actions = {c.key: c.action for c in the_plan.changes}
+    found = costs(app.spec, app.context.names)
+    return [{**c.as_dict(), "action": actions[c.resource]} for c in found if c.resource in actions]
+
+
+def _costs_table(app: App, the_plan: Plan) -> None:
+    """The cost guard: each billable resource, its pricing unit and rate, before `up` asks."""
+    from wcpipe import ui
+    from wcpipe.spec.pricing import PRICED_REGION, READ_ON, costs
+
+    keys = {c.key for c in the_plan.changes}
+    rows = [
+        (f"{c.kind} {c.name}", c.rate_text(), c.bills)
+        for c in costs(app.spec, app.context.names)
+        if c.resource in keys
+    ]
+    title = f"What it costs (AWS on-demand list prices in {PRICED_REGION}, read {READ_ON})"
+    ui.table(["billable", "rate", "billed"], rows, title=title)
 
 
 @click.command()
@@ -79,9 +133,11 @@ def up(app: App, yes: bool) -> None:
 
     resources = app.resources()
     with ui.spinner("reading the current state"):
-        the_plan = engine.plan(app.context, resources)
+        the_plan = engine.plan(app.context, resources, app.undeclared())
     the_plan.refuse_blocked(app.spec.name)
     pending = the_plan.pending
+    if not app.json:
+        _warn_kept(the_plan.kept)
     if not pending:
         if app.json:
             ui.emit_json({"changes": [], "result": {}})
@@ -90,12 +146,14 @@ def up(app: App, yes: bool) -> None:
         return
     if not app.json:
         _changes_table(pending)
-        _warn_billable(pending)
+        _costs_table(app, the_plan)
+        _warn_removals(pending)
     if not yes:
         _confirmed(f"apply {len(pending)} change(s)?", "up", "apply")
     result = engine.apply(app.context, resources, the_plan, reporter=ui.ProgressReporter())
     if app.json:
-        ui.emit_json({"changes": [c.as_dict() for c in pending], "result": result})
+        changes = [c.as_dict() for c in pending]
+        ui.emit_json({"changes": changes, "costs": _costs(app, the_plan), "result": result})
     else:
         counts: dict[str, int] = {}
         for outcome in result.values():
@@ -118,7 +176,7 @@ def status(app: App, detailed_exitcode: bool) -> None:
 
     resources = app.resources()
     with ui.spinner("reading the current state"):
-        rows = engine.status(app.context, resources)
+        rows = engine.status(app.context, resources, app.undeclared())
     extra = _operational_status(app)
     off = any(s.state != "present" for s in rows)
     if app.json:
@@ -173,9 +231,9 @@ def down(app: App, yes: bool, final_snapshot: bool | None) -> None:
 
     if final_snapshot is not None:
         app.context.final_snapshot = final_snapshot
-    resources = app.resources()
+    resources, undeclared = app.resources(), app.undeclared()
     with ui.spinner("reading the current state"):
-        the_plan = engine.plan_down(app.context, resources)
+        the_plan = engine.plan_down(app.context, resources, undeclared)
     doomed = [c for c in the_plan.changes if c.action == "delete"]
     kept = [c for c in the_plan.changes if c.action == "keep"]
     for c in kept:
@@ -198,7 +256,9 @@ def down(app: App, yes: bool, final_snapshot: bool | None) -> None:
             )
     if not yes:
         _confirmed(f"delete {len(doomed)} resource(s)?", "down", "delete")
-    result = engine.destroy(app.context, resources, the_plan, reporter=ui.ProgressReporter())
+    result = engine.destroy(
+        app.context, resources + undeclared, the_plan, reporter=ui.ProgressReporter()
+    )
     if app.json:
         ui.emit_json(
             {

@@ -103,10 +103,10 @@ def sandbox() -> None:
 @sandbox.command()
 @click.option(
     "--port",
-    type=int,
-    default=0,
+    type=click.IntRange(1, 65535),
+    default=None,
     show_default="a free port",
-    help="Port on 127.0.0.1 to listen on.",
+    help="Port on 127.0.0.1 to listen on (1-65535). One in use is refused at once.",
 )
 @click.option(
     "--data-dir",
@@ -133,7 +133,7 @@ def sandbox() -> None:
 @click.pass_obj
 def serve(
     app: App,
-    port: int,
+    port: int | None,
     data_dir: str | None,
     warehouse_dsn: str | None,
     latency: str = "none",
@@ -142,17 +142,20 @@ def serve(
 ) -> None:
     """Serve the sandbox on 127.0.0.1 until Ctrl-C.
 
-    Point wcpipe (or any AWS SDK) at it with --endpoint-url or AWS_ENDPOINT_URL.
+    Point wcpipe (or any AWS SDK) at it with --endpoint-url or AWS_ENDPOINT_URL. Every message
+    an SNS topic publishes (the pipeline's alerts) is printed, one line each.
     """
     from wcpipe import ui
     from wcpipe.sandbox.core import Sandbox, use_fake_credentials
     from wcpipe.sandbox.patches.latency import profile
+    from wcpipe.sandbox.server import check_port
 
     _glue_engine_ready(glue_engine)
+    check_port(port or 0)  # a port in use: one line, before anything starts
     region = app.region or DEMO_REGION
     use_fake_credentials(region)
     box = Sandbox(
-        port=port,
+        port=port or 0,
         data_dir=data_dir,
         warehouse_dsn=warehouse_dsn,
         region=region,
@@ -161,6 +164,10 @@ def serve(
     )
     with ui.spinner("starting the sandbox"):
         box.start()
+    from wcpipe.sandbox.patches import sns_delivery
+
+    # Every message a topic publishes (the pipeline's alerts among them), one line on stdout.
+    sns_delivery.listen(box, lambda *published: ui.line(sns_delivery.one_line(*published)))
     # SIGTERM (kill, a service manager) ends it as Ctrl-C does: the warehouse is stopped too.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:

@@ -17,7 +17,9 @@ def validate(app: App) -> None:
     summary = {
         "pipeline": spec.name,
         "region": spec.region or "(from the environment)",
-        "data": f"{len(spec.data_paths())} file(s) -> prefix {spec.data.prefix}",
+        "data": f"read in place from {spec.data.source}"
+        if spec.data.source
+        else f"{len(spec.data_paths())} file(s) -> prefix {spec.data.prefix}",
         "table": f"{spec.table.schema_}.{spec.table.name} ({len(spec.table.columns)} columns)",
         "load": spec.load.mode + (f" on {', '.join(spec.load.keys)}" if spec.load.keys else ""),
         "warehouse": spec.warehouse.type

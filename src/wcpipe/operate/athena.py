@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from wcpipe.core.wait import Timing, poll
+from wcpipe.spec import pricing
 from wcpipe.spec.session import Session
 
-# Athena pricing (aws.amazon.com/athena/pricing): $5.00 per TB of data scanned, rounded up to the
-# nearest megabyte, with a 10 MB minimum per query.
-SCAN_DOLLARS_PER_TB = 5.0
-MIN_BYTES_PER_QUERY = 10 * 2**20
+# Athena's price (per TB scanned, rounded up to the megabyte, 10 MB minimum a query), with its
+# source, lives with the other prices in spec/pricing.py.
+SCAN_DOLLARS_PER_TB = pricing.ATHENA_DOLLARS_PER_TB
+MIN_BYTES_PER_QUERY = pricing.ATHENA_MIN_BYTES_PER_QUERY
 QUERY_TIMEOUT = 30 * 60.0
 _FAILED = {"FAILED", "CANCELLED"}
 
@@ -55,7 +56,7 @@ def scan_estimate(ctx: Session) -> ScanEstimate:
     s3 = ctx.client("s3")
     objects = size = 0
     pages = s3.get_paginator("list_objects_v2").paginate(
-        Bucket=ctx.names.bucket, Prefix=ctx.spec.data.prefix
+        Bucket=ctx.names.data_bucket, Prefix=ctx.names.prefix
     )
     for page in pages:
         for item in page.get("Contents", []):

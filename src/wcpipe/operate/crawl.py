@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from wcpipe.core.errors import ResourceFailed, UsageError, error_code
 from wcpipe.core.wait import poll
+from wcpipe.operate import not_created
 from wcpipe.spec.names import GLUE_CRAWLER_LOG_GROUP
 from wcpipe.spec.session import Session
 
@@ -136,9 +137,7 @@ def start_crawler(ctx: Session, crawler: str) -> bool:
     except glue.exceptions.CrawlerRunningException:
         return True
     except glue.exceptions.EntityNotFoundException:
-        raise ResourceFailed(
-            f"crawler {crawler!r} does not exist", hint="create the pipeline first: wcpipe up"
-        ) from None
+        raise not_created(f"crawler {crawler!r}") from None
     return False
 
 
@@ -210,10 +209,7 @@ def run_crawler(
     try:
         crawler = glue.get_crawler(Name=target.crawler)["Crawler"]
     except glue.exceptions.EntityNotFoundException:
-        raise ResourceFailed(
-            f"crawler {target.crawler!r} does not exist",
-            hint="create the pipeline first: wcpipe up",
-        ) from None
+        raise not_created(f"crawler {target.crawler!r}") from None
     previous_start = (crawler.get("LastCrawl") or {}).get("StartTime")
     start = ctx.timing.clock()
     attached = start_crawler(ctx, target.crawler)

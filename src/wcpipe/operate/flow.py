@@ -119,7 +119,7 @@ def run_flow(
     """The whole flow; see the module docstring."""
     known = {str(r["Id"]) for r in jobrun.recent_runs(ctx)}
     target = crawl.targets(ctx, "s3")[0]
-    on_step(f"crawling s3://{ctx.names.bucket}/{ctx.spec.data.prefix} with {target.crawler}")
+    on_step(f"crawling {ctx.names.data_uri} with {target.crawler}")
     crawled = crawl.run_crawler(ctx, target, timeout=crawl_timeout, on_progress=on_crawl)
     on_step(f"crawl {crawled.status.lower()}; waiting for the job run the rule and Lambda start")
     run, report = _follow_new_run(

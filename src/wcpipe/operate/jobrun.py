@@ -22,6 +22,7 @@ from typing import Any
 
 from wcpipe.core.errors import ResourceFailed, WcpipeError
 from wcpipe.core.wait import poll
+from wcpipe.operate import not_created
 from wcpipe.spec.model import DPU_PER_WORKER
 from wcpipe.spec.session import Session
 
@@ -138,9 +139,7 @@ def start_job_run(ctx: Session) -> str:
             str(active.get("JobRunState")) if active else "active",
         ) from None
     except glue.exceptions.EntityNotFoundException:
-        raise ResourceFailed(
-            f"job {job!r} does not exist", hint="create the pipeline first: wcpipe up"
-        ) from None
+        raise not_created(f"job {job!r}") from None
 
 
 def _already_running(job: str, run_id: str, state: str) -> JobAlreadyRunning:

@@ -7,14 +7,18 @@ Contract:
 - `log_sources(ctx, which, run_id)` names the groups and streams: the job's
   `/aws-glue/jobs/output` and `/aws-glue/jobs/error` (stream = run id, default the latest run),
   the crawlers' `/aws-glue/crawlers` (stream = crawler name) and the Lambda's `/aws/lambda/<fn>`.
+  A `run_id` the job does not have is a `UsageError` naming the run and the job.
+- `new_job_runs(ctx, since_ms)`: the job log sources of the runs started since then, for
+  `follow(..., discover=...)`, so a follow without --run-id shows each new run as it starts.
 - `LogTail.poll()` returns the events not returned before, across sources, ordered by timestamp.
   FilterLogEvents can return an event again when a later call starts at the same millisecond,
   so each source remembers the ids it has seen at its newest timestamp (as aws-cli does).
   A group or stream that does not exist yet yields no events, not an error.
 - `follow_job_run(ctx, run_id, emit)` waits for a run like `jobrun.wait_for_job_run` and, between
   state polls, emits the run's new log lines, then drains them once more after the run ends.
-- `follow(tail, emit, sleep=...)` polls until interrupted: shorter waits while events flow,
-  longer when idle, longer still on ThrottlingException; Ctrl-C ends it quietly.
+- `follow(tail, emit, sleep=..., discover=...)` polls until interrupted: shorter waits while
+  events flow, longer when idle, longer still on ThrottlingException; Ctrl-C ends it quietly.
+  Before each poll the sources `discover()` returns join the tail (`LogTail.add`).
 Only read calls. Nothing here writes to the terminal: callers pass `emit`.
 """
 
@@ -28,7 +32,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from wcpipe.core.errors import UsageError, WaitTimeout, error_code
-from wcpipe.operate.jobrun import JobRun, default_timeout, get_run, latest_run
+from wcpipe.operate import not_created
+from wcpipe.operate.jobrun import JobRun, default_timeout, get_run, latest_run, recent_runs
 from wcpipe.spec.names import GLUE_CRAWLER_LOG_GROUP, GLUE_JOB_LOG_GROUPS
 from wcpipe.spec.session import Session
 
@@ -95,6 +100,8 @@ def log_sources(ctx: Session, which: LogKind, run_id: str | None = None) -> list
         if run_id is None:
             latest = latest_run(ctx)
             run_id = latest.id if latest else None
+        else:
+            check_run_exists(ctx, run_id)
         if run_id is not None:
             out += job_log_sources(run_id)
     if which in ("crawler", "all"):
@@ -108,6 +115,38 @@ def log_sources(ctx: Session, which: LogKind, run_id: str | None = None) -> list
     if which not in ("job", "crawler", "lambda", "all"):
         raise UsageError(f"unknown log kind {which!r}: choose job, crawler, lambda or all")
     return out
+
+
+def check_run_exists(ctx: Session, run_id: str) -> None:
+    """GetJobRun answers EntityNotFoundException for a run the job lacks and for a job that does
+    not exist: GetJob tells the two apart."""
+    glue = ctx.client("glue")
+    job = ctx.names.job
+    try:
+        glue.get_job_run(JobName=job, RunId=run_id)
+        return
+    except glue.exceptions.EntityNotFoundException:
+        pass
+    try:
+        glue.get_job(JobName=job)
+    except glue.exceptions.EntityNotFoundException:
+        raise not_created(f"job {job!r}") from None
+    raise UsageError(f"--run-id {run_id}: job {job} has no such run")
+
+
+def new_job_runs(ctx: Session, since_ms: int) -> Callable[[], list[LogSource]]:
+    """For `follow(discover=...)`: the log sources of the job's runs started at or after
+    `since_ms` (epoch milliseconds), newest ten at a time (one GetJobRuns call per poll)."""
+
+    def discover() -> list[LogSource]:
+        sources: list[LogSource] = []
+        for run in recent_runs(ctx, limit=10):
+            started = run.get("StartedOn")
+            if started is None or started.timestamp() * 1000 >= since_ms:
+                sources += job_log_sources(str(run["Id"]))
+        return sources
+
+    return discover
 
 
 @dataclass
@@ -133,7 +172,16 @@ class LogTail:
         self.filter_pattern = _pattern(filter_text)
         self.page_limit = page_limit
         self.missing: set[str] = set()
+        self._start_ms = start_ms
         self._cursors = {s: _Cursor(start_ms) for s in self.sources}
+
+    def add(self, sources: Sequence[LogSource]) -> list[LogSource]:
+        """Read these sources too from now on (from the tail's start); returns the new ones."""
+        new = [s for s in dict.fromkeys(sources) if s not in self._cursors]
+        for source in new:
+            self.sources.append(source)
+            self._cursors[source] = _Cursor(self._start_ms)
+        return new
 
     def poll(self) -> list[LogEvent]:
         events: list[LogEvent] = []
@@ -212,12 +260,19 @@ def follow(
     initial: float = 1.0,
     maximum: float = 10.0,
     throttled: float = 30.0,
+    discover: Callable[[], Sequence[LogSource]] | None = None,
+    on_new: Callable[[LogSource], None] | None = None,
 ) -> None:
-    """Emit new events until Ctrl-C (or until `sleep` raises, which is how tests stop it)."""
+    """Emit new events until Ctrl-C (or until `sleep` raises, which is how tests stop it).
+    Before each poll, the sources `discover()` names join the tail (`on_new` hears of each)."""
     delay = initial
     try:
         while True:
             try:
+                if discover is not None:
+                    for source in tail.add(discover()):
+                        if on_new is not None:
+                            on_new(source)
                 events = tail.poll()
             except Exception as exc:
                 if error_code(exc) not in _THROTTLED:

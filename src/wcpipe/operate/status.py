@@ -1,6 +1,10 @@
 """Operational facts for `wcpipe status`: the trigger and the last arrival, last crawls, the last
 job run, the Lambda's activity.
 
+With `alerts` in the spec, an "alerts" section: each email address, confirmed or pending
+confirmation (SNS lists an unconfirmed subscription as "PendingConfirmation"), and each alarm's
+state (OK, ALARM, INSUFFICIENT_DATA) with its reason when it is not OK.
+
 Contract: `operational_status(ctx)` returns `{section title: {fact: text}}`, read-only. Each
 section tolerates a missing resource (it says "not created" or "never ran") and a failing read
 (it says what failed) so that `status` always renders; nothing raises for AWS errors.
@@ -19,12 +23,15 @@ Section = dict[str, str]
 
 
 def operational_status(ctx: Session) -> dict[str, Section]:
-    return {
+    sections = {
         "trigger": _guard(lambda: trigger_section(ctx)),
         "last crawls": _guard(lambda: crawls_section(ctx)),
         "last job run": _guard(lambda: job_section(ctx)),
         "lambda (last 24 h)": _guard(lambda: lambda_section(ctx)),
     }
+    if ctx.spec.alerts is not None:
+        sections["alerts"] = _guard(lambda: alerts_section(ctx))
+    return sections
 
 
 def _guard(read: Callable[[], Section]) -> Section:
@@ -115,4 +122,34 @@ def lambda_section(ctx: Session, *, hours: int = 24) -> Section:
         )
         total = sum(float(p.get("Sum", 0)) for p in stats.get("Datapoints", []))
         out[metric.lower()] = f"{total:.0f}"
+    return out
+
+
+def alerts_section(ctx: Session) -> Section:
+    names = ctx.names
+    out: Section = {}
+    topic = ctx.aws.arn("sns", names.alerts_topic)
+    sns = ctx.client("sns")
+    try:
+        pages = sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic)
+        subscriptions = [s for page in pages for s in page.get("Subscriptions", [])]
+    except sns.exceptions.NotFoundException:
+        subscriptions = None
+    if subscriptions is None:
+        out["topic"] = "not created"
+    for sub in subscriptions or []:
+        if sub.get("Protocol") == "email":
+            pending = sub.get("SubscriptionArn") == "PendingConfirmation"
+            out[str(sub["Endpoint"])] = "pending confirmation" if pending else "confirmed"
+    alarms = [names.lambda_errors_alarm, names.rejected_values_alarm, names.no_load_alarm]
+    found = ctx.client("cloudwatch").describe_alarms(AlarmNames=alarms).get("MetricAlarms", [])
+    states = {a["AlarmName"]: a for a in found}
+    for name in alarms:
+        alarm = states.get(name)
+        if alarm is None:
+            out[name] = "not created"
+            continue
+        state = str(alarm.get("StateValue", "?"))
+        reason = str(alarm.get("StateReason", ""))
+        out[name] = state if state == "OK" else f"{state}: {reason}"
     return out

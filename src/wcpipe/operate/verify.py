@@ -30,6 +30,7 @@ from wcpipe.authoring import csvio
 from wcpipe.core.errors import Mismatch, ResourceFailed
 from wcpipe.datamap import transform
 from wcpipe.datamap.config import JobConfig
+from wcpipe.operate import not_created
 from wcpipe.spec.job import job_config as job_config_json
 from wcpipe.spec.session import Session
 from wcpipe.warehouse import dataapi as warehouse
@@ -125,7 +126,13 @@ def source_objects(ctx: Session) -> Iterator[str]:
     """Keys of every data object under the prefix, in key order (pages followed)."""
     s3 = ctx.client("s3")
     paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=ctx.names.bucket, Prefix=ctx.spec.data.prefix):
+    bucket = ctx.names.data_bucket
+    pages = iter(paginator.paginate(Bucket=bucket, Prefix=ctx.names.prefix))
+    try:
+        first: dict[str, Any] = next(pages, {})
+    except s3.exceptions.NoSuchBucket:
+        raise not_created(f"bucket {bucket!r}") from None
+    for page in itertools.chain([first], pages):
         for obj in page.get("Contents", []):
             key = str(obj["Key"])
             if not key.endswith(_SKIP_SUFFIXES) and obj.get("Size", 1) > 0:
@@ -143,7 +150,7 @@ def source_figures(ctx: Session, config: JobConfig | None = None) -> SourceFigur
     totals: dict[str, Any] = {}
     for key in source_objects(ctx):
         figures.files += 1
-        body = s3.get_object(Bucket=ctx.names.bucket, Key=key)["Body"]
+        body = s3.get_object(Bucket=ctx.names.data_bucket, Key=key)["Body"]
         try:
             header, records = csvio.open_records(body, dialect)
             if not header:
@@ -151,7 +158,7 @@ def source_figures(ctx: Session, config: JobConfig | None = None) -> SourceFigur
             try:
                 index = mapper.index(header)
             except ValueError as exc:
-                raise ResourceFailed(f"s3://{ctx.names.bucket}/{key}: {exc}") from None
+                raise ResourceFailed(f"s3://{ctx.names.data_bucket}/{key}: {exc}") from None
             for batch in _batches(records):
                 rows = mapper.map_records(index, batch)
                 if merge is not None:

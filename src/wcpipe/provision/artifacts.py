@@ -26,9 +26,10 @@ from functools import cached_property
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from wcpipe.core.errors import WcpipeError
+from wcpipe.spec.files import UndecodableFile, utf8_chunks
 
 # Keys inside the pipeline bucket that are not per-pipeline names (names.py has the others).
 GLUE_LIBS_KEY = "wcpipe/glue/wcpipe_lib.zip"
@@ -76,6 +77,45 @@ def stream_sha256(handle: BinaryIO) -> str:
     while chunk := handle.read(_CHUNK):
         digest.update(chunk)
     return digest.hexdigest()
+
+
+__all__ = ["UndecodableFile", "Utf8Reader", "data_file_sha256", "utf8_chunks"]
+
+
+class Utf8Reader(io.RawIOBase):
+    """`spec.files.utf8_chunks` (what a data file uploads as) as a binary file object, for
+    `upload_fileobj` (which streams it, switching to a multipart upload for large files)."""
+
+    def __init__(self, path: Path, encoding: str) -> None:
+        super().__init__()
+        self._chunks = utf8_chunks(path, encoding)
+        self._pending = b""
+        self._at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while self._at >= len(self._pending):
+            try:
+                self._pending, self._at = next(self._chunks), 0
+            except StopIteration:
+                return 0
+        size = min(len(buffer), len(self._pending) - self._at)
+        buffer[:size] = self._pending[self._at : self._at + size]
+        self._at += size
+        return size
+
+
+def data_file_sha256(path: Path, encoding: str) -> tuple[str, int]:
+    """(hex digest, size) of the bytes a data file uploads as (`utf8_chunks`): what content
+    addressing compares with the object's `sha256` metadata."""
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in utf8_chunks(path, encoding):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
 
 
 def deterministic_zip(entries: Iterable[tuple[str, bytes]]) -> bytes:

@@ -8,6 +8,11 @@
 - `up` reuses those observations, then converges the graph in dependency order, running
   independent resources concurrently; ties break by key so output is deterministic.
 - `down` deletes in reverse dependency order, only what carries this pipeline's ownership tag.
+- What the spec no longer declares (`resources.undeclared`: the other warehouse type's cluster or
+  workgroup after `warehouse.type` changed) is described too: if it exists and is ours, `plan`
+  shows its removal (`delete`, with the reason), `up` deletes it once everything declared has
+  converged (so the new warehouse is up before the old one goes), `status` shows it as
+  `undeclared`, and `down` deletes it with the rest.
 A dependency cycle is an error that names it.
 """
 
@@ -50,6 +55,8 @@ class Change:
     action: Action
     differences: Differences = field(default_factory=Differences)
     billable: bool = False
+    reason: str | None = None
+    """Why, where the action needs one: a removal of what the spec no longer declares."""
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -64,6 +71,7 @@ class Change:
             "fields": list(self.fields),
             "differences": [d.as_dict() for d in self.differences],
             "billable": self.billable,
+            "reason": self.reason,
         }
 
 
@@ -71,6 +79,11 @@ class Change:
 class Plan:
     changes: list[Change]
     observed: dict[str, Observed | None] = field(default_factory=dict)
+    removals: list[Resource] = field(default_factory=list)
+    """Resources the spec no longer declares that exist and are ours: `apply` deletes them."""
+    kept: list[str] = field(default_factory=list)
+    """What an earlier spec made that this one no longer declares and `up` keeps, with why
+    (`Resource.left_behind`)."""
 
     @property
     def pending(self) -> list[Change]:
@@ -158,24 +171,26 @@ def _run_graph(
     resources: list[Resource],
     step: Callable[[Resource], str],
     *,
-    reverse: bool,
+    reverse: bool = False,
     reporter: Reporter,
     workers: int,
     ctx: Context | None = None,
     verb: str = "up",
+    waits_on: dict[str, set[str]] | None = None,
 ) -> dict[str, str]:
     """Run `step` on each resource as soon as what it waits on is done. A failure stops new
     work, lets running steps finish, and raises the first error. Ctrl-C (KeyboardInterrupt in
     this thread) stops new work at once, abandons the waits in progress (through `ctx.timing`),
     lets the calls in flight finish for up to GRACE_SECONDS, and raises Interrupted saying what
-    was done."""
+    was done. Each resource waits on its dependencies (`reverse`: on its dependents), unless
+    `waits_on` says otherwise."""
     order(resources)  # raises CycleError before any work
-    waits_on: dict[str, set[str]]
     keys = {r.key for r in resources}
-    if reverse:
-        waits_on = _dependents(resources)
-    else:
-        waits_on = {r.key: {d for d in r.depends_on if d in keys} for r in resources}
+    if waits_on is None:
+        if reverse:
+            waits_on = _dependents(resources)
+        else:
+            waits_on = {r.key: {d for d in r.depends_on if d in keys} for r in resources}
     by_key = {r.key: r for r in resources}
     done: dict[str, str] = {}
     running: dict[Future[str], str] = {}
@@ -255,12 +270,16 @@ def _interrupted(
 
 
 def describe_all(
-    ctx: Context, resources: list[Resource], workers: int = 8
+    ctx: Context,
+    resources: list[Resource],
+    workers: int = 8,
+    kept: dict[str, list[str]] | None = None,
 ) -> dict[str, Observed | None]:
     """One describe per resource (read calls only), concurrently along the dependency graph:
     each is described once its dependencies' describes are done and have published their
     outputs, so it reads what they found (the cluster's state, the secret's ARN, the bucket's
-    tags) from the context instead of asking AWS a second time."""
+    tags) from the context instead of asking AWS a second time. With `kept`, each resource's
+    `left_behind()` is collected there too."""
     found: dict[str, Observed | None] = {}
 
     def one(r: Resource) -> str:
@@ -276,6 +295,11 @@ def describe_all(
             ctx.mark_absent(r.key)
         else:
             ctx.publish(r.key, r.outputs(observed))
+        if kept is not None:
+            try:
+                kept[r.key] = r.left_behind()
+            except Exception as exc:
+                raise translate(exc, f"describing what {r.kind} {r.name} left") from exc
         return "described"
 
     _run_graph(resources, one, reverse=False, reporter=Reporter(), workers=workers)
@@ -306,10 +330,33 @@ def decide(
     return changes
 
 
-def plan(ctx: Context, resources: list[Resource]) -> Plan:
-    order(resources)
-    observed = describe_all(ctx, resources)
-    return Plan(decide(ctx, resources, observed), observed)
+UNDECLARED_REASON = "the spec no longer declares it (it exists only with {needs})"
+
+
+def removals(resources: list[Resource], observed: dict[str, Observed | None]) -> list[Change]:
+    """A `delete` for each resource the spec no longer declares that exists and is ours; one
+    that is absent, or not ours, is none of this pipeline's business."""
+    out = []
+    for r in resources:
+        obs = observed.get(r.key)
+        if obs is not None and r.owned(obs):
+            why = UNDECLARED_REASON.format(needs=r.declared_by or "nothing declares it")
+            out.append(Change(r.key, r.kind, r.name, "delete", billable=r.billable, reason=why))
+    return out
+
+
+def plan(ctx: Context, resources: list[Resource], undeclared: Iterable[Resource] = ()) -> Plan:
+    """What `up` would do: each declared resource's change, then the removal of what the spec
+    no longer declares (`undeclared`) and exists as ours."""
+    extra = list(undeclared)
+    order(resources + extra)
+    kept: dict[str, list[str]] = {}
+    observed = describe_all(ctx, resources + extra, kept=kept)
+    changes = decide(ctx, resources, observed)
+    gone = removals(extra, observed)
+    doomed = {c.key for c in gone}
+    notes = [note for r in resources for note in kept.get(r.key, [])]
+    return Plan(changes + gone, observed, [r for r in extra if r.key in doomed], notes)
 
 
 @contextmanager
@@ -346,17 +393,47 @@ def apply(
             ctx.publish(r.key, r.outputs(obs))
         return outcome
 
+    def remove(r: Resource) -> Outcome:
+        reporter.started(r.key, "deleting (no longer declared)")
+        r.delete(the_plan.observed[r.key])  # type: ignore[arg-type]
+        return "deleted"
+
+    graph, waits_on = _with_removals(resources, the_plan.removals)
+    steps = {r.key: remove for r in the_plan.removals}
     try:
         with _notes_to(ctx, reporter):
             return _run_graph(
-                resources, step, reverse=False, reporter=reporter, workers=workers, ctx=ctx
+                graph,
+                lambda r: steps.get(r.key, step)(r),
+                reporter=reporter,
+                workers=workers,
+                ctx=ctx,
+                waits_on=waits_on,
             )
     finally:
         reporter.end()
 
 
-def plan_down(ctx: Context, resources: list[Resource]) -> Plan:
-    observed = describe_all(ctx, resources)
+def _with_removals(
+    resources: list[Resource], doomed: list[Resource]
+) -> tuple[list[Resource], dict[str, set[str]]]:
+    """One graph for `up`: each declared resource waits on its dependencies; each removal waits
+    on every declared resource (the new warehouse converges before the old one goes, and a
+    failure anywhere removes nothing) and on the removals that depend on it (reverse order)."""
+    keys = {r.key for r in resources}
+    waits_on = {r.key: {d for d in r.depends_on if d in keys} for r in resources}
+    removal_dependents = _dependents(doomed)
+    for r in doomed:
+        waits_on[r.key] = keys | removal_dependents[r.key]
+    return resources + doomed, waits_on
+
+
+def plan_down(ctx: Context, resources: list[Resource], undeclared: Iterable[Resource] = ()) -> Plan:
+    """What `down` deletes: each declared resource that exists and is ours, and each one the
+    spec no longer declares that does (pass both to `destroy`)."""
+    extra = list(undeclared)
+    observed = describe_all(ctx, resources + extra)
+    gone = removals(extra, observed)
     changes = []
     for r in resources:
         obs = observed[r.key]
@@ -367,7 +444,8 @@ def plan_down(ctx: Context, resources: list[Resource]) -> Plan:
         else:
             action = "delete"
         changes.append(Change(r.key, r.kind, r.name, action, billable=r.billable))
-    return Plan(changes, observed)
+    doomed = {c.key for c in gone}
+    return Plan(changes + gone, observed, [r for r in extra if r.key in doomed])
 
 
 def destroy(
@@ -407,12 +485,15 @@ def destroy(
         reporter.end()
 
 
+StatusState = Literal["present", "missing", "drifted", "not-owned", "undeclared"]
+
+
 @dataclass(frozen=True)
 class Status:
     key: str
     kind: str
     name: str
-    state: Literal["present", "missing", "drifted", "not-owned"]
+    state: StatusState
     facts: dict[str, str]
     drift: Differences = field(default_factory=Differences)
 
@@ -427,20 +508,28 @@ class Status:
         }
 
 
-def status(ctx: Context, resources: list[Resource]) -> list[Status]:
-    the_plan = plan(ctx, resources)
-    by_key = {r.key: r for r in resources}
+def status(
+    ctx: Context, resources: list[Resource], undeclared: Iterable[Resource] = ()
+) -> list[Status]:
+    """Each declared resource's state, then each one the spec no longer declares that still
+    exists as ours (`undeclared`: `up` or `down` removes it)."""
+    extra = list(undeclared)
+    the_plan = plan(ctx, resources, extra)
+    by_key = {r.key: r for r in resources + extra}
     out = []
     for c in the_plan.changes:
         r = by_key[c.key]
         obs = the_plan.observed[c.key]
         facts = r.facts(obs) if obs is not None else {}
-        state: Literal["present", "missing", "drifted", "not-owned"] = {
+        if c.action == "delete":
+            facts = {**facts, "why": c.reason or ""}
+        state: StatusState = {
             "create": "missing",
             "update": "drifted",
             "blocked": "drifted",
             "none": "present",
             "not-owned": "not-owned",
+            "delete": "undeclared",
         }[c.action]  # type: ignore[assignment]
         out.append(Status(c.key, c.kind, c.name, state, facts, c.differences))
     return out

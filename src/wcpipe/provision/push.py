@@ -1,6 +1,6 @@
 """`wcpipe push FILE...`: new data under the pipeline's prefix, uploaded as `up` uploads the
-spec's data files (`s3_objects.upload_data_file`: content-addressed, the SHA-256 in the object's
-metadata, an unchanged file is not sent again).
+spec's data files (`s3_objects.DataFiles.push`: in the spec's encoding as UTF-8, content-addressed
+by the SHA-256 in the object's metadata, so an unchanged file is not sent again).
 
 Contract: `check_files(paths)` refuses, before any request, a path that is not a readable file
 or two files that would land on one key (UsageError, one line naming the file). `push_files(ctx,
@@ -12,14 +12,13 @@ on-arrival each upload is an arrival: S3's Object Created event starts the pipel
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from wcpipe.core.errors import NotOwnedError, UsageError, WcpipeError, ignoring
-from wcpipe.provision import artifacts as packaging
+from wcpipe.provision.resources.base import Context
 from wcpipe.provision.resources.s3 import NOT_FOUND
-from wcpipe.provision.resources.s3_objects import upload_data_file
+from wcpipe.provision.resources.s3_objects import DataFiles
 from wcpipe.spec.names import OWNER_TAG
 from wcpipe.spec.session import Session
 
@@ -67,18 +66,13 @@ def _check_bucket(ctx: Session) -> None:
         raise NotOwnedError("S3 bucket", bucket, ctx.spec.name)
 
 
-def push_files(ctx: Session, paths: list[Path]) -> list[Pushed]:
+def push_files(ctx: Context, paths: list[Path]) -> list[Pushed]:
     """Upload each file to `<prefix><file name>` unless that object has its content."""
     files = check_files(ctx.names.prefix, paths)
     _check_bucket(ctx)
-    s3, bucket = ctx.client("s3"), ctx.names.bucket
+    data = DataFiles(ctx)
     pushed = []
     for key, path in files.items():
-        with path.open("rb") as handle:
-            sha = packaging.stream_sha256(handle)
-        head = ignoring(partial(s3.head_object, Bucket=bucket, Key=key), *NOT_FOUND)
-        same = head is not None and head.get("Metadata", {}).get("sha256") == sha
-        if not same:
-            upload_data_file(s3, bucket, key, path, sha)
-        pushed.append(Pushed(path, key, path.stat().st_size, uploaded=not same))
+        size, uploaded = data.push(key, path)
+        pushed.append(Pushed(path, key, size, uploaded))
     return pushed

@@ -5,7 +5,9 @@ Contract:
   per process), starts the warehouse (an external `warehouse_dsn`, or embedded PostgreSQL in
   `data_dir`/a temp dir), then moto's `ThreadedMotoServer` on 127.0.0.1 only (port 0 picks a
   free port), and fills in `sandbox.endpoint` and `sandbox.pg_dsn`. It returns the `Runtime`
-  that `stop()` takes back.
+  that `stop()` takes back. A port that cannot be listened on (taken) is a `WcpipeError` before
+  the warehouse starts, and again if it is taken between that check and the bind (werkzeug's
+  `make_server` then exits its thread, which would otherwise leave `start()` waiting forever).
 - Every request passes through `_Middleware`, which makes the sandbox `context.current()` for
   the request's thread (so patched moto code finds its warehouse and workers) and applies the
   profile hook `sandbox.latency` (None = no delay) before moto serves the request.
@@ -17,7 +19,9 @@ Contract:
 
 from __future__ import annotations
 
+import errno
 import re
+import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+from wcpipe.core.errors import WcpipeError
 from wcpipe.sandbox import context
 from wcpipe.sandbox.patches import registry
 
@@ -81,6 +86,13 @@ class _SandboxMotoServer(ThreadedMotoServer):
     def __init__(self, sandbox: SandboxView, port: int) -> None:
         super().__init__(ip_address="127.0.0.1", port=port, verbose=False)
         self._sandbox = sandbox
+        self._failed: BaseException | None = None
+
+    def start(self) -> None:
+        super().start()
+        if self._failed is not None:
+            self._thread.join()  # type: ignore[union-attr]
+            raise _cannot_listen(self._port, self._failed)
 
     def _server_entry(self) -> None:
         from moto.moto_server.werkzeug_app import (
@@ -91,11 +103,39 @@ class _SandboxMotoServer(ThreadedMotoServer):
         from werkzeug.serving import make_server
 
         app = _Middleware(DomainDispatcherApplication(create_backend_app), self._sandbox)
-        self._server = make_server(
-            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
-        )
+        try:
+            self._server = make_server(
+                self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+            )
+        except BaseException as exc:  # werkzeug's bind failure is a SystemExit(1)
+            self._failed = exc
+            self._server_ready_event.set()
+            return
         self._server_ready_event.set()
         self._server.serve_forever()
+
+
+def _cannot_listen(port: int, exc: BaseException) -> WcpipeError:
+    if (isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE) or isinstance(exc, SystemExit):
+        return WcpipeError(
+            f"port {port} on 127.0.0.1 is in use: pass another --port, or none for a free one"
+        )
+    reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+    return WcpipeError(f"cannot listen on 127.0.0.1:{port}: {reason}")
+
+
+def check_port(port: int) -> None:
+    """Refuse a port that cannot be listened on, before anything starts. Binds as werkzeug's
+    server does (SO_REUSEADDR, `socketserver.TCPServer.allow_reuse_address`), so a port in
+    TIME_WAIT passes here as it would there."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise _cannot_listen(port, exc) from None
 
 
 @dataclass
@@ -107,6 +147,7 @@ class Runtime:
 def start(sandbox: SandboxView) -> Runtime:
     import logging
 
+    check_port(sandbox.port)
     registry.install()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request access log
     embedded = None

@@ -11,17 +11,22 @@ against the spec file's folder.
   its object's key is known; a pattern matching nothing adds nothing). `check` is what `validate`,
   `plan` and `up` run before any AWS request: every literal entry is a file, every pattern
   matches one, and no two files share a name (each uploads to `<prefix><file name>`).
+- `utf8_chunks` is what a file uploads as: UTF-8 without a byte order mark, decoded from the
+  spec's `data.csv.encoding`; `check_decodes` (run by `Spec.check_data_files`) refuses a file
+  that does not decode, naming it and the byte offset.
 """
 
 from __future__ import annotations
 
+import codecs
 import glob
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from wcpipe.core.errors import SpecError
 
 PATTERN_CHARACTERS = frozenset("*?[")
+_CHUNK = 1024 * 1024
 
 
 def is_pattern(entry: str) -> bool:
@@ -74,3 +79,73 @@ def check(base_dir: Path, entries: Iterable[str], where: Callable[[int], str]) -
                 )
         out.extend(paths)
     return out
+
+
+def upload_codec(encoding: str) -> str:
+    """The codec a data file is decoded with before upload: a UTF-8 file's byte order mark is
+    dropped ("utf-8-sig"), other codecs (UTF-16's own BOM included) decode as named."""
+    return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+
+
+class UndecodableFile(ValueError):
+    """A data file holds bytes its declared encoding cannot decode, at `offset`."""
+
+    def __init__(self, path: Path, encoding: str, offset: int, data: bytes) -> None:
+        super().__init__(f"{path}: not valid {encoding}")
+        self.path, self.encoding, self.offset, self.data = path, encoding, offset, data
+
+
+def utf8_chunks(path: Path, encoding: str) -> Iterator[bytes]:
+    """The bytes a data file is uploaded as: decoded from `encoding` and encoded as UTF-8, with
+    no byte order mark, a chunk at a time. AWS Glue reads CSV as UTF-8: its DynamicFrame "supports
+    custom encoding in XML, but not in other formats like JSON or CSV" (awslabs/aws-glue-samples,
+    examples/converting_char_encoding.md), so the object in S3 is what Glue can read. A valid
+    UTF-8 file without a BOM comes out byte for byte as it is. Raises UndecodableFile naming the
+    byte offset of the first byte that does not decode."""
+    decoder = codecs.getincrementaldecoder(upload_codec(encoding))(errors="strict")
+    fed = 0
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(_CHUNK)
+            fed += len(chunk)
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                # exc.object is what the decoder was handed (its buffered bytes and this chunk,
+                # less a BOM it consumed): it ends where the stream read so far ends.
+                offset = fed - len(exc.object) + exc.start
+                bad = exc.object[exc.start : exc.end]
+                raise UndecodableFile(path, encoding, offset, bad) from None
+            if text:
+                yield text.encode("utf-8")
+            if not chunk:
+                return
+
+
+def undecodable_message(path: Path, encoding: str, offset: int, data: bytes) -> str:
+    """One line: which file, which bytes at which offset, and what to do."""
+    shown = " ".join(f"0x{b:02x}" for b in data[:4])
+    return (
+        f"{path}: byte {shown} at offset {offset} is not valid {encoding} (data.csv.encoding); "
+        "declare the encoding the file is written in (e.g. cp1252, latin-1, utf-16)"
+    )
+
+
+def check_decodes(paths: Iterable[Path], encoding: str) -> None:
+    """Every file decodes in `encoding` (read whole, a chunk at a time), or SpecError naming the
+    first file and byte offset that does not. A file that starts with a UTF-8 byte order mark is
+    UTF-8: declared in another encoding (where the BOM would decode as "ï»¿" text into the first
+    header), it is refused too."""
+    for path in paths:
+        with path.open("rb") as handle:
+            bom = handle.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+        if bom and upload_codec(encoding) != "utf-8-sig":
+            raise SpecError(
+                f"{path}: starts with a UTF-8 byte order mark, but data.csv.encoding is "
+                f"{encoding}: the file is UTF-8; declare encoding: utf-8"
+            )
+        try:
+            for _ in utf8_chunks(path, encoding):
+                pass
+        except UndecodableFile as exc:
+            raise SpecError(undecodable_message(path, encoding, exc.offset, exc.data)) from None

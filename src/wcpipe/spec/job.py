@@ -9,6 +9,8 @@ import json
 from wcpipe.spec.model import Spec
 from wcpipe.spec.names import Names
 
+UPLOADED_ENCODING = "utf-8"
+
 
 def job_config(spec: Spec, names: Names) -> dict[str, object]:
     """Everything the Glue job needs to know, as JSON-able data (`JobConfig.from_dict`)."""
@@ -28,7 +30,9 @@ def job_config(spec: Spec, names: Names) -> dict[str, object]:
             for c in spec.table.columns
         ],
         "load": spec.load.model_dump(mode="json"),
-        "csv": spec.data.csv.model_dump(mode="json"),
+        # The objects in S3 are UTF-8 whatever the local files' encoding: `up` transcodes them
+        # (spec.files.utf8_chunks), so the job and `verify` read them as UTF-8.
+        "csv": {**spec.data.csv.model_dump(mode="json"), "encoding": UPLOADED_ENCODING},
     }
 
 

@@ -8,6 +8,7 @@ these models, never raw dicts.
 
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -28,11 +29,17 @@ from wcpipe.core.errors import SpecError
 from wcpipe.datamap.values import DecimalRangeError, SqlType
 from wcpipe.spec import files as data_files
 from wcpipe.spec.cron import parse_cron
-from wcpipe.spec.names import cluster_identifier, cluster_identifier_problem
+from wcpipe.spec.names import base_name, cluster_identifier, cluster_identifier_problem
 
 # Redshift folds unquoted identifiers to lower case; we only accept names that need no quoting.
 SQL_IDENTIFIER = r"^[a-z_][a-z0-9_]{0,126}$"
 PIPELINE_NAME = r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$"
+# data.source: s3://bucket/prefix[/]. Bucket names are 3-63 lowercase letters, digits, dots and
+# hyphens, beginning and ending with a letter or digit (Amazon S3 User Guide, "General purpose
+# bucket naming rules"); the prefix is one or more folder names, as data.prefix allows.
+S3_SOURCE = re.compile(
+    r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<prefix>([A-Za-z0-9_.=-]+/)*[A-Za-z0-9_.=-]+/?)"
+)
 RESERVED_WORDS = frozenset(
     """
     all and any as asc between by case cast check column constraint create default delete desc
@@ -160,6 +167,52 @@ class Data(_Model):
     drop_rows: tuple[DropRows, ...] = Field(
         (), description="Source rows that are not data (summary rows) and are never loaded."
     )
+    source: str | None = Field(
+        None,
+        description="Data already in S3, s3://bucket/prefix/: crawled and loaded where it is, "
+        "never uploaded to, modified or deleted (the bucket is not the pipeline's); the roles "
+        "may read that prefix only. Instead of files (and prefix).",
+    )
+
+    @field_validator("source")
+    @classmethod
+    def _s3_uri(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        m = S3_SOURCE.fullmatch(v)
+        if not m:
+            raise ValueError(
+                f"{v!r} is not an S3 folder: expected s3://bucket/prefix/ (a bucket name of 3-63 "
+                "lowercase letters, digits, dots and hyphens, and a prefix of folder names)"
+            )
+        return f"s3://{m['bucket']}/{m['prefix'].rstrip('/')}/"
+
+    @model_validator(mode="after")
+    def _source_or_files(self) -> Data:
+        if self.source is None:
+            return self
+        if self.files:
+            raise ValueError(
+                "give data.source (data already in S3) or data.files (local files to upload), "
+                "not both"
+            )
+        if "prefix" in self.model_fields_set:
+            raise ValueError("data.prefix is where data.files upload to; data.source names its own")
+        if codecs.lookup(self.csv.encoding).name != "utf-8":
+            raise ValueError(
+                f"data.source objects are read as they are, and Glue reads CSV as UTF-8 only: "
+                f"{self.csv.encoding} objects must be converted to UTF-8 first (or listed under "
+                "data.files, which upload as UTF-8)"
+            )
+        return self
+
+    @property
+    def source_bucket(self) -> str | None:
+        return None if self.source is None else self.source[5:].split("/", 1)[0]
+
+    @property
+    def source_prefix(self) -> str | None:
+        return None if self.source is None else self.source[5:].split("/", 1)[1]
 
 
 class Column(_Model):
@@ -321,6 +374,43 @@ class Logs(_Model):
     retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = 14
 
 
+# An address SNS's email protocol can deliver to: one "@", a domain with a dot, no spaces
+# (Amazon SNS Developer Guide, "Email notifications": the endpoint is an email address). A
+# deliberately plain check: what SNS cannot deliver to, it never confirms.
+EMAIL_ADDRESS = r"^[^@\s,;<>()]+@[^@\s,;<>()]+\.[^@\s,;<>().]+$"
+# How long an arrival may wait for a successful load before the no-load alarm fires, in
+# minutes: CloudWatch alarm periods are multiples of 60 seconds and EvaluationPeriods x Period
+# may not exceed one day (Amazon CloudWatch User Guide, "Using Amazon CloudWatch alarms":
+# "the evaluation range ... cannot be more than one day").
+NO_LOAD_MINUTES_MAX = 1440
+
+
+class Alerts(_Model):
+    """Who hears when the pipeline fails, and how long an arrival may wait for its load."""
+
+    email: tuple[Annotated[str, Field(pattern=EMAIL_ADDRESS, max_length=254)], ...] = Field(
+        min_length=1,
+        description="Addresses subscribed to the pipeline's alert topic (each must confirm "
+        "the subscription SNS mails it).",
+    )
+    no_load_within_minutes: int = Field(
+        60,
+        ge=1,
+        le=NO_LOAD_MINUTES_MAX,
+        description="Alert when data arrived and no load succeeded within this many minutes.",
+    )
+
+    @field_validator("email")
+    @classmethod
+    def _unique_addresses(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        seen: set[str] = set()
+        for address in v:
+            if address.lower() in seen:
+                raise ValueError(f"address {address!r} is listed twice")
+            seen.add(address.lower())
+        return v
+
+
 class Spec(_Model):
     name: str = Field(
         description="Pipeline name: the prefix of every physical name and the ownership tag.",
@@ -337,6 +427,7 @@ class Spec(_Model):
     glue: Glue = Glue()
     lambda_: Lambda = Field(Lambda(), alias="lambda")
     logs: Logs = Logs()
+    alerts: Alerts | None = Field(None, description="Alerts by email (optional).")
     trigger: str = Field(
         "manual",
         description="What starts the pipeline: `manual` (a person runs `wcpipe run`), "
@@ -402,6 +493,14 @@ class Spec(_Model):
         for key in self.tags:
             if key.lower().startswith("aws:") or key.startswith("wcpipe:"):
                 raise ValueError(f"tag key {key!r} is reserved")
+        source = self.data.source_bucket
+        if source is not None and (
+            source == self.data.bucket or source.startswith(f"{base_name(self.name)}-")
+        ):
+            raise ValueError(
+                f"data.source names the pipeline's own bucket {source!r}, which `down` deletes: "
+                "data.source is for a bucket that is not the pipeline's"
+            )
         return self
 
     # Where the spec file lives: relative data paths resolve against it.
@@ -420,13 +519,16 @@ class Spec(_Model):
 
     def check_data_files(self) -> list[Path]:
         """`data_paths()`, or SpecError naming the spec file, line and entry that is missing,
-        matches nothing or clashes (`spec.files.check`)."""
+        matches nothing or clashes (`spec.files.check`), or the file and byte offset that does
+        not decode in `data.csv.encoding` (`spec.files.check_decodes`)."""
 
         def where(i: int) -> str:
             line = self._file_lines[i] if i < len(self._file_lines) else None
             return f"{self._source}:{line}" if line else self._source
 
-        return data_files.check(self._base_dir, self.data.files, where)
+        paths = data_files.check(self._base_dir, self.data.files, where)
+        data_files.check_decodes(paths, self.data.csv.encoding)
+        return paths
 
 
 # ---------------------------------------------------------------------------------------------

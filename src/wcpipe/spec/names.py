@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from wcpipe.datamap.metrics import NAMESPACE
+
 if TYPE_CHECKING:  # model.py imports this module (to check the names a pipeline name makes)
     from wcpipe.spec.model import Spec
 
@@ -20,6 +22,10 @@ GLUE_TEMP_PREFIX = "wcpipe/tmp/"
 # Where the Athena workgroup writes query results: outside the data prefix, since Athena reads
 # every object under a table's location ("Specify a table location in Amazon S3", Athena guide).
 ATHENA_RESULTS_PREFIX = "wcpipe/athena-results/"
+# The CloudWatch namespace of the job's counts (rows read, dropped, loaded, rejected), one for
+# every pipeline, told apart by the dimension JobName (datamap/metrics.py); the Glue role may
+# publish only here and in Glue's own namespace (iam_policies.glue_policy).
+METRICS_NAMESPACE = NAMESPACE
 
 
 def base_name(pipeline: str) -> str:
@@ -76,6 +82,9 @@ class Names:
     database: str
     schema: str
     table: str
+    # data.source's bucket: data already in S3, not the pipeline's (None: the data is uploaded
+    # into the pipeline's bucket under `prefix`).
+    source_bucket: str | None = None
 
     @classmethod
     def of(cls, spec: Spec, account_id: str, region: str) -> Names:
@@ -84,10 +93,11 @@ class Names:
             account_id=account_id,
             region=region,
             bucket_override=spec.data.bucket,
-            prefix=spec.data.prefix,
+            prefix=spec.data.source_prefix or spec.data.prefix,
             database=spec.warehouse.database,
             schema=spec.table.schema_,
             table=spec.table.name,
+            source_bucket=spec.data.source_bucket,
         )
 
     @property
@@ -120,8 +130,14 @@ class Names:
         return f"s3://{self.bucket}/{self.glue_temp_prefix}"
 
     @property
+    def data_bucket(self) -> str:
+        """Where the data is: data.source's bucket, else the pipeline's."""
+        return self.source_bucket or self.bucket
+
+    @property
     def data_uri(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}"
+        """The folder the S3 crawler catalogs and the job loads: `data_bucket` and `prefix`."""
+        return f"s3://{self.data_bucket}/{self.prefix}"
 
     @property
     def athena_results_uri(self) -> str:
@@ -250,3 +266,33 @@ class Names:
     @property
     def job_succeeded_permission_sid(self) -> str:
         return f"{self.base}-job-succeeded-invoke"
+
+    # Alerts: SNS, the rules and alarms that publish to it, the job's metrics -----------------
+    @property
+    def alerts_topic(self) -> str:
+        return f"{self.base}-alerts"
+
+    @property
+    def job_failed_rule(self) -> str:
+        return f"{self.base}-job-failed"
+
+    @property
+    def crawl_failed_rule(self) -> str:
+        return f"{self.base}-crawl-failed"
+
+    @property
+    def lambda_errors_alarm(self) -> str:
+        return f"{self.base}-lambda-errors"
+
+    @property
+    def rejected_values_alarm(self) -> str:
+        return f"{self.base}-rejected-values"
+
+    @property
+    def no_load_alarm(self) -> str:
+        return f"{self.base}-no-load"
+
+    @property
+    def metrics_namespace(self) -> str:
+        """Where the job publishes its counts (dimension JobName = `job`)."""
+        return METRICS_NAMESPACE

@@ -8,6 +8,8 @@ document on stdout and nothing else is written there.
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 import threading
 import time
@@ -48,14 +50,20 @@ def _console(stream: str) -> Console:
         target = sys.stdout if stream == "out" else sys.stderr
         _consoles[stream] = Console(
             stderr=stream == "err",
-            # Piped output is data: do not wrap it at 80 columns.
-            width=None if target.isatty() else 200,
+            # Piped output is data: do not wrap it at 80 columns, unless COLUMNS says to.
+            width=_columns() or (None if target.isatty() else 200),
             highlight=False,
             soft_wrap=False,
             no_color=not _state["color"] or None,
             color_system="auto" if _state["color"] else None,
         )
     return _consoles[stream]
+
+
+def _columns() -> int | None:
+    """COLUMNS, the terminal width a person set (`COLUMNS=80 wcpipe status | less`)."""
+    raw = os.environ.get("COLUMNS", "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else None
 
 
 def reset() -> None:
@@ -144,6 +152,18 @@ def table(
 ) -> None:
     from rich.table import Table
 
+    numeric = [
+        any(v not in (None, "") for v in column) and all(_is_number(v) for v in column)
+        for column in zip(*rows, strict=False)
+    ] or [False] * len(columns)
+    console = _console("out")
+    if show_header and _least_width(columns, rows, numeric) > console.width:
+        # Too many columns to keep every number whole: one block per row, as psql's \x does.
+        for n, row in enumerate(rows, 1):
+            heading = f"{title}: row {n}" if title else f"row {n}"
+            pairs = list(zip(columns, row, strict=False))
+            table(["column", "value"], pairs, title=heading, show_header=False)
+        return
     t = Table(
         title=title,
         title_justify="left",
@@ -153,11 +173,93 @@ def table(
         show_header=show_header,
         min_width=len(title or ""),
     )
-    for c in columns:
-        t.add_column(c, overflow="fold")
+    for c, is_number in zip(columns, numeric, strict=True):
+        # A number is never split across lines (it does not shrink; the other columns wrap).
+        if is_number:
+            t.add_column(Breakable(c), justify="right", no_wrap=True)
+        else:
+            t.add_column(Breakable(c))
     for row in rows:
         t.add_row(*[_cell(v, styles) for v in row])
-    _console("out").print(t)
+    console.print(t)
+
+
+def _least_width(columns: Sequence[str], rows: Sequence[Sequence[Any]], numeric: list[bool]) -> int:
+    """The narrowest the table can be with every number whole and every other cell wrapped at
+    its widest piece: each column's content, its padding (2) and the rule between columns (1)."""
+    total = -1
+    for i, (name, is_number) in enumerate(zip(columns, numeric, strict=True)):
+        cells = [Breakable(name), *(_cell(row[i], None) for row in rows if i < len(row))]
+        if is_number:
+            need = max(len(c.text) for c in cells[1:])
+            need = max(need, Breakable(name).least())
+        else:
+            need = max(c.least() for c in cells)
+        total += need + 3
+    return total
+
+
+_NUMBER = re.compile(r"-?\d[\d,]*(\.\d+)?([eE][-+]?\d+)?")
+
+
+def _is_number(value: Any) -> bool:
+    """A number, or an empty cell (which does not decide a column)."""
+    if value is None or value == "":
+        return True
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int | float) or bool(_NUMBER.fullmatch(str(value).strip()))
+
+
+# Where a cell may wrap: after spaces, and after the separators of names, ARNs, paths and keys
+# (`wcpipe-fifa-s3-crawler`, `/aws-glue/jobs/output`, `arn:aws:iam::...`), not inside a word
+# or a number (no break before a digit after `.` or `,`: 1,850,547 and 3.14 stay whole).
+_PIECE = re.compile(r"[^\s]*?(?:\s+|[-/:_;=|@]|[.,](?!\d)|$)")
+
+
+class Breakable:
+    """A table cell that wraps at sensible points (see `_PIECE`) instead of folding a name
+    mid-word; a piece wider than the column is folded as a last resort. Its measurement tells
+    rich the widest piece (the least it needs) and the longest line (the most)."""
+
+    def __init__(self, text: str, style: str = "") -> None:
+        self.text = text
+        self.style = style
+
+    def _pieces(self, line: str) -> list[str]:
+        return [p for p in _PIECE.findall(line) if p]
+
+    def least(self) -> int:
+        """The widest piece: the narrowest this cell can be without folding a word."""
+        pieces = (p.rstrip() for ln in self.text.split("\n") for p in self._pieces(ln))
+        return max(1, max((len(p) for p in pieces), default=0))
+
+    def __rich_measure__(self, console: Any, options: Any) -> Any:
+        from rich.measure import Measurement
+
+        longest = max(len(ln) for ln in self.text.split("\n"))
+        return Measurement(self.least(), max(longest, 1)).with_maximum(options.max_width)
+
+    def wrap(self, width: int) -> list[str]:
+        out: list[str] = []
+        for line in self.text.split("\n"):
+            current = ""
+            for piece in self._pieces(line):
+                if current and len(current + piece.rstrip()) > width:
+                    out.append(current.rstrip())
+                    current = ""
+                current += piece
+                while len(current.rstrip()) > width:  # one piece wider than the column
+                    out.append(current[:width])
+                    current = current[width:]
+            out.append(current.rstrip())
+        return out
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.text import Text
+
+        for line in self.wrap(max(options.max_width, 1)):
+            yield Text(line, style=self.style, no_wrap=True, end="\n")
 
 
 _DEFAULT_STYLES = {
@@ -180,10 +282,9 @@ _DEFAULT_STYLES = {
 }
 
 
-def _cell(value: Any, styles: dict[str, str] | None) -> str:
+def _cell(value: Any, styles: dict[str, str] | None) -> Breakable:
     text = "" if value is None else str(value)
-    style = (styles or _DEFAULT_STYLES).get(text)
-    return f"[{style}]{_escape(text)}[/]" if style else _escape(text)
+    return Breakable(text, (styles or _DEFAULT_STYLES).get(text, ""))
 
 
 def kv(pairs: Sequence[tuple[str, Any]], *, title: str | None = None) -> None:

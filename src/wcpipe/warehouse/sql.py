@@ -39,6 +39,29 @@ def create_table(spec: Spec) -> str:
     return ddl
 
 
+def owner_marker(spec: Spec) -> str:
+    """The comment that marks a table as this pipeline's, so one the spec renamed away is still
+    found (COMMENT ON TABLE, Amazon Redshift Database Developer Guide, r_COMMENT)."""
+    return f"wcpipe pipeline {spec.name}"
+
+
+def mark_table(spec: Spec) -> str:
+    # The pipeline name is letters, digits and hyphens (the spec checks it): safe in a literal.
+    return f"COMMENT ON TABLE {qualified(spec.table)} IS '{owner_marker(spec)}'"
+
+
+def owned_tables_query() -> str:
+    """Tables whose comment is :marker, as (schema, name). pg_description holds what COMMENT
+    sets (obj_description reads it there), in PostgreSQL and in Redshift's catalog alike."""
+    return (
+        "SELECT n.nspname AS table_schema, c.relname AS table_name "
+        "FROM pg_catalog.pg_class c "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_catalog.pg_description d ON d.objoid = c.oid AND d.objsubid = 0 "
+        "WHERE c.relkind = 'r' AND d.description = :marker ORDER BY 1, 2"
+    )
+
+
 def create_schema(spec: Spec) -> str:
     return f"CREATE SCHEMA IF NOT EXISTS {ident(spec.table.schema_)}"
 

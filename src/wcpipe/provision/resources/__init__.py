@@ -16,6 +16,10 @@ Dependency keys (`<service>.<what>`), for orientation:
     glue.classifier, glue.s3-database ── glue.s3-crawler
     logs.lambda-log-group ── lambda.function
     s3.bucket ── athena.workgroup (verify's queries; results in the bucket)
+    sns.topic ─┬─ sns.email-subscriptions (only with `alerts` in the spec)
+               ├─ events.job-failed-rule, events.crawl-failed-rule
+               └─ cloudwatch.lambda-errors-alarm, cloudwatch.no-load-alarm
+    cloudwatch.rejected-values-alarm (no action: the job-failed alert says it, with the run)
     trigger on-arrival: s3.event-notifications, lambda.arrival-permission ── events.arrival-rule
                         lambda.job-succeeded-permission ── events.job-succeeded-rule
 """
@@ -26,15 +30,29 @@ from wcpipe.provision.resources.base import Context, Resource
 
 
 def catalog(ctx: Context) -> list[Resource]:
-    """Every resource the spec declares, in no particular order (the engine orders them).
+    """Every resource the spec declares, in no particular order (the engine orders them)."""
+    return [cls(ctx) for cls, declared in _classes(ctx) if declared]
+
+
+def undeclared(ctx: Context) -> list[Resource]:
+    """Every resource this pipeline may own under another spec that this spec does not declare
+    (the other warehouse type's, after `warehouse.type` changed; each says under which setting
+    it is declared): `plan` shows their removal where they exist, `up` and `down` delete them."""
+    return [cls(ctx) for cls, declared in _classes(ctx) if not declared]
+
+
+def _classes(ctx: Context) -> list[tuple[type[Resource], bool]]:
+    """Each resource class a pipeline can have, and whether this spec declares it.
 
     The service modules are imported here, not at the top, so that importing `resources.base`
     alone (for `Context`) loads none of them. No service module imports this package's
     `__init__` back: what they share lives in `base.py`."""
     import wcpipe.provision.resources.athena as athena
+    import wcpipe.provision.resources.cloudwatch as cloudwatch
     import wcpipe.provision.resources.ec2 as ec2
     import wcpipe.provision.resources.ec2_endpoint as ec2_endpoint
     import wcpipe.provision.resources.events as events
+    import wcpipe.provision.resources.events_alerts as events_alerts
     import wcpipe.provision.resources.glue as glue
     import wcpipe.provision.resources.glue_jobs as glue_jobs
     import wcpipe.provision.resources.iam as iam
@@ -46,11 +64,11 @@ def catalog(ctx: Context) -> list[Resource]:
     import wcpipe.provision.resources.s3 as s3
     import wcpipe.provision.resources.s3_objects as s3_objects
     import wcpipe.provision.resources.secretsmanager as secretsmanager
+    import wcpipe.provision.resources.sns as sns
 
     classes: list[type[Resource]] = [
         s3.Bucket,
         s3_objects.Artifacts,
-        s3_objects.DataFiles,
         iam.GlueRole,
         iam.LambdaRole,
         iam.RedshiftRole,
@@ -71,11 +89,38 @@ def catalog(ctx: Context) -> list[Resource]:
         events.Rule,
         athena.Workgroup,
     ]
-    if ctx.spec.on_arrival:
-        classes += [s3_objects.EventNotifications, lambda_.ArrivalPermission, events.ArrivalRule]
-        classes += [lambda_.JobSucceededPermission, events.JobSucceededRule]
-    if ctx.spec.warehouse.type == "serverless":
-        classes += [redshift_serverless.Namespace, redshift_serverless.Workgroup]
-    else:
-        classes += [redshift.SubnetGroup, redshift.Cluster]
-    return [cls(ctx) for cls in classes]
+    # data.source: the data is already in S3, in a bucket that is not ours: nothing to upload.
+    if ctx.spec.data.source is None:
+        classes.append(s3_objects.DataFiles)
+    serverless = ctx.spec.warehouse.type == "serverless"
+    alerts = ctx.spec.alerts is not None
+    arrival = ctx.spec.on_arrival
+    return [
+        *((cls, True) for cls in classes),
+        (redshift_serverless.Namespace, serverless),
+        (redshift_serverless.Workgroup, serverless),
+        (redshift.SubnetGroup, not serverless),
+        (redshift.Cluster, not serverless),
+        *(
+            (cls, alerts)
+            for cls in (
+                sns.Topic,
+                sns.EmailSubscriptions,
+                events_alerts.JobFailedRule,
+                events_alerts.CrawlFailedRule,
+                cloudwatch.LambdaErrorsAlarm,
+                cloudwatch.RejectedValuesAlarm,
+                cloudwatch.NoLoadAlarm,
+            )
+        ),
+        *(
+            (cls, arrival)
+            for cls in (
+                s3_objects.EventNotifications,
+                lambda_.ArrivalPermission,
+                events.ArrivalRule,
+                lambda_.JobSucceededPermission,
+                events.JobSucceededRule,
+            )
+        ),
+    ]

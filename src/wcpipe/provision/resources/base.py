@@ -273,6 +273,10 @@ class Resource(ABC):
     """What a person calls it, e.g. `Glue crawler`."""
     depends_on: ClassVar[tuple[str, ...]] = ()
     billable: ClassVar[bool] = False
+    declared_by: ClassVar[str | None] = None
+    """The spec setting under which the catalog declares it, for one that only some specs
+    declare (`warehouse.type: provisioned`): the reason `plan` gives for removing it when the
+    spec no longer does."""
     taggable: ClassVar[bool] = True
     """False where AWS offers no tags (a classifier, a Lambda permission): owned by exact name."""
     """True where tags others added are drift too, and removed (see the tag policy above)."""
@@ -309,6 +313,12 @@ class Resource(ABC):
     def facts(self, observed: Observed) -> dict[str, str]:
         """Key facts for `status` (a state, an endpoint)."""
         return {}
+
+    def left_behind(self) -> list[str]:
+        """Read only: what an earlier spec had this resource make that the spec no longer
+        declares and `up` keeps (a renamed table's old table, objects under an old data prefix),
+        each said plainly with why; `plan`, `up` and `status` show them."""
+        return []
 
     def tag_changes(self, observed: Observed) -> TagChanges:
         """The tag policy, the one place it is decided (module docstring)."""

@@ -93,7 +93,11 @@ class Rule(Resource):
         return self.ctx.client("events")
 
     def pattern(self) -> dict[str, Any]:
+        """The rule's event pattern (a subclass's rule matches other events)."""
         return event_pattern(self.ctx.names)
+
+    def arn(self) -> str:
+        return rule_arn(self, self.name)
 
     def _description(self) -> str:
         names = self.ctx.names
@@ -153,7 +157,7 @@ class Rule(Resource):
     def create(self) -> Observed | None:
         # PutRule is an upsert: a rule created meanwhile is simply overwritten, so there is no
         # "already exists" to handle (tags given here apply only if the rule is new).
-        arn = self._put_rule(Tags=self.ctx.tag_list()).get("RuleArn") or self._arn()
+        arn = self._put_rule(Tags=self.ctx.tag_list()).get("RuleArn") or self.arn()
         self._put_target()
         # What DescribeRule and ListTargetsByRule would now answer: what was just sent.
         data = {
@@ -171,13 +175,13 @@ class Rule(Resource):
         if {"pattern", "state", "description"} & set(fields.fields):
             self._put_rule()
         if "targets" in fields:
-            targets = observed.data.get("Targets", [])
-            stale = [t["Id"] for t in targets if t["Id"] != self.target_id]
+            ours = self._target()["Id"]
+            stale = [t["Id"] for t in observed.data.get("Targets", []) if t["Id"] != ours]
             if stale:
                 self._events.remove_targets(Rule=self.name, Ids=stale)
             self._put_target()
         if TAGS in fields:
-            arn = observed.data.get("Arn") or self._arn()
+            arn = observed.data.get("Arn") or self.arn()
             self.sync_tags(
                 observed,
                 lambda tags: self._events.tag_resource(ResourceARN=arn, Tags=tag_list(tags)),
@@ -194,10 +198,7 @@ class Rule(Resource):
         ignoring(remove, NOT_FOUND)
 
     def outputs(self, observed: Observed) -> dict[str, Any]:
-        return {"arn": observed.data.get("Arn") or self._arn()}
-
-    def _arn(self) -> str:
-        return rule_arn(self, self.name)
+        return {"arn": observed.data.get("Arn") or self.arn()}
 
     def facts(self, observed: Observed) -> dict[str, str]:
         targets = observed.data.get("Targets", [])
@@ -212,6 +213,7 @@ class ArrivalRule(Rule):
     the S3 crawler (lambda/handler.py coalesces a burst into one crawl)."""
 
     key = "events.arrival-rule"
+    declared_by = "trigger: on-arrival"
     depends_on = ("lambda.function", "lambda.arrival-permission", "s3.event-notifications")
     target_id = ARRIVAL_TARGET_ID
 
@@ -233,6 +235,7 @@ class JobSucceededRule(Rule):
     second run: lambda/handler.py)."""
 
     key = "events.job-succeeded-rule"
+    declared_by = "trigger: on-arrival"
     depends_on = ("lambda.function", "lambda.job-succeeded-permission")
     target_id = JOB_SUCCEEDED_TARGET_ID
 

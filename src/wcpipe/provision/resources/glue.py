@@ -6,7 +6,11 @@ Contract (see `resources/base.py`), for every Glue resource in both modules:
 - `describe()` makes only read calls (`get_*`, `get_tags`) and returns None when Glue answers
   EntityNotFoundException.
 - `differences()` is pure and compares only the fields wcpipe sets; a desired value that is not
-  known until a dependency exists (`UNKNOWN`, during `plan`) is never reported as a difference.
+  known until a dependency exists (`AFTER_UP`: this run found the dependency absent, and `up`
+  creates it first) is a difference shown as `old -> (known after up)`, as Terraform shows it,
+  so `up` updates it once the dependency exists (a new Serverless workgroup's endpoint after
+  `warehouse.type` changed); one whose dependency this run did not describe (`UNKNOWN`) is not
+  compared.
 - `create()`, `update()` and `delete()` are the only methods that mutate. Glue's Update* calls
   replace the whole definition, so an update always sends the full desired definition. `create()`
   returns the definition it sent (and our tags) as what a describe would find; when Glue answers
@@ -33,7 +37,11 @@ from wcpipe.provision.resources.base import (
     warehouse_key,
 )
 
-UNKNOWN = "(known after apply)"
+UNKNOWN = "(unknown)"
+"""A desired value whose dependency this run has not described: not compared."""
+AFTER_UP = "(known after up)"
+"""A desired value whose dependency this run found absent: `up` creates it, then this value is
+known; it differs from what is there (Terraform's "known after apply")."""
 """A desired value that depends on a resource not created yet."""
 
 NOT_FOUND = "EntityNotFoundException"
@@ -233,18 +241,24 @@ class Connection(GlueResource):
 
     def connection_input(self, *, known: bool = True) -> dict[str, Any]:
         """The ConnectionInput. With `known=False` (planning) a value a dependency has not
-        published yet is UNKNOWN instead of an error."""
+        published yet is AFTER_UP when this run found that dependency absent (`up` creates it
+        first), else UNKNOWN (not described in this run: nothing to compare), not an error."""
 
         def value(key: str, name: str) -> Any:
             if known:
                 return self.ctx.output(key, name)
             found = self.ctx.output_or(key, name)
-            return UNKNOWN if found is None else found
+            if found is None:
+                return AFTER_UP if self.ctx.known_absent(key) else UNKNOWN
+            return found
 
         warehouse = warehouse_key(self.ctx)
         host, port = value(warehouse, "host"), value(warehouse, "port")
         database = self.ctx.spec.warehouse.database
-        url = UNKNOWN if UNKNOWN in (host, port) else f"jdbc:redshift://{host}:{port}/{database}"
+        url = next(
+            (v for v in (host, port) if v in (UNKNOWN, AFTER_UP)),
+            f"jdbc:redshift://{host}:{port}/{database}",
+        )
         group = "ec2.security-group"
         return {
             "Name": self.name,
@@ -279,7 +293,12 @@ class Connection(GlueResource):
         for section in ("ConnectionProperties", "PhysicalConnectionRequirements"):
             have = data.get(section) or {}
             for k, v in want[section].items():
-                if UNKNOWN not in (v if isinstance(v, list) else [v]) and have.get(k) != v:
+                values = v if isinstance(v, list) else [v]
+                if UNKNOWN in values:
+                    continue
+                if AFTER_UP in values:
+                    v = AFTER_UP
+                if have.get(k) != v:
                     fields.append(Difference(f"{section}.{k}", have.get(k), v))
         # Credentials belong in the secret: a user name or password here is drift. Its value is
         # never shown.

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from wcpipe.provision.artifacts import GLUE_LIBS_KEY
-from wcpipe.spec.names import Names
+from wcpipe.spec.names import METRICS_NAMESPACE, Names
 
 VERSION = "2012-10-17"
 # What the crawlers and the job do to the catalog of their two databases (no deletes).
@@ -83,6 +83,14 @@ class _Arns:
     def objects(self, key_or_prefix: str) -> str:
         return f"{self.bucket}/{key_or_prefix}"
 
+    @property
+    def data_bucket(self) -> str:
+        """Where the data is: data.source's bucket (not ours), else the pipeline bucket."""
+        return f"arn:{self.p}:s3:::{self.n.data_bucket}"
+
+    def data_objects(self, prefix: str) -> str:
+        return f"{self.data_bucket}/{prefix}"
+
     def list_prefixes(self, *prefixes: str) -> dict[str, Any]:
         """A ListBucket condition: only listings under these prefixes (with or without '/')."""
         values = sorted({v for p in prefixes for v in (p.rstrip("/"), f"{p}*")})
@@ -102,15 +110,35 @@ def glue_policy(names: Names, partition: str) -> dict[str, Any]:
     ]
     eni = a.of("ec2", "network-interface/*")
     temp = names.glue_temp_prefix
+    # data.source: the data is in a bucket that is not ours, and the role reads that prefix only
+    # (list under it, get its objects; nothing else in that bucket, and never a write).
+    source = names.source_bucket is not None
+    listed = (temp,) if source else (names.prefix, temp)
     statements = [
-        _allow("BucketLocation", ["s3:GetBucketLocation"], a.bucket),
+        _allow(
+            "BucketLocation",
+            ["s3:GetBucketLocation"],
+            [a.bucket, a.data_bucket] if source else a.bucket,
+        ),
         _allow(
             "ListDataAndTemp",
             ["s3:ListBucket"],
             a.bucket,
-            Condition=a.list_prefixes(names.prefix, temp),
+            Condition=a.list_prefixes(*listed),
         ),
-        _allow("ReadData", ["s3:GetObject"], a.objects(f"{names.prefix}*")),
+        *(
+            [
+                _allow(
+                    "ListSource",
+                    ["s3:ListBucket"],
+                    a.data_bucket,
+                    Condition=a.list_prefixes(names.prefix),
+                )
+            ]
+            if source
+            else []
+        ),
+        _allow("ReadData", ["s3:GetObject"], a.data_objects(f"{names.prefix}*")),
         _allow(
             "ReadCode",
             ["s3:GetObject"],
@@ -162,12 +190,16 @@ def glue_policy(names: Names, partition: str) -> dict[str, Any]:
         # "*" for them. They read network metadata and change nothing.
         _allow("DescribeNetwork", DESCRIBE_NETWORK_ACTIONS, "*"),
         _allow("VpcAttributes", ["ec2:DescribeVpcAttribute"], a.of("ec2", "vpc/*")),
-        # PutMetricData has no resource type either; the namespace condition scopes it.
+        # PutMetricData has no resource type either; the namespace condition scopes it: Glue's
+        # own job metrics and the job's counts (datamap/metrics.py). "Use the
+        # cloudwatch:namespace condition key to limit PutMetricData to certain namespaces"
+        # (Amazon CloudWatch User Guide, "Using condition keys to limit access to CloudWatch
+        # namespaces").
         _allow(
             "Metrics",
             ["cloudwatch:PutMetricData"],
             "*",
-            Condition={"StringEquals": {"cloudwatch:namespace": "Glue"}},
+            Condition={"StringEquals": {"cloudwatch:namespace": ["Glue", METRICS_NAMESPACE]}},
         ),
     ]
     return {"Version": VERSION, "Statement": statements}
@@ -229,3 +261,38 @@ def redshift_policy(names: Names, partition: str) -> dict[str, Any]:
             _allow("ListTempDir", ["s3:ListBucket"], a.bucket, Condition=a.list_prefixes(temp)),
         ],
     }
+
+
+def alerts_topic_policy(names: Names, partition: str) -> dict[str, Any]:
+    """The alert topic's policy: only the pipeline's own publishers may publish. EventBridge
+    only for this pipeline's alert rules (aws:SourceArn, the rules' exact ARNs), CloudWatch only
+    for this pipeline's alarms in this account (aws:SourceArn by the alarms' name prefix and
+    aws:SourceAccount). Both services present those keys when they publish for a rule or an
+    alarm (Amazon SNS Developer Guide, "Example cases for Amazon SNS access control": "Allow
+    ... publish ... from a CloudWatch alarm / an EventBridge rule", and the confused-deputy
+    advice on aws:SourceArn and aws:SourceAccount). No statement names an account principal:
+    the account's own users and roles reach the topic through their IAM policies."""
+    a = _Arns(names, partition)
+    topic = a.of("sns", names.alerts_topic)
+    rules = sorted(
+        a.of("events", f"rule/{r}") for r in (names.job_failed_rule, names.crawl_failed_rule)
+    )
+    alarms = a.of("cloudwatch", f"alarm:{names.base}-*")
+    eventbridge = _allow(
+        "EventBridgeRules",
+        ["sns:Publish"],
+        topic,
+        Condition={"ArnEquals": {"aws:SourceArn": rules}},
+    )
+    cloudwatch = _allow(
+        "CloudWatchAlarms",
+        ["sns:Publish"],
+        topic,
+        Condition={
+            "ArnLike": {"aws:SourceArn": alarms},
+            "StringEquals": {"aws:SourceAccount": names.account_id},
+        },
+    )
+    eventbridge["Principal"] = {"Service": "events.amazonaws.com"}
+    cloudwatch["Principal"] = {"Service": "cloudwatch.amazonaws.com"}
+    return {"Version": VERSION, "Id": names.alerts_topic, "Statement": [eventbridge, cloudwatch]}

@@ -335,6 +335,7 @@ class ArrivalPermission(Permission):
     """trigger on-arrival: the arrival rule (`events.ArrivalRule`) may invoke the function."""
 
     key = "lambda.arrival-permission"
+    declared_by = "trigger: on-arrival"
     kind = "arrival invoke permission"
 
     @property
@@ -351,6 +352,7 @@ class JobSucceededPermission(Permission):
     function."""
 
     key = "lambda.job-succeeded-permission"
+    declared_by = "trigger: on-arrival"
     kind = "job-succeeded invoke permission"
 
     @property

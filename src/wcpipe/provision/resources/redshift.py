@@ -81,6 +81,7 @@ def elapsed_text(seconds: float) -> str:
 class SubnetGroup(Resource):
     key = "redshift.subnet-group"
     kind = "Redshift subnet group"
+    declared_by = "warehouse.type: provisioned"
 
     @property
     def name(self) -> str:
@@ -149,6 +150,7 @@ class SubnetGroup(Resource):
 class Cluster(Resource):
     key = "redshift.cluster"
     kind = "Redshift cluster"
+    declared_by = "warehouse.type: provisioned"
     billable = True
     depends_on = (
         "ec2.security-group",
@@ -368,6 +370,7 @@ class Cluster(Resource):
             "port": endpoint.get("Port"),
             "identifier": self.name,
             "status": observed.data.get("ClusterStatus"),
+            "owned": self.owned(observed),
         }
 
     def facts(self, observed: Observed) -> dict[str, str]:

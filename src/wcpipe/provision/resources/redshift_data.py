@@ -1,16 +1,21 @@
 """The target table, created and evolved through the Redshift Data API.
 
 Contract:
-- `describe` first asks whether the warehouse (cluster or Serverless workgroup) exists and is
-  available: from the state the warehouse published when the engine described it in this run,
-  else with one read call; if not, the table counts as absent (it lives and dies with the
-  warehouse). Otherwise it reads the table's columns from `information_schema.columns`.
+- `describe` first asks whether the warehouse (cluster or Serverless workgroup) exists, is
+  available and is ours: from the state and ownership the warehouse published when the engine
+  described it in this run, else with one read call; if not, the table counts as absent (it
+  lives and dies with the warehouse, and one that is not ours is for `plan` to mark and `up` to
+  stop at, not to read with credentials it does not take). Otherwise it reads the table's
+  columns from `information_schema.columns`.
 - `create` runs `CREATE SCHEMA IF NOT EXISTS` and `sql.create_table(spec)`; both are idempotent.
 - `differences` compares the spec's columns with the table's, by name and normalized type
   ("columns: +name", "column name: varchar(64) -> varchar(128)"). Columns the table has and the
   spec does not are left alone, and so is nullability.
 - `update` only makes safe changes: it adds missing columns and widens varchar columns. Any other
   type change raises before anything is altered: converting data is a migration for a person.
+- Each table it creates carries this pipeline's comment (`sql.owner_marker`); one made before
+  that is marked by `update` (`comment: None -> ...`). `left_behind` names the pipeline's other
+  marked tables (the spec renamed its table): kept, since they hold loaded rows.
 - `delete` does nothing: the table goes with the warehouse, after which `describe` finds it absent.
 """
 
@@ -20,6 +25,7 @@ import re
 from typing import Any
 
 from wcpipe.provision.resources.base import (
+    Context,
     Difference,
     Differences,
     Observed,
@@ -95,24 +101,35 @@ class TargetTable(Resource):
         "secretsmanager.admin-secret",
     )
 
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self._owned: list[str] | None = None
+
     @property
     def name(self) -> str:
         return f"{self.ctx.spec.table.schema_}.{self.ctx.spec.table.name}"
 
     def _warehouse_available(self) -> bool:
-        serverless = self.ctx.spec.warehouse.type == "serverless"
+        """Whether the warehouse exists, is available and is ours (a warehouse that is not ours
+        holds no table of ours, and we hold no credentials to read it with)."""
         if self.ctx.known_absent(warehouse_key(self.ctx)):
             return False
-        published = self.ctx.output_or(warehouse_key(self.ctx), "status")
-        if published is not None:
-            return bool(published == ("AVAILABLE" if serverless else "available"))
-        if serverless:
-            workgroup = Workgroup(self.ctx).find()
-            return workgroup is not None and workgroup.get("status") == "AVAILABLE"
-        cluster = Cluster(self.ctx).find()
-        return cluster is not None and cluster.get("ClusterStatus") == "available"
+        status = self.ctx.output_or(warehouse_key(self.ctx), "status")
+        owned = self.ctx.output_or(warehouse_key(self.ctx), "owned")
+        if status is None:
+            found: Cluster | Workgroup = (
+                Workgroup(self.ctx)
+                if self.ctx.spec.warehouse.type == "serverless"
+                else Cluster(self.ctx)
+            )
+            observed = found.describe()
+            if observed is None:
+                return False
+            status, owned = found.outputs(observed)["status"], found.owned(observed)
+        return bool(owned) and str(status).lower() == "available"
 
     def describe(self) -> Observed | None:
+        self._owned = None  # asked afresh on each describe; left_behind reuses this answer
         if not self._warehouse_available():
             return None
         table = self.ctx.spec.table
@@ -132,7 +149,32 @@ class TargetTable(Resource):
             }
             for r in rows
         ]
-        return Observed({"columns": columns})
+        return Observed({"columns": columns, "marked": self.name in self._owned_tables()})
+
+    def _owned_tables(self) -> list[str]:
+        """`schema.table` of each table carrying this pipeline's comment (one query per run of
+        describe and left_behind: the answer is kept on the instance)."""
+        if self._owned is None:
+            rows = warehouse.query(
+                self.ctx,
+                sql.owned_tables_query(),
+                {"marker": sql.owner_marker(self.ctx.spec)},
+                what="finding this pipeline's tables",
+            )
+            self._owned = [f"{r['table_schema']}.{r['table_name']}" for r in rows]
+        return self._owned
+
+    def left_behind(self) -> list[str]:
+        """This pipeline's tables (by their comment, `sql.owner_marker`) other than the spec's:
+        a table the spec renamed away. Kept: it holds loaded rows people may query."""
+        if not self._warehouse_available():
+            return []
+        return [
+            f"Redshift table {name} is kept: the spec's table is now {self.name}, and {name} "
+            f"holds rows loaded before; drop it with `DROP TABLE {name}` when nothing reads it"
+            for name in self._owned_tables()
+            if name != self.name
+        ]
 
     def _changes(self, observed: Observed) -> tuple[list[Column], list[tuple[Column, str, str]]]:
         """Spec columns the table lacks, and (column, table type, spec type) where types differ."""
@@ -149,6 +191,8 @@ class TargetTable(Resource):
     def differences(self, observed: Observed) -> list[Difference]:
         missing, changed = self._changes(observed)
         out = []
+        if observed.data.get("marked") is False:  # made before tables carried the marker
+            out.append(Difference("comment", None, sql.owner_marker(self.ctx.spec)))
         out += [Difference(f"column {c.name}", None, canonical_type(c.type)) for c in missing]
         for column, old, new in changed:
             old_len, new_len = _varchar_length(old), _varchar_length(new)
@@ -170,6 +214,7 @@ class TargetTable(Resource):
     def create(self) -> Observed | None:
         warehouse.execute(self.ctx, sql.create_schema(self.ctx.spec), what="creating the schema")
         warehouse.execute(self.ctx, sql.create_table(self.ctx.spec), what=f"creating {self.name}")
+        warehouse.execute(self.ctx, sql.mark_table(self.ctx.spec), what=f"marking {self.name}")
         columns = [
             {"name": c.name, "type": canonical_type(c.type), "nullable": c.nullable}
             for c in self.ctx.spec.table.columns
@@ -178,6 +223,8 @@ class TargetTable(Resource):
 
     def update(self, observed: Observed, fields: Differences) -> None:
         refuse_blocked(self, fields)
+        if "comment" in fields:
+            warehouse.execute(self.ctx, sql.mark_table(self.ctx.spec), what=f"marking {self.name}")
         missing, changed = self._changes(observed)
         widen = [column for column, _old, _new in changed if f"column {column.name}" in fields]
         table = self.ctx.spec.table

@@ -125,6 +125,7 @@ class _Serverless(Resource):
 class Namespace(_Serverless):
     key = "redshift-serverless.namespace"
     kind = "Redshift Serverless namespace"
+    declared_by = "warehouse.type: serverless"
     noun = "namespace"
     depends_on = ("iam.redshift-role", "secretsmanager.admin-secret")
 
@@ -206,6 +207,7 @@ class Namespace(_Serverless):
 class Workgroup(_Serverless):
     key = "redshift-serverless.workgroup"
     kind = "Redshift Serverless workgroup"
+    declared_by = "warehouse.type: serverless"
     noun = "workgroup"
     billable = True
     depends_on = ("redshift-serverless.namespace", "ec2.security-group")
@@ -299,6 +301,7 @@ class Workgroup(_Serverless):
             "host": endpoint.get("address"),
             "port": endpoint.get("port"),
             "status": observed.data.get("status"),
+            "owned": self.owned(observed),
         }
 
     def facts(self, observed: Observed) -> dict[str, str]:

@@ -1,10 +1,14 @@
 """S3 objects inside the pipeline bucket (`s3.py`): the code artifacts (`Artifacts`) and the
-spec's data files (`DataFiles`); and, with trigger on-arrival, the bucket's EventBridge
-notifications (`EventNotifications`). Same service and contract as `s3.py`; in addition:
+spec's data files (`DataFiles`, whose upload `wcpipe push` uses too: `DataFiles.push`); and,
+with trigger on-arrival, the bucket's EventBridge notifications (`EventNotifications`). Same
+service and contract as `s3.py`; in addition:
 - Objects carry no tags: they are owned by exact key, and ours only inside a bucket that is ours.
 - An object is uploaded only when its content changed: its SHA-256 is kept in the object metadata
   (`sha256`) and compared through `head_object`.
 - `DataFiles` never touches other objects under the prefix; users may keep their own there.
+- A data file is uploaded as UTF-8 without a byte order mark, transcoded from the spec's
+  `data.csv.encoding` (`artifacts.utf8_chunks`: Glue reads CSV as UTF-8); its `sha256` is of the
+  uploaded bytes, so `plan` compares what S3 holds with what would be uploaded.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from wcpipe.provision.resources.base import (
     tags_from_list,
 )
 from wcpipe.provision.resources.s3 import NOT_FOUND, SSE
+from wcpipe.spec import files as data_files
 from wcpipe.spec.names import OWNER_TAG
 
 
@@ -50,28 +55,21 @@ def _delete_keys(s3: Any, bucket: str, keys: list[str]) -> None:
             )
 
 
+def _size(n: int) -> str:
+    """Bytes as a person reads them: `812 B`, `3.2 KiB`, `1.5 GiB`."""
+    if n < 1024:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            break
+    return f"{value:.1f} {unit}"
+
+
 def _short(sha256: str | None) -> str | None:
     """An object's content digest as `plan` shows it (absent: None)."""
     return None if sha256 is None else f"sha256:{sha256[:12]}"
-
-
-def _put_args(sha: str, content_type: str) -> dict[str, Any]:
-    """What every object wcpipe uploads carries: its SHA-256, SSE-S3, its content type."""
-    return {"Metadata": {"sha256": sha}, "ServerSideEncryption": SSE, "ContentType": content_type}
-
-
-def upload_data_file(
-    s3: Any, bucket: str, key: str, path: Path, sha: str | None = None
-) -> dict[str, Any]:
-    """Upload one data file with its SHA-256 in the metadata; return its sha256 and size."""
-    with path.open("rb") as handle:
-        if sha is None:
-            sha = packaging.stream_sha256(handle)
-            handle.seek(0)
-        size = path.stat().st_size
-        # upload_fileobj streams, switching to a multipart upload for large files.
-        s3.upload_fileobj(handle, bucket, key, ExtraArgs=_put_args(sha, "text/csv"))
-    return {"sha256": sha, "size": size}
 
 
 class _Objects(Resource):
@@ -116,7 +114,11 @@ class _Objects(Resource):
         return found
 
     def _put_args(self, sha: str, content_type: str) -> dict[str, Any]:
-        return _put_args(sha, content_type)
+        return {
+            "Metadata": {"sha256": sha},
+            "ServerSideEncryption": SSE,
+            "ContentType": content_type,
+        }
 
 
 class Artifacts(_Objects):
@@ -204,7 +206,7 @@ class DataFiles(_Objects):
         local: dict[str, dict[str, Any] | None] = {}
         for key, path in files.items():
             if path.is_file():
-                sha, size = packaging.file_sha256(path)
+                sha, size = self._digest(path)
                 local[key] = {"sha256": sha, "size": size}
             else:
                 local[key] = None
@@ -235,15 +237,79 @@ class DataFiles(_Objects):
         for key in fields.fields:
             self._upload(key, files[key])
 
+    @property
+    def _encoding(self) -> str:
+        return self.ctx.spec.data.csv.encoding
+
+    def _digest(self, path: Path) -> tuple[str, int]:
+        """(sha256, size) of the bytes `path` uploads as, or SpecError if it does not decode
+        (`validate` finds that first: `Spec.check_data_files`)."""
+        try:
+            return packaging.data_file_sha256(path, self._encoding)
+        except packaging.UndecodableFile as exc:
+            why = data_files.undecodable_message(path, exc.encoding, exc.offset, exc.data)
+            raise SpecError(why) from None
+
     def _upload(self, key: str, path: Path) -> dict[str, Any]:
-        """Upload one file with its SHA-256 in the metadata; return its sha256 and size."""
+        """Upload one file as UTF-8 with the SHA-256 of those bytes in the metadata; return its
+        sha256 and size."""
         if not path.is_file():
             self._missing(key)
-        return upload_data_file(self.s3, self.bucket, key, path)
+        sha, size = self._digest(path)
+        with packaging.Utf8Reader(path, self._encoding) as body:
+            # upload_fileobj streams, switching to a multipart upload for large files.
+            args = self._put_args(sha, "text/csv; charset=utf-8")
+            self.s3.upload_fileobj(body, self.bucket, key, ExtraArgs=args)
+        return {"sha256": sha, "size": size}
+
+    def push(self, key: str, path: Path) -> tuple[int, bool]:
+        """`wcpipe push`: upload one file to `key` as `up` uploads the spec's, unless the object
+        there has this content already; (its size in bytes as uploaded, whether it was sent)."""
+        sha, size = self._digest(path)
+        head = _head(self.s3, self.bucket, key)
+        if head is not None and head.get("Metadata", {}).get("sha256") == sha:
+            return size, False
+        self._upload(key, path)
+        return size, True
 
     def delete(self, observed: Observed) -> None:
         present = [k for k, sha in observed.data.get("objects", {}).items() if sha is not None]
         _delete_keys(self.s3, self.bucket, present)
+
+    def left_behind(self) -> list[str]:
+        """Objects in the pipeline's bucket outside the data prefix and outside `wcpipe/` (every
+        other key wcpipe writes is under it: artifacts, TempDir, Athena results; names.py),
+        by folder: what a renamed `data.prefix` left. Kept: `down` deletes them with the bucket.
+        Only in our own bucket, which is read with one listing."""
+        if self.ctx.known_absent("s3.bucket") or not self._ours():
+            return []
+        prefix = self.ctx.names.prefix
+        folders: dict[str, list[int]] = {}
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
+        for page in pages:
+            for obj in page.get("Contents", []):
+                key = obj["Key"]
+                if key.startswith((prefix, "wcpipe/")):
+                    continue
+                folder = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
+                folders.setdefault(folder, []).append(int(obj.get("Size", 0)))
+        append = self.ctx.spec.load.mode == "append"
+        return [
+            f"{len(sizes)} object(s) ({_size(sum(sizes))}) under s3://{self.bucket}/{folder} "
+            f"are kept: they are not under data.prefix ({prefix}), so crawls and loads no longer "
+            "read them; `down` deletes them with the bucket"
+            + (
+                ". In append mode, files uploaded again under the new prefix are new objects to "
+                "the job's bookmark and their rows load again: empty the table first, or use "
+                "load.mode merge"
+                if append
+                else ""
+            )
+            for folder, sizes in sorted(folders.items())
+        ]
+
+    def _ours(self) -> bool:
+        return self.owned(Observed({}, self._bucket_tags()))
 
     def facts(self, observed: Observed) -> dict[str, str]:
         local = [f for f in observed.data.get("local", {}).values() if f is not None]
@@ -260,6 +326,7 @@ class EventNotifications(_Objects):
     on (create) or off (delete). It has no tags: ours only inside a bucket that is ours."""
 
     key = "s3.event-notifications"
+    declared_by = "trigger: on-arrival"
     kind = "S3 EventBridge notifications"
 
     @property

@@ -37,7 +37,8 @@ policy AWS Glue's developer guide tells crawler and job roles to start from):
 - logs: logs:CreateLogGroup (a group that does not exist yet), CreateLogStream (a new stream) and
   PutLogEvents on /aws-glue/* (AWSGlueServiceRole's logs statement; `actors.may_log`);
 - metrics: cloudwatch:PutMetricData with cloudwatch:namespace = Glue, for a job with
-  --enable-metrics (AWSGlueServiceRole; "Monitoring AWS Glue using Amazon CloudWatch metrics").
+  --enable-metrics (AWSGlueServiceRole; "Monitoring AWS Glue using Amazon CloudWatch metrics");
+  and with cloudwatch:namespace = wcpipe for the job's own counts (`may_publish`).
 """
 
 from __future__ import annotations
@@ -200,4 +201,10 @@ def may_put_metrics(sandbox: SandboxView, actor: authz.Actor, arguments: dict[st
     if str(arguments.get("--enable-metrics", "")).lower() != "true":
         return True
     context: dict[str, authz.ContextValue] = {"cloudwatch:namespace": "Glue"}
+    return _may(sandbox, actor, "cloudwatch:PutMetricData", "*", context)
+
+
+def may_publish(sandbox: SandboxView, actor: authz.Actor, namespace: str) -> bool:
+    """May the job's role put metrics in `namespace` (the job's own counts, datamap.metrics)?"""
+    context: dict[str, authz.ContextValue] = {"cloudwatch:namespace": namespace}
     return _may(sandbox, actor, "cloudwatch:PutMetricData", "*", context)

@@ -7,7 +7,8 @@ Contract:
   (`glue_events.SettledStatus`; each move stamps ModifiedOn), with GetJobRun's ExecutionTime,
   LogGroupName, GlueVersion, JobMode, and CompletedOn, ErrorMessage and DPUSeconds once known.
 - `RunOutput(sandbox, run_id)`: `print` writes a line to /aws-glue/jobs/output, `error` to
-  /aws-glue/jobs/error, stream = run id (best effort: `glue_events.safe_log`).
+  /aws-glue/jobs/error, stream = run id (best effort: `glue_events.safe_log`); `counts` is the
+  last `wcpipe-counts` line printed, parsed (for the run's metrics).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class RunOutput:
     def __init__(self, sandbox: SandboxView, run_id: str, actor: authz.Actor | None = None) -> None:
         self.sandbox, self.run_id, self.actor = sandbox, run_id, actor
         self._access: dict[str, bool] = {}
+        self.counts: dict[str, int] | None = None  # the last counts line printed
 
     def _write(self, group: str, line: str) -> None:
         from wcpipe.sandbox.patches.actors import may_log
@@ -76,6 +78,9 @@ class RunOutput:
         safe_log(self.sandbox, group, self.run_id, line)
 
     def print(self, line: str) -> None:
+        from wcpipe.datamap.transform import parse_counts_line
+
+        self.counts = parse_counts_line(line) or self.counts
         self._write(OUTPUT_GROUP, line)
 
     def error(self, line: str) -> None:

@@ -23,7 +23,8 @@ Contract (what a run loads, and its bookmarks, are `job_load.py`'s):
   AccessDenied as its ErrorMessage (and error log line).
 - The run is a `job_run.SandboxJobRun`. Lines go to /aws-glue/jobs/output (`job_run.RunOutput`:
   counts per object, then `transform.counts_line`) and errors to /aws-glue/jobs/error, stream =
-  run id; the event is `glue_events.emit`'s.
+  run id; the event is `glue_events.emit`'s. Every run ends by publishing its counts as
+  glue/load.py does (`datamap.metrics`; with the spark engine the script itself publishes).
 - PINS names the moto internals used here and in `job_run`, `job_load` and `job_workers`.
 """
 
@@ -38,6 +39,7 @@ from moto.core.utils import utcnow
 from moto.glue.exceptions import ConcurrentRunsExceededException
 from moto.glue.models import FakeJob, GlueBackend
 
+from wcpipe.datamap import metrics
 from wcpipe.sandbox.context import current, once, or_moto
 from wcpipe.sandbox.glue_runtime import engine
 from wcpipe.sandbox.patches import glue_access
@@ -163,6 +165,8 @@ def _run(sandbox: SandboxView, backend: GlueBackend, job: FakeJob, run: SandboxJ
     if actor:
         glue_access.release_interface(sandbox, actor, eni)
         glue_access.may_put_metrics(sandbox, actor, run.arguments or {})
+    if sandbox.glue_engine != "spark":  # the deployed script publishes its own (glue/load.py)
+        _publish_counts(sandbox, actor, job.name, out.counts or {}, state == "SUCCEEDED")
     run.execution_time = max(1, math.ceil(time.monotonic() - began))
     workers, worker_type = run.number_of_workers, run.worker_type
     if workers and worker_type in DPU_PER_WORKER:
@@ -179,6 +183,20 @@ def _run(sandbox: SandboxView, backend: GlueBackend, job: FakeJob, run: SandboxJ
         message = f"JobName:{job.name} and JobRunId:{rid} failed to execute with exception "
         detail.update(severity="ERROR", message=message + str(run.error_message))
     emit(sandbox, "Glue Job State Change", detail)
+
+
+def _publish_counts(
+    sandbox: SandboxView,
+    actor: authz.Actor | None,
+    job_name: str,
+    counts: dict[str, int],
+    succeeded: bool,
+) -> None:
+    """The run's counts as glue/load.py publishes them (`datamap.metrics`), if the role may."""
+    if actor is not None and not glue_access.may_publish(sandbox, actor, metrics.NAMESPACE):
+        return  # the role may not: the run goes on without its metrics, as on AWS
+    data = metrics.metric_data(job_name, counts, succeeded=succeeded)
+    sandbox.backend("cloudwatch").put_metric_data(metrics.NAMESPACE, data)
 
 
 @once

@@ -20,6 +20,7 @@ from types import ModuleType
 
 from wcpipe.sandbox.patches import (
     actors,
+    alarms,
     athena_ops,
     conflicts,
     crawler,
@@ -32,6 +33,7 @@ from wcpipe.sandbox.patches import (
     s3_policy,
     schedules,
     serverless,
+    sns_delivery,
 )
 
 MOTO_VERSION = "5.2.5"
@@ -42,6 +44,8 @@ MODULES: tuple[ModuleType, ...] = (
     glue_ops,  # the Glue operations moto lacks
     athena_ops,  # the Athena workgroup operations as AWS behaves
     lambda_runner,  # EventBridge -> Lambda and Invoke, without docker
+    sns_delivery,  # EventBridge -> SNS, email subscriptions pending, what topics publish
+    alarms,  # CloudWatch alarms evaluated when their metrics arrive, actions notified
     s3_policy,  # bucket policies evaluated as for a TLS request
     s3_events,  # S3 -> EventBridge Object Created events as AWS shapes them
     crawler,  # StartCrawler crawls

@@ -1,0 +1,152 @@
+"""`wcpipe iam-policy`: the operator's policy, as printed (no AWS call with --account-id).
+That it is sufficient and each statement necessary is proven on the sandbox
+(tests/e2e/test_operator_policy.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import parliament
+import pytest
+import yaml
+from support.cli import run_cli
+from support.paths import SPEC_PATH
+
+from wcpipe.provision.operator_policy import MANAGED_POLICY_MAX_CHARS, policy_chars
+
+ACCOUNT = "123456789012"
+# The actions AWS accepts only on "*" (no resource type in the Service Authorization Reference).
+UNSCOPED = {
+    "cloudwatch:GetMetricStatistics",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeVpcs",
+    "glue:CreateClassifier",
+    "glue:CreateCrawler",
+    "glue:DeleteClassifier",
+    "glue:GetClassifier",
+    "glue:GetCrawlerMetrics",
+    "glue:UpdateClassifier",
+    "logs:DescribeLogGroups",
+    "redshift-data:DescribeStatement",
+    "redshift-data:GetStatementResult",
+    "redshift:DescribeClusterSubnetGroups",
+    "redshift:DescribeClusters",
+}
+
+
+def _spec(tmp_path: Path, warehouse: str) -> Path:
+    raw = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    raw["warehouse"]["type"] = warehouse
+    raw["data"]["files"] = []
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _documents(tmp_path: Path, warehouse: str) -> list[dict[str, Any]]:
+    out = tmp_path / "policy"
+    result = run_cli(
+        "-c", str(_spec(tmp_path, warehouse)), "iam-policy", "--account-id", ACCOUNT,
+        "--out-dir", str(out),
+    )  # fmt: skip
+    assert result.code == 0, result
+    files = sorted(out.glob("wcpipe-fifa-operator-*.json"))
+    assert [f"file://{f}" in result.err for f in files] == [True] * len(files)
+    return [json.loads(f.read_text(encoding="utf-8")) for f in files]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _actions(documents: list[dict[str, Any]]) -> set[str]:
+    return {a for d in documents for s in d["Statement"] for a in _as_list(s["Action"])}
+
+
+@pytest.mark.parametrize("warehouse", ["provisioned", "serverless"])
+def test_policy_fits_managed_policies_and_is_valid_iam(tmp_path: Path, warehouse: str) -> None:
+    documents = _documents(tmp_path, warehouse)
+    assert len(documents) >= 1
+    for document in documents:
+        assert document["Version"] == "2012-10-17"
+        assert policy_chars(document) <= MANAGED_POLICY_MAX_CHARS
+        # parliament knows every action and prefix (a misspelt action fails here).
+        findings = parliament.analyze_policy_string(json.dumps(document)).findings
+        assert [f.issue for f in findings if f.issue.startswith(("UNKNOWN", "MALFORMED"))] == []
+    sids = [s["Sid"] for d in documents for s in d["Statement"]]
+    assert len(sids) == len(set(sids))
+
+
+@pytest.mark.parametrize("warehouse", ["provisioned", "serverless"])
+def test_every_resource_is_this_pipelines_unless_aws_allows_only_star(
+    tmp_path: Path, warehouse: str
+) -> None:
+    for document in _documents(tmp_path, warehouse):
+        for statement in document["Statement"]:
+            resources = _as_list(statement["Resource"])
+            if "*" in resources:
+                assert resources == ["*"]
+                assert set(_as_list(statement["Action"])) <= UNSCOPED, statement["Sid"]
+                continue
+            for arn in resources:
+                assert arn.startswith("arn:aws:"), arn
+                scoped = any(n in arn for n in ("wcpipe-fifa", "wcpipe_fifa"))
+                # Glue asks for the account's catalog beside each database, table or connection.
+                scoped = scoped or arn.endswith(":catalog")
+                if ":log-group:/aws-glue/" in arn:  # Glue's shared groups: only read
+                    assert statement["Action"] == ["logs:FilterLogEvents"], arn
+                    continue
+                # A type-wide ARN needs a condition that narrows it (ownership tag, create action)
+                # or is a type whose ARNs hold an id AWS picks (serverless) or the VPC's parts.
+                assert scoped or "Condition" in statement or arn.endswith("/*"), arn
+
+
+def test_warehouse_type_decides_the_redshift_part(tmp_path: Path) -> None:
+    provisioned = _actions(_documents(tmp_path / "p", "provisioned"))
+    serverless = _actions(_documents(tmp_path / "s", "serverless"))
+    assert "redshift:CreateCluster" in provisioned
+    assert not any(a.startswith("redshift-serverless:") for a in provisioned)
+    assert "redshift-serverless:CreateWorkgroup" in serverless
+    assert not any(a.startswith("redshift:") for a in serverless)
+
+
+def test_pass_role_only_our_roles_to_their_service(tmp_path: Path) -> None:
+    statements = [
+        s
+        for d in _documents(tmp_path, "serverless")
+        for s in d["Statement"]
+        if "iam:PassRole" in _as_list(s["Action"])
+    ]
+    passed = {
+        s["Resource"].rsplit("/", 1)[-1]: s["Condition"]["StringEquals"]["iam:PassedToService"]
+        for s in statements
+    }
+    assert passed == {
+        "wcpipe-fifa-glue": "glue.amazonaws.com",
+        "wcpipe-fifa-lambda": "lambda.amazonaws.com",
+        "wcpipe-fifa-redshift": ["redshift.amazonaws.com", "redshift-serverless.amazonaws.com"],
+    }
+    assert all(_as_list(s["Action"]) == ["iam:PassRole"] for s in statements)
+
+
+def test_parts_are_printed_one_at_a_time(tmp_path: Path) -> None:
+    spec = str(_spec(tmp_path, "provisioned"))
+    documents = _documents(tmp_path, "provisioned")
+    base = ("-c", spec, "iam-policy", "--account-id", ACCOUNT)
+    for n, document in enumerate(documents, 1):
+        result = run_cli(*base, "--part", str(n))
+        assert result.code == 0, result
+        assert json.loads(result.out) == document
+    if len(documents) > 1:
+        whole = run_cli(*base)
+        assert whole.code == 2 and whole.out == ""
+        assert f"{len(documents)} documents" in whole.err and "--out-dir" in whole.err
+        assert "Traceback" not in whole.err
+    beyond = run_cli(*base, "--part", str(len(documents) + 1))
+    assert beyond.code == 2 and "--part" in beyond.err
