@@ -52,3 +52,22 @@ def test_an_arrival_rule_not_ours_is_neither_adopted_nor_deleted(pipeline: Pipel
     assert down.code == 0, down
     assert events.describe_rule(Name=rule)["EventPattern"] == '{"source": ["theirs"]}'
     events.delete_rule(Name=rule)
+
+
+def test_a_trigger_changed_back_to_manual_removes_the_arrival_resources(
+    pipeline: Pipeline,
+) -> None:
+    pl = _on_arrival(pipeline)
+    assert pl.cli("up", "--yes").code == 0
+    names = pl.names()
+    pl.rewrite(lambda doc: doc.update(trigger="manual"))
+    plan = pl.cli("plan")
+    assert plan.code == 0 and names.arrival_rule in plan.out + plan.err, plan
+    assert pl.cli("up", "--yes").code == 0
+    assert census(pl).converged() == {}
+    rules = [r["Name"] for r in pl.client("events").list_rules(NamePrefix=names.base)["Rules"]]
+    assert names.arrival_rule not in rules and names.job_succeeded_rule not in rules
+    s3 = pl.client("s3").get_bucket_notification_configuration(Bucket=names.bucket)
+    assert "EventBridgeConfiguration" not in s3
+    assert pl.cli("down", "--yes").code == 0
+    assert census(pl).leftovers() == {}
