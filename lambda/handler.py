@@ -1,9 +1,29 @@
-"""Start the pipeline's Glue job when its S3 crawler succeeds (runs in AWS Lambda).
+"""Start the pipeline's Glue job when its S3 crawler succeeds, and (trigger on-arrival) the
+crawler when data arrives (runs in AWS Lambda).
 
 Deployed as handler.py at the root of the zip, handler "handler.handler"; stdlib and boto3 only.
 Configured by environment: GLUE_JOB_NAME (required), CRAWLER_NAME (optional: when set, only that
-crawler's events count). boto3 honours AWS_ENDPOINT_URL[_GLUE] natively, so the same code runs
-against the offline sandbox.
+crawler's events count), ARRIVAL_BUCKET and ARRIVAL_PREFIX (trigger on-arrival only). boto3
+honours AWS_ENDPOINT_URL[_GLUE] natively, so the same code runs against the offline sandbox.
+
+On arrival (ARRIVAL_BUCKET set), coalescing: a burst of objects starts one crawl, and an object
+that arrives while a crawl runs is not left behind.
+- An S3 "Object Created" event (source aws.s3) starts CRAWLER_NAME: {"action": "started"}. A
+  crawl that is running absorbs it (StartCrawler's CrawlerRunningException, or the crawler seen
+  RUNNING): {"action": "absorbed"}; so does a crawl that started at least a second after the
+  object's event time (it read the object): {"action": "skipped"}. Event times and S3's
+  LastModified have whole seconds, so "the same second" always counts as "maybe after".
+- When the crawler succeeds, the objects under the prefix are listed first: one whose
+  LastModified is not before the crawl's start second arrived during the crawl (or in the
+  second it began), so the crawler starts again ({"action": "recrawling"}) instead of the job,
+  which that next crawl's success starts. A crawler already running again: {"action":
+  "deferred"}, for the same reason. So a burst costs at most two crawls and one job run, and the
+  job (bookmarks, merge) reads every object once.
+- A crawl that succeeds while a job run goes starts no second run ("already running"). So when
+  a run of the job succeeds ("Glue Job State Change", state SUCCEEDED, for GLUE_JOB_NAME), the
+  objects not older than the run's start second are crawled again ({"action": "recrawling"};
+  that crawl's success starts the next run, whose bookmark reads only them); otherwise
+  {"action": "ignored"}.
 
 Contract of `handler(event, context)`:
 - A "Glue Crawler State Change" event from aws.glue with detail.state "Succeeded" (the crawler
@@ -26,23 +46,29 @@ import os
 from typing import Any
 
 CRAWLER_EVENT = "Glue Crawler State Change"
+JOB_EVENT = "Glue Job State Change"
+OBJECT_CREATED = "Object Created"
+CRAWLING_STATES = frozenset({"RUNNING", "STOPPING"})
 CRAWLER_SUCCEEDED = "Succeeded"
 EVENT_ID_ARGUMENT = "--wcpipe_event_id"
 ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
 RECENT_RUNS = 50
 """Duplicates arrive within minutes, so the newest runs are enough to recognise one."""
 
-_glue_client: Any = None
+_clients: dict[str, Any] = {}
+
+
+def _client(service: str) -> Any:
+    """A client, built on first use and reused while the Lambda container lives."""
+    if service not in _clients:
+        import boto3
+
+        _clients[service] = boto3.client(service)  # type: ignore[call-overload]
+    return _clients[service]
 
 
 def _glue() -> Any:
-    """The Glue client, built on first use and reused while the Lambda container lives."""
-    global _glue_client
-    if _glue_client is None:
-        import boto3
-
-        _glue_client = boto3.client("glue")
-    return _glue_client
+    return _client("glue")
 
 
 def log(level: str, message: str, **fields: Any) -> None:
@@ -78,10 +104,105 @@ def _reason_to_skip(glue: Any, job_name: str, event_id: str | None) -> tuple[str
     return None
 
 
-def handle(
-    event: dict[str, Any], glue: Any, job_name: str, crawler_name: str | None
+def _seconds(moment: Any) -> float:
+    """A time as epoch seconds: a datetime (boto3's) or AWS's event time text."""
+    from datetime import datetime
+
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    return float(moment.timestamp())
+
+
+def _start_crawler(glue: Any, crawler_name: str) -> bool:
+    """Start the crawler; False if a crawl is already running (it absorbs this start)."""
+    try:
+        glue.start_crawler(Name=crawler_name)
+    except glue.exceptions.CrawlerRunningException:
+        return False
+    return True
+
+
+def handle_arrival(event: dict[str, Any], glue: Any, crawler_name: str) -> dict[str, Any]:
+    """An object arrived: start the crawler unless a crawl covers the object (docstring)."""
+    key = ((event.get("detail") or {}).get("object") or {}).get("key")
+    context = {"event_id": event.get("id"), "crawler": crawler_name, "key": key}
+    crawler = glue.get_crawler(Name=crawler_name)["Crawler"]
+    last = crawler.get("LastCrawl") or {}
+    if crawler.get("State") in CRAWLING_STATES:
+        reason = "a crawl is running: it, or the one after it, reads the object"
+        log("INFO", f"absorbed {key}: {reason}", **context)
+        return {"action": "absorbed", "reason": reason, "run_id": None}
+    started, arrived = last.get("StartTime"), event.get("time")
+    read = started and arrived and last.get("Status") == "SUCCEEDED"
+    if read and int(_seconds(started)) > int(_seconds(arrived)):
+        reason = "a crawl that started after it arrived read it"
+        log("INFO", f"skipped {key}: {reason}", **context)
+        return {"action": "skipped", "reason": reason, "run_id": None}
+    if not _start_crawler(glue, crawler_name):
+        reason = "a crawl is running: it, or the one after it, reads the object"
+        log("INFO", f"absorbed {key}: {reason}", **context)
+        return {"action": "absorbed", "reason": reason, "run_id": None}
+    log("INFO", f"started {crawler_name}: {key} arrived", **context)
+    return {"action": "started", "reason": f"{key} arrived", "run_id": None}
+
+
+def arrived_since(s3: Any, bucket: str, prefix: str, start: Any) -> list[str]:
+    """The keys under the prefix whose LastModified is not before `start`'s second."""
+    since = int(_seconds(start))
+    keys = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            if int(_seconds(obj["LastModified"])) >= since:
+                keys.append(obj["Key"])
+    return keys
+
+
+def _reason_to_crawl_again(
+    glue: Any, s3: Any, crawler_name: str, arrivals: tuple[str, str]
+) -> tuple[str, str] | None:
+    """(action, reason) when this crawl's success must not start the job yet (docstring)."""
+    crawler = glue.get_crawler(Name=crawler_name)["Crawler"]
+    if crawler.get("State") in CRAWLING_STATES:
+        return "deferred", "the crawler runs again: its success starts the job"
+    start = (crawler.get("LastCrawl") or {}).get("StartTime")
+    newer = arrived_since(s3, *arrivals, start) if start else []
+    if not newer:
+        return None
+    if not _start_crawler(glue, crawler_name):
+        return "deferred", "the crawler runs again: its success starts the job"
+    return "recrawling", f"{len(newer)} objects arrived during the crawl, e.g. {newer[0]}"
+
+
+def handle_job_succeeded(
+    event: dict[str, Any], glue: Any, s3: Any, crawler_name: str, arrivals: tuple[str, str]
 ) -> dict[str, Any]:
-    """The decision and the one mutation, with the Glue client and configuration passed in."""
+    """A run of the job succeeded: crawl what arrived while it went (docstring)."""
+    detail = event.get("detail") or {}
+    run_id = detail.get("jobRunId")
+    context = {"event_id": event.get("id"), "crawler": crawler_name, "run_id": run_id}
+    run = glue.get_job_run(JobName=detail.get("jobName"), RunId=run_id)["JobRun"]
+    newer = arrived_since(s3, *arrivals, run["StartedOn"]) if run.get("StartedOn") else []
+    if not newer:
+        reason = "nothing arrived while the run went"
+        log("INFO", f"ignored: {reason}", **context)
+        return {"action": "ignored", "reason": reason, "run_id": run_id}
+    started = _start_crawler(glue, crawler_name)
+    reason = f"{len(newer)} objects arrived while the run went, e.g. {newer[0]}"
+    action = "recrawling" if started else "absorbed"
+    log("INFO", f"{action} {crawler_name}: {reason}", **context)
+    return {"action": action, "reason": reason, "run_id": run_id}
+
+
+def handle(
+    event: dict[str, Any],
+    glue: Any,
+    job_name: str,
+    crawler_name: str | None,
+    s3: Any = None,
+    arrivals: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    """The decision and the one mutation, with the clients and configuration passed in;
+    `arrivals` (bucket, prefix) with trigger on-arrival."""
     event_id = event.get("id")
     crawler = (event.get("detail") or {}).get("crawlerName")
     context = {"event_id": event_id, "crawler": crawler, "job": job_name}
@@ -89,6 +210,12 @@ def handle(
     if ignore:
         log("INFO", f"ignored: {ignore}", **context)
         return {"action": "ignored", "reason": ignore, "run_id": None}
+    if arrivals and crawler_name:
+        again = _reason_to_crawl_again(glue, s3, crawler_name, arrivals)
+        if again:
+            action, reason = again
+            log("INFO", f"not starting {job_name}: {reason}", **context)
+            return {"action": action, "reason": reason, "run_id": None}
     skip = _reason_to_skip(glue, job_name, event_id)
     if skip:
         reason, run_id = skip
@@ -113,4 +240,18 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         log("ERROR", "GLUE_JOB_NAME is not set: cannot start a job", event_id=event.get("id"))
         raise RuntimeError("GLUE_JOB_NAME is not set")
     crawler_name = os.environ.get("CRAWLER_NAME") or None
-    return handle(event, _glue(), job_name, crawler_name)
+    bucket = os.environ.get("ARRIVAL_BUCKET")
+    arrivals = (bucket, os.environ.get("ARRIVAL_PREFIX", "")) if bucket else None
+    is_arrival = event.get("source") == "aws.s3" and event.get("detail-type") == OBJECT_CREATED
+    if arrivals and crawler_name and is_arrival:
+        return handle_arrival(event, _glue(), crawler_name)
+    detail = event.get("detail") or {}
+    is_run_success = (
+        event.get("source") == "aws.glue"
+        and event.get("detail-type") == JOB_EVENT
+        and detail.get("state") == "SUCCEEDED"
+    )
+    if arrivals and crawler_name and is_run_success and detail.get("jobName") == job_name:
+        return handle_job_succeeded(event, _glue(), _client("s3"), crawler_name, arrivals)
+    s3 = _client("s3") if arrivals else None
+    return handle(event, _glue(), job_name, crawler_name, s3, arrivals)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -215,3 +216,159 @@ def test_a_start_that_races_another_is_skipped(handler_module: ModuleType, moto:
 
 def test_the_glue_client_is_made_once(handler_module: ModuleType, glue: Any) -> None:
     assert handler_module._glue() is handler_module._glue()
+
+
+# trigger on-arrival: arrivals start the crawler, coalesced ---------------------------------
+
+BUCKET = "wcpipe-fifa-123456789012-us-east-1"
+PREFIX = "raw/attendance/"
+
+
+def object_created(key: str, time: str = "2026-12-03T12:00:00Z") -> dict[str, Any]:
+    """An S3 Object Created event (Amazon S3 User Guide, "EventBridge event message structure")."""
+    return {
+        "version": "0",
+        "id": f"arrival-{key}",
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": "123456789012",
+        "time": time,
+        "region": "us-east-1",
+        "resources": [f"arn:aws:s3:::{BUCKET}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": BUCKET},
+            "object": {"key": key, "size": 8, "etag": "e"},
+            "reason": "PutObject",
+        },
+    }
+
+
+@pytest.fixture
+def arrivals(glue: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The crawler and the bucket, and the function's on-arrival environment."""
+    monkeypatch.setenv("ARRIVAL_BUCKET", BUCKET)
+    monkeypatch.setenv("ARRIVAL_PREFIX", PREFIX)
+    glue.create_crawler(
+        Name=CRAWLER,
+        Role="arn:aws:iam::123456789012:role/wcpipe-fifa-glue",
+        Targets={"S3Targets": [{"Path": f"s3://{BUCKET}/{PREFIX}"}]},
+    )
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    return s3
+
+
+def test_an_arrival_starts_the_crawler_and_a_burst_is_absorbed(
+    handler_module: ModuleType, glue: Any, arrivals: Any
+) -> None:
+    first = handler_module.handler(object_created(f"{PREFIX}a.csv"), None)
+    assert first["action"] == "started"
+    assert glue.get_crawler(Name=CRAWLER)["Crawler"]["State"] == "RUNNING"
+    later = [handler_module.handler(object_created(f"{PREFIX}{n}.csv"), None) for n in range(5)]
+    assert {r["action"] for r in later} == {"absorbed"}
+    assert job_runs(glue) == []
+
+
+def _crawler(state: str, start: datetime) -> dict[str, Any]:
+    last = {"Status": "SUCCEEDED", "StartTime": start}
+    return {"Crawler": {"Name": CRAWLER, "State": state, "LastCrawl": last}}
+
+
+def test_an_arrival_a_later_crawl_read_is_skipped(handler_module: ModuleType, moto: None) -> None:
+    glue = boto3.client("glue", region_name="us-east-1")
+    crawled = datetime(2026, 12, 3, 12, 0, 1, tzinfo=UTC)
+    with Stubber(glue) as stub:
+        for _ in range(2):
+            stub.add_response("get_crawler", _crawler("READY", crawled), {"Name": CRAWLER})
+        stub.add_response("start_crawler", {}, {"Name": CRAWLER})
+        # Arrived in the second before the crawl began: read by it.
+        before = object_created(f"{PREFIX}a.csv", "2026-12-03T12:00:00Z")
+        assert handler_module.handle_arrival(before, glue, CRAWLER)["action"] == "skipped"
+        # Arrived in the crawl's own second: maybe after its listing, so crawled again.
+        same = object_created(f"{PREFIX}b.csv", "2026-12-03T12:00:01Z")
+        assert handler_module.handle_arrival(same, glue, CRAWLER)["action"] == "started"
+        stub.assert_no_pending_responses()
+
+
+def test_a_crawl_that_objects_arrived_during_is_followed_by_another_not_the_job(
+    handler_module: ModuleType, glue: Any, arrivals: Any
+) -> None:
+    arrivals.put_object(Bucket=BUCKET, Key=f"{PREFIX}late.csv", Body=b"a\n1\n")
+    arrivals.put_object(Bucket=BUCKET, Key="elsewhere/x.csv", Body=b"a\n1\n")
+    started = datetime.now(UTC) - timedelta(seconds=30)
+    stubbed = boto3.client("glue", region_name="us-east-1")
+    with Stubber(stubbed) as stub:
+        stub.add_response("get_crawler", _crawler("READY", started), {"Name": CRAWLER})
+        stub.add_response("start_crawler", {}, {"Name": CRAWLER})
+        result = handler_module.handle(
+            fixture_event("crawler-succeeded"),
+            stubbed,
+            JOB,
+            CRAWLER,
+            arrivals,
+            (BUCKET, PREFIX),
+        )
+        stub.assert_no_pending_responses()
+    assert result["action"] == "recrawling"
+    assert result["reason"] == f"1 objects arrived during the crawl, e.g. {PREFIX}late.csv"
+
+
+def test_a_crawl_nothing_arrived_during_starts_the_job(
+    handler_module: ModuleType, glue: Any, arrivals: Any
+) -> None:
+    arrivals.put_object(Bucket=BUCKET, Key=f"{PREFIX}early.csv", Body=b"a\n1\n")
+    later = datetime.now(UTC) + timedelta(seconds=5)
+    stubbed = boto3.client("glue", region_name="us-east-1")
+    with Stubber(stubbed) as stub:
+        stub.add_response("get_crawler", _crawler("READY", later), {"Name": CRAWLER})
+        stub.add_response("get_job_runs", {"JobRuns": []}, {"JobName": JOB, "MaxResults": 50})
+        event = fixture_event("crawler-succeeded")
+        stub.add_response(
+            "start_job_run",
+            {"JobRunId": "jr_1"},
+            {"JobName": JOB, "Arguments": {"--wcpipe_event_id": event["id"]}},
+        )
+        result = handler_module.handle(event, stubbed, JOB, CRAWLER, arrivals, (BUCKET, PREFIX))
+        stub.assert_no_pending_responses()
+    assert result == {"action": "started", "reason": "crawler succeeded", "run_id": "jr_1"}
+
+
+def test_a_crawler_running_again_defers_the_job(
+    handler_module: ModuleType, glue: Any, arrivals: Any
+) -> None:
+    glue.start_crawler(Name=CRAWLER)  # an arrival started the next crawl already
+    result = handler_module.handler(fixture_event("crawler-succeeded"), None)
+    assert result["action"] == "deferred"
+    assert job_runs(glue) == []
+
+
+def test_a_run_that_objects_arrived_during_is_followed_by_a_crawl(
+    handler_module: ModuleType, moto: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}during.csv", Body=b"a\n1\n")
+    glue = boto3.client("glue", region_name="us-east-1")
+    event = fixture_event("job-succeeded")
+    run_id = event["detail"]["jobRunId"]
+    for started, action in [
+        (datetime.now(UTC) - timedelta(seconds=30), "recrawling"),  # the object came after
+        (datetime.now(UTC) + timedelta(seconds=5), "ignored"),  # it was there before the run
+    ]:
+        with Stubber(glue) as stub:
+            run = {"Id": run_id, "JobName": JOB, "StartedOn": started}
+            stub.add_response("get_job_run", {"JobRun": run}, {"JobName": JOB, "RunId": run_id})
+            if action == "recrawling":
+                stub.add_response("start_crawler", {}, {"Name": CRAWLER})
+            result = handler_module.handle_job_succeeded(event, glue, s3, CRAWLER, (BUCKET, PREFIX))
+            stub.assert_no_pending_responses()
+        assert result["action"] == action, result
+
+
+def test_a_job_success_is_routed_only_with_trigger_on_arrival(
+    handler_module: ModuleType, glue: Any
+) -> None:
+    # Without ARRIVAL_BUCKET (trigger manual) a job event is ignored, as before.
+    result = handler_module.handler(fixture_event("job-succeeded"), None)
+    assert result["reason"] == "not a crawler state change ('Glue Job State Change')"

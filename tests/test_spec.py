@@ -229,6 +229,11 @@ BAD_SPECS: list[tuple[str, str, int | None, str]] = [
     ("reserved-tag", _with("tags: {'wcpipe:pipeline': other}\n"), None, "reserved"),
     ("duplicate-key", _with("name: other\n"), 6, "duplicate key"),
     ("bad-vpc-id", _with("network: {vpc_id: default}\n"), 6, "network.vpc_id"),
+    ("bad-trigger", _with("trigger: hourly\n"), 6, "trigger: 'hourly' is not a trigger"),
+    ("cron-five-fields", _with("trigger: 'cron(0 6 * * ?)'\n"), 6, "takes six fields"),
+    ("cron-both-days", _with("trigger: 'cron(0 6 * * * *)'\n"), 6, "must be '?'"),
+    ("cron-minute-60", _with("trigger: 'cron(60 6 * * ? *)'\n"), 6, "Minutes: 60 is outside"),
+    ("cron-bad-month", _with("trigger: 'cron(0 6 ? FOO MON *)'\n"), 6, "Month: 'FOO'"),
     ("alerts-bad-email", _with("alerts: {email: [ops.example.com]}\n"), 6, "alerts.email[0]"),
     ("alerts-no-email", _with("alerts: {email: []}\n"), 6, "alerts.email"),
     (

@@ -43,3 +43,17 @@ def test_demo_output_json_prints_only_its_one_document(
     assert doc["up"]["outputs"]["job"] == "wcpipe-fifa-load"
     assert "redshift.cluster" in doc["down"]["deleted"]
     assert "wcpipe up --yes" in result.err
+
+
+def test_demo_unattended_loads_what_is_pushed_with_no_run(
+    wcpipe: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WCPIPE_POLL_INTERVAL", "0.1")
+    result = wcpipe("demo", "--unattended")
+    assert result.code == 0, result
+    assert "wcpipe run" not in result.err  # nobody runs it
+    assert "EventBridge rule wcpipe-fifa-object-created: created" in result.err, result.err
+    assert "raw/attendance/FIFA World Cup Attendance.csv" in result.out
+    verify = result.out[result.out.index("verify public.attendance") :]
+    assert " rows " in verify and "MISMATCH" not in verify
+    assert "EventBridge rule wcpipe-fifa-object-created: deleted" in result.err

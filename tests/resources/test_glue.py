@@ -373,7 +373,7 @@ def test_crawler_classifier_drift_sends_update_crawler(ctx: Context, sent: Reque
     fields = Differences(crawler.differences(observed))
     assert fields.fields == ("Classifiers",)
     with stubbed(ctx) as stub:  # moto 5.2.5 has no UpdateCrawler
-        stub.add_response("update_crawler", {}, definition)
+        stub.add_response("update_crawler", {}, {**definition, "Schedule": ""})
         crawler.update(observed, fields)
         stub.assert_no_pending_responses()
     assert sent.mutating == ["CreateCrawler", "UpdateCrawler"]

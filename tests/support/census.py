@@ -84,6 +84,7 @@ class Listings:
 
     def __init__(self, pl: Pipeline) -> None:
         self.sb, self.vpc_id, self.function = pl.sandbox, pl.vpc_id, pl.names().function
+        self._names = pl.names()
         self._read: dict[Listing, list[Any]] = {}
 
     def names(self, listing: Listing) -> list[Any]:
@@ -119,15 +120,28 @@ class Listings:
             return 0
         return len(self.sb.client("glue").get_tables(DatabaseName=database)["TableList"])
 
-    def invoke_statements(self, _sid: str) -> int:
-        """Every statement of the function's resource policy (another's would be a leftover)."""
+    def invoke_statements(self, sid: str) -> int:
+        """The function's resource-policy statements with this Sid; for the crawler rule's
+        (`lambda.permission`) also every statement of no wcpipe Sid (a leftover)."""
         lam = self.sb.client("lambda")
         if self.function not in self.names(FUNCTIONS):
             return 0
+        n = self._names
+        ours = {n.permission_sid, n.arrival_permission_sid, n.job_succeeded_permission_sid}
         with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
             policy = json.loads(lam.get_policy(FunctionName=self.function)["Policy"])
-            return len(policy.get("Statement", []))
+            sids = [st.get("Sid") for st in policy.get("Statement", [])]
+            others = sum(s not in ours for s in sids) if sid == self._names.permission_sid else 0
+            return sids.count(sid) + others
         return 0
+
+    def eventbridge_notifications(self, _name: str) -> int:
+        """1 if the pipeline's bucket sends its events to EventBridge."""
+        s3, bucket = self.sb.client("s3"), self._names.bucket
+        if bucket not in self.names(BUCKETS):
+            return 0
+        found = s3.get_bucket_notification_configuration(Bucket=bucket)
+        return int("EventBridgeConfiguration" in found)
 
     def log_groups(self, name: str) -> int:
         found = self.sb.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
@@ -190,12 +204,20 @@ COUNTS: dict[str, Count] = {
     "cloudwatch.lambda-errors-alarm": ALARMS,
     "cloudwatch.rejected-values-alarm": ALARMS,
     "cloudwatch.no-load-alarm": ALARMS,
+    # trigger on-arrival
+    "s3.event-notifications": Listings.eventbridge_notifications,
+    "lambda.arrival-permission": Listings.invoke_statements,
+    "events.arrival-rule": Listings.rules,
+    "lambda.job-succeeded-permission": Listings.invoke_statements,
+    "events.job-succeeded-rule": Listings.rules,
 }
 PARTS: dict[str, dict[str, Count]] = {
     "ec2.security-group": {"security group ingress rule": Listings.ingress_rules},
     "events.rule": {"EventBridge target": Listings.targets},
     "events.job-failed-rule": {"EventBridge target": Listings.targets},
     "events.crawl-failed-rule": {"EventBridge target": Listings.targets},
+    "events.arrival-rule": {"EventBridge target": Listings.targets},
+    "events.job-succeeded-rule": {"EventBridge target": Listings.targets},
 }
 UNLISTED = {
     "s3.artifacts": "objects in the pipeline's bucket: they go with it",

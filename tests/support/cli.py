@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from wcpipe.core.wait import Timing
+    from wcpipe.spec.names import Names
 
 
 class CliResult(NamedTuple):
@@ -44,3 +47,22 @@ def run_cli(*args: str, timing: Timing | None = None) -> CliResult:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     ui.reset()
     return CliResult(code, out.getvalue(), err.getvalue())
+
+
+@contextlib.contextmanager
+def deployed(sandbox: Any, spec: Path) -> Iterator[tuple[list[str], Names]]:
+    """`up --yes` of `spec` on `sandbox` (fast polls), yielding the CLI's base arguments and the
+    pipeline's names; `down --yes` after, which must succeed."""
+    import pytest
+
+    from wcpipe.spec.model import load_spec
+    from wcpipe.spec.names import Names
+
+    base = ["-c", str(spec), "--endpoint-url", sandbox.endpoint]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WCPIPE_POLL_INTERVAL", "0.1")
+        up = run_cli(*base, "up", "--yes")
+        assert up.code == 0, up
+        yield base, Names.of(load_spec(spec), sandbox.account_id, sandbox.region)
+        down = run_cli(*base, "down", "--yes")
+        assert down.code == 0, down

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "run-crawler": "wcpipe.cli.operate:run_crawler",
     "start-job": "wcpipe.cli.operate:start_job",
     "run": "wcpipe.cli.operate:run",
+    "push": "wcpipe.cli.push_cmd:push",
     "logs": "wcpipe.cli.logs_cmd:logs",
     "verify": "wcpipe.cli.verify_cmd:verify",
     "sandbox": "wcpipe.cli.sandbox_cmd:sandbox",

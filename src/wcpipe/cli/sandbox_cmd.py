@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import tempfile
 import threading
@@ -60,15 +61,20 @@ WAREHOUSE = click.option(
 )
 
 
-def demo_spec(warehouse: str, workdir: Path) -> Path:
+def demo_spec(warehouse: str, workdir: Path, unattended: bool = False) -> Path:
     """The bundled spec for `warehouse`: itself, or a copy in `workdir` with `warehouse.type`
-    changed (its data files, relative to it, reached through a link to the bundled data)."""
+    changed (its data files, relative to it, reached through a link to the bundled data). With
+    `unattended`, the copy has `trigger: on-arrival` and no `data.files`: the data is pushed."""
     spec = bundled_spec()
-    if warehouse == "provisioned":
+    if warehouse == "provisioned" and not unattended:
         return spec
     text = spec.read_text(encoding="utf-8")
     changed = text.replace("\n  type: provisioned", f"\n  type: {warehouse}", 1)
-    assert changed != text, "the bundled spec names its warehouse type"
+    assert warehouse == "provisioned" or changed != text, "the bundled spec names its type"
+    if unattended:
+        files = re.compile(r"^  files:.*\n(    - .*\n)+", re.MULTILINE)
+        assert files.search(changed), "the bundled spec lists its data files"
+        changed = files.sub("  files: []\n", changed, count=1) + "\ntrigger: on-arrival\n"
     (workdir / "config").mkdir()
     (workdir / "data").symlink_to(spec.parent.parent / "data", target_is_directory=True)
     copy = workdir / "config" / spec.name
@@ -225,13 +231,27 @@ def _announce(box: Any) -> None:
 @click.option(
     "--keep", is_flag=True, help="Leave the pipeline up and keep the sandbox serving until Ctrl-C."
 )
+@click.option(
+    "--unattended",
+    is_flag=True,
+    help="trigger on-arrival: up, then push the data file; the pipeline loads and verifies it "
+    "with no `run`.",
+)
 @GLUE_ENGINE
 @WAREHOUSE
 @click.pass_obj
-def demo(app: App, keep: bool, glue_engine: str = "python", warehouse: str = "provisioned") -> None:
+def demo(
+    app: App,
+    keep: bool,
+    unattended: bool = False,
+    glue_engine: str = "python",
+    warehouse: str = "provisioned",
+) -> None:
     """Run the bundled FIFA pipeline end to end on an offline sandbox: up, run, verify, the
-    first rows from the warehouse, then down. No AWS account is used. With --output json: one
-    document of each step's JSON (`wcpipe schema demo`); progress stays on stderr."""
+    first rows from the warehouse, then down. With --unattended, nobody runs it: up with trigger
+    on-arrival, push the data file, and the arrival crawls, loads and verifies it. No AWS account
+    is used. With --output json: one document of each step's JSON (`wcpipe schema demo`);
+    progress stays on stderr."""
     from wcpipe import ui
     from wcpipe.sandbox.core import Sandbox, use_fake_credentials
 
@@ -240,7 +260,11 @@ def demo(app: App, keep: bool, glue_engine: str = "python", warehouse: str = "pr
     # The sandbox answers in well under a second: poll it often (see app.poll_timing).
     os.environ.setdefault("WCPIPE_POLL_INTERVAL", "0.2")
     workdir = tempfile.TemporaryDirectory(prefix="wcpipe-demo-")
-    spec_path = str(demo_spec(warehouse, Path(workdir.name)))
+    spec_path = str(demo_spec(warehouse, Path(workdir.name), unattended))
+    commands = [["up", "--yes"], ["run"]]
+    if unattended:  # the bundled spec's own files, pushed: their arrival runs the pipeline
+        pushed = [str(p) for p in App(config_path=str(bundled_spec())).spec.data_paths()]
+        commands = [["up", "--yes"], ["push", *pushed, "--wait"]]
     with ui.spinner("starting the sandbox (moto + PostgreSQL)"):
         box = Sandbox(region=DEMO_REGION, glue_engine=glue_engine).start()
     try:
@@ -249,9 +273,9 @@ def demo(app: App, keep: bool, glue_engine: str = "python", warehouse: str = "pr
             base.append("--debug")
         if app.json:
             base += ["--output", "json"]
-        # `run` ends with `verify` and prints its table.
+        # `run` (and `push --wait`) ends with `verify` and prints its table.
         steps: dict[str, Any] = {}
-        for args in (["up", "--yes"], ["run"]):
+        for args in commands:
             ui.step(f"wcpipe {' '.join(args)}")
             steps[args[0]] = _wcpipe(base + args, capture=app.json)
         steps["first_rows"] = _first_rows(spec_path, box.endpoint, show=not app.json)

@@ -122,13 +122,30 @@ def run_flow(
     on_step(f"crawling {ctx.names.data_uri} with {target.crawler}")
     crawled = crawl.run_crawler(ctx, target, timeout=crawl_timeout, on_progress=on_crawl)
     on_step(f"crawl {crawled.status.lower()}; waiting for the job run the rule and Lambda start")
+    run, report = _follow_new_run(
+        ctx, known, crawled.started, "the crawl", appear_timeout, job_timeout, on_step
+    )
+    return FlowResult(crawled, run, report)
+
+
+def _follow_new_run(
+    ctx: Session,
+    known: set[str],
+    after: datetime | None,
+    what: str,
+    appear_timeout: float,
+    job_timeout: float | None,
+    on_step: Callable[[str], None],
+) -> tuple[jobrun.JobRun, Report]:
+    """The new job run (after `after`, not in `known`) waited for, then verify; NoJobRun naming
+    the hop that failed if none starts within `appear_timeout` of `what`."""
     run_id = wait_for_new_run(
-        ctx, known=known, after=crawled.started, timeout=appear_timeout, on_step=on_step
+        ctx, known=known, after=after, timeout=appear_timeout, on_step=on_step
     )
     if run_id is None:
-        d = diagnose(ctx, since=crawled.started)
+        d = diagnose(ctx, since=after)
         raise NoJobRun(
-            f"no job run started within {appear_timeout:.0f}s of the crawl: {d.message}",
+            f"no job run started within {appear_timeout:.0f}s of {what}: {d.message}",
             hint=d.hint,
             log_lines=d.log_lines,
         )
@@ -136,7 +153,37 @@ def run_flow(
     run = jobrun.wait_for_job_run(ctx, run_id, timeout=job_timeout)
     run.raise_if_failed(ctx.names.job)
     on_step("job run succeeded; verifying the warehouse against the source")
-    return FlowResult(crawled, run, verify(ctx))
+    return run, verify(ctx)
+
+
+@dataclass
+class ArrivalResult:
+    """What `wcpipe push --wait` followed: the job run the arrival started, and verify."""
+
+    run: jobrun.JobRun
+    report: Report
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"job_run": self.run.as_dict(), "verify": self.report.as_dict()}
+
+
+def follow_arrival(
+    ctx: Session,
+    *,
+    known: set[str],
+    since: datetime,
+    appear_timeout: float = 600.0,
+    job_timeout: float | None = None,
+    on_step: Callable[[str], None] = lambda _m: None,
+) -> ArrivalResult:
+    """trigger on-arrival: the job run that objects pushed at `since` start (a run not in
+    `known` that started after it: S3's event, the rule, the Lambda, the crawl(s), the rule, the
+    Lambda), waited for, then verify. NoJobRun if none starts within `appear_timeout`."""
+    on_step("waiting for the arrival to crawl and start the job")
+    run, report = _follow_new_run(
+        ctx, known, since, "the push", appear_timeout, job_timeout, on_step
+    )
+    return ArrivalResult(run, report)
 
 
 # -- diagnosis ---------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Operational facts for `wcpipe status`: last crawls, the last job run, the Lambda's activity.
+"""Operational facts for `wcpipe status`: the trigger and the last arrival, last crawls, the last
+job run, the Lambda's activity.
 
 With `alerts` in the spec, an "alerts" section: each email address, confirmed or pending
 confirmation (SNS lists an unconfirmed subscription as "PendingConfirmation"), and each alarm's
@@ -26,6 +27,7 @@ Section = dict[str, str]
 
 def operational_status(ctx: Session) -> dict[str, Section]:
     sections = {
+        "trigger": _guard(lambda: trigger_section(ctx)),
         "last crawls": _guard(lambda: crawls_section(ctx)),
         "last job run": _guard(lambda: job_section(ctx)),
         "lambda (last 24 h)": _guard(lambda: lambda_section(ctx)),
@@ -91,6 +93,31 @@ def _when(value: object) -> str:
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return "-" if value is None else str(value)
+
+
+def trigger_section(ctx: Session) -> Section:
+    """What starts the pipeline, and the newest object under the prefix (the last arrival)."""
+    out: Section = {"trigger": ctx.spec.trigger}
+    s3 = ctx.client("s3")
+    newest: dict[str, object] | None = None
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=ctx.names.bucket, Prefix=ctx.names.prefix
+    )
+    try:
+        for page in pages:
+            for obj in page.get("Contents", []):
+                if newest is None or obj["LastModified"] > newest["LastModified"]:
+                    newest = obj
+    except Exception as exc:
+        if error_code(exc) != "NoSuchBucket":
+            raise
+        out["last arrival"] = "no bucket (not created)"
+        return out
+    if newest is None:
+        out["last arrival"] = f"nothing under {ctx.names.data_uri}"
+    else:
+        out["last arrival"] = f"{newest['Key']} at {_when(newest['LastModified'])}"
+    return out
 
 
 def crawls_section(ctx: Session) -> Section:

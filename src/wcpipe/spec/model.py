@@ -28,6 +28,7 @@ from pydantic import (
 from wcpipe.core.errors import SpecError
 from wcpipe.datamap.values import DecimalRangeError, SqlType
 from wcpipe.spec import files as data_files
+from wcpipe.spec.cron import parse_cron
 from wcpipe.spec.names import base_name, cluster_identifier, cluster_identifier_problem
 
 # Redshift folds unquoted identifiers to lower case; we only accept names that need no quoting.
@@ -93,6 +94,9 @@ NODE_RANGE: dict[str, tuple[int, int]] = {
     "dc2.large": (1, 32),
     "dc2.8xlarge": (2, 128),
 }
+
+# `trigger`: what starts the pipeline besides a schedule (spec/cron.py reads a cron(...)).
+TRIGGERS = ("manual", "on-arrival")
 
 CleaningRule = Literal[
     "trim",  # strip leading/trailing whitespace (after normalize_space, if both)
@@ -424,6 +428,14 @@ class Spec(_Model):
     lambda_: Lambda = Field(Lambda(), alias="lambda")
     logs: Logs = Logs()
     alerts: Alerts | None = Field(None, description="Alerts by email (optional).")
+    trigger: str = Field(
+        "manual",
+        description="What starts the pipeline: `manual` (a person runs `wcpipe run`), "
+        "`on-arrival` (an object created under data.prefix starts the S3 crawler, through the "
+        "bucket's EventBridge notifications) or a schedule `cron(Minutes Hours Day-of-month "
+        "Month Day-of-week Year)` in UTC (the S3 crawler's Glue schedule).",
+        json_schema_extra={"examples": ["manual", "on-arrival", "cron(0 6 * * ? *)"]},
+    )
     tags: dict[Annotated[str, Field(min_length=1, max_length=128)], str] = {}
 
     @field_validator("name")
@@ -442,6 +454,26 @@ class Spec(_Model):
                 f"refuses: {problem}"
             )
         return v
+
+    @field_validator("trigger")
+    @classmethod
+    def _known_trigger(cls, v: str) -> str:
+        if v in TRIGGERS:
+            return v
+        if v.startswith("cron("):
+            parse_cron(v)  # ValueError: what is wrong with it
+            return v
+        raise ValueError(f"{v!r} is not a trigger: use manual, on-arrival or cron(...)")
+
+    @property
+    def on_arrival(self) -> bool:
+        """Objects created under the prefix start the pipeline."""
+        return self.trigger == "on-arrival"
+
+    @property
+    def schedule(self) -> str | None:
+        """The S3 crawler's schedule expression, or None when no schedule starts it."""
+        return self.trigger if self.trigger.startswith("cron(") else None
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Spec:

@@ -248,6 +248,25 @@ class Names:
     def permission_sid(self) -> str:
         return f"{self.base}-events-invoke"
 
+    @property
+    def arrival_rule(self) -> str:
+        """trigger on-arrival: the rule on objects created under the prefix."""
+        return f"{self.base}-object-created"
+
+    @property
+    def arrival_permission_sid(self) -> str:
+        return f"{self.base}-arrival-invoke"
+
+    @property
+    def job_succeeded_rule(self) -> str:
+        """trigger on-arrival: the rule on the job's runs that succeeded (objects that arrived
+        while the run went get another crawl)."""
+        return f"{self.base}-job-succeeded"
+
+    @property
+    def job_succeeded_permission_sid(self) -> str:
+        return f"{self.base}-job-succeeded-invoke"
+
     # Alerts: SNS, the rules and alarms that publish to it, the job's metrics -----------------
     @property
     def alerts_topic(self) -> str:

@@ -294,7 +294,8 @@ class InitOutput(Shape):
 
 class DemoOutput(Shape):
     up: UpOutput
-    run: RunOutput
+    run: RunOutput | None = Field(None, description="null with --unattended (push runs it).")
+    push: Any = Field(None, description="With --unattended: push --wait's JSON.")
     first_rows: list[dict[str, Any]]
     down: DownOutput | None = Field(description="null with --keep.")
 

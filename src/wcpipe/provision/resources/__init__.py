@@ -20,6 +20,8 @@ Dependency keys (`<service>.<what>`), for orientation:
                ├─ events.job-failed-rule, events.crawl-failed-rule
                └─ cloudwatch.lambda-errors-alarm, cloudwatch.no-load-alarm
     cloudwatch.rejected-values-alarm (no action: the job-failed alert says it, with the run)
+    trigger on-arrival: s3.event-notifications, lambda.arrival-permission ── events.arrival-rule
+                        lambda.job-succeeded-permission ── events.job-succeeded-rule
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ def _classes(ctx: Context) -> list[tuple[type[Resource], bool]]:
         classes.append(s3_objects.DataFiles)
     serverless = ctx.spec.warehouse.type == "serverless"
     alerts = ctx.spec.alerts is not None
+    arrival = ctx.spec.on_arrival
     return [
         *((cls, True) for cls in classes),
         (redshift_serverless.Namespace, serverless),
@@ -108,6 +111,16 @@ def _classes(ctx: Context) -> list[tuple[type[Resource], bool]]:
                 cloudwatch.LambdaErrorsAlarm,
                 cloudwatch.RejectedValuesAlarm,
                 cloudwatch.NoLoadAlarm,
+            )
+        ),
+        *(
+            (cls, arrival)
+            for cls in (
+                s3_objects.EventNotifications,
+                lambda_.ArrivalPermission,
+                events.ArrivalRule,
+                lambda_.JobSucceededPermission,
+                events.JobSucceededRule,
             )
         ),
     ]

@@ -1,4 +1,9 @@
-"""EventBridge: the rule that sends "the S3 crawler succeeded" to the Lambda function.
+"""EventBridge: the rule that sends "the S3 crawler succeeded" to the Lambda function (`Rule`),
+and with trigger on-arrival the rule that sends "an object was created under the prefix" to it
+(`ArrivalRule`, `arrival_pattern`: S3's own Object Created events, which the bucket sends once
+`s3.event-notifications` enables them; lambda/handler.py starts the crawler on them), and the
+rule that sends "the job's run succeeded" to it (`JobSucceededRule`: objects that arrived while
+the run went are crawled then).
 
 Contract (see `resources/base.py`): `describe` reads only (describe_rule, list_targets_by_rule,
 list_tags_for_resource); `differences` is pure and names `pattern`, `state`, `description`,
@@ -34,6 +39,8 @@ from wcpipe.provision.resources.lambda_ import function_arn, rule_arn
 from wcpipe.spec.names import Names
 
 TARGET_ID = "start-glue-job"
+ARRIVAL_TARGET_ID = "start-s3-crawler"
+JOB_SUCCEEDED_TARGET_ID = "crawl-what-arrived-meanwhile"
 RETRY_POLICY = {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 3600}
 NOT_FOUND = "ResourceNotFoundException"
 
@@ -47,10 +54,35 @@ def event_pattern(names: Names) -> dict[str, Any]:
     }
 
 
+def arrival_pattern(names: Names) -> dict[str, Any]:
+    """The pattern that matches only "an object was created under our prefix in our bucket"
+    (the event's shape: Amazon S3 User Guide, "EventBridge event message structure"; prefix
+    matching: EventBridge User Guide, "Content filtering in event patterns")."""
+    return {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {
+            "bucket": {"name": [names.bucket]},
+            "object": {"key": [{"prefix": names.prefix}]},
+        },
+    }
+
+
+def job_succeeded_pattern(names: Names) -> dict[str, Any]:
+    """The pattern that matches only "our job's run succeeded" (job events spell the state
+    "SUCCEEDED"; tests/fixtures/glue-events/job-succeeded.json)."""
+    return {
+        "source": ["aws.glue"],
+        "detail-type": ["Glue Job State Change"],
+        "detail": {"jobName": [names.job], "state": ["SUCCEEDED"]},
+    }
+
+
 class Rule(Resource):
     key = "events.rule"
     kind = "EventBridge rule"
     depends_on: ClassVar[tuple[str, ...]] = ("lambda.function", "lambda.permission")
+    target_id = TARGET_ID
 
     @property
     def name(self) -> str:
@@ -65,14 +97,14 @@ class Rule(Resource):
         return event_pattern(self.ctx.names)
 
     def arn(self) -> str:
-        return rule_arn(self)
+        return rule_arn(self, self.name)
 
     def _description(self) -> str:
         names = self.ctx.names
         return f"wcpipe {self.ctx.spec.name}: start {names.job} when {names.s3_crawler} succeeds"
 
     def _target(self) -> dict[str, Any]:
-        return {"Id": TARGET_ID, "Arn": function_arn(self), "RetryPolicy": RETRY_POLICY}
+        return {"Id": self.target_id, "Arn": function_arn(self), "RetryPolicy": RETRY_POLICY}
 
     def describe(self) -> Observed | None:
         rule = ignoring(lambda: self._events.describe_rule(Name=self.name), NOT_FOUND)
@@ -174,3 +206,46 @@ class Rule(Resource):
             "state": str(observed.data.get("State", "?")),
             "targets": ", ".join(t["Arn"].rsplit(":", 1)[-1] for t in targets) or "none",
         }
+
+
+class ArrivalRule(Rule):
+    """trigger on-arrival: objects created under the prefix invoke the function, which starts
+    the S3 crawler (lambda/handler.py coalesces a burst into one crawl)."""
+
+    key = "events.arrival-rule"
+    declared_by = "trigger: on-arrival"
+    depends_on = ("lambda.function", "lambda.arrival-permission", "s3.event-notifications")
+    target_id = ARRIVAL_TARGET_ID
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.arrival_rule
+
+    def pattern(self) -> dict[str, Any]:
+        return arrival_pattern(self.ctx.names)
+
+    def _description(self) -> str:
+        names = self.ctx.names
+        return f"wcpipe {self.ctx.spec.name}: start {names.s3_crawler} when data arrives"
+
+
+class JobSucceededRule(Rule):
+    """trigger on-arrival: a run of the job that succeeded invokes the function, which crawls
+    again if objects arrived while the run went (a crawl that succeeded meanwhile started no
+    second run: lambda/handler.py)."""
+
+    key = "events.job-succeeded-rule"
+    declared_by = "trigger: on-arrival"
+    depends_on = ("lambda.function", "lambda.job-succeeded-permission")
+    target_id = JOB_SUCCEEDED_TARGET_ID
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.job_succeeded_rule
+
+    def pattern(self) -> dict[str, Any]:
+        return job_succeeded_pattern(self.ctx.names)
+
+    def _description(self) -> str:
+        names = self.ctx.names
+        return f"wcpipe {self.ctx.spec.name}: crawl what arrived while {names.job} ran"

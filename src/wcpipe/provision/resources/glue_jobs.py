@@ -89,6 +89,10 @@ class _Crawler(GlueResource):
     def classifiers(self) -> list[str]:
         return []
 
+    def schedule(self) -> str | None:
+        """The crawler's Glue schedule (a cron(...) expression), or None: run on demand."""
+        return None
+
     def definition(self) -> dict[str, Any]:
         return {
             "Name": self.name,
@@ -126,6 +130,9 @@ class _Crawler(GlueResource):
         extra = [k for k, v in targets.items() if v and k not in want["Targets"]]
         if extra or not _matches(targets, want["Targets"]):
             fields.append(Difference("Targets", targets, want["Targets"]))
+        have_schedule = (data.get("Schedule") or {}).get("ScheduleExpression") or None
+        if have_schedule != self.schedule():
+            fields.append(Difference("Schedule", have_schedule, self.schedule()))
         have_config = json.loads(data.get("Configuration") or "null")
         if have_config != json.loads(want["Configuration"]):
             fields.append(
@@ -135,18 +142,25 @@ class _Crawler(GlueResource):
 
     def create(self) -> Observed | None:
         definition = self.definition()
+        schedule = self.schedule()
+        timed: dict[str, Any] = {"Schedule": schedule} if schedule else {}
         response = retry_while_role_propagates(
             lambda: ignoring(
-                lambda: self.glue.create_crawler(**definition, Tags=self.ctx.tags), ALREADY_EXISTS
+                lambda: self.glue.create_crawler(**definition, **timed, Tags=self.ctx.tags),
+                ALREADY_EXISTS,
             ),
             what=f"creating {self.kind} {self.name}",
             timing=self.ctx.timing,
         )
-        return self._created(response, {**definition, "State": "READY"})
+        if schedule:
+            timed = {"Schedule": {"ScheduleExpression": schedule, "State": "SCHEDULED"}}
+        return self._created(response, {**definition, **timed, "State": "READY"})
 
     def update(self, observed: Observed, fields: Differences) -> None:
         if any(f != TAGS for f in fields.fields):
-            definition = self.definition()
+            # An empty Schedule removes one (as terraform-provider-aws's crawler update sends
+            # it when the schedule is dropped); UpdateCrawler leaves fields it is not sent.
+            definition = {**self.definition(), "Schedule": self.schedule() or ""}
             try:
                 self.glue.update_crawler(**definition)
             except Exception as exc:
@@ -225,6 +239,11 @@ class S3Crawler(_Crawler):
 
     def classifiers(self) -> list[str]:
         return [self.ctx.names.classifier]
+
+    def schedule(self) -> str | None:
+        # trigger cron(...): the crawler's own Glue schedule (README, "What starts the
+        # pipeline"); its success starts the job through the rule, as a manual crawl's does.
+        return self.ctx.spec.schedule
 
 
 class RedshiftCrawler(_Crawler):

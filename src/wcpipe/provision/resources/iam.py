@@ -251,7 +251,7 @@ class LambdaRole(_Role):
         return ["lambda.amazonaws.com"]
 
     def policy(self) -> dict[str, Any]:
-        return lambda_policy(self.ctx.names, self.ctx.aws.partition)
+        return lambda_policy(self.ctx.names, self.ctx.aws.partition, self.ctx.spec.on_arrival)
 
 
 class RedshiftRole(_Role):

@@ -205,13 +205,29 @@ def glue_policy(names: Names, partition: str) -> dict[str, Any]:
     return {"Version": VERSION, "Statement": statements}
 
 
-def lambda_policy(names: Names, partition: str) -> dict[str, Any]:
+def lambda_policy(names: Names, partition: str, on_arrival: bool = False) -> dict[str, Any]:
     """Start and watch this pipeline's Glue job; write to the function's own log group (which
-    wcpipe creates, so no CreateLogGroup)."""
+    wcpipe creates, so no CreateLogGroup). With trigger on-arrival also: start this S3 crawler
+    and read its last crawl (GetCrawler), and list the data prefix, so that objects that arrived
+    during a crawl get another (lambda/handler.py); nothing else."""
     a = _Arns(names, partition)
+    arrival = [
+        _allow(
+            "StartCrawler",
+            ["glue:GetCrawler", "glue:StartCrawler"],
+            a.of("glue", f"crawler/{names.s3_crawler}"),
+        ),
+        _allow(
+            "ListArrivals",
+            ["s3:ListBucket"],
+            a.bucket,
+            Condition=a.list_prefixes(names.prefix),
+        ),
+    ]
     return {
         "Version": VERSION,
         "Statement": [
+            *(arrival if on_arrival else []),
             _allow(
                 "StartJob",
                 ["glue:GetJobRun", "glue:GetJobRuns", "glue:StartJobRun"],

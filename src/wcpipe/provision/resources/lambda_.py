@@ -18,7 +18,9 @@ the `logging` difference is only judged when AWS reports a LoggingConfig.
 
 `Permission` is a statement (Sid `names.permission_sid`) in the function's resource policy; it has
 no tags, so it is owned by its exact Sid. It allows events.amazonaws.com to invoke the function
-only from this pipeline's rule in this account (SourceArn + SourceAccount).
+only from this pipeline's rule in this account (SourceArn + SourceAccount). With trigger
+on-arrival, `ArrivalPermission` is the same for the arrival rule (Sid
+`names.arrival_permission_sid`), and the function's environment names the bucket and prefix.
 """
 
 from __future__ import annotations
@@ -51,9 +53,10 @@ def function_arn(res: Resource) -> str:
     return str(res.ctx.output_or("lambda.function", "arn", derived))
 
 
-def rule_arn(res: Resource) -> str:
-    """The EventBridge rule's ARN (on the default bus), derived from its name."""
-    return res.ctx.aws.arn("events", f"rule/{res.ctx.names.rule}")
+def rule_arn(res: Resource, rule: str | None = None) -> str:
+    """An EventBridge rule's ARN (on the default bus), derived from its name (default: the
+    crawler-succeeded rule)."""
+    return res.ctx.aws.arn("events", f"rule/{rule or res.ctx.names.rule}")
 
 
 class Function(Resource):
@@ -82,7 +85,13 @@ class Function(Resource):
         }
 
     def _environment(self) -> dict[str, str]:
-        return {"GLUE_JOB_NAME": self.ctx.names.job, "CRAWLER_NAME": self.ctx.names.s3_crawler}
+        names = self.ctx.names
+        env = {"GLUE_JOB_NAME": names.job, "CRAWLER_NAME": names.s3_crawler}
+        if self.ctx.spec.on_arrival:
+            # lambda/handler.py: arrivals start the crawler; a crawl that succeeded while
+            # objects arrived is followed by another (the objects are listed under the prefix).
+            env.update(ARRIVAL_BUCKET=names.bucket, ARRIVAL_PREFIX=names.prefix)
+        return env
 
     def _logging(self) -> dict[str, str]:
         return {"LogFormat": "JSON", "LogGroup": self.ctx.names.function_log_group}
@@ -224,6 +233,9 @@ class Function(Resource):
 
 
 class Permission(Resource):
+    """The crawler-succeeded rule may invoke the function (`ArrivalPermission`: the arrival
+    rule's statement, the same but for its Sid and rule)."""
+
     key = "lambda.permission"
     kind = "invoke permission"
     depends_on = ("lambda.function",)
@@ -232,6 +244,11 @@ class Permission(Resource):
     @property
     def name(self) -> str:
         return self.ctx.names.permission_sid
+
+    @property
+    def rule(self) -> str:
+        """The rule whose events may invoke the function."""
+        return self.ctx.names.rule
 
     @property
     def _lambda(self) -> Any:
@@ -260,7 +277,11 @@ class Permission(Resource):
             ("principal", principal, EVENTS_PRINCIPAL),
             ("action", statement.get("Action"), INVOKE),
             ("effect", statement.get("Effect"), "Allow"),
-            ("source-arn", condition.get("ArnLike", {}).get("AWS:SourceArn"), rule_arn(self)),
+            (
+                "source-arn",
+                condition.get("ArnLike", {}).get("AWS:SourceArn"),
+                rule_arn(self, self.rule),
+            ),
             (
                 "source-account",
                 condition.get("StringEquals", {}).get("AWS:SourceAccount"),
@@ -276,7 +297,7 @@ class Permission(Resource):
                 StatementId=self.name,
                 Action=INVOKE,
                 Principal=EVENTS_PRINCIPAL,
-                SourceArn=rule_arn(self),
+                SourceArn=rule_arn(self, self.rule),
                 SourceAccount=self.ctx.aws.account_id,
             )
         except self._lambda.exceptions.ResourceConflictException:
@@ -308,3 +329,36 @@ class Permission(Resource):
     def facts(self, observed: Observed) -> dict[str, str]:
         condition = observed.data.get("Condition") or {}
         return {"source": str(condition.get("ArnLike", {}).get("AWS:SourceArn", "?"))}
+
+
+class ArrivalPermission(Permission):
+    """trigger on-arrival: the arrival rule (`events.ArrivalRule`) may invoke the function."""
+
+    key = "lambda.arrival-permission"
+    declared_by = "trigger: on-arrival"
+    kind = "arrival invoke permission"
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.arrival_permission_sid
+
+    @property
+    def rule(self) -> str:
+        return self.ctx.names.arrival_rule
+
+
+class JobSucceededPermission(Permission):
+    """trigger on-arrival: the job-succeeded rule (`events.JobSucceededRule`) may invoke the
+    function."""
+
+    key = "lambda.job-succeeded-permission"
+    declared_by = "trigger: on-arrival"
+    kind = "job-succeeded invoke permission"
+
+    @property
+    def name(self) -> str:
+        return self.ctx.names.job_succeeded_permission_sid
+
+    @property
+    def rule(self) -> str:
+        return self.ctx.names.job_succeeded_rule

@@ -1,5 +1,7 @@
 """S3 objects inside the pipeline bucket (`s3.py`): the code artifacts (`Artifacts`) and the
-spec's data files (`DataFiles`). Same service and contract as `s3.py`; in addition:
+spec's data files (`DataFiles`, whose upload `wcpipe push` uses too: `DataFiles.push`); and,
+with trigger on-arrival, the bucket's EventBridge notifications (`EventNotifications`). Same
+service and contract as `s3.py`; in addition:
 - Objects carry no tags: they are owned by exact key, and ours only inside a bucket that is ours.
 - An object is uploaded only when its content changed: its SHA-256 is kept in the object metadata
   (`sha256`) and compared through `head_object`.
@@ -260,6 +262,16 @@ class DataFiles(_Objects):
             self.s3.upload_fileobj(body, self.bucket, key, ExtraArgs=args)
         return {"sha256": sha, "size": size}
 
+    def push(self, key: str, path: Path) -> tuple[int, bool]:
+        """`wcpipe push`: upload one file to `key` as `up` uploads the spec's, unless the object
+        there has this content already; (its size in bytes as uploaded, whether it was sent)."""
+        sha, size = self._digest(path)
+        head = _head(self.s3, self.bucket, key)
+        if head is not None and head.get("Metadata", {}).get("sha256") == sha:
+            return size, False
+        self._upload(key, path)
+        return size, True
+
     def delete(self, observed: Observed) -> None:
         present = [k for k, sha in observed.data.get("objects", {}).items() if sha is not None]
         _delete_keys(self.s3, self.bucket, present)
@@ -302,3 +314,61 @@ class DataFiles(_Objects):
     def facts(self, observed: Observed) -> dict[str, int]:
         local = [f for f in observed.data.get("local", {}).values() if f is not None]
         return {"files": len(local), "bytes": sum(int(f["size"]) for f in local)}
+
+
+class EventNotifications(_Objects):
+    """trigger on-arrival: the bucket sends its events to EventBridge (its notification
+    configuration's EventBridgeConfiguration, an empty element: Amazon S3 User Guide, "Enabling
+    Amazon EventBridge"), where `events.arrival-rule` picks the objects created under the prefix.
+
+    PutBucketNotificationConfiguration replaces the whole configuration, so the topic, queue and
+    function notifications others configured are read and sent again, with EventBridge turned
+    on (create) or off (delete). It has no tags: ours only inside a bucket that is ours."""
+
+    key = "s3.event-notifications"
+    declared_by = "trigger: on-arrival"
+    kind = "S3 EventBridge notifications"
+
+    @property
+    def name(self) -> str:
+        return f"s3://{self.bucket} -> EventBridge"
+
+    def _configuration(self) -> dict[str, Any] | None:
+        """The bucket's notification configuration (without the response metadata), or None
+        when the bucket does not exist."""
+        if self.ctx.known_absent("s3.bucket"):
+            return None
+        found = ignoring(
+            lambda: self.s3.get_bucket_notification_configuration(Bucket=self.bucket),
+            *NOT_FOUND,
+        )
+        if found is None:
+            return None
+        return {k: v for k, v in found.items() if k != "ResponseMetadata"}
+
+    def describe(self) -> Observed | None:
+        config = self._configuration()
+        if config is None or "EventBridgeConfiguration" not in config:
+            return None
+        return Observed({"configuration": config}, self._bucket_tags())
+
+    def differences(self, observed: Observed) -> list[Difference]:
+        return []  # on or off: present is right
+
+    def _put(self, config: dict[str, Any]) -> None:
+        self.s3.put_bucket_notification_configuration(
+            Bucket=self.bucket, NotificationConfiguration=config
+        )
+
+    def create(self) -> Observed | None:
+        config = {**(self._configuration() or {}), "EventBridgeConfiguration": {}}
+        self._put(config)
+        return Observed({"configuration": config}, self._bucket_tags())
+
+    def delete(self, observed: Observed) -> None:
+        config = dict(observed.data.get("configuration") or {})
+        config.pop("EventBridgeConfiguration", None)
+        ignoring(lambda: self._put(config), *NOT_FOUND)
+
+    def facts(self, observed: Observed) -> dict[str, str]:
+        return {"events": "to EventBridge (default bus)"}

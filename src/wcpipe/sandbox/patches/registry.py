@@ -29,7 +29,9 @@ from wcpipe.sandbox.patches import (
     jobs,
     lambda_runner,
     latency,
+    s3_events,
     s3_policy,
+    schedules,
     serverless,
     sns_delivery,
 )
@@ -45,11 +47,13 @@ MODULES: tuple[ModuleType, ...] = (
     sns_delivery,  # EventBridge -> SNS, email subscriptions pending, what topics publish
     alarms,  # CloudWatch alarms evaluated when their metrics arrive, actions notified
     s3_policy,  # bucket policies evaluated as for a TLS request
+    s3_events,  # S3 -> EventBridge Object Created events as AWS shapes them
     crawler,  # StartCrawler crawls
     jobs,  # StartJobRun runs
     serverless,  # Redshift Serverless, which moto lacks
     latency,  # the readiness delays of a latency profile
     actors,  # requests made as a role authorised as that role
+    schedules,  # scheduled crawlers start on the sandbox's clock
 )
 
 
