@@ -425,3 +425,23 @@ def test_patterns_expand_sorted_by_path_each_file_once(tmp_path: Path, wcpipe) -
     result = wcpipe("-c", str(path), "--output", "json", "validate")
     assert result.code == 0, result
     assert json.loads(result.out)["data"] == {"files": 4, "prefix": "raw/in/"}
+
+
+def test_on_arrival_with_data_in_a_bucket_not_ours_is_refused(tmp_path: Path) -> None:
+    """S3 sends arrival events only from a bucket whose own setting says so: data.source's bucket
+    is never changed, so `on-arrival` there would never fire. Refused at validate."""
+    import re
+
+    from support.cli import run_cli
+    from support.paths import SPEC_PATH
+
+    spec = tmp_path / "pipeline.yaml"
+    text = SPEC_PATH.read_text()
+    files = re.compile(r"^  files:.*\n(    - .*\n)+", re.M)
+    text = files.sub("  source: s3://someone-elses-data/raw/\n", text)
+    text = re.sub(r"^  prefix: .*\n", "", text, flags=re.M)
+    spec.write_text(text + "\ntrigger: on-arrival\n")
+    result = run_cli("-c", str(spec), "validate")
+    assert result.code == 2, result
+    assert "trigger 'on-arrival' needs the data in the pipeline's own bucket" in result.err
+    assert "Traceback" not in result.err

@@ -493,6 +493,13 @@ class Spec(_Model):
         for key in self.tags:
             if key.lower().startswith("aws:") or key.startswith("wcpipe:"):
                 raise ValueError(f"tag key {key!r} is reserved")
+        if self.on_arrival and self.data.source is not None:
+            # Arrival events come from the bucket's own EventBridge setting, and data.source's
+            # bucket is not ours to change: nothing would ever arrive.
+            raise ValueError(
+                "trigger 'on-arrival' needs the data in the pipeline's own bucket; with "
+                "data.source use trigger: manual or cron(...)"
+            )
         source = self.data.source_bucket
         if source is not None and (
             source == self.data.bucket or source.startswith(f"{base_name(self.name)}-")
