@@ -176,3 +176,23 @@ def test_the_alert_statements_come_only_with_alerts(tmp_path: Path) -> None:
     alerting = {"AlertTopic", "AlertRules", "Alarms"}
     assert alerting <= sids(True)
     assert not alerting & sids(False)
+
+
+def test_on_arrival_adds_its_resources_and_manual_only_finds_and_removes_them() -> None:
+    from wcpipe.provision.operator_policy import operator_statements
+    from wcpipe.spec.model import load_spec
+    from wcpipe.spec.names import Names
+
+    names = Names.of(load_spec(SPEC_PATH), "123456789012", "us-east-1")
+    arrival = {s["Sid"]: s for s in operator_statements(names, "aws", "provisioned", arrival=True)}
+    assert arrival["BucketEvents"]["Action"] == [
+        "s3:GetBucketNotification",
+        "s3:PutBucketNotification",
+    ]
+    assert "events:PutRule" in arrival["ArrivalRules"]["Action"]
+    manual = {s["Sid"]: s for s in operator_statements(names, "aws", "provisioned")}
+    assert "BucketEvents" not in manual and "ArrivalRules" not in manual
+    # Turning the bucket's EventBridge setting off is a Put of the configuration without it.
+    assert manual["UndeclaredBucketEvents"]["Action"] == arrival["BucketEvents"]["Action"]
+    assert "events:PutRule" not in manual["UndeclaredArrivalRules"]["Action"]
+    assert "events:DeleteRule" in manual["UndeclaredArrivalRules"]["Action"]

@@ -48,6 +48,7 @@ def iam_policy(app: App, account_id: str | None, part: int | None, out_dir: str 
         spec.warehouse.type,
         spec.network.vpc_id,
         alerts=spec.alerts is not None,
+        arrival=spec.on_arrival,
     )
     if out_dir is not None:
         directory = Path(out_dir)

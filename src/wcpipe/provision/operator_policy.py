@@ -358,7 +358,30 @@ def _alerts(names: Names, a: _Arns) -> list[dict[str, Any]]:
     ]
 
 
+def _arrival(names: Names, a: _Arns) -> list[dict[str, Any]]:
+    """With `trigger: on-arrival`: the bucket's EventBridge setting (S3's notification
+    configuration: s3:GetBucketNotification / s3:PutBucketNotification on the bucket, Service
+    Authorization Reference, Amazon S3) and the two rules that start the pipeline (the Lambda's
+    permissions for them are the Function statement's AddPermission/RemovePermission)."""
+    rules = [a.of("events", f"rule/{r}") for r in (names.arrival_rule, names.job_succeeded_rule)]
+    return [
+        _allow("BucketEvents", ["s3:GetBucketNotification", "s3:PutBucketNotification"], a.bucket),
+        _allow(
+            "ArrivalRules",
+            _acts(
+                "events",
+                "DeleteRule DescribeRule ListTagsForResource ListTargetsByRule PutRule "
+                "PutTargets RemoveTargets TagResource",
+            ),
+            rules,
+        ),
+    ]
+
+
 _REMOVAL_VERBS = ("Get", "Describe", "List", "Delete", "Remove", "Unsubscribe")
+_REMOVING_PUTS = {"s3:PutBucketNotification"}
+"""Removals AWS spells as a Put: the bucket's EventBridge setting is turned off by putting the
+notification configuration without it (s3_objects.EventNotifications.delete)."""
 
 
 def _removal_only(statements: list[dict[str, Any]], taken: set[str]) -> list[dict[str, Any]]:
@@ -370,7 +393,11 @@ def _removal_only(statements: list[dict[str, Any]], taken: set[str]) -> list[dic
     for st in statements:
         if st["Sid"] in taken:
             continue
-        actions = [x for x in st["Action"] if x.split(":", 1)[1].startswith(_REMOVAL_VERBS)]
+        actions = [
+            x
+            for x in st["Action"]
+            if x.split(":", 1)[1].startswith(_REMOVAL_VERBS) or x in _REMOVING_PUTS
+        ]
         if actions:
             out.append({**st, "Sid": f"Undeclared{st['Sid']}", "Action": actions})
     return out
@@ -383,6 +410,7 @@ def operator_statements(
     vpc_id: str | None = None,
     *,
     alerts: bool = False,
+    arrival: bool = False,
 ) -> list[dict[str, Any]]:
     """Every statement of the operator's policy, in a stable order (see the module docstring);
     with `alerts`, those of the alert resources too; then the reads and deletes of what this
@@ -396,9 +424,11 @@ def operator_statements(
         *_redshift(names, a, warehouse),
         *_ec2(names, a, vpc_id),
         *(_alerts(names, a) if alerts else []),
+        *(_arrival(names, a) if arrival else []),
     ]
     other: Warehouse = "provisioned" if warehouse == "serverless" else "serverless"
     undeclared = _redshift(names, a, other) + ([] if alerts else _alerts(names, a))
+    undeclared += [] if arrival else _arrival(names, a)
     return declared + _removal_only(undeclared, {st["Sid"] for st in declared})
 
 
@@ -414,11 +444,14 @@ def operator_documents(
     vpc_id: str | None = None,
     *,
     alerts: bool = False,
+    arrival: bool = False,
 ) -> list[dict[str, Any]]:
     """The statements packed, in order, into as few documents as fit the managed-policy size."""
     documents: list[dict[str, Any]] = []
     current: list[dict[str, Any]] = []
-    for statement in operator_statements(names, partition, warehouse, vpc_id, alerts=alerts):
+    for statement in operator_statements(
+        names, partition, warehouse, vpc_id, alerts=alerts, arrival=arrival
+    ):
         trial = {"Version": VERSION, "Statement": [*current, statement]}
         if current and policy_chars(trial) > MANAGED_POLICY_MAX_CHARS:
             documents.append({"Version": VERSION, "Statement": current})
