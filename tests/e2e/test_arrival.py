@@ -148,7 +148,7 @@ def test_push_wait_follows_the_arrival_to_verify_and_status_shows_it(
     assert status.code == 0, status
     trigger = json.loads(status.out)["trigger"]
     assert trigger["trigger"] == "on-arrival"
-    assert trigger["last arrival"].startswith(f"{PREFIX}push-4000.csv at ")
+    assert trigger["last_arrival"].startswith(f"{PREFIX}push-4000.csv at ")
 
 
 def test_an_object_that_arrives_while_the_job_runs_is_not_left_behind(pipeline: Pipeline) -> None:

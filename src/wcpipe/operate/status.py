@@ -44,6 +44,8 @@ def operational_facts(ctx: Session) -> dict[str, Any]:
         "job_run": lambda: _run_dict(jobrun.latest_run(ctx)),
         "lambda_activity": lambda: lambda_activity(ctx),
     }
+    section = _guard(lambda: trigger_section(ctx))
+    out["trigger"] = {"trigger": ctx.spec.trigger, "last_arrival": section.get("last arrival")}
     out["alerts"] = None
     if ctx.spec.alerts is not None:
         readers["alerts"] = lambda: alerts_section(ctx)

@@ -146,8 +146,14 @@ class LambdaActivity(Shape):
     errors: int
 
 
+class TriggerStatus(Shape):
+    trigger: str = Field(description="manual, on-arrival or cron(...).")
+    last_arrival: str | None = Field(description="The newest object under the prefix, and when.")
+
+
 class StatusOutput(Shape):
     resources: list[ResourceStatus]
+    trigger: TriggerStatus
     crawls: list[LastCrawl] | None
     job_run: JobRun | None = Field(description="The latest run; null if the job never ran.")
     lambda_activity: LambdaActivity | None
