@@ -21,6 +21,7 @@ from types import ModuleType
 from wcpipe.sandbox.patches import (
     actors,
     athena_ops,
+    athena_queries,
     conflicts,
     crawler,
     dataapi,
@@ -39,6 +40,7 @@ MODULES: tuple[ModuleType, ...] = (
     dataapi,  # the Redshift Data API on PostgreSQL
     glue_ops,  # the Glue operations moto lacks
     athena_ops,  # the Athena workgroup operations as AWS behaves
+    athena_queries,  # Athena's queries run on DuckDB over the sandbox's S3 objects
     lambda_runner,  # EventBridge -> Lambda and Invoke, without docker
     s3_policy,  # bucket policies evaluated as for a TLS request
     crawler,  # StartCrawler crawls
