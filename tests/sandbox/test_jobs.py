@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from support.catalog import s3_crawler
 from support.paths import EVENTS_DIR, FIFA_CSV, SPEC_PATH
 from support.sandbox import log_lines
 from support.sandbox import warehouse_rows as rows
@@ -43,24 +44,7 @@ def job(sandbox: Any, spec: Any, names: Any) -> str:
     from wcpipe.warehouse import sql
 
     s3, glue = sandbox.client("s3"), sandbox.client("glue")
-    s3.create_bucket(Bucket=names.bucket)
-    s3.put_object(Bucket=names.bucket, Key=f"{names.prefix}fifa.csv", Body=CSV)
-    glue.create_classifier(
-        CsvClassifier={
-            "Name": names.classifier,
-            "Delimiter": ",",
-            "QuoteSymbol": '"',
-            "ContainsHeader": "PRESENT",
-        }
-    )
-    glue.create_database(DatabaseInput={"Name": names.s3_database})
-    glue.create_crawler(
-        Name=names.s3_crawler,
-        Role=names.role_arn(names.glue_role),
-        DatabaseName=names.s3_database,
-        Classifiers=[names.classifier],
-        Targets={"S3Targets": [{"Path": names.data_uri}]},
-    )
+    s3_crawler(s3, glue, names, CSV)
     glue.start_crawler(Name=names.s3_crawler)
     assert sandbox.idle(timeout=10)
     with sandbox.pg_connect(spec.warehouse.database) as conn:

@@ -96,7 +96,7 @@ def run(sandbox: SandboxView, database: str, sql: str) -> Result:
             relations.append(relation)
             name = _ident(str(table["Name"]))
             conn.execute(f"CREATE VIEW {name} AS SELECT * FROM {relation.sql}")
-            conn.execute(f"CREATE VIEW {_ident(database)}.{name} AS SELECT * FROM {name}")
+            conn.execute(f"CREATE VIEW {_ident(database)}.{name} AS SELECT * FROM main.{name}")
         cursor = conn.execute(statement)
         description = cursor.description or []
         rows = cursor.fetchall() if description else []
