@@ -18,7 +18,8 @@ Contract:
   it), `skip.header.line.count` the header lines skipped in every object. Columns have the
   catalog's types: text read as the type cannot read it is NULL, as the SerDe reads it (its
   TRY_CAST); a short record is padded with NULLs and extra fields are dropped (Hive's rule).
-  Each object also gives `"$path"` (s3://bucket/key), Athena's hidden column.
+  Each object also gives `"$path"` (s3://bucket/key), Athena's hidden column. The sandbox's
+  job uses it too (`job_engine`), with the objects its bookmark leaves and the text as written.
 - No byte is downloaded or copied out of moto: each object's own buffer is rolled over to its
   temporary file (as moto does itself above its buffer size), and DuckDB reads that file
   through a duplicate of its descriptor (`/proc/self/fd`, Linux), closed with the relation.
@@ -30,6 +31,7 @@ Contract:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -62,6 +64,19 @@ class Relation:
     sql: str
     scanned: int
     fds: list[int] = field(default_factory=list)
+    paths: dict[str, str] = field(default_factory=dict)  # /proc/self/fd/N -> s3://bucket/key
+
+    def explain(self, message: str) -> str:
+        """DuckDB's error, its first paragraph, naming the S3 object it read (not the fd)."""
+        found = re.search(r"file = (/proc/self/fd/\d+)", message)
+        head = message.split("\n\n", 1)[0]
+        for fd, s3 in self.paths.items():
+            head = head.replace(fd, s3)
+        return (
+            f"{self.paths[found.group(1)]}: {head}"
+            if found and found.group(1) in self.paths
+            else head
+        )
 
     def close(self) -> None:
         for fd in self.fds:
@@ -86,6 +101,8 @@ def connect() -> duckdb.DuckDBPyConnection:
 
 def run(sandbox: SandboxView, database: str, sql: str) -> Result:
     """Run one Trino statement (see the module docstring)."""
+    import duckdb
+
     statement = trino_sql.to_duckdb(sql)
     conn = connect()
     relations: list[Relation] = []
@@ -97,9 +114,16 @@ def run(sandbox: SandboxView, database: str, sql: str) -> Result:
             name = _ident(str(table["Name"]))
             conn.execute(f"CREATE VIEW {name} AS SELECT * FROM {relation.sql}")
             conn.execute(f"CREATE VIEW {_ident(database)}.{name} AS SELECT * FROM main.{name}")
-        cursor = conn.execute(statement)
-        description = cursor.description or []
-        rows = cursor.fetchall() if description else []
+        try:
+            cursor = conn.execute(statement)
+            description = cursor.description or []
+            rows = cursor.fetchall() if description else []
+        except duckdb.Error as exc:
+            for relation in relations:
+                message = relation.explain(str(exc))
+                if message != str(exc).split("\n\n", 1)[0]:
+                    raise type(exc)(message) from None
+            raise
         columns = [_column_info(d) for d in description]
         return Result(columns, rows, sum(r.scanned for r in relations))
     finally:
@@ -118,15 +142,26 @@ def _named_tables(sandbox: SandboxView, database: str, statement: str) -> list[d
     return [t.as_dict() for name, t in db.tables.items() if name.lower() in words]
 
 
-def csv_relation(sandbox: SandboxView, table: dict[str, Any]) -> Relation:
-    """The catalog table as a DuckDB FROM item (see the module docstring)."""
+def csv_relation(
+    sandbox: SandboxView,
+    table: dict[str, Any],
+    *,
+    keys: list[Any] | None = None,
+    text: bool = False,
+    encoding: str = "utf-8",
+) -> Relation:
+    """The catalog table as a DuckDB FROM item (see the module docstring); `keys` instead of
+    the location's listing, `text`: the columns as the text in the file, named c0, c1, ..."""
     storage = table.get("StorageDescriptor") or {}
     columns = [(str(c["Name"]), str(c.get("Type") or "string")) for c in storage["Columns"]]
     typed = [
-        f"TRY_CAST(r.c{i} AS {_duck_type(t)}) AS {_ident(n)}" for i, (n, t) in enumerate(columns)
+        f"r.c{i} AS c{i}" if text else f"TRY_CAST(r.c{i} AS {_duck_type(t)}) AS {_ident(n)}"
+        for i, (n, t) in enumerate(columns)
     ]
     bucket, _, prefix = str(storage.get("Location") or "").removeprefix("s3://").partition("/")
-    keys = list(_objects(sandbox, bucket, prefix.rstrip("/") + "/" if prefix else ""))
+    if keys is None:
+        keys = list(_objects(sandbox, bucket, prefix.rstrip("/") + "/" if prefix else ""))
+    keys = [k for k in keys if k.size]
     if not keys:
         nothing = ", ".join([*typed, 'CAST(NULL AS VARCHAR) AS "$path"'])
         empty = ", ".join(f"CAST(NULL AS VARCHAR) AS c{i}" for i in range(len(columns)))
@@ -137,9 +172,11 @@ def csv_relation(sandbox: SandboxView, table: dict[str, Any]) -> Relation:
         fd = _descriptor(key)
         relation.fds.append(fd)
         paths.append((f"/proc/self/fd/{fd}", f"s3://{bucket}/{key.name}"))
+    relation.paths = dict(paths)
     files = ", ".join(_string(p) for p, _ in paths)
     names = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(columns)))
-    scan = f"read_csv([{files}], columns = {{{names}}}, filename = true, {_csv_options(table)})"
+    options = _csv_options(table, encoding)
+    scan = f"read_csv([{files}], columns = {{{names}}}, filename = true, {options})"
     where = ", ".join(f"({_string(p)}, {_string(s3)})" for p, s3 in paths)
     relation.sql = (
         f'(SELECT {", ".join(typed)}, o.s3 AS "$path" FROM {scan} AS r'
@@ -148,7 +185,7 @@ def csv_relation(sandbox: SandboxView, table: dict[str, Any]) -> Relation:
     return relation
 
 
-def _csv_options(table: dict[str, Any]) -> str:
+def _csv_options(table: dict[str, Any], encoding: str) -> str:
     storage = table.get("StorageDescriptor") or {}
     serde = storage.get("SerdeInfo") or {}
     params = serde.get("Parameters") or {}
@@ -161,8 +198,20 @@ def _csv_options(table: dict[str, Any]) -> str:
     return (
         f"delim = {_string(delimiter)}, quote = {_string(quote)}, escape = {_string(quote)},"
         f" header = false, skip = {skip}, auto_detect = false, null_padding = true,"
-        " strict_mode = false, parallel = false"
+        f" strict_mode = false, parallel = false, encoding = {_string(_encoding(encoding))}"
     )
+
+
+def _encoding(name: str) -> str:
+    """A Python codec name as DuckDB's CSV reader names it (it reads UTF-8, UTF-16, Latin-1)."""
+    import codecs
+
+    codec = codecs.lookup(name).name
+    known = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "latin-1": "latin-1", "iso8859-1": "latin-1"}
+    known |= {"utf-16": "utf-16"}
+    if codec not in known:
+        raise ValueError(f"DuckDB's CSV reader does not read {name!r} (UTF-8, UTF-16, Latin-1)")
+    return known[codec]
 
 
 def _objects(sandbox: SandboxView, bucket: str, prefix: str) -> Iterable[Any]:

@@ -1,0 +1,151 @@
+"""The sandbox job's data path on DuckDB: the compiled expressions (`datamap.expr`, DuckDB
+dialect) over the catalog table's objects, read in place (`athena_engine.csv_relation`), as the
+Glue job runs them on Spark (`glue/load.py`): counts and rejects from one aggregate, then the
+rows COPYed into PostgreSQL.
+
+Contract:
+- `tally(duck, config, relation, index)`: ONE aggregate over the objects, grouped by object:
+  per object read, dropped, rejected, loaded and, per column, the rejected values' count and
+  up to SAMPLE_BUCKETS samples (the least raw value in each hash bucket, as glue/load.py picks
+  them: bounded whatever the number of rejects). The samples' reasons come from the reference
+  (`convert.Column.one`), on those few values only. Returns `ObjectTally`s in object order.
+- `copy_rows(duck, config, relation, index, copy)`: the loaded rows (not dropped; the caller
+  only copies when nothing was rejected), as DuckDB's CSV writer writes them, into an open
+  PostgreSQL `COPY ... (FORMAT csv)`: DuckDB writes into a pipe on its own thread, this one
+  feeds the pipe's bytes to the COPY a chunk at a time, so memory stays flat whatever the size.
+  DuckDB's CSV: NULL as nothing, an empty string as "" (PostgreSQL's CSV reads them alike).
+  `copy_query(duck, sql, copy)` does it for any query.
+- `copy_statement(config, staging)`: that COPY.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from wcpipe.datamap import expr, loadsql
+from wcpipe.datamap.config import JobConfig
+from wcpipe.datamap.convert import Column
+from wcpipe.datamap.transform import Rejects
+from wcpipe.datamap.values import ConversionError
+
+SAMPLE_BUCKETS = 5  # as glue/load.py
+CHUNK = 1 << 20
+
+
+@dataclass
+class ObjectTally:
+    path: str
+    counts: dict[str, int]
+    rejects: Rejects = field(default_factory=Rejects)
+
+
+def _checked(config: JobConfig, relation: str, index: Mapping[str, int]) -> str:
+    """The `checked` rows (values, _r<k> reject flags, _dropped, raw c<i>, "$path") as SQL."""
+    q = expr.DUCKDB.ident
+    plan = expr.compile_job(config, expr.DUCKDB, {s: f"c{i}" for s, i in index.items()})
+    raws = [f"COALESCE(c{i}, '') AS c{i}" for i in sorted(set(index.values()))]
+    cleaned = [f"{c.text} AS {q(c.name)}" for c in plan.columns]
+    cleaned += [f"{plan.dropped} AS _dropped", *raws, '"$path"']
+    checked = [f"{c.value} AS {q(c.name)}" for c in plan.columns]
+    checked += [f"{c.rejected} AS _r{k}" for k, c in enumerate(plan.columns)]
+    checked += ["_dropped", *(f"c{i}" for i in sorted(set(index.values()))), '"$path"']
+    return (
+        f"SELECT {', '.join(checked)} FROM (SELECT {', '.join(cleaned)} FROM {relation}) AS cleaned"
+    )
+
+
+def tally(
+    duck: Any, config: JobConfig, relation: str, index: Mapping[str, int]
+) -> list[ObjectTally]:
+    """Counts and rejects per object, from one aggregate (see the module docstring)."""
+    flags = [f"(NOT _dropped AND _r{k})" for k in range(len(config.columns))]
+    parts = [
+        '"$path"',
+        "COUNT(*) AS read",
+        "COUNT(*) FILTER (WHERE _dropped) AS dropped",
+        f"COUNT(*) FILTER (WHERE {' OR '.join(flags)}) AS rejected",
+    ]
+    for k, (flag, column) in enumerate(zip(flags, config.columns, strict=True)):
+        raw = f"c{index[column.source]}"
+        parts.append(f"COUNT(*) FILTER (WHERE {flag}) AS n{k}")
+        parts += [
+            f"MIN({raw}) FILTER (WHERE {flag} AND HASH({raw}) % {SAMPLE_BUCKETS} = {j}) AS s{k}_{j}"
+            for j in range(SAMPLE_BUCKETS)
+        ]
+    query = (
+        f"SELECT {', '.join(parts)} FROM ({_checked(config, relation, index)}) AS checked"
+        ' GROUP BY "$path" ORDER BY "$path"'
+    )
+    cursor = duck.execute(query)
+    names = [d[0] for d in cursor.description]
+    found = []
+    for values in cursor.fetchall():
+        row = dict(zip(names, values, strict=True))
+        counts = {k: int(row[k]) for k in ("read", "dropped", "rejected")}
+        counts["loaded"] = counts["read"] - counts["dropped"] - counts["rejected"]
+        tallied = ObjectTally(str(row["$path"]), counts)
+        for k, column in enumerate(config.columns):
+            if row[f"n{k}"]:
+                samples = sorted({row[f"s{k}_{j}"] for j in range(SAMPLE_BUCKETS)} - {None})
+                tallied.rejects.add_counted(
+                    column.name, int(row[f"n{k}"]), _reasons(column, samples)
+                )
+        found.append(tallied)
+    return found
+
+
+def _reasons(column: Any, samples: list[str]) -> list[tuple[str, str]]:
+    reasons = []
+    for value in samples:
+        try:
+            Column.of(column).one(value)
+            reasons.append((value, "does not convert"))
+        except ConversionError as exc:
+            reasons.append((value, str(exc)))
+    return reasons
+
+
+def copy_statement(config: JobConfig, staging: str) -> str:
+    table = f"{loadsql.ident(config.target_schema)}.{loadsql.ident(staging)}"
+    columns = ", ".join(loadsql.ident(c) for c in config.column_names)
+    return f"COPY {table} ({columns}) FROM STDIN (FORMAT csv, ENCODING 'UTF8')"
+
+
+def copy_rows(
+    duck: Any, config: JobConfig, relation: str, index: Mapping[str, int], copy: Any
+) -> None:
+    """The loaded rows into `copy` through a pipe (see the module docstring)."""
+    q = expr.DUCKDB.ident
+    columns = ", ".join(q(c) for c in config.column_names)
+    checked = _checked(config, relation, index)
+    copy_query(duck, f"SELECT {columns} FROM ({checked}) AS checked WHERE NOT _dropped", copy)
+
+
+def copy_query(duck: Any, rows: str, copy: Any) -> None:
+    """The rows of the query `rows`, as DuckDB's CSV writer writes them, into `copy`."""
+    read_end, write_end = os.pipe()
+    failure: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            target = f"/proc/self/fd/{write_end}"
+            duck.execute(f"COPY ({rows}) TO '{target}' (FORMAT csv, HEADER false)")
+        except BaseException as exc:  # handed to the reading thread
+            failure.append(exc)
+        finally:
+            os.close(write_end)
+
+    writer = threading.Thread(target=write, name="sandbox-job-copy", daemon=True)
+    writer.start()
+    try:
+        with os.fdopen(read_end, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(CHUNK):
+                copy.write(chunk)
+    finally:
+        writer.join()
+    if failure:
+        raise failure[0]
