@@ -28,9 +28,8 @@ from typing import Any
 
 from wcpipe.datamap import expr, loadsql
 from wcpipe.datamap.config import JobConfig
-from wcpipe.datamap.convert import Column
+from wcpipe.datamap.convert import reasons
 from wcpipe.datamap.transform import Rejects
-from wcpipe.datamap.values import ConversionError
 
 SAMPLE_BUCKETS = 5  # as glue/load.py
 CHUNK = 1 << 20
@@ -92,21 +91,10 @@ def tally(
             if row[f"n{k}"]:
                 samples = sorted({row[f"s{k}_{j}"] for j in range(SAMPLE_BUCKETS)} - {None})
                 tallied.rejects.add_counted(
-                    column.name, int(row[f"n{k}"]), _reasons(column, samples)
+                    column.name, int(row[f"n{k}"]), reasons(column, samples)
                 )
         found.append(tallied)
     return found
-
-
-def _reasons(column: Any, samples: list[str]) -> list[tuple[str, str]]:
-    reasons = []
-    for value in samples:
-        try:
-            Column.of(column).one(value)
-            reasons.append((value, "does not convert"))
-        except ConversionError as exc:
-            reasons.append((value, str(exc)))
-    return reasons
 
 
 def copy_statement(config: JobConfig, staging: str) -> str:
