@@ -13,8 +13,10 @@ Contract:
   * REGEXP_EXTRACT(x, p[, g]): Trino's NULL when nothing matches, DuckDB's '' ->
     NULLIF(REGEXP_EXTRACT(x, p, g), '') (an empty group that did match reads NULL too);
   * LENGTH(TO_UTF8(x)), a VARCHAR's bytes -> STRLEN(x); TO_UTF8(x) alone -> ENCODE(x);
-  * DATE_ADD('unit', n, ts) -> (ts + TO_<UNIT>S(n)) (DuckDB's DATE_ADD takes an interval).
-  Both spell SUBSTR with a negative start, TRY_CAST, TRIM(BOTH chars FROM x), || and "quoted"
+  * DATE_ADD('unit', n, ts) -> (ts + TO_<UNIT>S(n)) (DuckDB's DATE_ADD takes an interval);
+  * TRIM(BOTH 'chars' FROM x), the same in both, but DuckDB's is ten times slower than a regex
+    (`expr.DuckDB.trim`) -> REGEXP_REPLACE of the runs of those characters at either end.
+  Both spell SUBSTR with a negative start, TRY_CAST, || and "quoted"
   identifiers alike. A function not listed here reaches DuckDB as written.
 - `words(sql)`: the bare words and quoted identifiers, what may name a table.
 - Pure text in, text out: no DuckDB, no moto (tests/sandbox/test_trino_sql.py).
@@ -158,7 +160,25 @@ def _date_add(call: _Call) -> str | None:
     return f"({args[2]} + TO_{unit}({args[1]}))" if unit else None
 
 
+def _trim(call: _Call) -> str | None:
+    if len(call.args) != 1:
+        return None
+    items = [i for i in call.args[0] if not (isinstance(i, str) and i.isspace())]
+    if len(items) < 4 or not isinstance(items[1], str) or not items[1].startswith("'"):
+        return None
+    if str(items[0]).upper() != "BOTH" or str(items[2]).upper() != "FROM":
+        return None
+    chars = items[1][1:-1].replace("''", "'")
+    group = "[" + "".join("\\" + c if c in "\\]^-[" else c for c in chars) + "]"
+    x = _render(items[3:]).strip()
+    ends = "'" + f"^{group}|{group}$".replace("'", "''") + "'"
+    runs = "'" + f"^{group}+|{group}+$".replace("'", "''") + "'"
+    stripped = f"REGEXP_REPLACE({x}, {runs}, '', 'g')"
+    return f"CASE WHEN REGEXP_MATCHES({x}, {ends}) THEN {stripped} ELSE {x} END"
+
+
 _RULES: dict[str, Callable[[_Call], str | None]] = {
+    "TRIM": _trim,
     "REGEXP_LIKE": _regexp_like,
     "REGEXP_REPLACE": _regexp_replace,
     "REGEXP_EXTRACT": _regexp_extract,
