@@ -5,10 +5,11 @@ rows COPYed into PostgreSQL.
 
 Contract:
 - `tally(duck, config, relation, index)`: ONE aggregate over the objects, grouped by object:
-  per object read, dropped, rejected, loaded and, per column, the rejected values' count and
-  up to SAMPLE_BUCKETS samples (the least raw value in each hash bucket, as glue/load.py picks
-  them: bounded whatever the number of rejects). The samples' reasons come from the reference
-  (`convert.Column.one`), on those few values only. Returns `ObjectTally`s in object order.
+  per object read, dropped, rejected, loaded and, per column, the rejected values' count; only
+  when something was rejected (a run that fails), a second one for up to SAMPLE_BUCKETS
+  samples (the least raw value in each hash bucket, as glue/load.py picks them: bounded
+  whatever the number of rejects). Their reasons come from the reference (`convert.reasons`),
+  on those few values only. Returns `ObjectTally`s in object order.
 - `copy_rows(duck, config, relation, index, copy)`: the loaded rows (not dropped; the caller
   only copies when nothing was rejected), as DuckDB's CSV writer writes them, into an open
   PostgreSQL `COPY ... (FORMAT csv)`: DuckDB writes into a pipe on its own thread, this one
@@ -40,6 +41,7 @@ class ObjectTally:
     path: str
     counts: dict[str, int]
     rejects: Rejects = field(default_factory=Rejects)
+    rejected_by_column: list[int] = field(default_factory=list)
 
 
 def _checked(config: JobConfig, relation: str, index: Mapping[str, int]) -> str:
@@ -60,41 +62,61 @@ def _checked(config: JobConfig, relation: str, index: Mapping[str, int]) -> str:
 def tally(
     duck: Any, config: JobConfig, relation: str, index: Mapping[str, int]
 ) -> list[ObjectTally]:
-    """Counts and rejects per object, from one aggregate (see the module docstring)."""
+    """Counts per object from one aggregate; samples of the rejects from a second one, run
+    only when something was rejected (see the module docstring)."""
     flags = [f"(NOT _dropped AND _r{k})" for k in range(len(config.columns))]
+    checked = _checked(config, relation, index)
     parts = [
         '"$path"',
         "COUNT(*) AS read",
         "COUNT(*) FILTER (WHERE _dropped) AS dropped",
         f"COUNT(*) FILTER (WHERE {' OR '.join(flags)}) AS rejected",
+        *(f"COUNT(*) FILTER (WHERE {flag}) AS n{k}" for k, flag in enumerate(flags)),
     ]
+    found = []
+    for row in _rows(duck, parts, checked):
+        counts = {k: int(row[k]) for k in ("read", "dropped", "rejected")}
+        counts["loaded"] = counts["read"] - counts["dropped"] - counts["rejected"]
+        tallied = ObjectTally(str(row["$path"]), counts)
+        tallied.rejected_by_column = [int(row[f"n{k}"]) for k in range(len(flags))]
+        found.append(tallied)
+    if any(t.counts["rejected"] for t in found):
+        _add_samples(duck, config, checked, index, flags, found)
+    return found
+
+
+def _rows(duck: Any, parts: list[str], checked: str) -> list[dict[str, Any]]:
+    query = (
+        f'SELECT {", ".join(parts)} FROM ({checked}) AS checked GROUP BY "$path" ORDER BY "$path"'
+    )
+    cursor = duck.execute(query)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+
+def _add_samples(
+    duck: Any,
+    config: JobConfig,
+    checked: str,
+    index: Mapping[str, int],
+    flags: list[str],
+    found: list[ObjectTally],
+) -> None:
+    parts = ['"$path"']
     for k, (flag, column) in enumerate(zip(flags, config.columns, strict=True)):
         raw = f"c{index[column.source]}"
-        parts.append(f"COUNT(*) FILTER (WHERE {flag}) AS n{k}")
         parts += [
             f"MIN({raw}) FILTER (WHERE {flag} AND HASH({raw}) % {SAMPLE_BUCKETS} = {j}) AS s{k}_{j}"
             for j in range(SAMPLE_BUCKETS)
         ]
-    query = (
-        f"SELECT {', '.join(parts)} FROM ({_checked(config, relation, index)}) AS checked"
-        ' GROUP BY "$path" ORDER BY "$path"'
-    )
-    cursor = duck.execute(query)
-    names = [d[0] for d in cursor.description]
-    found = []
-    for values in cursor.fetchall():
-        row = dict(zip(names, values, strict=True))
-        counts = {k: int(row[k]) for k in ("read", "dropped", "rejected")}
-        counts["loaded"] = counts["read"] - counts["dropped"] - counts["rejected"]
-        tallied = ObjectTally(str(row["$path"]), counts)
+    by_path = {t.path: t for t in found}
+    for row in _rows(duck, parts, checked):
+        tallied = by_path[str(row["$path"])]
         for k, column in enumerate(config.columns):
-            if row[f"n{k}"]:
+            if tallied.rejected_by_column[k]:
                 samples = sorted({row[f"s{k}_{j}"] for j in range(SAMPLE_BUCKETS)} - {None})
-                tallied.rejects.add_counted(
-                    column.name, int(row[f"n{k}"]), reasons(column, samples)
-                )
-        found.append(tallied)
-    return found
+                count = tallied.rejected_by_column[k]
+                tallied.rejects.add_counted(column.name, count, reasons(column, samples))
 
 
 def copy_statement(config: JobConfig, staging: str) -> str:
