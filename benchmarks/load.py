@@ -1,13 +1,13 @@
 """Load path in the sandbox: a generated CSV in 10 objects loaded by one Glue job
-run (the sandbox's job runner: objects streamed from moto -> csvio -> transform.Mapper -> COPY
-text into a staging table, on one worker process per core from 4 MiB of objects -> merge into
-the target in one transaction), against PostgreSQL's own CSV COPY of the same bytes.
+run (the sandbox's job runner: DuckDB reads the objects in moto's buffers and runs the compiled
+expressions, counts from one aggregate, then its CSV writer feeds a COPY into a staging table
+-> merge into the target in one transaction), against PostgreSQL's own CSV COPY of the same
+bytes.
 
 Sizes: 100k and 1M rows (~87 bytes a row), 5M with --big; --quick: 100k only. Rounds alternate
 a job run (target emptied, bookmark reset) and a COPY, so both see the same machine noise;
 figures are medians. Peak memory is the RSS the run added to this process (sampled every 5 ms):
-the sandbox, its job runner and moto live in this process, PostgreSQL in its own; the worker
-processes' peak RSS (together, whole interpreters) is reported beside it.
+the sandbox, its job runner, DuckDB and moto live in this process, PostgreSQL in its own.
 
 Goals: at least half of COPY's rows/s; peak memory flat as the data grows.
 """
@@ -90,8 +90,8 @@ def run(results: Results, *, quick: bool, big: bool = False) -> None:
         ),
         "flat as data grows",
         flat if len(peaks) > 1 else None,
-        f"objects of {figures[-1]['mb'] / OBJECTS:.0f} MB at the largest size; worker processes "
-        "(whole RSS, together): "
+        f"objects of {figures[-1]['mb'] / OBJECTS:.0f} MB at the largest size; DuckDB runs in"
+        " this process; child processes (whole RSS, together): "
         + ", ".join(
             f"{f['rows'] // 1000:,}k: {max(f['workers_rss_mib']):.0f} MiB" for f in figures
         ),

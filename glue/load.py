@@ -92,9 +92,8 @@ def tally(checked: Any, config: Any, raws: Sequence[str]) -> tuple[dict[str, int
     """Counts and rejects from ONE aggregate action over `checked` (see step 4)."""
     from pyspark.sql import functions as F
 
-    from wcpipe.datamap.convert import Column
+    from wcpipe.datamap.convert import reasons
     from wcpipe.datamap.transform import Rejects
-    from wcpipe.datamap.values import ConversionError
 
     kept = ~F.col("_dropped")
     flags = [F.col(f"_r{k}") & kept for k in range(len(config.columns))]
@@ -120,14 +119,7 @@ def tally(checked: Any, config: Any, raws: Sequence[str]) -> tuple[dict[str, int
         if not result[f"n{k}"]:
             continue
         samples = sorted({result[f"s{k}_{j}"] for j in range(SAMPLE_BUCKETS)} - {None})
-        reasons = []
-        for value in samples:
-            try:
-                Column.of(column).one(value)
-                reasons.append((value, "does not convert"))
-            except ConversionError as exc:
-                reasons.append((value, str(exc)))
-        rejects.add_counted(column.name, int(result[f"n{k}"]), reasons)
+        rejects.add_counted(column.name, int(result[f"n{k}"]), reasons(column, samples))
     return counts, rejects
 
 

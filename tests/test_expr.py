@@ -80,6 +80,24 @@ def test_corpus_on_duckdb() -> None:
     assert corpus.differences(evaluate) == []
 
 
+def test_corpus_on_trino_as_the_sandbox_runs_it() -> None:
+    """The Trino (Athena) dialect, rewritten for DuckDB as the sandbox's Athena rewrites it
+    (`sandbox.trino_sql`): the same values and rejects. Real Athena is not reached from here."""
+    import duckdb
+
+    from wcpipe.sandbox.trino_sql import to_duckdb
+
+    conn = duckdb.connect()
+
+    def evaluate(column: ColumnConfig, raws: Sequence[str | None]) -> Sequence[tuple[object, bool]]:
+        conn.execute("CREATE OR REPLACE TABLE t (i INTEGER, raw VARCHAR)")
+        conn.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(raws)))
+        rows = conn.execute(to_duckdb(_select(expr.TRINO, column, "t"))).fetchall()
+        return [(value, bool(rejected)) for value, rejected in rows]
+
+    assert corpus.differences(evaluate) == []
+
+
 def test_corpus_on_postgresql(warehouse_dsn: str) -> None:
     import psycopg
 

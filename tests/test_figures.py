@@ -1,6 +1,6 @@
 """verify's source figures as one SQL statement (`wcpipe.datamap.figures`) on DuckDB over CSV
-files, against the Python path verify uses today (the Mapper, and `verify._Merge` for merge
-mode's last-version-wins): the same counts, rejects, expected rows, duplicate keys and sums."""
+files, against the Python reference (`support.oracle`: the Mapper, and last-version-wins for
+merge mode): the same counts, rejects, expected rows, duplicate keys and sums."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.oracle import python_figures as _python
 from support.paths import FIFA_CSV
 
 from wcpipe.authoring import csvio
 from wcpipe.datamap import expr, figures, transform
 from wcpipe.datamap.config import JobConfig
-from wcpipe.operate import verify
 from wcpipe.spec.job import job_config
 from wcpipe.spec.names import Names
 
@@ -33,28 +33,6 @@ def _files(tmp_path: Path, parts: list[list[str]]) -> list[Path]:
         path.write_text("".join([lines[0], *part]), encoding="utf-8")
         paths.append(path)
     return paths
-
-
-def _python(config: JobConfig, paths: list[Path]) -> dict[str, Any]:
-    mapper = transform.Mapper(config)
-    merge = verify._Merge.of(config) if config.load_keys else None
-    totals: dict[str, Any] = {}
-    for path in paths:
-        with path.open("rb") as f:
-            header, records = csvio.open_records(f, csvio.Dialect.from_config(config.csv))
-            rows = mapper.map_records(mapper.index(header), list(records))
-        if merge is not None:
-            merge.add(rows)
-        else:
-            verify._add(totals, transform.accumulate_sums(config, rows))
-    if merge is not None:
-        totals = merge.sums()
-    out: dict[str, Any] = mapper.counts()
-    out["expected_rows"] = len(merge.latest) if merge is not None else out["loaded"]
-    out["duplicate_source_keys"] = merge.repeats if merge is not None else 0
-    out["sums"] = {n: totals.get(n, 0) for n in transform.numeric_columns(config)}
-    out["rejects"] = dict(mapper.rejects.counts)
-    return out
 
 
 def _duckdb(config: JobConfig, paths: list[Path]) -> dict[str, Any]:

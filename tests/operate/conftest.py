@@ -13,6 +13,7 @@
   monkeypatch) for what moto cannot do by itself: fail, or change the catalog.
 - `data_api` (tests/conftest.py): moto's Data API, made to finish; `data_api.answer(fn)` answers
   each statement with the rows `fn(sql)`.
+- `athena`: verify's source side: the sandbox's Athena serving the mock (`support.athena`).
 - `invoke`: `wcpipe -c <the FIFA spec> <args>` in this process, on the world's time: a
   `CliResult`, which unpacks as (exit code, stdout, stderr).
 """
@@ -250,3 +251,19 @@ def invoke(world: World) -> Callable[..., CliResult]:
         return run_cli("-c", str(SPEC_PATH), *args, timing=world.timing())
 
     return run
+
+
+@pytest.fixture
+def athena(deployed, octx, aws, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """verify's source side on moto: the sandbox's Athena (DuckDB) serving the mock, the S3
+    crawler's table as the sandbox crawler writes it, and the pipeline's workgroup."""
+    from support.athena import crawl_s3_table, serve_athena
+
+    from wcpipe.provision.resources.athena import Workgroup
+    from wcpipe.sandbox.patches import glue_ops
+
+    glue_ops.install()
+    view = serve_athena(monkeypatch, aws.account_id, aws.region)
+    crawl_s3_table(view, aws, deployed)
+    Workgroup(octx).ensure()
+    return view

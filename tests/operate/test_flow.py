@@ -40,7 +40,7 @@ def test_pattern_problem() -> None:
     assert flow.pattern_problem(None, "c") == "the rule has no event pattern"
 
 
-def test_run_flow_end_to_end(octx, deployed, data_api, lambda_starts_the_job) -> None:
+def test_run_flow_end_to_end(octx, deployed, data_api, athena, lambda_starts_the_job) -> None:
     data_api.answer(answering(octx, fifa_rows()))
     steps: list[str] = []
 
@@ -149,7 +149,9 @@ def test_no_run_lambda_never_invoked(octx, deployed) -> None:
     assert d.hop == "rule" and "was not invoked" in d.message
 
 
-def test_cli_run_end_to_end(invoke, octx, deployed, data_api, lambda_starts_the_job) -> None:
+def test_cli_run_end_to_end(
+    invoke, octx, deployed, data_api, athena, lambda_starts_the_job
+) -> None:
     data_api.answer(answering(octx, fifa_rows()))
     code, out, err = invoke("run")
     assert code == 0, err
@@ -175,7 +177,7 @@ def test_cli_run_job_failed_exits_1(
 
 
 def test_cli_run_verify_mismatch_exits_1(
-    invoke, octx, deployed, data_api, lambda_starts_the_job
+    invoke, octx, deployed, data_api, athena, lambda_starts_the_job
 ) -> None:
     rows = fifa_rows()
     data_api.answer(answering(octx, [*rows, rows[0]]))

@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 from support.paths import FIFA_CSV
 
-from wcpipe.core.errors import Mismatch
+from wcpipe.core.errors import Mismatch, UsageError
 from wcpipe.operate import verify as opverify
+
+pytestmark = pytest.mark.usefixtures("athena")  # the source side runs on (the sandbox's) Athena
 
 
 def fifa_rows() -> list[dict[str, Any]]:
@@ -242,3 +244,28 @@ def test_cli_verify_at_80_columns_keeps_every_figure_whole(
             line for line in out.splitlines() if line.split("│")[0].strip() == check["check"]
         )
         assert str(check["source"]) in row and str(check["warehouse"]) in row, (check, out)
+
+
+def test_a_big_scan_is_approved_first(octx, deployed, data_api, monkeypatch) -> None:
+    monkeypatch.setattr(opverify, "CONFIRM_SCAN_BYTES", 1000)  # the FIFA file is bigger
+    asked: list[str] = []
+    athena = octx.client("athena")
+    with pytest.raises(UsageError, match=r"would scan 1 object\(s\)") as refused:
+        opverify.verify(octx, approve=lambda e: bool(asked.append(e.summary())))
+    assert "--yes" in (refused.value.hint or "") and len(asked) == 1
+    assert (
+        athena.list_query_executions(WorkGroup=deployed.athena_workgroup)["QueryExecutionIds"] == []
+    )
+    data_api.answer(answering(octx, fifa_rows()))
+    assert opverify.verify(octx, approve=lambda e: True).ok
+
+
+def test_cli_verify_big_scan_needs_yes_without_a_terminal(
+    invoke, deployed, octx, data_api, monkeypatch
+) -> None:
+    monkeypatch.setattr(opverify, "CONFIRM_SCAN_BYTES", 1000)
+    data_api.answer(answering(octx, fifa_rows()))
+    code, _, err = invoke("verify")
+    assert code == 2 and "--yes" in err, err
+    code, _, err = invoke("verify", "--yes")
+    assert code == 0, err

@@ -1,4 +1,5 @@
-"""The sandbox job's COPY text writer: tricky values go into PostgreSQL and come back unchanged."""
+"""The sandbox job's COPY (DuckDB's CSV writer): tricky values go into PostgreSQL and come back
+unchanged."""
 
 from __future__ import annotations
 
@@ -61,14 +62,6 @@ def _rows() -> list[tuple[object, ...]]:
     return rows
 
 
-def test_copy_text_escapes_and_nulls() -> None:
-    from wcpipe.sandbox.patches.job_workers import copy_text
-
-    text = copy_text(COLUMNS[-2:], [("a\tb\\c\nd\re", None), ("", "x")])
-    assert text == "a\\tb\\\\c\\nd\\re\t\\N\n\tx\n"
-    assert copy_text(COLUMNS, []) == ""
-
-
 @pytest.fixture
 def pg(warehouse_dsn: str) -> Any:
     from wcpipe.sandbox import warehouse_pg
@@ -77,31 +70,36 @@ def pg(warehouse_dsn: str) -> Any:
         yield conn
 
 
-def test_copy_text_round_trips_through_postgresql(pg: Any) -> None:
-    from wcpipe.sandbox.patches.job_workers import copy_text
+DUCK_TYPES = (
+    "SMALLINT BIGINT DECIMAL(12,4) REAL DOUBLE BOOLEAN DATE TIMESTAMP TIMESTAMPTZ VARCHAR VARCHAR"
+)
+
+
+def test_duckdb_csv_round_trips_through_postgresql(pg: Any) -> None:
+    """The job's rows leave DuckDB as its CSV writer writes them (`job_engine.copy_query`) and
+    come back from PostgreSQL unchanged: NULL against '', tabs, newlines, quotes, backslashes."""
+    from wcpipe.sandbox.patches import athena_engine, job_engine
 
     columns = ", ".join(f'"{c.name}" {c.type}' for c in COLUMNS)
     pg.execute("DROP TABLE IF EXISTS copy_text")
     pg.execute(f"CREATE TABLE copy_text (k serial, {columns})")
     pg.execute("SET TIME ZONE 'UTC'")
     rows = _rows()
+    duck = athena_engine.connect()
+    duck.execute("SET TimeZone = 'UTC'")
+    typed = ", ".join(f'"{c.name}" {t}' for c, t in zip(COLUMNS, DUCK_TYPES.split(), strict=True))
+    duck.execute(f"CREATE TABLE t (k INTEGER, {typed})")
+    duck.executemany(
+        f"INSERT INTO t VALUES ({', '.join('?' * (len(COLUMNS) + 1))})",
+        [(k, *row) for k, row in enumerate(rows)],
+    )
     names = ", ".join(f'"{c.name}"' for c in COLUMNS)
     with (
         pg.cursor() as cur,
-        cur.copy(f"COPY copy_text ({names}) FROM STDIN (FORMAT text, ENCODING 'UTF8')") as copy,
+        cur.copy(f"COPY copy_text ({names}) FROM STDIN (FORMAT csv, ENCODING 'UTF8')") as copy,
     ):
-        copy.write(copy_text(COLUMNS, rows[:5]).encode())
-        copy.write(copy_text(COLUMNS, rows[5:]).encode())
+        job_engine.copy_query(duck, f"SELECT {names} FROM t ORDER BY k", copy)
     got = pg.execute(f"SELECT {names} FROM copy_text ORDER BY k").fetchall()
     # char(n) comes back blank-padded, as PostgreSQL (and Redshift) store it.
     expected = [(*row[:-1], None if row[-1] is None else str(row[-1]).ljust(3)) for row in rows]
     assert got == expected  # 1.5 is exact in float4 (real); the rest round-trips exactly
-
-
-def test_copy_columns_text_is_copy_text_of_the_rows() -> None:
-    from wcpipe.sandbox.patches.job_workers import copy_columns_text, copy_text
-
-    rows = _rows()
-    columns = [list(values) for values in zip(*rows, strict=True)]
-    assert copy_columns_text(COLUMNS, columns) == copy_text(COLUMNS, rows)
-    assert copy_columns_text(COLUMNS, [[] for _ in COLUMNS]) == ""

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from support.catalog import s3_crawler as make_s3_crawler
 from support.paths import EVENTS_DIR, FIFA_CSV, SPEC_PATH
 
 CSV = FIFA_CSV.read_bytes()
@@ -36,24 +37,7 @@ def events(sandbox: Any) -> Any:
 def s3_crawler(sandbox: Any, names: Any) -> str:
     """The FIFA file in its bucket, the spec's classifier, database and S3 crawler."""
     s3, glue = sandbox.client("s3"), sandbox.client("glue")
-    s3.create_bucket(Bucket=names.bucket)
-    s3.put_object(Bucket=names.bucket, Key=f"{names.prefix}fifa.csv", Body=CSV)
-    glue.create_classifier(
-        CsvClassifier={
-            "Name": names.classifier,
-            "Delimiter": ",",
-            "QuoteSymbol": '"',
-            "ContainsHeader": "PRESENT",
-        }
-    )
-    glue.create_database(DatabaseInput={"Name": names.s3_database})
-    glue.create_crawler(
-        Name=names.s3_crawler,
-        Role=names.role_arn(names.glue_role),
-        DatabaseName=names.s3_database,
-        Classifiers=[names.classifier],
-        Targets={"S3Targets": [{"Path": names.data_uri}]},
-    )
+    make_s3_crawler(s3, glue, names, CSV)
     return str(names.s3_crawler)
 
 

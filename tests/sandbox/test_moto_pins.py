@@ -73,7 +73,7 @@ def test_patched_methods_exist(owner: str, method: str) -> None:
 
 
 def test_fake_key_streams_from_its_buffer_under_its_lock() -> None:
-    """job_workers.ObjectReader reads `FakeKey._value_buffer` a chunk at a time under `.lock`."""
+    """athena_engine reads `FakeKey._value_buffer`'s file (rolled over) under `.lock`."""
     from moto.s3.models import FakeKey
 
     key = FakeKey("k", b"abc" * 1000, account_id="123456789012", region_name="us-east-1")

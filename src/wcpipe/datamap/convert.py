@@ -6,6 +6,8 @@ Contract:
 - `Column.of(col)` gives `one(raw)` -> value (or ConversionError) and `many(raws)` -> values, or
   None when the batch fast path does not apply (then the caller maps each value with `one`).
   `raw` is the source text; None means absent and is taken as '' (as `Mapper` always has).
+- `reasons(col, samples)`: why each of a few values an engine rejected is rejected, in the
+  reference's words ((value, reason) pairs, for `Rejects.add_counted`).
 - The reference is `values.clean`, then `values.convert`, then NULL in a NOT NULL column
   is a reject. Every fast path accepts only what the reference converts to the same value, and
   anything else goes to the reference itself, so the reasons and rejects are the reference's:
@@ -66,6 +68,18 @@ class Column:
     @classmethod
     def of(cls, col: ColumnConfig) -> Column:
         return cls(col.name, column_converter(col), batch_converter(col))
+
+
+def reasons(col: ColumnConfig, samples: Sequence[str]) -> list[tuple[str, str]]:
+    """(value, the reference's reason) for each sample (see the module docstring)."""
+    found = []
+    for value in samples:
+        try:
+            Column.of(col).one(value)
+            found.append((value, "does not convert"))
+        except ConversionError as exc:
+            found.append((value, str(exc)))
+    return found
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ Contract:
   put the results in the pipeline's bucket), waits with `core.wait.poll` (bounded, time
   injected; FAILED and CANCELLED are failures, their StateChangeReason said), then pages through
   GetQueryResults. Athena's first row of a SELECT's results is the header (the column names),
-  which this drops. Values come back as text (VarCharValue; absent for NULL).
+  which this drops (`header=True` keeps it). Values come back as text (VarCharValue; absent
+  for NULL).
 - What the client reads is the result, not the data: one row for `datamap.figures`' statement.
 """
 
@@ -66,9 +67,14 @@ def scan_estimate(ctx: Session) -> ScanEstimate:
 
 
 def run_query(
-    ctx: Session, sql: str, *, timing: Timing | None = None, timeout: float = QUERY_TIMEOUT
+    ctx: Session,
+    sql: str,
+    *,
+    timing: Timing | None = None,
+    timeout: float = QUERY_TIMEOUT,
+    header: bool = False,
 ) -> list[list[str | None]]:
-    """The query's result rows, header dropped (see the module docstring)."""
+    """The query's result rows, header dropped unless `header` (see the module docstring)."""
     athena = ctx.client("athena")
     started = athena.start_query_execution(
         QueryString=sql,
@@ -97,4 +103,4 @@ def run_query(
     for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id):
         for row in page["ResultSet"]["Rows"]:
             rows.append([cell.get("VarCharValue") for cell in row["Data"]])
-    return rows[1:]
+    return rows if header else rows[1:]

@@ -1,14 +1,18 @@
 """`verify`: does the warehouse hold exactly what the source files imply?
 
 Contract:
-- The source side streams every object under the spec's prefix once (S3 GetObject bodies read
-  through `wcpipe.authoring.csvio`: real CSV parsing, headers excluded, constant memory whatever
-  the size) and maps the records with `wcpipe.datamap.transform.Mapper`, the same code the job runs
-  (column-wise, `transform.BATCH_ROWS` records per `map_records` call). That gives the rows
-  expected in the table (drop_rows removed), the values that could not be converted, and the sums
-  of the numeric columns after cleaning. In merge mode it also counts distinct keys, the one figure
-  whose memory grows with the data: per distinct key, the key and the numeric values the sums need
-  (`_Merge`).
+- The source side runs where the data is: ONE Athena query (`operate.athena.run_query`, in the
+  pipeline's workgroup) over the S3 crawler's catalog table, the statement `datamap.figures`
+  builds from the same compiled expressions as the job, in Athena's dialect (`expr.TRINO`).
+  Athena scans; the client reads one result row whatever the size of the data, and never an
+  object (no S3 GetObject: the listing gives the file count and the scan's price). It gives
+  the rows expected in the table (drop_rows removed), the values that could not be converted
+  (counted per column), the sums of the numeric columns after cleaning and, in merge mode, the
+  last version of each key across objects (ordered by `"$path"`, Athena's object path: a key
+  repeated inside one object has no defined order) and the duplicate keys, counted in SQL.
+  A column the crawler typed is read back as its text (as `glue/load.py`'s `text_column`).
+- Before a scan of CONFIRM_SCAN_BYTES or more, `approve(estimate)` must say yes (the CLI asks,
+  or `--yes`); without it verify refuses before any query runs (`UsageError`).
 - The warehouse side is two statements through the Data API (`wcpipe.warehouse.dataapi.query`): one
   `SELECT COUNT(*), COUNT(col)..., SUM(num)...`, and in merge mode the duplicate keys
   (`GROUP BY keys HAVING COUNT(*) > 1`).
@@ -19,25 +23,21 @@ Contract:
 
 from __future__ import annotations
 
-import itertools
-import operator
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from wcpipe.authoring import csvio
-from wcpipe.core.errors import Mismatch, ResourceFailed
-from wcpipe.datamap import transform
+from wcpipe.core.errors import Mismatch, ResourceFailed, UsageError, error_code
+from wcpipe.datamap import expr, figures, transform
 from wcpipe.datamap.config import JobConfig
-from wcpipe.operate import not_created
+from wcpipe.operate import athena, not_created
 from wcpipe.spec.job import job_config as job_config_json
 from wcpipe.spec.session import Session
 from wcpipe.warehouse import dataapi as warehouse
 from wcpipe.warehouse import sql
 
 _FLOAT_FAMILIES = frozenset({"real", "double"})
-_NUMERIC = transform.NUMERIC_FAMILIES
 _SKIP_SUFFIXES = ("/", "_$folder$")  # folder markers that consoles and Hadoop leave behind
 
 
@@ -139,116 +139,87 @@ def source_objects(ctx: Session) -> Iterator[str]:
                 yield key
 
 
-def source_figures(ctx: Session, config: JobConfig | None = None) -> SourceFigures:
-    """Stream every source object through the Mapper; see the module docstring."""
+# A scan this large is confirmed first: 100 GiB is about $0.49 at Athena's $5 per TB scanned.
+CONFIRM_SCAN_BYTES = 100 * 2**30
+_TEXT_TYPES = ("string", "varchar", "char")
+
+
+def source_figures(
+    ctx: Session,
+    config: JobConfig | None = None,
+    *,
+    approve: Callable[[athena.ScanEstimate], bool] | None = None,
+) -> SourceFigures:
+    """The source side, on Athena; see the module docstring."""
     config = config or job_config(ctx)
-    s3 = ctx.client("s3")
-    dialect = csvio.Dialect.from_config(config.csv)
-    mapper = transform.Mapper(config)
-    figures = SourceFigures()
-    merge = _Merge.of(config) if config.load_keys else None
-    totals: dict[str, Any] = {}
-    for key in source_objects(ctx):
-        figures.files += 1
-        body = s3.get_object(Bucket=ctx.names.data_bucket, Key=key)["Body"]
-        try:
-            header, records = csvio.open_records(body, dialect)
-            if not header:
-                continue
-            try:
-                index = mapper.index(header)
-            except ValueError as exc:
-                raise ResourceFailed(f"s3://{ctx.names.data_bucket}/{key}: {exc}") from None
-            for batch in _batches(records):
-                rows = mapper.map_records(index, batch)
-                if merge is not None:
-                    merge.add(rows)
-                else:
-                    _add(totals, transform.accumulate_sums(config, rows))
-        finally:
-            body.close()
-    if merge is not None:
-        totals = merge.sums()
-        figures.duplicate_source_keys = merge.repeats
-    counts = mapper.counts()
-    figures.read, figures.dropped = counts["read"], counts["dropped"]
-    figures.rejected, figures.loaded = counts["rejected"], counts["loaded"]
-    figures.rejects = mapper.rejects
-    figures.sums = {n: totals.get(n, 0) for n in transform.numeric_columns(config)}
-    figures.expected_rows = len(merge.latest) if merge is not None else figures.loaded
-    return figures
-
-
-def _batches(records: Iterator[list[str]]) -> Iterator[list[list[str]]]:
-    """`transform.BATCH_ROWS` records at a time: `Mapper.map_records` converts column-wise."""
-    return iter(lambda: list(itertools.islice(records, transform.BATCH_ROWS)), [])
-
-
-@dataclass
-class _Merge:
-    """Merge mode keeps one row per key, the last one: the sums are over those survivors.
-
-    Per distinct key this keeps only what the sums need: the key itself (bare for a one-column
-    key) and the values of the numeric columns that are not part of the key. That is the one
-    figure whose memory grows with the data (one dict entry per distinct key); the table's own
-    duplicate keys are counted on the warehouse side (`duplicates_query`)."""
-
-    key_of: Callable[[tuple[object, ...]], object]
-    values_of: Callable[[tuple[object, ...]], tuple[object, ...]]
-    numeric_in_key: tuple[tuple[str, int], ...]  # (column, position in the key tuple)
-    numeric_values: tuple[str, ...]  # the columns `values_of` returns, in order
-    bare_key: bool  # a one-column key is kept as its value, not in a 1-tuple
-    latest: dict[object, tuple[object, ...]] = field(default_factory=dict)
-    repeats: int = 0
-
-    @classmethod
-    def of(cls, config: JobConfig) -> _Merge:
-        names = [c.name for c in config.columns]
-        keys = [names.index(k) for k in config.load_keys]
-        numeric = [i for i, c in enumerate(config.columns) if c.family in _NUMERIC]
-        values = [i for i in numeric if i not in keys]
-        return cls(
-            key_of=_getter(keys, bare=True),
-            values_of=_getter(values, bare=False),
-            numeric_in_key=tuple((names[i], n) for n, i in enumerate(keys) if i in numeric),
-            numeric_values=tuple(names[i] for i in values),
-            bare_key=len(keys) == 1,
+    estimate = athena.scan_estimate(ctx)
+    if estimate.bytes >= CONFIRM_SCAN_BYTES and not (approve and approve(estimate)):
+        raise UsageError(
+            f"verify's source side would scan {estimate.summary()}",
+            hint="rerun `wcpipe verify --yes` to scan without asking",
         )
-
-    def add(self, rows: list[tuple[object, ...]]) -> None:
-        before = len(self.latest)
-        self.latest.update(zip(map(self.key_of, rows), map(self.values_of, rows), strict=True))
-        self.repeats += len(rows) - (len(self.latest) - before)
-
-    def sums(self) -> dict[str, Any]:
-        """Sums over the surviving rows, NULLs skipped as SQL's SUM does."""
-        totals: dict[str, Any] = {}
-        keys = self.latest.keys()
-        for name, n in self.numeric_in_key:
-            totals[name] = _sum(keys) if self.bare_key else _sum(k[n] for k in keys)  # type: ignore[index]
-        for n, name in enumerate(self.numeric_values):
-            totals[name] = _sum(v[n] for v in self.latest.values())
-        return totals
-
-
-def _getter(positions: list[int], *, bare: bool) -> Callable[[tuple[object, ...]], Any]:
-    """A C-level projection of a row: a tuple of `positions`, or the bare value for one
-    position when `bare`."""
-    if not positions:
-        return lambda row: ()
-    if len(positions) == 1 and not bare:
-        (i,) = positions
-        return lambda row: (row[i],)
-    return operator.itemgetter(*positions)
+    query = source_query(config, _catalog_columns(ctx, config))
+    header, *rows = athena.run_query(ctx, query, header=True)
+    row = dict(zip(header, rows[0], strict=True))
+    count = lambda name: int(row[name] or 0)  # noqa: E731 (SUM over no row is NULL: 0)
+    found = SourceFigures(files=sum(1 for _ in source_objects(ctx)))
+    found.read, found.dropped, found.rejected = count("read"), count("dropped"), count("rejected")
+    found.loaded, found.expected_rows = count("loaded"), count("expected_rows")
+    found.duplicate_source_keys = count("duplicate_source_keys")
+    for i, column in enumerate(config.columns):
+        if count(f"n{i}"):
+            found.rejects.add_counted(column.name, count(f"n{i}"), [])
+        if column.family in figures.NUMERIC:
+            found.sums[column.name] = _number(row[f"s{i}"]) or 0
+    return found
 
 
-def _sum(values: Iterable[Any]) -> Any:
-    return sum((v for v in values if v is not None), 0)
+def _catalog_columns(ctx: Session, config: JobConfig) -> list[tuple[str, str]]:
+    """The S3 crawler's table's columns: (name, Glue type)."""
+    try:
+        table = ctx.client("glue").get_table(
+            DatabaseName=config.source_database, Name=config.source_table
+        )["Table"]
+    except Exception as exc:
+        if error_code(exc) != "EntityNotFoundException":
+            raise
+        raise ResourceFailed(
+            f"catalog table {config.source_database}.{config.source_table} not found",
+            hint="the S3 crawler makes it: `wcpipe run` crawls first",
+        ) from None
+    columns = table.get("StorageDescriptor", {}).get("Columns", [])
+    return [(str(c["Name"]), str(c.get("Type", "string"))) for c in columns]
 
 
-def _add(totals: dict[str, Any], sums: dict[str, Any]) -> None:
-    for name, total in sums.items():
-        totals[name] = totals.get(name, 0) + total
+def source_query(config: JobConfig, columns: list[tuple[str, str]]) -> str:
+    """Athena's statement for the source figures over the catalog table of `columns`."""
+    q = expr.TRINO.ident
+    try:
+        index = transform.Mapper(config).index([name for name, _ in columns])
+    except ValueError as exc:
+        raise ResourceFailed(f"{config.source_database}.{config.source_table}: {exc}") from None
+    texts = [
+        f"{_text(q(columns[i][0]), columns[i][1])} AS {q(f's{i}')}"
+        for i in sorted(set(index.values()))
+    ]
+    table = f"{q(config.source_database)}.{q(config.source_table)}"
+    relation = f'(SELECT {", ".join(texts)}, "$path" FROM {table}) AS source'
+    sources = {source: f"s{i}" for source, i in index.items()}
+    order = ("$path",) if config.load_keys else ()
+    return figures.figures_sql(config, expr.TRINO, relation, sources, order)
+
+
+def _text(column: str, glue_type: str) -> str:
+    """A catalog column as its CSV text: a whole float as its integer, as glue/load.py does."""
+    kind = glue_type.lower()
+    if kind.startswith(_TEXT_TYPES):
+        return column
+    if kind in ("double", "float"):
+        whole = f"CAST(CAST({column} AS DECIMAL(38,0)) AS VARCHAR)"
+        return (
+            f"CASE WHEN {column} = FLOOR({column}) THEN {whole} ELSE CAST({column} AS VARCHAR) END"
+        )
+    return f"CAST({column} AS VARCHAR)"
 
 
 def figures_query(config: JobConfig, table: str) -> tuple[str, dict[str, str]]:
@@ -295,11 +266,11 @@ def _sums_equal(source: Any, target: Any, family: str) -> bool:
     return s == t
 
 
-def verify(ctx: Session) -> Report:
+def verify(ctx: Session, approve: Callable[[athena.ScanEstimate], bool] | None = None) -> Report:
     """Compare the source files with the warehouse table (see the module docstring)."""
     config = job_config(ctx)
     table = sql.qualified(ctx.spec.table)
-    source = source_figures(ctx, config)
+    source = source_figures(ctx, config, approve=approve)
     query, aliases = figures_query(config, table)
     row = warehouse.query(ctx, query, what=f"counting {table}")[0]
     count = int(row["row_count"])

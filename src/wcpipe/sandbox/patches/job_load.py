@@ -1,19 +1,20 @@
-"""What a job run loads: the catalog table's objects, mapped and COPYed into PostgreSQL.
+"""What a job run loads: the catalog table's objects, mapped on DuckDB and COPYed into PostgreSQL.
 
 Contract (the run itself, its states, events, metrics and log groups are `jobs.py`'s):
 - `load(sandbox, backend, run, out)` does what `glue/load.py` does, with the same shared code:
   `config.JobConfig` from `--wcpipe_config`; the source is the catalog table (its columns
   name the fields, its SerDe gives delimiter and quote, `skip.header.line.count` the header);
-  every object under its location is streamed (a chunk at a time, never whole) through `csvio`
-  and `transform.Mapper` (`job_workers`). Any rejected value raises `JobFailed` (columns, counts
-  and samples in the message) and nothing is loaded. Otherwise the rows are COPYed into a
-  staging table (`loadsql.create_staging`) and `loadsql.load_statements` move them into the
-  target in ONE transaction; with no rows to load the target is not touched. Small loads do all
-  of it in one transaction in the run's thread; from PARALLEL_MIN_BYTES of objects, one worker
-  process per core maps and COPYs (the staging table is committed first so their connections
-  see it, and is dropped whatever happens): either way a failed load leaves the target unchanged.
+  the objects under its location are read in place by DuckDB (`athena_engine.csv_relation`:
+  the bytes in moto's buffers, never copied) and cleaned, converted and checked by the
+  compiled expressions (`datamap.expr`'s DuckDB dialect, `job_engine`), the Glue job's own
+  declaration; the Python Mapper is only the test oracle now. Counts and rejects per object
+  come from ONE aggregate; any rejected value raises `JobFailed` (columns, counts and samples,
+  their reasons from the reference, in the message) and nothing is loaded. Otherwise DuckDB
+  writes the rows as CSV into a COPY of a staging table (`loadsql.create_staging`) and
+  `loadsql.load_statements` move them into the target, all in ONE transaction; with no rows to
+  load the target is not touched: a failed load leaves the target unchanged.
 - `JobFailed`: a load that cannot finish (no `--wcpipe_config`, no catalog table or bucket,
-  rejected values, a worker's failure); its message becomes the run's ErrorMessage.
+  rejected values, a file DuckDB cannot read, named); its message becomes the run's ErrorMessage.
 - Bookmarks (`--job-bookmark-option job-bookmark-enable`): per job, the (key, ETag) pairs already
   loaded; only new or changed objects are read; the bookmark advances (glue_ops.put_bookmark)
   only when the run SUCCEEDS (`job-bookmark-pause` reads incrementally without advancing).
@@ -29,7 +30,6 @@ Contract (the run itself, its states, events, metrics and log groups are `jobs.p
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -38,8 +38,7 @@ from wcpipe.authoring import csvio
 from wcpipe.datamap import loadsql
 from wcpipe.datamap.config import JobConfig
 from wcpipe.datamap.transform import Mapper, counts_line
-from wcpipe.sandbox import warehouse_pg
-from wcpipe.sandbox.patches import glue_access, glue_ops, job_workers
+from wcpipe.sandbox.patches import athena_engine, glue_access, glue_ops, job_engine
 
 if TYPE_CHECKING:
     from moto.glue.models import GlueBackend
@@ -47,8 +46,6 @@ if TYPE_CHECKING:
     from wcpipe.sandbox import authz
     from wcpipe.sandbox.context import SandboxView
     from wcpipe.sandbox.patches.job_run import RunOutput, SandboxJobRun
-
-PARALLEL_MIN_BYTES = 4 << 20  # below this, a run maps in its own thread (see `_workers`)
 
 
 class JobFailed(Exception):
@@ -89,6 +86,7 @@ class Source:
     prefix: str
     columns: list[str]
     dialect: csvio.Dialect
+    table: dict[str, Any]
 
 
 def _source(backend: GlueBackend, config: JobConfig) -> Source:
@@ -117,7 +115,7 @@ def _source(backend: GlueBackend, config: JobConfig) -> Source:
         encoding=wanted.encoding,
     )
     columns = [str(c["Name"]) for c in storage.get("Columns") or []]
-    return Source(bucket, prefix.rstrip("/") + "/" if prefix else "", columns, dialect)
+    return Source(bucket, prefix.rstrip("/") + "/" if prefix else "", columns, dialect, table)
 
 
 def load(
@@ -159,28 +157,13 @@ def load(
     except ValueError as exc:
         raise JobFailed(str(exc)) from None
     staging = loadsql.staging_table(config, run.job_run_id)
-    workers = _workers(sandbox, objects)
-    if workers > 1:
-        _load_in_workers(sandbox, raw_config, source, objects, mapper, staging, workers, out)
-    else:
-        _load_here(sandbox, source, objects, mapper, index, staging, out)
+    _load_on_duckdb(sandbox, source, objects, mapper, index, staging, out)
     if option == "job-bookmark-enable":
         loaded = {k.name: k.etag for k in objects}
         _commit_bookmark(backend, run.job_name, run.job_run_id, loaded)
 
 
-def _workers(sandbox: SandboxView, objects: Sequence[Any]) -> int:
-    """Worker processes for this run: one per core (at most one per object) once the objects
-    add up to PARALLEL_MIN_BYTES; below that, starting them costs more than they save.
-    `sandbox.state["job_workers"]` and `["job_parallel_min_bytes"]` override both."""
-    workers = int(sandbox.state.get("job_workers") or os.cpu_count() or 1)
-    threshold = int(sandbox.state.get("job_parallel_min_bytes", PARALLEL_MIN_BYTES))
-    if sum(k.size for k in objects) < threshold:
-        return 1
-    return min(workers, len(objects))
-
-
-def _load_here(
+def _load_on_duckdb(
     sandbox: SandboxView,
     source: Source,
     objects: Sequence[Any],
@@ -189,63 +172,39 @@ def _load_here(
     staging: str,
     out: RunOutput,
 ) -> None:
-    """Map in this thread: staging table, COPY and load statements in ONE transaction."""
-    config, d = mapper.config, source.dialect
-    with sandbox.pg_connect(config.target_database) as conn, conn.transaction():
-        if objects:
-            conn.execute(loadsql.create_staging(config, staging))
-            statement = job_workers.copy_statement(config, staging)
-            with conn.cursor() as cur, cur.copy(statement) as copy:
-                for key in objects:
-                    before = mapper.counts()
-                    with job_workers.open_object(key) as stream:
-                        job_workers.copy_records(copy, config, d, stream, mapper, index)
-                    counts = {k: v - before[k] for k, v in mapper.counts().items()}
-                    _print_counts(out, source, key.name, counts)
-        _finish(conn, mapper, staging, bool(objects), out)
+    """Counts and rejects from one DuckDB aggregate, then (nothing rejected) the rows COPYed
+    into the staging table and moved into the target, in ONE PostgreSQL transaction."""
+    import duckdb
 
-
-def _load_in_workers(
-    sandbox: SandboxView,
-    raw_config: str,
-    source: Source,
-    objects: Sequence[Any],
-    mapper: Mapper,
-    staging: str,
-    workers: int,
-    out: RunOutput,
-) -> None:
-    """Map on worker processes. Their COPYs need the staging table committed first; then the
-    load statements (the DROP included) run in ONE transaction, and whatever fails, the staging
-    table is dropped: the target changes only if every object was mapped and copied."""
     config = mapper.config
-    dsn = warehouse_pg.dsn_for(sandbox.pg_dsn, config.target_database)
-    with sandbox.pg_connect(config.target_database) as conn:
-        conn.execute(loadsql.create_staging(config, staging))  # autocommit: committed
-        try:
-            try:
-                results = job_workers.copy_in_workers(
-                    dsn,
-                    raw_config,
-                    staging,
-                    source.dialect,
-                    source.columns,
-                    [(k.name, k) for k in objects],
-                    workers,
-                )
-            except job_workers.WorkerFailed as exc:
-                raise JobFailed(str(exc)) from None
-            for result in results:
-                mapper.read += result.counts["read"]
-                mapper.dropped += result.counts["dropped"]
-                mapper.loaded += result.counts["loaded"]
-                mapper.rejected += result.counts["rejected"]
-                mapper.rejects.merge(result.rejects)
-                _print_counts(out, source, result.name, result.counts)
-            with conn.transaction():
-                _finish(conn, mapper, staging, True, out)
-        finally:
-            conn.execute(loadsql.drop_staging(config, staging))  # gone already if it loaded
+    try:
+        relation = athena_engine.csv_relation(
+            sandbox, source.table, keys=list(objects), text=True, encoding=source.dialect.encoding
+        )
+    except ValueError as exc:
+        raise JobFailed(str(exc)) from None
+    duck = athena_engine.connect()
+    try:
+        for tallied in job_engine.tally(duck, config, relation.sql, index) if objects else []:
+            mapper.read += tallied.counts["read"]
+            mapper.dropped += tallied.counts["dropped"]
+            mapper.loaded += tallied.counts["loaded"]
+            mapper.rejected += tallied.counts["rejected"]
+            mapper.rejects.merge(tallied.rejects)
+            name = tallied.path.removeprefix(f"s3://{source.bucket}/")
+            _print_counts(out, source, name, tallied.counts)
+        with sandbox.pg_connect(config.target_database) as conn, conn.transaction():
+            if mapper.loaded and not mapper.rejects:
+                conn.execute(loadsql.create_staging(config, staging))
+                statement = job_engine.copy_statement(config, staging)
+                with conn.cursor() as cur, cur.copy(statement) as copy:
+                    job_engine.copy_rows(duck, config, relation.sql, index, copy)
+            _finish(conn, mapper, staging, bool(mapper.loaded and not mapper.rejects), out)
+    except duckdb.Error as exc:
+        raise JobFailed(relation.explain(str(exc))) from None
+    finally:
+        duck.close()
+        relation.close()
 
 
 def _analyze_due(conn: Any, config: JobConfig, loaded: int) -> bool:

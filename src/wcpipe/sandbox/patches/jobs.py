@@ -25,7 +25,7 @@ Contract (what a run loads, and its bookmarks, are `job_load.py`'s):
   counts per object, then `transform.counts_line`) and errors to /aws-glue/jobs/error, stream =
   run id; the event is `glue_events.emit`'s. Every run ends by publishing its counts as
   glue/load.py does (`datamap.metrics`; with the spark engine the script itself publishes).
-- PINS names the moto internals used here and in `job_run`, `job_load` and `job_workers`.
+- PINS names the moto internals used here and in `job_run` and `job_load`.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ PINS: tuple[tuple[str, str], ...] = (
     ("moto.glue.exceptions", "ConcurrentRunsExceededException"),
     ("moto.core.utils", "utcnow"),
     ("moto.moto_api._internal.managed_state_model", "ManagedState"),  # glue_events.SettledStatus
-    ("moto.s3.models", "FakeKey"),  # job_workers.ObjectReader reads _value_buffer under .lock
+    ("moto.s3.models", "FakeKey"),  # athena_engine reads _value_buffer's file under .lock
 )
 
 

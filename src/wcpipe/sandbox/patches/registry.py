@@ -3,15 +3,15 @@
 Contract:
 - Every module of `MODULES` exports `PINS`, the moto internals it patches or relies on (with
   those of the helper modules it drives: crawl_catalog's are crawler's, job_run's, job_load's
-  and job_workers' are jobs'), and `install()`, idempotent through `context.once`.
+  and job_engine's are jobs', athena_engine's are athena_queries'), and `install()`,
+  idempotent through `context.once`.
 - `install()` installs every module's patches: `server.start` calls it before moto's server
   serves, so every patch is in place at sandbox start (once per process; patches stay
   installed after the last sandbox stops, and act as plain moto then: `context.or_moto`).
 - `pins()` is the union of every module's PINS; tests/sandbox/test_moto_pins.py checks each of
   them (and server's and core's) against the installed moto, which must be `MOTO_VERSION`.
-- Not in `patches/__init__.py`: a module that imports one patch module (job_workers, which the
-  job workers' forkserver preloads and which imports neither moto nor the sandbox; s3_policy,
-  which tests apply to moto's mock) must not import them all.
+- Not in `patches/__init__.py`: a module that imports one patch module (s3_policy, which tests
+  apply to moto's mock) must not import them all.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from wcpipe.sandbox.patches import (
     actors,
     alarms,
     athena_ops,
+    athena_queries,
     conflicts,
     crawler,
     dataapi,
@@ -43,6 +44,7 @@ MODULES: tuple[ModuleType, ...] = (
     dataapi,  # the Redshift Data API on PostgreSQL
     glue_ops,  # the Glue operations moto lacks
     athena_ops,  # the Athena workgroup operations as AWS behaves
+    athena_queries,  # Athena's queries run on DuckDB over the sandbox's S3 objects
     lambda_runner,  # EventBridge -> Lambda and Invoke, without docker
     sns_delivery,  # EventBridge -> SNS, email subscriptions pending, what topics publish
     alarms,  # CloudWatch alarms evaluated when their metrics arrive, actions notified
