@@ -68,7 +68,12 @@ def _glue(names: Names, a: _Arns) -> list[dict[str, Any]]:
     return [
         _allow(
             "GlueCatalog",
-            _acts("glue", "CreateDatabase DeleteDatabase GetDatabase GetTable UpdateDatabase"),
+            # GetPartitions: Athena reads the table's partitions as the caller (Athena User
+            # Guide, "Fine-grained access to databases and tables in the Glue Data Catalog").
+            _acts(
+                "glue",
+                "CreateDatabase DeleteDatabase GetDatabase GetPartitions GetTable UpdateDatabase",
+            ),
             [
                 catalog,
                 *(a.of("glue", f"database/{db}") for db in dbs),
@@ -200,7 +205,11 @@ def _secret_athena_metrics(names: Names, a: _Arns) -> list[dict[str, Any]]:
             _acts(
                 "athena",
                 "CreateWorkGroup DeleteWorkGroup GetWorkGroup ListTagsForResource TagResource "
-                "UpdateWorkGroup",
+                "UpdateWorkGroup "
+                # verify's source side: one query in the workgroup (Athena runs it with the
+                # caller's permissions on the catalog table and the S3 objects, which the Glue
+                # catalog and Objects statements grant).
+                "GetQueryExecution GetQueryResults StartQueryExecution StopQueryExecution",
             ),
             a.of("athena", f"workgroup/{names.athena_workgroup}"),
         ),

@@ -161,6 +161,15 @@ _rule_by_name = _named("rule/{}", "Name")
 _rule = _named("rule/{}", "Rule")
 _group = _named("log-group:{}", "logGroupName")
 _workgroup = _named("workgroup/{}", "WorkGroup")
+
+
+def _query_workgroup(r: _Request) -> list[str]:
+    """A query's calls act on the workgroup it ran in (Service Authorization Reference, Amazon
+    Athena: GetQueryExecution, GetQueryResults, StopQueryExecution take `workgroup`)."""
+    query = r.sandbox.state.get("athena_queries", {}).get(r.get("QueryExecutionId"))
+    return [r.arn(f"workgroup/{query.workgroup if query is not None else 'primary'}")]
+
+
 _role = _named("role/{}", "RoleName")
 _cluster = _named("cluster:{}", "ClusterIdentifier")
 _subnet_group = _named("subnetgroup:{}", "ClusterSubnetGroupName")
@@ -252,6 +261,11 @@ _RESOURCES: dict[tuple[str, str], Resolver] = {
         ).split()
     },
     **{("athena", op): _workgroup for op in ("GetWorkGroup", "UpdateWorkGroup", "DeleteWorkGroup")},
+    ("athena", "StartQueryExecution"): _named("workgroup/{}", "WorkGroup"),
+    **{
+        ("athena", op): _query_workgroup
+        for op in ("GetQueryExecution", "GetQueryResults", "StopQueryExecution")
+    },
     ("athena", "CreateWorkGroup"): _named("workgroup/{}", "Name"),
     **{("athena", op): _given_arn("ResourceARN") for op in ("TagResource", "ListTagsForResource")},
     **{
