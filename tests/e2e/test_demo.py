@@ -57,3 +57,8 @@ def test_demo_unattended_loads_what_is_pushed_with_no_run(
     verify = result.out[result.out.index("verify public.attendance") :]
     assert " rows " in verify and "MISMATCH" not in verify
     assert "EventBridge rule wcpipe-fifa-object-created: deleted" in result.err
+    # A file with a bad value: the arrival runs the job, it fails, and the alert is heard.
+    assert "the load failed before writing, as it must" in result.err, result.err
+    said = " ".join(result.err.split())
+    assert "alert on wcpipe-fifa-alerts: fifa load FAILED run jr_" in said, said
+    assert "wcpipe logs job --run-id jr_" in said, said

@@ -64,7 +64,8 @@ WAREHOUSE = click.option(
 def demo_spec(warehouse: str, workdir: Path, unattended: bool = False) -> Path:
     """The bundled spec for `warehouse`: itself, or a copy in `workdir` with `warehouse.type`
     changed (its data files, relative to it, reached through a link to the bundled data). With
-    `unattended`, the copy has `trigger: on-arrival` and no `data.files`: the data is pushed."""
+    `unattended`, the copy has `trigger: on-arrival`, alerts, and no `data.files`: the data is
+    pushed."""
     spec = bundled_spec()
     if warehouse == "provisioned" and not unattended:
         return spec
@@ -75,6 +76,7 @@ def demo_spec(warehouse: str, workdir: Path, unattended: bool = False) -> Path:
         files = re.compile(r"^  files:.*\n(    - .*\n)+", re.MULTILINE)
         assert files.search(changed), "the bundled spec lists its data files"
         changed = files.sub("  files: []\n", changed, count=1) + "\ntrigger: on-arrival\n"
+        changed += f"alerts:\n  email: [{DEMO_ALERTS_TO}]\n"
     (workdir / "config").mkdir()
     (workdir / "data").symlink_to(spec.parent.parent / "data", target_is_directory=True)
     copy = workdir / "config" / spec.name
@@ -279,6 +281,8 @@ def demo(
             ui.step(f"wcpipe {' '.join(args)}")
             steps[args[0]] = _wcpipe(base + args, capture=app.json)
         steps["first_rows"] = _first_rows(spec_path, box.endpoint, show=not app.json)
+        if unattended:
+            steps["alert"] = _bad_push_alerts(box, base, Path(workdir.name))
         steps["down"] = None
         if keep:
             if app.json:
@@ -294,6 +298,46 @@ def demo(
     finally:
         box.stop()
         workdir.cleanup()
+
+
+DEMO_ALERTS_TO = "you@example.com"
+# A tournament whose year is not a number: the job rejects it, fails before writing, and the
+# pipeline's alert rule publishes to its topic.
+_BAD_ROWS = (
+    ",Year,Hosts,Total_Attendance,Matches,Average_Attendance,Number,Venue,Game(s)\n"
+    '23,twenty-six,United States,6000000,104,57692,94000,"MetLife Stadium","Final"\n'
+)
+ALERT_WAIT_SECONDS = 30.0
+
+
+def _bad_push_alerts(box: Any, base: list[str], workdir: Path) -> str:
+    """`--unattended`'s second act: push a file with a value that is not a number; the arrival
+    runs the job, which fails, and the alert that reaches the topic is shown. Returns it."""
+    import time
+
+    from wcpipe import ui
+    from wcpipe.core.errors import ResourceFailed, WcpipeError
+    from wcpipe.sandbox.patches import sns_delivery
+
+    heard: list[str] = []
+    sns_delivery.listen(box, lambda *published: heard.append(sns_delivery.one_line(*published)))
+    bad = workdir / "bad-year.csv"
+    bad.write_text(_BAD_ROWS, encoding="utf-8")
+    ui.step(f"wcpipe push {bad.name} --wait   (its Year is 'twenty-six')")
+    try:
+        _wcpipe([*base, "push", str(bad), "--wait"], capture=ui.json_mode())
+    except WcpipeError as exc:
+        ui.info(f"the load failed before writing, as it must: {str(exc).splitlines()[0]}")
+    else:
+        raise ResourceFailed("the file with a bad value loaded: the demo expected the job to fail")
+    deadline = time.monotonic() + ALERT_WAIT_SECONDS
+    while not heard and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if not heard:
+        raise ResourceFailed(f"no alert reached the topic within {ALERT_WAIT_SECONDS:.0f}s")
+    for line in heard:
+        ui.warn(f"{line} (mailed to {DEMO_ALERTS_TO} once confirmed)")
+    return heard[0]
 
 
 def _wcpipe(args: list[str], *, capture: bool = False) -> Any:

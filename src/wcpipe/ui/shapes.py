@@ -302,6 +302,9 @@ class DemoOutput(Shape):
     up: UpOutput
     run: RunOutput | None = Field(None, description="null with --unattended (push runs it).")
     push: Any = Field(None, description="With --unattended: push --wait's JSON.")
+    alert: str | None = Field(
+        None, description="With --unattended: the alert a file with a bad value set off."
+    )
     first_rows: list[dict[str, Any]]
     down: DownOutput | None = Field(description="null with --keep.")
 
