@@ -103,7 +103,7 @@ def test_serverless_up_status_and_down_under_faults(
     endpoint = f"{pl.names().workgroup}.{sandbox.account_id}.{sandbox.region}.{SERVERLESS}:5439"
     assert (workgroup["state"], workgroup["facts"]) == (
         "present",
-        {"state": "AVAILABLE", "endpoint": endpoint, "base rpu": "16", "max rpu": "64"},
+        {"state": "AVAILABLE", "endpoint": endpoint, "base_rpu": 16, "max_rpu": 64},
     )
     assert rows["redshift-serverless.namespace"]["facts"]["state"] == "AVAILABLE"
     text = pl.cli("status")
@@ -126,3 +126,30 @@ def test_serverless_up_status_and_down_under_faults(
         f"serverless up, status, down: {faults.total} faults absorbed, "
         f"{sum(on_serverless.values())} on Redshift Serverless ({', '.join(sorted(on_serverless))})"
     )
+
+
+def test_on_arrival_up_push_and_down_under_faults(
+    sandbox: Any, faults: Faults, tmp_path: Path
+) -> None:
+    """Promises 1 and 10 for the unattended pipeline's own resources (the bucket's EventBridge
+    notifications, the arrival and job-succeeded rules and their invoke permissions): `up` and
+    `down` absorb every 4th first attempt failing, those requests among them; `plan` then has
+    nothing to do and `down` leaves nothing in any service's listing."""
+    pl = new_pipeline(sandbox, tmp_path)
+    pl.rewrite(lambda raw: raw.update(trigger="on-arrival"))
+    up = pl.cli("up", "--yes")
+    assert up.code == 0, up
+    assert census(pl).converged() == {}
+    plan = pl.cli("--output", "json", "plan")
+    assert plan.code == 0 and json.loads(plan.out)["pending"] == 0, plan
+    down = pl.cli("down", "--yes")
+    assert down.code == 0, down
+    assert census(pl).leftovers() == {}
+    assert tagged(sandbox, pl.name) == []
+    arrival = {
+        k: n
+        for k, n in faults.by_operation.items()
+        if "BucketNotification" in k or k.endswith(("PutRule", "AddPermission"))
+    }
+    assert arrival, f"no fault reached the arrival resources: {faults.by_operation}"
+    report(f"on-arrival up, down: {faults.total} faults absorbed ({', '.join(sorted(arrival))})")
