@@ -87,3 +87,12 @@ def test_alerts_section_only_with_alerts_and_says_what_is_not_created(octx, moto
         "wcpipe-fifa-rejected-values": "not created",
         "wcpipe-fifa-no-load": "not created",
     }
+
+
+def test_cli_verify_before_up_hints_wcpipe_up(invoke, moto) -> None:
+    """Nothing created: the same hint `run` gives, not S3's NoSuchBucket."""
+    code, out, err = invoke("verify")
+    assert (code, out) == (1, "")
+    assert "error: bucket 'wcpipe-fifa-" in err and "' does not exist" in err
+    assert err.splitlines()[-1] == "hint: create the pipeline first: wcpipe up"
+    assert "NoSuchBucket" not in err

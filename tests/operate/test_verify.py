@@ -221,15 +221,6 @@ def test_source_figures_with_a_two_column_key_and_nulls(octx, deployed) -> None:
         assert source.sums[column] == sum(r[column] for r in rows if r[column] is not None)
 
 
-def test_cli_verify_before_up_hints_wcpipe_up(invoke, moto) -> None:
-    """Nothing created: the same hint `run` gives, not S3's NoSuchBucket."""
-    code, out, err = invoke("verify")
-    assert (code, out) == (1, "")
-    assert "error: bucket 'wcpipe-fifa-" in err and "' does not exist" in err
-    assert err.splitlines()[-1] == "hint: create the pipeline first: wcpipe up"
-    assert "NoSuchBucket" not in err
-
-
 def test_cli_verify_at_80_columns_keeps_every_figure_whole(
     invoke, deployed, octx, data_api, monkeypatch
 ) -> None:

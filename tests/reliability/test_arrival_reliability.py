@@ -27,7 +27,9 @@ def test_on_arrival_up_and_down_killed_anywhere_converge(pipeline: Pipeline) -> 
     up_kills = crash_until_done(pl, "up", "--yes")
     found = census(pl)
     assert found.converged() == {}
-    assert found.found["EventBridge rule"] == 3 and found.found["EventBridge target"] == 3
+    # The pipeline's rule, the two alert rules (reliability pipelines have alerts) and the two
+    # arrival rules, each with its one target.
+    assert found.found["EventBridge rule"] == 5 and found.found["EventBridge target"] == 5
     assert found.found["S3 EventBridge notifications"] == 1
     assert found.found["arrival invoke permission"] == 1
     assert found.found["job-succeeded invoke permission"] == 1

@@ -153,6 +153,8 @@ def source_figures(
 ) -> SourceFigures:
     """The source side, on Athena; see the module docstring."""
     config = config or job_config(ctx)
+    # First, so a pipeline not created yet says so (with `run`'s hint) before any query.
+    files = sum(1 for _ in source_objects(ctx))
     estimate = athena.scan_estimate(ctx)
     if estimate.bytes >= CONFIRM_SCAN_BYTES and not (approve and approve(estimate)):
         raise UsageError(
@@ -163,7 +165,7 @@ def source_figures(
     header, *rows = athena.run_query(ctx, query, header=True)
     row = dict(zip(header, rows[0], strict=True))
     count = lambda name: int(row[name] or 0)  # noqa: E731 (SUM over no row is NULL: 0)
-    found = SourceFigures(files=sum(1 for _ in source_objects(ctx)))
+    found = SourceFigures(files=files)
     found.read, found.dropped, found.rejected = count("read"), count("dropped"), count("rejected")
     found.loaded, found.expected_rows = count("loaded"), count("expected_rows")
     found.duplicate_source_keys = count("duplicate_source_keys")

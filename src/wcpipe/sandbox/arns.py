@@ -431,6 +431,12 @@ def checks(
         member, action = _TAG_ON_CREATE[(service, operation)]
         if r.params.get(member):
             found += [Check(action, arn) for arn in resources]
+    if (service, operation) == ("cloudwatch", "PutMetricData"):
+        # cloudwatch:namespace, the condition key PutMetricData is scoped by (Service
+        # Authorization Reference, Amazon CloudWatch; the Glue role's metrics statement).
+        namespace = r.get("Namespace")
+        found = [Check(c.action, c.resource, {**c.context, "cloudwatch:namespace": namespace})
+                 for c in found]  # fmt: skip
     if (service, operation) == ("lambda", "GetFunction") and _function_tagged(r, resources[0]):
         found.append(Check("lambda:ListTags", resources[0]))
     return found
