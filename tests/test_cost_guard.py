@@ -52,7 +52,11 @@ def test_plan_shows_cluster_node_hours_and_athena_scans(
     assert "$5/TB scanned" in text.out and "10 MB minimum" in text.out
 
     costs = _by_resource(wcpipe(*base, "--output", "json", "plan").out)
-    assert set(costs) == {"redshift.cluster", "athena.workgroup"}
+    # The sandbox's default VPC has no NAT and no Secrets Manager endpoint: `up` would make one.
+    assert set(costs) == {"redshift.cluster", "athena.workgroup", "ec2.secrets-endpoint"}
+    endpoint = costs["ec2.secrets-endpoint"]
+    assert endpoint["unit"] == "endpoint-AZ-hour" and endpoint["quantity"] == 1
+    assert endpoint["action"] == "create" and endpoint["dollars_per_unit"] is None
     cluster = costs["redshift.cluster"]
     assert cluster["unit"] == "node-hour" and cluster["quantity"] == 1
     assert cluster["dollars_per_unit"] == 0.543 and cluster["dollars_per_hour"] == 0.543
@@ -110,7 +114,7 @@ def test_serverless_without_max_rpu_says_it_may_scale_above_base(spec: Any) -> N
 
     wh = spec.warehouse.model_copy(update={"type": "serverless"})
     serverless = spec.model_copy(update={"warehouse": wh})
-    [workgroup, athena] = pricing.costs(
+    [workgroup, athena, endpoint] = pricing.costs(
         serverless, Names.of(serverless, "123456789012", "us-east-1")
     )
     assert (workgroup.quantity, workgroup.dollars_per_hour) == (8, 3.0)
@@ -118,3 +122,8 @@ def test_serverless_without_max_rpu_says_it_may_scale_above_base(spec: Any) -> N
     assert workgroup.bills.endswith("not while idle; no max_rpu: it may scale above base")
     assert workgroup.rate_text() == "$0.375/RPU-hour = $3.00/hour of work at base"
     assert athena.rate_text() == "$5/TB scanned"
+    # No guessed figure: the PrivateLink page renders its hourly rate in the browser only.
+    assert (
+        endpoint.rate_text()
+        == "per endpoint-AZ-hour: see https://aws.amazon.com/privatelink/pricing/"
+    )

@@ -181,6 +181,7 @@ COUNTS: dict[str, Count] = {
     "secretsmanager.admin-secret": SECRETS,
     "ec2.security-group": lambda ls, name: len(ls.security_groups(name)),
     "ec2.s3-endpoint": Listings.gateway_endpoints,
+    "ec2.secrets-endpoint": Listings.gateway_endpoints,
     "redshift.subnet-group": SUBNET_GROUPS,
     "redshift.cluster": CLUSTERS,
     "redshift-serverless.namespace": NAMESPACES,

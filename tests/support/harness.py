@@ -91,6 +91,8 @@ def new_vpc(sandbox: Any) -> tuple[str, str]:
     a Redshift Serverless workgroup three)."""
     ec2 = sandbox.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    # A new VPC has DNS hostnames off; the Secrets Manager endpoint's private DNS needs them.
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     first = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24", AvailabilityZone="us-east-1a")
     ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.2.0/24", AvailabilityZone="us-east-1b")
     ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.3.0/24", AvailabilityZone="us-east-1c")

@@ -304,6 +304,16 @@ def _ec2(names: Names, a: _Arns, vpc_id: str | None) -> list[dict[str, Any]]:
             ["ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint"],
             a.of("ec2", "route-table/*"),
         ),
+        # The Secrets Manager interface endpoint (resources/ec2_endpoint_secrets.py) acts on its
+        # subnet and security group too (Service Authorization Reference, Amazon EC2:
+        # CreateVpcEndpoint and ModifyVpcEndpoint take security-group and subnet); the VPC's DNS
+        # attributes decide whether private DNS can answer.
+        _allow(
+            "InterfaceEndpoint",
+            ["ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint"],
+            [a.of("ec2", "subnet/*"), group],
+        ),
+        _allow("DescribeVpcAttribute", ["ec2:DescribeVpcAttribute"], vpc),
         _allow(
             "CreateOwned",
             ["ec2:CreateSecurityGroup", "ec2:CreateVpcEndpoint"],

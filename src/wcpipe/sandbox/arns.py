@@ -131,6 +131,7 @@ def _data_api(r: _Request) -> list[str]:
 
 _EC2_TYPES = {
     "sg-": "security-group",
+    "subnet-": "subnet",
     "vpce-": "vpc-endpoint",
     "vpc-": "vpc",
     "rtb-": "route-table",
@@ -295,7 +296,10 @@ _RESOURCES: dict[tuple[str, str], Resolver] = {
         for op in ("TagResource", "ListTagsForResource")
     },
     ("ec2", "CreateSecurityGroup"): _ec2("VpcId", new="security-group"),
-    ("ec2", "CreateVpcEndpoint"): _ec2("VpcId", "RouteTableId", new="vpc-endpoint"),
+    ("ec2", "CreateVpcEndpoint"): _ec2(
+        "VpcId", "RouteTableId", "SubnetId", "SecurityGroupId", new="vpc-endpoint"
+    ),
+    ("ec2", "DescribeVpcAttribute"): _ec2("VpcId"),
     **{
         ("ec2", op): _ec2("GroupId")
         for op in (
@@ -304,7 +308,8 @@ _RESOURCES: dict[tuple[str, str], Resolver] = {
     },
     ("ec2", "DeleteVpcEndpoints"): _ec2("VpcEndpointId"),
     ("ec2", "ModifyVpcEndpoint"): _ec2(
-        "VpcEndpointId", tables="AddRouteTableId RemoveRouteTableId"
+        "VpcEndpointId",
+        tables="AddRouteTableId RemoveRouteTableId AddSubnetId AddSecurityGroupId",
     ),
     ("ec2", "CreateTags"): _ec2("ResourceId"),
     **{

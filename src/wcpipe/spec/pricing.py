@@ -9,9 +9,11 @@ Contract:
   the pricing page cited beside it, on `READ_ON`. A rate the page does not give in its text is
   None, and the line says where to look instead of guessing a figure.
 - Interface VPC endpoints bill per endpoint, per Availability Zone, per hour
-  (`INTERFACE_ENDPOINT_DOLLARS_PER_AZ_HOUR`); the pipeline creates none today: its S3 endpoint
-  is a gateway endpoint, which AWS does not charge for (gateway endpoints "come at no
-  additional charge": AWS Prescriptive Guidance, Startup Security Baseline, WKLD.12).
+  (`INTERFACE_ENDPOINT_DOLLARS_PER_AZ_HOUR`): the Secrets Manager endpoint `up` creates where
+  the connection's subnet has no other way to Secrets Manager (one AZ: the subnet's;
+  resources/ec2_endpoint_secrets.py). The S3 endpoint is a gateway endpoint, which AWS does not
+  charge for (gateway endpoints "come at no additional charge": AWS Prescriptive Guidance,
+  Startup Security Baseline, WKLD.12).
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ PRICING_PAGES = {
     "redshift.cluster": "https://aws.amazon.com/redshift/pricing/",
     "redshift-serverless.workgroup": "https://aws.amazon.com/redshift/pricing/",
     "athena.workgroup": "https://aws.amazon.com/athena/pricing/",
+    "ec2.secrets-endpoint": "https://aws.amazon.com/privatelink/pricing/",
 }
 
 
@@ -159,6 +162,22 @@ def athena_cost(names: Names) -> Cost:
     )
 
 
+def interface_endpoint_cost() -> Cost:
+    """The Secrets Manager interface endpoint: one AZ (the connection's subnet), every hour."""
+    per_hour, per_month = _hourly(1, INTERFACE_ENDPOINT_DOLLARS_PER_AZ_HOUR)
+    return Cost(
+        "ec2.secrets-endpoint",
+        "VPC interface endpoint",
+        "secretsmanager",  # com.amazonaws.<region>.secretsmanager, kept short for the table
+        "endpoint-AZ-hour",
+        1,
+        INTERFACE_ENDPOINT_DOLLARS_PER_AZ_HOUR,
+        f"1 AZ, every hour it exists (+${INTERFACE_ENDPOINT_DOLLARS_PER_GB:g}/GB)",
+        per_hour,
+        per_month,
+    )
+
+
 def costs(spec: Spec, names: Names) -> list[Cost]:
     """The billable things `spec` declares (see the module docstring)."""
-    return [warehouse_cost(spec, names), athena_cost(names)]
+    return [warehouse_cost(spec, names), athena_cost(names), interface_endpoint_cost()]

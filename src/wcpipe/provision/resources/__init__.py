@@ -2,7 +2,8 @@
 service too big for one module spans two: `glue` (the catalog side) and `glue_jobs` (the crawlers
 and the job); `s3` (the bucket) and `s3_objects` (the artifacts and the data files); `iam` (the
 roles) and `iam_policies` (their policy documents, pure data); `ec2` (the VPC lookup and the
-security group) and `ec2_endpoint` (the S3 gateway endpoint).
+security group), `ec2_endpoint` (the S3 gateway endpoint) and `ec2_endpoint_secrets` (the
+Secrets Manager interface endpoint).
 
 Dependency keys (`<service>.<what>`), for orientation:
 
@@ -10,6 +11,7 @@ Dependency keys (`<service>.<what>`), for orientation:
                └─ s3.data       └─ lambda.function ── lambda.permission ── events.rule
     iam.glue-role, iam.lambda-role, iam.redshift-role, secretsmanager.admin-secret
     ec2.security-group, ec2.s3-endpoint, redshift.subnet-group
+    ec2.security-group ── ec2.secrets-endpoint (unless a NAT or another endpoint reaches it)
       └─ redshift.cluster | redshift-serverless.namespace ── redshift-serverless.workgroup
            └─ redshift-data.table ── glue.redshift-crawler
            └─ glue.connection ── glue.job, glue.redshift-crawler
@@ -51,6 +53,7 @@ def _classes(ctx: Context) -> list[tuple[type[Resource], bool]]:
     import wcpipe.provision.resources.cloudwatch as cloudwatch
     import wcpipe.provision.resources.ec2 as ec2
     import wcpipe.provision.resources.ec2_endpoint as ec2_endpoint
+    import wcpipe.provision.resources.ec2_endpoint_secrets as ec2_endpoint_secrets
     import wcpipe.provision.resources.events as events
     import wcpipe.provision.resources.events_alerts as events_alerts
     import wcpipe.provision.resources.glue as glue
@@ -75,6 +78,7 @@ def _classes(ctx: Context) -> list[tuple[type[Resource], bool]]:
         secretsmanager.AdminSecret,
         ec2.SecurityGroup,
         ec2_endpoint.S3Endpoint,
+        ec2_endpoint_secrets.SecretsEndpoint,
         glue.Classifier,
         glue.S3Database,
         glue.RedshiftDatabase,

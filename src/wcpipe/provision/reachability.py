@@ -1,0 +1,183 @@
+"""Whether a subnet can reach S3 and Secrets Manager: the network path a Glue job (and the
+warehouse's crawler) takes from the ENIs Glue places in its connection's subnet.
+
+Contract: `Subnet` is what the network says about one subnet (its route table's default route,
+the VPC's DNS attributes, the VPC's endpoints); `path(subnet, service)` is pure and returns how
+the subnet reaches the service (a sentence) or None, and `why_not(subnet, service)` says why it
+cannot. `read_subnet(ec2, vpc_id, subnet_id, table_id)` builds a `Subnet` with read calls only
+(DescribeRouteTables, DescribeVpcAttribute, DescribeVpcEndpoints); the sandbox builds one from
+moto's backend (sandbox/patches/glue_network.py). `up` (resources/ec2_endpoint_secrets.py), the
+sandbox's job and crawler, and `wcpipe run`'s diagnosis all decide with these same functions.
+
+AWS facts (each where it is used):
+- Glue's ENIs have private addresses only; Glue's local proxy carries the script download, the
+  CloudWatch logs and metrics and the Data Catalog calls, nothing else: the data, the TempDir
+  and the secret go through the VPC ("Configuring AWS calls to go through your VPC",
+  connection-VPC-disable-proxy: "ensure that your VPC has configured a route to Amazon S3
+  through a NAT or service VPC endpoint").
+- S3: a gateway endpoint whose route is on the subnet's route table, or 0.0.0.0/0 to a NAT.
+- Secrets Manager: 0.0.0.0/0 to a NAT, or an interface endpoint with private DNS, in the
+  subnet; private DNS answers only when the VPC has both enableDnsSupport and
+  enableDnsHostnames ("To use a private hosted zone, you must set the following VPC attributes
+  to true: enableDnsHostnames and enableDnsSupport", EC2 API Reference, CreateVpcEndpoint,
+  PrivateDnsEnabled).
+- What an unreachable endpoint looks like to the SDK in the job: botocore's ConnectTimeoutError,
+  'Connect timeout on endpoint URL: "<url>"' (botocore/exceptions.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Service = Literal["s3", "secretsmanager"]
+SERVICE_NAMES: dict[str, str] = {"s3": "Amazon S3", "secretsmanager": "AWS Secrets Manager"}
+DEFAULT_ROUTE = "0.0.0.0/0"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    endpoint_id: str
+    service: str
+    """The short name: "s3", "secretsmanager" (of com.amazonaws.<region>.<service>)."""
+    type: str
+    """"Gateway" or "Interface"."""
+    route_table_ids: tuple[str, ...] = ()
+    subnet_ids: tuple[str, ...] = ()
+    private_dns: bool = False
+
+
+@dataclass(frozen=True)
+class Subnet:
+    subnet_id: str
+    vpc_id: str
+    route_table_id: str
+    nat_gateway_id: str = ""
+    """What the table routes 0.0.0.0/0 to, when that is a NAT gateway (nat-...)."""
+    dns_support: bool = True
+    dns_hostnames: bool = True
+    endpoints: tuple[Endpoint, ...] = field(default_factory=tuple)
+
+
+def hostname(service: str, region: str) -> str:
+    return f"{service}.{region}.amazonaws.com"
+
+
+def connect_timeout(service: str, region: str) -> str:
+    """The job's error, as botocore raises it for an endpoint it cannot connect to."""
+    url = f"https://{hostname(service, region)}/"
+    return f'ConnectTimeoutError: Connect timeout on endpoint URL: "{url}"'
+
+
+_TIMEOUT = re.compile(r'Connect timeout on endpoint URL: "https://([a-z0-9-]+)\.([a-z0-9-]+)\.')
+
+
+def timed_out_service(error: str) -> tuple[str, str] | None:
+    """(service, region) of the connect timeout in a run's error message, or None."""
+    m = _TIMEOUT.search(error or "")
+    return (m.group(1), m.group(2)) if m else None
+
+
+def usable_interface(subnet: Subnet, e: Endpoint) -> bool:
+    return (
+        e.type == "Interface"
+        and e.service == "secretsmanager"
+        and e.private_dns
+        and subnet.subnet_id in e.subnet_ids
+        and subnet.dns_support
+        and subnet.dns_hostnames
+    )
+
+
+def path(subnet: Subnet, service: str) -> str | None:
+    """How `subnet` reaches `service`, or None when it cannot."""
+    if subnet.nat_gateway_id:
+        return f"NAT gateway {subnet.nat_gateway_id}"
+    for e in subnet.endpoints:
+        gateway = service == "s3" and e.service == "s3" and e.type == "Gateway"
+        if gateway and subnet.route_table_id in e.route_table_ids:
+            return f"gateway endpoint {e.endpoint_id}"
+        if service == "secretsmanager" and usable_interface(subnet, e):
+            return f"interface endpoint {e.endpoint_id}"
+    return None
+
+
+def why_not(subnet: Subnet, service: str) -> str:
+    """Why `subnet` cannot reach `service` (one sentence, naming what is missing)."""
+    table = subnet.route_table_id or "(no route table)"
+    nat = f"route table {table} sends {DEFAULT_ROUTE} to no NAT gateway"
+    if service == "s3":
+        return f"{nat} and no S3 gateway endpoint routes on it"
+    dns = [
+        a
+        for a, on in (
+            ("enableDnsSupport", subnet.dns_support),
+            ("enableDnsHostnames", subnet.dns_hostnames),
+        )
+        if not on
+    ]
+    if dns and any(e.service == "secretsmanager" for e in subnet.endpoints):
+        off = " and ".join(dns)
+        return f"{nat}, and VPC {subnet.vpc_id} has {off} off: private DNS does not answer"
+    return (
+        f"{nat} and VPC {subnet.vpc_id} has no {service} interface endpoint with private DNS "
+        f"in subnet {subnet.subnet_id}"
+    )
+
+
+def unreachable(subnet: Subnet, service: str, region: str) -> str:
+    """`run`'s sentence: which service, its hostname, and why."""
+    name = SERVICE_NAMES.get(service, service)
+    return (
+        f"{name} ({hostname(service, region)}) is unreachable from subnet {subnet.subnet_id}: "
+        f"{why_not(subnet, service)}"
+    )
+
+
+def short_service(service_name: str) -> str:
+    """ "s3" of "com.amazonaws.us-east-1.s3"."""
+    return service_name.rsplit(".", 1)[-1]
+
+
+def read_subnet(ec2: Any, vpc_id: str, subnet_id: str, table_id: str) -> Subnet:
+    """The `Subnet` the network describes (read calls only)."""
+    nat = ""
+    if table_id:
+        tables = ec2.describe_route_tables(RouteTableIds=[table_id])["RouteTables"]
+        for route in tables[0].get("Routes", []) if tables else []:
+            target = route.get("NatGatewayId", "")
+            default = route.get("DestinationCidrBlock") == DEFAULT_ROUTE
+            if default and target.startswith("nat-") and route.get("State") == "active":
+                nat = target
+    dns = {
+        attribute: bool(
+            ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute=attribute)[
+                attribute[0].upper() + attribute[1:]
+            ]["Value"]
+        )
+        for attribute in ("enableDnsSupport", "enableDnsHostnames")
+    }
+    found = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+    endpoints = tuple(
+        Endpoint(
+            e["VpcEndpointId"],
+            short_service(e["ServiceName"]),
+            e.get("VpcEndpointType", ""),
+            tuple(e.get("RouteTableIds") or ()),
+            tuple(e.get("SubnetIds") or ()),
+            bool(e.get("PrivateDnsEnabled")),
+        )
+        for e in found["VpcEndpoints"]
+        if e.get("State", "").lower()
+        not in ("deleting", "deleted", "failed", "rejected", "expired")
+    )
+    return Subnet(
+        subnet_id,
+        vpc_id,
+        table_id,
+        nat,
+        dns["enableDnsSupport"],
+        dns["enableDnsHostnames"],
+        endpoints,
+    )

@@ -1,0 +1,183 @@
+"""EC2: the Secrets Manager interface endpoint (`ec2.secrets-endpoint`), so that the Glue job and
+the warehouse's crawler, in the connection's subnet, can read the connection's SECRET_ID.
+
+Contract (see `resources/base.py`): `describe` makes only read calls; `differences` is pure; only
+`create`/`update`/`delete` write. Whether the subnet already reaches Secrets Manager is
+`provision/reachability.py`'s decision: its route table sends 0.0.0.0/0 to a NAT gateway, or
+the VPC has an interface endpoint com.amazonaws.<region>.secretsmanager with private DNS in
+that subnet (and enableDnsSupport and enableDnsHostnames on). Then that path is reused as it is
+(`shared`: never changed or deleted, `status` names it). Otherwise `up` creates one: type
+Interface, private DNS, the connection's subnet, the pipeline's security group (whose one rule,
+all TCP from itself, admits the ENIs of Glue in the same group on 443: `ec2.SecurityGroup`;
+never 0.0.0.0/0), tagged ours and deleted by `down`. It bills per hour per Availability Zone
+(spec/pricing.py). A VPC without both DNS attributes cannot use private DNS: `up` refuses with
+the command that turns them on, and changes nothing of the VPC itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wcpipe.core.errors import WcpipeError
+from wcpipe.provision import reachability
+from wcpipe.provision.resources.base import (
+    Difference,
+    Differences,
+    Observed,
+    Resource,
+    tags_from_list,
+)
+from wcpipe.provision.resources.ec2 import network, retag
+from wcpipe.spec.names import OWNER_TAG
+
+_GONE_STATES = {"deleting", "deleted", "failed", "rejected", "expired"}
+_ABSENT = ("InvalidVpcEndpointId.NotFound", "InvalidVpcEndpoint.NotFound")
+GROUP = "ec2.security-group"
+
+
+class SecretsEndpoint(Resource):
+    key = "ec2.secrets-endpoint"
+    kind = "Secrets Manager interface endpoint"
+    depends_on = (GROUP,)
+    billable = True
+    shared = True
+
+    @property
+    def name(self) -> str:
+        return f"com.amazonaws.{self.ctx.aws.region}.secretsmanager"
+
+    def _subnet(self) -> reachability.Subnet:
+        net = network(self.ctx)
+        ec2 = self.ctx.client("ec2")
+        return reachability.read_subnet(ec2, net.vpc_id, net.subnet_id, net.subnet_route_table_id)
+
+    def describe(self) -> Observed | None:
+        subnet = self._subnet()
+        found = self.ctx.client("ec2").describe_vpc_endpoints(
+            Filters=[
+                {"Name": "vpc-id", "Values": [subnet.vpc_id]},
+                {"Name": "service-name", "Values": [self.name]},
+                {"Name": "vpc-endpoint-type", "Values": ["Interface"]},
+            ]
+        )["VpcEndpoints"]
+        live = [e for e in found if e.get("State", "").lower() not in _GONE_STATES]
+        ours = [
+            e for e in live if tags_from_list(e.get("Tags")).get(OWNER_TAG) == self.ctx.spec.name
+        ]
+        dns = {"dns_support": subnet.dns_support, "dns_hostnames": subnet.dns_hostnames}
+        if ours:
+            endpoint = min(ours, key=lambda e: e["VpcEndpointId"])
+            return Observed(
+                {**_data(endpoint), **dns, "via": ""}, tags_from_list(endpoint.get("Tags"))
+            )
+        via = reachability.path(subnet, "secretsmanager")
+        if via is None:
+            return None
+        # Reached another way (a NAT, an endpoint not ours): reused, never changed.
+        used = next((e for e in live if via.endswith(e["VpcEndpointId"])), None)
+        data = _data(used) if used else {"endpoint_id": "", "subnet_ids": [], "group_ids": []}
+        return Observed({**data, **dns, "private_dns": True, "via": via}, {})
+
+    def differences(self, observed: Observed) -> list[Difference]:
+        if not self.owned(observed):
+            return []
+        out = []
+        subnet = network(self.ctx).subnet_id
+        if subnet not in observed.data["subnet_ids"]:
+            out.append(Difference("subnets", observed.data["subnet_ids"], [subnet]))
+        group = self.ctx.output_or(GROUP, "group_id")
+        if group and group not in observed.data["group_ids"]:
+            out.append(Difference("security_groups", observed.data["group_ids"], [group]))
+        if not observed.data["private_dns"]:
+            out.append(Difference("private_dns", False, True))
+        missing = _dns_off(observed.data)
+        if missing:
+            reason = _dns_hint(observed.data.get("vpc_id") or network(self.ctx).vpc_id, missing)
+            out.append(Difference("vpc_dns", missing, [], "blocked", reason))
+        return out + self.tag_differences(observed)
+
+    def create(self) -> Observed | None:
+        net = network(self.ctx)
+        subnet = self._subnet()
+        missing = _dns_off(
+            {"dns_support": subnet.dns_support, "dns_hostnames": subnet.dns_hostnames}
+        )
+        if missing:
+            raise WcpipeError(
+                f"VPC {net.vpc_id} has {' and '.join(missing)} off: a Secrets Manager interface "
+                "endpoint's private DNS needs both (EC2 API Reference, CreateVpcEndpoint)",
+                hint=_dns_hint(net.vpc_id, missing),
+            )
+        self.ctx.client("ec2").create_vpc_endpoint(
+            VpcEndpointType="Interface",
+            VpcId=net.vpc_id,
+            ServiceName=self.name,
+            SubnetIds=[net.subnet_id],
+            SecurityGroupIds=[self.ctx.output(GROUP, "group_id")],
+            PrivateDnsEnabled=True,
+            TagSpecifications=[{"ResourceType": "vpc-endpoint", "Tags": self.ctx.tag_list()}],
+        )
+        return None  # the engine describes it again (with the VPC's DNS attributes)
+
+    def update(self, observed: Observed, fields: Differences) -> None:
+        eid = observed.data["endpoint_id"]
+        change: dict[str, Any] = {}
+        if "subnets" in fields:
+            change["AddSubnetIds"] = [network(self.ctx).subnet_id]
+        if "security_groups" in fields:
+            change["AddSecurityGroupIds"] = [self.ctx.output(GROUP, "group_id")]
+        if "private_dns" in fields:
+            change["PrivateDnsEnabled"] = True
+        if change:
+            self.ctx.client("ec2").modify_vpc_endpoint(VpcEndpointId=eid, **change)
+        retag(self, eid, observed)
+
+    def delete(self, observed: Observed) -> None:
+        eid = observed.data["endpoint_id"]
+        response = self.ctx.client("ec2").delete_vpc_endpoints(VpcEndpointIds=[eid])
+        for item in response.get("Unsuccessful", []):
+            error = item.get("Error", {})
+            if error.get("Code") not in _ABSENT:
+                raise WcpipeError(
+                    f"deleting {self.kind} {eid} failed: {error.get('Code')}: "
+                    f"{error.get('Message', '')}"
+                )
+
+    def outputs(self, observed: Observed) -> dict[str, Any]:
+        return {
+            "endpoint_id": observed.data["endpoint_id"],
+            "reused": not self.owned(observed),
+            "via": observed.data["via"] or f"interface endpoint {observed.data['endpoint_id']}",
+        }
+
+    def facts(self, observed: Observed) -> dict[str, str]:
+        owner = "ours" if self.owned(observed) else "reused"
+        via = observed.data["via"] or f"interface endpoint {observed.data['endpoint_id']}"
+        return {"path": via, "owner": owner}
+
+
+def _data(endpoint: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "endpoint_id": endpoint["VpcEndpointId"],
+        "vpc_id": endpoint.get("VpcId", ""),
+        "subnet_ids": sorted(endpoint.get("SubnetIds") or []),
+        "group_ids": sorted(g["GroupId"] for g in endpoint.get("Groups") or []),
+        "private_dns": bool(endpoint.get("PrivateDnsEnabled")),
+    }
+
+
+def _dns_off(data: dict[str, Any]) -> list[str]:
+    pairs = (("enableDnsSupport", "dns_support"), ("enableDnsHostnames", "dns_hostnames"))
+    return [attribute for attribute, key in pairs if not data.get(key, True)]
+
+
+def _dns_hint(vpc_id: str, missing: list[str]) -> str:
+    flags = " && ".join(
+        f"aws ec2 modify-vpc-attribute --vpc-id {vpc_id} --{_flag(a)}" for a in missing
+    )
+    return f"turn them on (one attribute per call): {flags}"
+
+
+def _flag(attribute: str) -> str:
+    """enableDnsHostnames -> enable-dns-hostnames (the CLI's option)."""
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in attribute)

@@ -1,0 +1,106 @@
+"""The Secrets Manager interface endpoint on moto: created where the subnet cannot reach Secrets
+Manager, reused where a NAT or an endpoint not ours already does, refused where the VPC's DNS
+attributes cannot make private DNS answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from support.requests import Requests
+
+from wcpipe.core.errors import WcpipeError
+from wcpipe.provision import reachability
+from wcpipe.provision.resources import ec2, ec2_endpoint_secrets
+from wcpipe.provision.resources.base import Context
+from wcpipe.spec.names import OWNER_TAG
+
+SERVICE = "com.amazonaws.us-east-1.secretsmanager"
+
+
+def _endpoint(ctx: Context) -> ec2_endpoint_secrets.SecretsEndpoint:
+    ec2.SecurityGroup(ctx).ensure()
+    return ec2_endpoint_secrets.SecretsEndpoint(ctx)
+
+
+def _live(client: Any) -> list[dict[str, Any]]:
+    found = client.describe_vpc_endpoints(Filters=[{"Name": "service-name", "Values": [SERVICE]}])[
+        "VpcEndpoints"
+    ]
+    return [e for e in found if e["State"].lower() != "deleted"]
+
+
+def test_secrets_endpoint_ensure_twice_and_delete_twice(ctx: Context) -> None:
+    ep = _endpoint(ctx)
+    assert ep.ensure() == "created"
+    client = ctx.client("ec2")
+    sent = Requests.on(client)
+    assert ep.ensure() == "unchanged"
+    assert sent.mutating == []
+    [made] = _live(client)
+    net = ec2.network(ctx)
+    assert made["VpcEndpointType"] == "Interface" and made["PrivateDnsEnabled"] is True
+    assert made["SubnetIds"] == [net.subnet_id]
+    assert [g["GroupId"] for g in made["Groups"]] == [ctx.output("ec2.security-group", "group_id")]
+    assert {t["Key"]: t["Value"] for t in made["Tags"]}[OWNER_TAG] == "fifa"
+    assert ctx.output("ec2.secrets-endpoint", "reused") is False
+    subnet = reachability.read_subnet(client, net.vpc_id, net.subnet_id, net.subnet_route_table_id)
+    assert (
+        reachability.path(subnet, "secretsmanager") == f"interface endpoint {made['VpcEndpointId']}"
+    )
+    assert ep.destroy() == "deleted"
+    assert ep.destroy() == "absent"
+    assert _live(client) == []
+
+
+def test_secrets_endpoint_not_made_where_a_nat_reaches_it(ctx: Context) -> None:
+    client = ctx.client("ec2")
+    net = ec2.network(ctx)
+    nat = client.create_nat_gateway(SubnetId=net.subnet_ids[-1])["NatGateway"]["NatGatewayId"]
+    client.create_route(
+        RouteTableId=net.subnet_route_table_id, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat
+    )
+    ep = _endpoint(ctx)
+    sent = Requests.on(client)
+    assert ep.ensure() == "unchanged"
+    assert ep.destroy() == "kept"
+    assert sent.mutating == []
+    assert _live(client) == []
+    observed = ep.describe()
+    assert observed is not None and ep.facts(observed) == {
+        "path": f"NAT gateway {nat}",
+        "owner": "reused",
+    }
+
+
+def test_secrets_endpoint_reuses_one_not_ours_untouched(ctx: Context) -> None:
+    client = ctx.client("ec2")
+    net = ec2.network(ctx)
+    theirs = client.create_vpc_endpoint(
+        VpcEndpointType="Interface",
+        VpcId=net.vpc_id,
+        ServiceName=SERVICE,
+        SubnetIds=[net.subnet_id],
+        PrivateDnsEnabled=True,
+    )["VpcEndpoint"]["VpcEndpointId"]
+    ep = _endpoint(ctx)
+    sent = Requests.on(client)
+    assert ep.ensure() == "unchanged"
+    assert ep.destroy() == "kept"
+    assert sent.mutating == []
+    assert [e["VpcEndpointId"] for e in _live(client)] == [theirs]
+    assert ctx.output("ec2.secrets-endpoint", "via") == f"interface endpoint {theirs}"
+
+
+def test_secrets_endpoint_refused_without_the_vpcs_dns_attributes(ctx: Context) -> None:
+    client = ctx.client("ec2")
+    net = ec2.network(ctx)
+    client.modify_vpc_attribute(VpcId=net.vpc_id, EnableDnsHostnames={"Value": False})
+    ep = _endpoint(ctx)
+    sent = Requests.on(client)
+    with pytest.raises(WcpipeError, match="enableDnsHostnames off") as raised:
+        ep.ensure()
+    assert f"modify-vpc-attribute --vpc-id {net.vpc_id} --enable-dns-hostnames" in str(
+        raised.value.hint
+    )
+    assert sent.mutating == []
