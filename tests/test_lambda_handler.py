@@ -372,3 +372,77 @@ def test_a_job_success_is_routed_only_with_trigger_on_arrival(
     # Without ARRIVAL_BUCKET (trigger manual) a job event is ignored, as before.
     result = handler_module.handler(fixture_event("job-succeeded"), None)
     assert result["reason"] == "not a crawler state change ('Glue Job State Change')"
+
+
+# trigger on-arrival with a settle window: the crawl starts once nothing newer arrived -------
+
+SETTLE = 5.0
+
+
+def _second(offset: int) -> int:
+    """The current epoch second plus `offset`."""
+    return int(datetime.now(UTC).timestamp()) + offset
+
+
+def _at(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _settle(handler_module: ModuleType, glue: Any, s3: Any, event: Any, sleep: Any) -> Any:
+    arrived = handler_module._seconds(event["time"])
+    return handler_module.handle_arrival(
+        event, glue, CRAWLER, s3, (BUCKET, PREFIX), SETTLE, sleep, lambda: arrived + 0.5
+    )
+
+
+def test_an_arrival_with_a_newer_one_leaves_the_start_to_it_without_waiting(
+    handler_module: ModuleType, glue: Any, arrivals: Any
+) -> None:
+    arrivals.put_object(Bucket=BUCKET, Key=f"{PREFIX}newer.csv", Body=b"a\n1\n")
+    older = object_created(f"{PREFIX}older.csv", _at(_second(-5)))
+    slept: list[float] = []
+    result = _settle(handler_module, glue, arrivals, older, slept.append)
+    assert result["action"] == "deferred", result
+    assert result["reason"].startswith(f"{PREFIX}newer.csv arrived after it")
+    assert slept == []
+    assert glue.get_crawler(Name=CRAWLER)["Crawler"]["State"] == "READY"
+
+
+def test_the_newest_arrival_waits_the_settle_time_out_then_starts_the_crawler(
+    handler_module: ModuleType, glue: Any, arrivals: Any
+) -> None:
+    arrivals.put_object(Bucket=BUCKET, Key=f"{PREFIX}before.csv", Body=b"a\n1\n")
+    newest = object_created(f"{PREFIX}newest.csv", _at(_second(2)))  # nothing is newer
+    slept: list[float] = []
+    result = _settle(handler_module, glue, arrivals, newest, slept.append)
+    assert result["action"] == "started", result
+    # Until SETTLE seconds after the event's second ended: the clock reads half past it.
+    assert slept == [SETTLE + 0.5]
+    assert glue.get_crawler(Name=CRAWLER)["Crawler"]["State"] == "RUNNING"
+    # A duplicate delivery of the same event settles too, and the running crawl absorbs it.
+    again = _settle(handler_module, glue, arrivals, newest, slept.append)
+    assert again["action"] == "absorbed", again
+
+
+def test_an_arrival_during_the_settle_time_takes_the_start_over(
+    handler_module: ModuleType, glue: Any, arrivals: Any
+) -> None:
+    first = object_created(f"{PREFIX}first.csv", _at(_second(-3)))
+
+    def another_arrives(seconds: float) -> None:  # the next object of the burst, put meanwhile
+        arrivals.put_object(Bucket=BUCKET, Key=f"{PREFIX}next.csv", Body=b"a\n1\n")
+
+    result = _settle(handler_module, glue, arrivals, first, another_arrives)
+    assert result["action"] == "deferred", result
+    assert result["reason"].startswith(f"{PREFIX}next.csv arrived after it")
+    assert glue.get_crawler(Name=CRAWLER)["Crawler"]["State"] == "READY"
+
+
+def test_the_settle_time_comes_from_the_environment(
+    handler_module: ModuleType, glue: Any, arrivals: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arrivals.put_object(Bucket=BUCKET, Key=f"{PREFIX}newer.csv", Body=b"a\n1\n")
+    older = object_created(f"{PREFIX}older.csv", _at(_second(-5)))
+    monkeypatch.setenv("ARRIVAL_SETTLE_SECONDS", "30")  # unset: no settling (tests above)
+    assert handler_module.handler(older, None)["action"] == "deferred"
+    assert glue.get_crawler(Name=CRAWLER)["Crawler"]["State"] == "READY"

@@ -41,6 +41,14 @@ def test_minimal_spec_gets_defaults() -> None:
     assert spec.table.schema_ == "public"
 
 
+def test_arrival_settle_defaults_to_ten_seconds_and_fits_a_longer_timeout() -> None:
+    assert parse_spec(MINIMAL + "trigger: on-arrival\n").arrival_settle_seconds == 10
+    text = (
+        MINIMAL + "trigger: on-arrival\narrival_settle_seconds: 60\nlambda: {timeout_seconds: 70}\n"
+    )
+    assert parse_spec(text).arrival_settle_seconds == 60
+
+
 def test_alerts_are_optional_and_keep_their_addresses() -> None:
     assert parse_spec(MINIMAL).alerts is None
     spec = parse_spec(MINIMAL + "alerts:\n  email: [ops@example.com, data.team@example.org]\n")
@@ -234,6 +242,30 @@ BAD_SPECS: list[tuple[str, str, int | None, str]] = [
     ("cron-both-days", _with("trigger: 'cron(0 6 * * * *)'\n"), 6, "must be '?'"),
     ("cron-minute-60", _with("trigger: 'cron(60 6 * * ? *)'\n"), 6, "Minutes: 60 is outside"),
     ("cron-bad-month", _with("trigger: 'cron(0 6 ? FOO MON *)'\n"), 6, "Month: 'FOO'"),
+    (
+        "settle-without-on-arrival",
+        _with("arrival_settle_seconds: 5\n"),
+        None,
+        "arrival_settle_seconds applies only to trigger: on-arrival",
+    ),
+    (
+        "settle-negative",
+        _with("trigger: on-arrival\narrival_settle_seconds: -1\n"),
+        7,
+        "arrival_settle_seconds",
+    ),
+    (
+        "settle-over-the-lambda-maximum",
+        _with("trigger: on-arrival\narrival_settle_seconds: 891\n"),
+        7,
+        "arrival_settle_seconds",
+    ),
+    (
+        "settle-longer-than-the-lambda-timeout",
+        _with("trigger: on-arrival\narrival_settle_seconds: 25\n"),
+        None,
+        "arrival_settle_seconds 25 does not fit in lambda.timeout_seconds 30",
+    ),
     ("alerts-bad-email", _with("alerts: {email: [ops.example.com]}\n"), 6, "alerts.email[0]"),
     ("alerts-no-email", _with("alerts: {email: []}\n"), 6, "alerts.email"),
     (

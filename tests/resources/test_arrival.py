@@ -229,6 +229,8 @@ def test_function_environment_names_the_arrivals(
     config = deps.client("lambda").get_function_configuration(FunctionName=FUNCTION)
     env = config["Environment"]["Variables"]
     assert (env["ARRIVAL_BUCKET"], env["ARRIVAL_PREFIX"]) == (BUCKET, "raw/attendance/")
+    assert env["ARRIVAL_SETTLE_SECONDS"] == "10"  # the spec's default settle window
+    assert function.ensure() == "unchanged"
 
 
 def test_lambda_policy_adds_only_this_crawler_and_this_prefix(ctx: Context) -> None:

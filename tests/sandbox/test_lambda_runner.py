@@ -31,6 +31,9 @@ def start(event, context):
         return "allowed"  # authorised: the job does not exist in this test
     return "started"
 
+def settle(event, context):
+    return os.environ["ARRIVAL_SETTLE_SECONDS"]
+
 def slow(event, context):
     import time
     print("first")
@@ -82,16 +85,23 @@ def role(client: Any) -> str:
     return str(arn)
 
 
+def _create(client: Any, name: str, role: str, handler: str, **extra: Any) -> str:
+    """A function of the test package, without a rule; its ARN."""
+    return str(
+        client("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler=handler,
+            Code={"ZipFile": _zip()},
+            Timeout=10,
+            **extra,
+        )["FunctionArn"]
+    )
+
+
 def _function(client: Any, role: str, name: str, handler: str) -> str:
-    arn = client("lambda").create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=role,
-        Handler=handler,
-        Code={"ZipFile": _zip()},
-        Timeout=10,
-        Environment={"Variables": {"JOB_NAME": "load"}},
-    )["FunctionArn"]
+    arn = _create(client, name, role, handler, Environment={"Variables": {"JOB_NAME": "load"}})
     pattern = dict(PATTERN, detail={"state": ["Succeeded"], "crawlerName": [name]})
     rule_arn = client("events").put_rule(Name=f"{name}-rule", EventPattern=json.dumps(pattern))[
         "RuleArn"
@@ -226,6 +236,30 @@ def test_invoke_api_runs_the_code(client: Any, sandbox: Any) -> None:
     assert time.monotonic() - started < 10
 
 
+def test_the_functions_waits_are_scaled_as_the_latency_profile_scales(
+    client: Any, role: str, sandbox: Any
+) -> None:
+    """ARRIVAL_SETTLE_SECONDS is in AWS seconds: under `--latency aws` (60 AWS seconds per
+    sandbox second) the function waits a sixtieth of it; without a profile, as configured."""
+    from wcpipe.sandbox.patches.latency import profile
+
+    env = {"Variables": {"ARRIVAL_SETTLE_SECONDS": "30"}}
+    _create(client, "starter-settle", role, "starter/handlers.settle", Environment=env)
+
+    def settle() -> str:
+        reply = client("lambda").invoke(FunctionName="starter-settle", Payload=b"{}")
+        return str(json.loads(reply["Payload"].read()))
+
+    assert settle() == "30"
+    sandbox.latency = profile("aws", scale=60.0)
+    try:
+        assert settle() == "0.5"
+    finally:
+        sandbox.latency = None
+    config = client("lambda").get_function_configuration(FunctionName="starter-settle")
+    assert config["Environment"]["Variables"]["ARRIVAL_SETTLE_SECONDS"] == "30"
+
+
 def test_lambda_acts_as_its_execution_role(client: Any, sandbox: Any) -> None:
     """The function's requests carry STS credentials of its role and are authorised against the
     role's policies: a job its policy names starts, another is AccessDenied as on AWS."""
@@ -241,14 +275,7 @@ def test_lambda_acts_as_its_execution_role(client: Any, sandbox: Any) -> None:
         PolicyName="start",
         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [allow]}),
     )
-    client("lambda").create_function(
-        FunctionName="starter-as-role",
-        Runtime="python3.12",
-        Role=arn,
-        Handler="starter/handlers.start",
-        Code={"ZipFile": _zip()},
-        Timeout=10,
-    )
+    _create(client, "starter-as-role", arn, "starter/handlers.start")
 
     def invoke(job_name: str) -> Any:
         reply = client("lambda").invoke(

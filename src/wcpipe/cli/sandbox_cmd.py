@@ -76,6 +76,8 @@ def demo_spec(warehouse: str, workdir: Path, unattended: bool = False) -> Path:
         files = re.compile(r"^  files:.*\n(    - .*\n)+", re.MULTILINE)
         assert files.search(changed), "the bundled spec lists its data files"
         changed = files.sub("  files: []\n", changed, count=1) + "\ntrigger: on-arrival\n"
+        # The sandbox answers in well under a second: a short settle window keeps the demo brisk.
+        changed += "arrival_settle_seconds: 2\n"
         changed += f"alerts:\n  email: [{DEMO_ALERTS_TO}]\n"
     (workdir / "config").mkdir()
     (workdir / "data").symlink_to(spec.parent.parent / "data", target_is_directory=True)

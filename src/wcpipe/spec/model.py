@@ -96,6 +96,13 @@ NODE_RANGE: dict[str, tuple[int, int]] = {
 }
 
 # `trigger`: what starts the pipeline besides a schedule (spec/cron.py reads a cron(...)).
+# `arrival_settle_seconds`: the Lambda waits the settle time out inside one invocation
+# (lambda/handler.py), so it is bounded by the function's timeout, at most 900 s ("you can
+# adjust this in increments of 1 second up to a maximum value of 900 seconds", AWS Lambda
+# Developer Guide, "Configure Lambda function timeout"), less a margin for its listing and start.
+ARRIVAL_SETTLE_DEFAULT = 10
+ARRIVAL_SETTLE_MARGIN = 10
+ARRIVAL_SETTLE_MAX = 900 - ARRIVAL_SETTLE_MARGIN
 TRIGGERS = ("manual", "on-arrival")
 
 CleaningRule = Literal[
@@ -436,6 +443,15 @@ class Spec(_Model):
         "Month Day-of-week Year)` in UTC (the S3 crawler's Glue schedule).",
         json_schema_extra={"examples": ["manual", "on-arrival", "cron(0 6 * * ? *)"]},
     )
+    arrival_settle_seconds: int = Field(
+        ARRIVAL_SETTLE_DEFAULT,
+        ge=0,
+        le=ARRIVAL_SETTLE_MAX,
+        description="trigger on-arrival: the crawl starts once no newer object has arrived "
+        "under the prefix for this many seconds (a burst uploaded one by one costs one crawl); "
+        "the Lambda waits it out, so it must fit in lambda.timeout_seconds with "
+        f"{ARRIVAL_SETTLE_MARGIN} s to spare. 0 starts the crawl on the first arrival.",
+    )
     tags: dict[Annotated[str, Field(min_length=1, max_length=128)], str] = {}
 
     @field_validator("name")
@@ -500,6 +516,7 @@ class Spec(_Model):
                 "trigger 'on-arrival' needs the data in the pipeline's own bucket; with "
                 "data.source use trigger: manual or cron(...)"
             )
+        self._arrival_settle_fits()
         source = self.data.source_bucket
         if source is not None and (
             source == self.data.bucket or source.startswith(f"{base_name(self.name)}-")
@@ -509,6 +526,18 @@ class Spec(_Model):
                 "data.source is for a bucket that is not the pipeline's"
             )
         return self
+
+    def _arrival_settle_fits(self) -> None:
+        """The settle time is waited out inside the Lambda's invocation: it must fit."""
+        if "arrival_settle_seconds" in self.model_fields_set and not self.on_arrival:
+            raise ValueError("arrival_settle_seconds applies only to trigger: on-arrival")
+        timeout = self.lambda_.timeout_seconds
+        if self.on_arrival and self.arrival_settle_seconds + ARRIVAL_SETTLE_MARGIN > timeout:
+            raise ValueError(
+                f"arrival_settle_seconds {self.arrival_settle_seconds} does not fit in "
+                f"lambda.timeout_seconds {timeout}: the Lambda waits it out, so the timeout "
+                f"must be at least {ARRIVAL_SETTLE_MARGIN} s more"
+            )
 
     # Where the spec file lives: relative data paths resolve against it.
     _base_dir: Path = PrivateAttr(default_factory=lambda: Path("."))

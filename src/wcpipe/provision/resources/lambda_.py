@@ -91,6 +91,8 @@ class Function(Resource):
             # lambda/handler.py: arrivals start the crawler; a crawl that succeeded while
             # objects arrived is followed by another (the objects are listed under the prefix).
             env.update(ARRIVAL_BUCKET=names.bucket, ARRIVAL_PREFIX=names.prefix)
+            # It starts the crawl once nothing newer has arrived for the settle time.
+            env.update(ARRIVAL_SETTLE_SECONDS=str(self.ctx.spec.arrival_settle_seconds))
         return env
 
     def _logging(self) -> dict[str, str]:

@@ -11,6 +11,8 @@ Contract:
   (`YYYY/MM/DD/[$LATEST]<32 hex>`), between START / END / REPORT lines; an uncaught exception is
   logged as Lambda logs it ("[ERROR] Type: message" and the traceback, one event). Metrics
   AWS/Lambda Invocations, Errors (0 or 1) and Duration (FunctionName dimension) go to CloudWatch.
+  Under a latency profile the function's waits (`SCALED_SECONDS`, AWS seconds) are divided by
+  the profile's scale, as crawls and job runs are (`patches/latency`).
   A failure is logged and counted, never raised: the server keeps serving.
 - `install()` patches moto once per process (`context.once`), each patch as `context.or_moto`
   (moto's own behaviour without a sandbox): (1) an EventBridge rule delivers to Lambda targets
@@ -59,6 +61,10 @@ PINS: tuple[tuple[str, str], ...] = (
     ("moto.events.models", "Rule"),
     ("moto.awslambda.models", "LambdaFunction"),
 )
+
+# Waits the function is configured with, in AWS seconds (lambda/handler.py's settle window):
+# under a latency profile they are divided by its scale, as crawls and job runs are.
+SCALED_SECONDS = ("ARRIVAL_SETTLE_SECONDS",)
 
 # The bootstrap Lambda's Python runtime stands in for: import the handler, call it with the
 # event and a context, write the outcome (result or error) to the file named by argv[1].
@@ -128,6 +134,10 @@ def _stream_name(now: datetime) -> str:
 def _environment(sandbox: SandboxView, fn: Any, request_id: str, stream: str) -> dict[str, str]:
     env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ") if k in os.environ}
     env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
+    scale = float(getattr(sandbox.latency, "scale", 1.0) or 1.0)
+    for name in SCALED_SECONDS:  # AWS seconds: sandbox seconds under a latency profile
+        if name in env and scale != 1.0:
+            env[name] = str(float(env[name]) / scale)
     # Lambda runs the function with its execution role's credentials (Lambda developer guide,
     # "Defining Lambda function permissions with an execution role"): its requests are the role's.
     env.update(actors.assume(sandbox, fn.role, fn.function_name))
