@@ -9,9 +9,9 @@ from botocore.stub import Stubber
 from support.plan import texts
 from support.requests import Requests
 
-from wcpipe.core.errors import NotOwnedError, WaitTimeout, WcpipeError
+from wcpipe.core.errors import BlockedChange, NotOwnedError, WaitTimeout, WcpipeError
 from wcpipe.provision.resources import ec2, ec2_endpoint
-from wcpipe.provision.resources.base import Context, Observed
+from wcpipe.provision.resources.base import Context, Differences, Observed
 from wcpipe.spec.model import Spec
 from wcpipe.spec.names import OWNER_TAG
 
@@ -186,6 +186,26 @@ def test_security_group_delete_gives_up_within_budget(ctx: Context, clock: Any) 
 
 
 # S3Endpoint -----------------------------------------------------------------------------------
+def _planned(ep: ec2_endpoint.S3Endpoint) -> list[str]:
+    """What `plan` shows for the endpoint as it is now."""
+    observed = ep.describe()
+    assert observed is not None
+    return texts(ep.differences(observed))
+
+
+def _s3_gateway(client: Any, tables: list[str], tags: list[dict[str, str]]) -> str:
+    """An S3 gateway endpoint nobody in wcpipe made, in the default VPC."""
+    return str(
+        client.create_vpc_endpoint(
+            VpcEndpointType="Gateway",
+            VpcId=default_vpc(client),
+            ServiceName="com.amazonaws.us-east-1.s3",
+            RouteTableIds=tables,
+            TagSpecifications=[{"ResourceType": "vpc-endpoint", "Tags": tags}],
+        )["VpcEndpoint"]["VpcEndpointId"]
+    )
+
+
 def test_s3_endpoint_ensure_twice_and_delete_twice(ctx: Context) -> None:
     ep = ec2_endpoint.S3Endpoint(ctx)
     assert ep.ensure() == "created"
@@ -226,34 +246,67 @@ def test_s3_endpoint_follows_the_subnets_route_table_only(ctx: Context) -> None:
     client.associate_route_table(RouteTableId=other, SubnetId=subnet)
     fresh = Context(spec=ctx.spec, aws=ctx.aws, timing=ctx.timing)
     ep = ec2_endpoint.S3Endpoint(fresh)
-    observed = ep.describe()
-    assert observed is not None
-    assert texts(ep.differences(observed)) == [f"route_tables: -{before}, +{other}"]
+    assert _planned(ep) == [
+        f"users.fifa: {before} -> {other}",
+        f"route_tables: -{before}, +{other}",
+    ]
     assert ep.ensure() == "updated"
     assert ep.ensure() == "unchanged"
     after = ep.describe()
     assert after is not None and after.data["route_table_ids"] == [other]
 
 
-def test_s3_endpoint_reuses_unowned_one(ctx: Context) -> None:
+def test_s3_endpoint_joins_unowned_one_and_takes_only_its_share_off(ctx: Context) -> None:
     client = ctx.client("ec2")
     vpc = default_vpc(client)
-    tables = ec2.network(ctx).route_table_ids
-    existing = client.create_vpc_endpoint(
-        VpcEndpointType="Gateway",
-        VpcId=vpc,
-        ServiceName="com.amazonaws.us-east-1.s3",
-        RouteTableIds=[tables[0]],
-    )["VpcEndpoint"]["VpcEndpointId"]
-    # Another route table the existing endpoint lacks: still never changed.
-    client.create_route_table(VpcId=vpc)
-    fresh = Context(spec=ctx.spec, aws=ctx.aws, timing=ctx.timing)
-    ep = ec2_endpoint.S3Endpoint(fresh)
+    theirs = client.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    existing = _s3_gateway(client, [theirs], [{"Key": "team", "Value": "x"}])
+    ours = ec2.network(ctx).subnet_route_table_id
+    ep = ec2_endpoint.S3Endpoint(ctx)
+    assert _planned(ep) == [
+        f"users.fifa: (none) -> {ours}",
+        f"route_tables: +{ours}",
+    ]
+    assert ep.ensure() == "updated"
     sent = Requests.on(client)
     assert ep.ensure() == "unchanged"
+    assert sent.mutating == []
+    assert ctx.output("ec2.s3-endpoint", "endpoint_id") == existing
+    assert ctx.output("ec2.s3-endpoint", "reused") is True
+    joined = ep.describe()
+    assert joined is not None
+    assert joined.data["route_table_ids"] == sorted([theirs, ours])
+    assert OWNER_TAG not in joined.tags  # its owner is not wcpipe: it never becomes ours
+    assert ep.down_action(joined) == (
+        "delete",
+        f"not created by wcpipe: only fifa's record and route table {ours} go; the endpoint stays",
+    )
+    assert ep.destroy() == "deleted"  # our share of it
+    left = ep.describe()
+    assert left is not None
+    assert left.data["route_table_ids"] == [theirs]
+    assert left.tags == {"team": "x"}
+    sent = Requests.on(client)
     assert ep.destroy() == "kept"
     assert sent.mutating == []
-    assert fresh.output("ec2.s3-endpoint", "endpoint_id") == existing
-    assert fresh.output("ec2.s3-endpoint", "reused") is True
-    live = [e for e in client.describe_vpc_endpoints()["VpcEndpoints"] if e["State"] != "deleted"]
-    assert [e["VpcEndpointId"] for e in live] == [existing]
+
+
+def test_s3_endpoint_tag_limit_blocks_before_anything_changes(ctx: Context) -> None:
+    client = ctx.client("ec2")
+    vpc = default_vpc(client)
+    crowded = [{"Key": f"k{i}", "Value": "v"} for i in range(ec2_endpoint.MAX_TAGS - 1)]
+    _s3_gateway(
+        client, [client.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]], crowded
+    )
+    ep = ec2_endpoint.S3Endpoint(ctx)
+    observed = ep.describe()
+    assert observed is not None
+    found = Differences(ep.differences(observed))
+    assert [d.field for d in found.blocked] == ["users", "route_tables"]
+    assert "it would carry 51 tags and EC2 allows 50 per resource" in (
+        found.blocked[0].reason or ""
+    )
+    sent = Requests.on(client)
+    with pytest.raises(BlockedChange):
+        ep.ensure()
+    assert sent.mutating == []

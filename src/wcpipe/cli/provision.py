@@ -259,7 +259,9 @@ def down(app: App, yes: bool, final_snapshot: bool | None) -> None:
     doomed = [c for c in the_plan.changes if c.action == "delete"]
     kept = [c for c in the_plan.changes if c.action == "keep"]
     for c in kept:
-        ui.warn(f"{c.kind} {c.name} exists but is not owned by this pipeline: leaving it alone")
+        why = f" ({c.reason})" if c.reason else ""
+        alone = "exists but is not owned by this pipeline: leaving it alone"
+        ui.warn(f"{c.kind} {c.name} {alone}{why}")
     if not doomed:
         if app.json:
             ui.emit_shape("down", {"deleted": [], "kept": [c.as_dict() for c in kept]})

@@ -7,7 +7,8 @@
 - `up` acts on exactly the differences `plan` showed (each Change carries them).
 - `up` reuses those observations, then converges the graph in dependency order, running
   independent resources concurrently; ties break by key so output is deterministic.
-- `down` deletes in reverse dependency order, only what carries this pipeline's ownership tag.
+- `down` deletes in reverse dependency order, only what carries this pipeline's ownership tag
+  (each resource's `down_action`: a shared one may take only this pipeline's share off).
 - What the spec no longer declares (`resources.undeclared`: the other warehouse type's cluster or
   workgroup after `warehouse.type` changed) is described too: if it exists and is ours, `plan`
   shows its removal (`delete`, with the reason), `up` deletes it once everything declared has
@@ -438,13 +439,11 @@ def plan_down(ctx: Context, resources: list[Resource], undeclared: Iterable[Reso
     changes = []
     for r in resources:
         obs = observed[r.key]
-        if obs is None:
-            action: Action = "absent"
-        elif not r.owned(obs):
-            action = "keep"
-        else:
-            action = "delete"
-        changes.append(Change(r.key, r.kind, r.name, action, billable=r.billable))
+        action: Action = "absent"
+        why = None
+        if obs is not None:
+            action, why = r.down_action(obs)
+        changes.append(Change(r.key, r.kind, r.name, action, billable=r.billable, reason=why))
     doomed = {c.key for c in gone}
     return Plan(changes + gone, observed, [r for r in extra if r.key in doomed])
 
@@ -460,12 +459,13 @@ def destroy(
     """Delete owned resources in reverse dependency order."""
     reporter = reporter or Reporter()
     reporter.begin(resources, "down")
+    planned = {c.key: c.action for c in the_plan.changes}
 
     def step(r: Resource) -> Outcome:
         obs = the_plan.observed.get(r.key)
         if obs is None:
             return "absent"
-        if not r.owned(obs):
+        if planned.get(r.key, r.down_action(obs)[0]) == "keep":
             return "kept"
         reporter.started(r.key, "deleting")
         r.delete(obs)

@@ -42,6 +42,8 @@ from wcpipe.spec.names import OWNER_TAG
 from wcpipe.spec.session import Session
 
 Outcome = Literal["created", "updated", "unchanged", "deleted", "absent", "kept"]
+DownAction = Literal["delete", "keep"]
+"""What `down` does to a resource that exists (`Resource.down_action`)."""
 Fact = str | int | float | None
 """A value of `Resource.facts`: a count is a number (`status --output json` prints it as one)."""
 
@@ -348,6 +350,12 @@ class Resource(ABC):
             return True
         return observed.tags.get(OWNER_TAG) == self.ctx.spec.name
 
+    def down_action(self, observed: Observed) -> tuple[DownAction, str | None]:
+        """What `down` does to it, with why where it needs saying: delete what is ours, keep
+        the rest. A shared resource says more (the S3 endpoint: only its share goes while
+        others use it)."""
+        return ("delete" if self.owned(observed) else "keep"), None
+
     def check_owned(self, observed: Observed) -> None:
         if not self.owned(observed):
             raise NotOwnedError(self.kind, self.name, self.ctx.spec.name)
@@ -382,7 +390,7 @@ class Resource(ABC):
         observed = self.describe()
         if observed is None:
             return "absent"
-        if not self.owned(observed):
+        if self.down_action(observed)[0] == "keep":
             return "kept"
         self.delete(observed)
         return "deleted"

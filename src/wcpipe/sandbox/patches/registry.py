@@ -26,6 +26,7 @@ from wcpipe.sandbox.patches import (
     conflicts,
     crawler,
     dataapi,
+    endpoint_routes,
     glue_ops,
     jobs,
     lambda_runner,
@@ -41,6 +42,7 @@ MOTO_VERSION = "5.2.5"
 
 MODULES: tuple[ModuleType, ...] = (
     conflicts,  # what AWS refuses (or keeps) that moto lets through
+    endpoint_routes,  # a gateway endpoint's added route tables route, removed ones stop
     dataapi,  # the Redshift Data API on PostgreSQL
     glue_ops,  # the Glue operations moto lacks
     athena_ops,  # the Athena workgroup operations as AWS behaves
