@@ -140,7 +140,7 @@ def start_job(app: App, wait_: bool, follow: bool, timeout: float | None) -> Non
         ui.emit_shape("start-job", run.as_dict())
     else:
         render_run(run)
-    run.raise_if_failed(ctx.names.job)
+    run.raise_if_failed(ctx.names.job, ctx)
 
 
 def render_report(report: Report) -> None:

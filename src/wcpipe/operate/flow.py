@@ -151,7 +151,7 @@ def _follow_new_run(
         )
     on_step(f"job run {run_id} started; waiting for it")
     run = jobrun.wait_for_job_run(ctx, run_id, timeout=job_timeout)
-    run.raise_if_failed(ctx.names.job)
+    run.raise_if_failed(ctx.names.job, ctx)
     on_step("job run succeeded; verifying the warehouse against the source")
     return run, verify(ctx)
 

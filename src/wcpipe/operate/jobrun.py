@@ -68,12 +68,21 @@ class JobRun:
             return max(0.0, (self.completed - self.started).total_seconds())
         return float(self.execution_seconds) if self.execution_seconds is not None else None
 
-    def raise_if_failed(self, job: str) -> None:
+    def raise_if_failed(self, job: str, ctx: Session | None = None) -> None:
+        """ResourceFailed with Glue's ErrorMessage; with `ctx`, a connect timeout also names
+        the service its subnet cannot reach and why (`provision.reachability.explain`)."""
         if self.state != "SUCCEEDED":
+            why = None
+            if ctx is not None:
+                from wcpipe.provision.reachability import explain
+
+                glue, ec2 = ctx.client("glue"), ctx.client("ec2")
+                why = explain(ec2, glue, ctx.names.connection, self.error)
             raise ResourceFailed(
                 f"job run {self.id} of {job} ended {self.state}: "
-                f"{self.error or 'no error message'}",
-                hint=f"read its log: wcpipe logs job --run-id {self.id}",
+                f"{self.error or 'no error message'}" + (f"; {why}" if why else ""),
+                hint=f"read its log: wcpipe logs job --run-id {self.id}"
+                + ("; `wcpipe up` creates the missing endpoint" if why else ""),
             )
 
     def as_dict(self) -> dict[str, Any]:

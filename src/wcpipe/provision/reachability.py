@@ -181,3 +181,27 @@ def read_subnet(ec2: Any, vpc_id: str, subnet_id: str, table_id: str) -> Subnet:
         dns["enableDnsHostnames"],
         endpoints,
     )
+
+
+def explain(ec2: Any, glue: Any, connection: str, error: str | None) -> str | None:
+    """For a run or crawl that failed on a connect timeout: which service, from which subnet,
+    and why it is unreachable, read from the network now (read calls only); else None."""
+    timed_out = timed_out_service(error or "")
+    if timed_out is None:
+        return None
+    service, region = timed_out
+    try:
+        found = glue.get_connection(Name=connection, HidePassword=True)["Connection"]
+    except glue.exceptions.EntityNotFoundException:
+        return None
+    subnet_id = (found.get("PhysicalConnectionRequirements") or {}).get("SubnetId")
+    if not subnet_id:
+        return None
+    vpc_id = ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"][0]["VpcId"]
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+    from wcpipe.provision.resources.ec2 import _table_of
+
+    subnet = read_subnet(ec2, vpc_id, subnet_id, _table_of(tables["RouteTables"], subnet_id))
+    if path(subnet, service) is not None:
+        return None  # reachable again now (say, `up` put the endpoint back)
+    return unreachable(subnet, service, region)

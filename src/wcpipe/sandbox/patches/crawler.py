@@ -37,7 +37,7 @@ from moto.glue.models import FakeCrawl, FakeCrawler, GlueBackend
 
 from wcpipe.sandbox import authz
 from wcpipe.sandbox.context import current, once, or_moto
-from wcpipe.sandbox.patches import glue_access
+from wcpipe.sandbox.patches import glue_access, glue_network
 from wcpipe.sandbox.patches.actors import RoleDenied, may_log, service_actor
 from wcpipe.sandbox.patches.crawl_catalog import CrawlFailed, jdbc_tables, s3_table, write_table
 from wcpipe.sandbox.patches.glue_events import SettledStatus, emit, iso_z, log_link, safe_log
@@ -168,6 +168,8 @@ def _run(sandbox: SandboxView, backend: GlueBackend, crawler: SandboxCrawler, cr
         error = str(exc)
     except RoleDenied as exc:  # the crawl fails with the service's AccessDenied
         error = exc.aws_error
+    except glue_network.Unreachable as exc:  # the connection's subnet cannot reach it
+        error = exc.aws_error
     except Exception as exc:  # AWS reports its own failures this way too
         error = f"Internal Service Exception: {type(exc).__name__}: {exc}"
     _finish(sandbox, crawler, crawl, result, error, time.monotonic() - began)
@@ -196,6 +198,9 @@ def _crawl(
         for s3 in s3_targets:
             tables.append(s3_table(sandbox, backend, crawler, s3, read))
         for jdbc in jdbc_targets:
+            glue_network.require_reachable(
+                sandbox, jdbc["ConnectionName"], glue_network.CRAWLER_NEEDS
+            )
             if actor:
                 interfaces.append(
                     glue_access.use_connection(sandbox, actor, jdbc["ConnectionName"])

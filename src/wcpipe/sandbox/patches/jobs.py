@@ -42,7 +42,7 @@ from moto.glue.models import FakeJob, GlueBackend
 from wcpipe.datamap import metrics
 from wcpipe.sandbox.context import current, once, or_moto
 from wcpipe.sandbox.glue_runtime import engine
-from wcpipe.sandbox.patches import glue_access
+from wcpipe.sandbox.patches import glue_access, glue_network
 from wcpipe.sandbox.patches.actors import RoleDenied, service_actor
 from wcpipe.sandbox.patches.glue_events import emit
 from wcpipe.sandbox.patches.job_load import JobFailed, load
@@ -145,6 +145,8 @@ def _run(sandbox: SandboxView, backend: GlueBackend, job: FakeJob, run: SandboxJ
     out = RunOutput(sandbox, run.job_run_id, actor)
     eni = None
     try:
+        for name in (job.connections or {}).get("Connections") or []:
+            glue_network.require_reachable(sandbox, name, glue_network.JOB_NEEDS)
         eni = _start_as_role(sandbox, actor, job, run)
         if sandbox.glue_engine == "spark":
             try:
@@ -157,6 +159,8 @@ def _run(sandbox: SandboxView, backend: GlueBackend, job: FakeJob, run: SandboxJ
     except JobFailed as exc:
         state, run.error_message = "FAILED", str(exc)
     except RoleDenied as exc:  # the run fails with the service's AccessDenied
+        state, run.error_message = "FAILED", exc.aws_error
+    except glue_network.Unreachable as exc:  # the SDK in the job times out connecting
         state, run.error_message = "FAILED", exc.aws_error
     except Exception as exc:  # a bug or a database error: the run fails, with its text
         state, run.error_message = "FAILED", f"{type(exc).__name__}: {exc}"

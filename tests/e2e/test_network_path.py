@@ -1,0 +1,110 @@
+"""The network path, as the sandbox models it (sandbox/patches/glue_network.py): with what `up`
+made, the job and the warehouse's crawler reach S3 and Secrets Manager from the connection's
+subnet; take the Secrets Manager interface endpoint away, or the S3 gateway endpoint's route,
+and the next run fails as on AWS (a connect timeout to that service's hostname, in the job's
+error log) and `wcpipe run` names the service and why. `up` puts it back."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from support.cli import CliResult
+from support.harness import Pipeline, new_pipeline
+
+pytestmark = pytest.mark.e2e
+
+SECRETS = "com.amazonaws.us-east-1.secretsmanager"
+S3 = "com.amazonaws.us-east-1.s3"
+
+
+@dataclass
+class Network:
+    pl: Pipeline
+
+    def wcpipe(self, *args: str) -> CliResult:
+        return self.pl.cli(*args)
+
+    def run(self) -> CliResult:
+        glue = self.pl.client("glue")
+        with contextlib.suppress(glue.exceptions.EntityNotFoundException):  # no run yet
+            glue.reset_job_bookmark(JobName=self.pl.names().job)
+        return self.wcpipe("run", "--appear-timeout", "5")
+
+    def endpoint(self, service: str) -> dict[str, Any]:
+        found = self.pl.client("ec2").describe_vpc_endpoints(
+            Filters=[
+                {"Name": "service-name", "Values": [service]},
+                {"Name": "vpc-id", "Values": [self.pl.vpc_id]},
+            ]
+        )["VpcEndpoints"]
+        [live] = [e for e in found if e["State"].lower() != "deleted"]
+        return live
+
+
+@pytest.fixture(scope="module")
+def pipeline(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
+    """A pipeline in a VPC of its own (support.harness: DNS attributes on, no NAT)."""
+    pl = new_pipeline(sandbox, tmp_path_factory.mktemp("network-path"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WCPIPE_POLL_INTERVAL", "0.1")
+        up = pl.cli("up", "--yes")
+        assert up.code == 0, up
+        yield Network(pl)
+        assert pl.cli("down", "--yes").code == 0
+
+
+def _error_log(net: Network, run_id: str) -> str:
+    events = net.pl.client("logs").get_log_events(
+        logGroupName="/aws-glue/jobs/error", logStreamName=run_id
+    )["events"]
+    return "\n".join(e["message"] for e in events)
+
+
+def _last_run(net: Network) -> dict[str, Any]:
+    runs = net.pl.client("glue").get_job_runs(JobName=net.pl.names().job)["JobRuns"]
+    return dict(max(runs, key=lambda r: r["StartedOn"]))
+
+
+def test_without_the_secrets_endpoint_the_run_and_the_crawl_fail_naming_it(
+    pipeline: Network,
+) -> None:
+    assert pipeline.run().code == 0  # with what `up` made, the path is complete
+    ec2 = pipeline.pl.client("ec2")
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[pipeline.endpoint(SECRETS)["VpcEndpointId"]])
+
+    result = pipeline.run()
+    assert result.code == 1, result
+    timeout = 'Connect timeout on endpoint URL: "https://secretsmanager.us-east-1.amazonaws.com/"'
+    assert timeout in result.err, result
+    assert "AWS Secrets Manager (secretsmanager.us-east-1.amazonaws.com) is unreachable" in (
+        result.err
+    ), result
+    assert "no secretsmanager interface endpoint with private DNS" in result.err, result
+    run = _last_run(pipeline)
+    assert run["JobRunState"] == "FAILED" and timeout in run["ErrorMessage"]
+    assert timeout in _error_log(pipeline, run["Id"])
+
+    crawl = pipeline.wcpipe("run-crawler", "redshift")
+    assert crawl.code == 1 and timeout in crawl.err, crawl
+
+    assert pipeline.wcpipe("up", "--yes").code == 0  # `up` makes it again
+    assert pipeline.run().code == 0
+
+
+def test_without_the_s3_route_the_run_fails_naming_s3(pipeline: Network) -> None:
+    ec2 = pipeline.pl.client("ec2")
+    gateway = pipeline.endpoint(S3)
+    ec2.modify_vpc_endpoint(
+        VpcEndpointId=gateway["VpcEndpointId"], RemoveRouteTableIds=gateway["RouteTableIds"]
+    )
+    result = pipeline.run()
+    assert result.code == 1, result
+    assert 'Connect timeout on endpoint URL: "https://s3.us-east-1.amazonaws.com/"' in result.err
+    assert "Amazon S3 (s3.us-east-1.amazonaws.com) is unreachable from subnet" in result.err
+    assert "no S3 gateway endpoint routes on it" in result.err, result
+    assert pipeline.wcpipe("up", "--yes").code == 0  # the route goes back on
+    assert pipeline.run().code == 0
