@@ -132,6 +132,9 @@ def copy_rows(
     q = expr.DUCKDB.ident
     columns = ", ".join(q(c) for c in config.column_names)
     checked = _checked(config, relation, index)
+    # The rows' order means nothing to the table they go into; kept, DuckDB buffers what its
+    # threads read ahead of the slowest one (1M rows: 202 MiB added against 137 MiB, loaded).
+    duck.execute("SET preserve_insertion_order = false")
     copy_query(duck, f"SELECT {columns} FROM ({checked}) AS checked WHERE NOT _dropped", copy)
 
 
