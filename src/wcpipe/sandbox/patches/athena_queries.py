@@ -9,10 +9,7 @@ Contract (shapes from botocore's athena service model; behaviour from the Athena
   ResultConfiguration.OutputLocation, else the workgroup's; with none, InvalidRequestException
   ("No output location provided..."). The query is QUEUED, then RUNNING on the sandbox's
   "athena" pool, then SUCCEEDED or FAILED; the execution also goes into moto's backend, so
-  ListQueryExecutions lists it. StartQueryExecution answers once the query has finished or
-  after ANSWER_WITHIN seconds, whichever is first: a client's first GetQueryExecution then
-  finds the sandbox's (seconds-long) queries done, so the polls, and the statement each one
-  echoes, do not grow with the data (AWS answers at once; its polls follow the query's time).
+  ListQueryExecutions lists it.
 - A statement DuckDB refuses (syntax, unknown table or column, a failed cast): FAILED, with
   StateChangeReason and Status.AthenaError {ErrorCategory 2 (USER), ErrorType 1000 (user
   error), Retryable false, ErrorMessage} (Athena user guide, "Athena error catalog").
@@ -68,11 +65,8 @@ class Query:
     reason: str | None = None
     completed: float | None = None
     result: athena_engine.Result | None = None
-    finished: threading.Event = field(default_factory=threading.Event)
 
 
-# Under botocore's default read timeout (60 s), with room for the request itself.
-ANSWER_WITHIN = 20.0
 _lock = threading.Lock()
 
 
@@ -115,7 +109,6 @@ def start_query_execution(self: Any) -> Any:
     query = Query(query_id, sql, database, name, f"{prefix}{query_id}.csv")
     _queries()[query_id] = query
     current().background("athena", _run, query)
-    query.finished.wait(ANSWER_WITHIN)
     return json.dumps({"QueryExecutionId": query_id})
 
 
@@ -134,7 +127,6 @@ def _run(query: Query) -> None:
         query.reason, query.state = f"{type(exc).__name__}: {exc}", "FAILED"
     finally:
         query.completed = time.time()
-        query.finished.set()
 
 
 def _write_results(sandbox: Any, query: Query) -> None:
