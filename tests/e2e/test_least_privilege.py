@@ -40,15 +40,14 @@ QUIET = {
 }
 
 # Statements no modelled step needs, kept on purpose and named here (a new one fails the test).
-# Neither is proven unnecessary on AWS: the sandbox does not model the call, and AWS's pages do
-# not say Glue never makes it. Kept until a run on AWS without them says otherwise.
+# Not proven unnecessary on AWS: the sandbox does not model the call, and AWS's pages do not say
+# Glue never makes it. (glue:GetDatabase on `default` went: AWS reads it only for a job with
+# --enable-glue-datacatalog, which ours does not pass; iam_policies.py.)
 UNPROVEN = {
-    # s3:GetBucketLocation: in AWSGlueServiceRole (moto/iam/aws_managed_policies.py); Glue's S3
-    # client can look the bucket's Region up with it.
+    # s3:GetBucketLocation: in AWSGlueServiceRole (moto/iam/aws_managed_policies.py), which
+    # AWS's "Crawler prerequisites" page asks a crawler's role to hold "or equivalent (or a
+    # scoped down version of this policy)"; Glue's S3 client can look the bucket's Region up.
     "glue:BucketLocation",
-    # glue:GetDatabase on `default`: a job with the Data Catalog as its Spark metastore reads it
-    # at start; this job does not pass --enable-glue-datacatalog, so the sandbox never asks.
-    "glue:DefaultDatabase",
 }
 
 

@@ -115,6 +115,10 @@ def glue_policy(names: Names, partition: str) -> dict[str, Any]:
     source = names.source_bucket is not None
     listed = (temp,) if source else (names.prefix, temp)
     statements = [
+        # Kept without a modelled need: AWSGlueServiceRole grants it (moto/iam/
+        # aws_managed_policies.py, its first statement), and AWS asks a crawler's role for that
+        # policy "or equivalent (or a scoped down version of this policy)" (AWS Glue Developer
+        # Guide, "Crawler prerequisites"); Glue's S3 client may look up the bucket's Region.
         _allow(
             "BucketLocation",
             ["s3:GetBucketLocation"],
@@ -150,12 +154,10 @@ def glue_policy(names: Names, partition: str) -> dict[str, Any]:
             a.objects(f"{temp}*"),
         ),
         _allow("Catalog", CATALOG_ACTIONS, catalog),
-        # A job with the Data Catalog enabled looks up the `default` database when it starts.
-        _allow(
-            "DefaultDatabase",
-            ["glue:GetDatabase"],
-            [a.of("glue", "catalog"), a.of("glue", "database/default")],
-        ),
+        # No glue:GetDatabase on `default`: a job reads it at start only with the Data Catalog as
+        # its Spark SQL (Hive) metastore, which the `--enable-glue-datacatalog` argument turns on
+        # (AWS Glue Developer Guide, "AWS Glue Data Catalog support for Spark SQL jobs"); this
+        # job does not pass it (glue_jobs.py) and reads its table through a dynamic frame.
         _allow(
             "Connection",
             ["glue:GetConnection"],

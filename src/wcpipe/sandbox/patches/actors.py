@@ -20,7 +20,9 @@ Contract:
   (raises `RoleDenied`, whose `aws_error` is the service's error) or `check(...)` (the
   denial or None, for what AWS skips quietly when denied, e.g. log lines). Every denial, of a
   request or of the sandbox's own work, is kept in order in `denials(sandbox)` (tests read
-  which action was refused).
+  which action was refused). With `record_grants(sandbox)`, every allowed decision is kept
+  too, with the Sid of the statement that allowed it (a test replays a statement's removal
+  only against the commands that used it).
 - What a request asks IAM (its action on each resource, and the dependent actions AWS checks
   with it: iam:PassRole, tag-on-create) is `sandbox/arns.py`'s (`checks`, `s3_checks`), read
   off the Service Authorization Reference; an operation it does not know is judged on "*".
@@ -83,6 +85,13 @@ def denials(sandbox: SandboxView) -> list[authz.Decision]:
     return found
 
 
+def record_grants(sandbox: SandboxView) -> list[authz.Decision]:
+    """From now on, every allowed decision in this sandbox, in order (`Decision.statement` is
+    the Sid that allowed it). Off unless asked: a long-running sandbox keeps nothing."""
+    found: list[authz.Decision] = sandbox.state.setdefault("grants", [])
+    return found
+
+
 def service_actor(sandbox: SandboxView, role: str | None, session: str) -> authz.Actor | None:
     """The actor a service is when it acts as `role` (a name or an ARN, as Glue accepts them),
     or None when the sandbox's IAM holds no such role: that work is not authorised. A gap on
@@ -118,6 +127,9 @@ def check(
         if not decision.allowed:
             denials(sandbox).append(decision)
             return decision
+        granted = sandbox.state.get("grants")
+        if granted is not None:
+            granted.append(decision)
     return None
 
 
