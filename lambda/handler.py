@@ -21,6 +21,9 @@ that arrives while a crawl runs is not left behind.
   crawl that another invocation of the same second started meanwhile covers it). So a burst
   uploaded one by one, with gaps shorter than the settle time, costs one crawl that starts after
   its last object: only the newest arrival's invocation gets past the second listing.
+  The crawl that follows a crawl or a job run (below) settles too: it waits once until the
+  settle time has passed since the newest object's second, then starts, so a burst that began
+  during a crawl or a run is crawled once when it is over.
   Weighed against EventBridge -> SQS -> an event source mapping with
   MaximumBatchingWindowInSeconds (0 to 300 s, Lambda API reference, CreateEventSourceMapping):
   that window is a batch collected from its first record, not a quiet period, so a burst that
@@ -223,8 +226,37 @@ def arrived_since(s3: Any, bucket: str, prefix: str, start: Any) -> list[str]:
     return keys
 
 
+def newest_second(s3: Any, bucket: str, prefix: str) -> int | None:
+    """The newest LastModified second under the prefix, or None when it is empty."""
+    newest = None
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            second = int(_seconds(obj["LastModified"]))
+            newest = second if newest is None else max(newest, second)
+    return newest
+
+
+def _let_settle(s3: Any, arrivals: tuple[str, str], settle: float, sleep: Any, clock: Any) -> None:
+    """Before a crawl that follows a crawl or a run: wait until `settle` seconds after the
+    newest object's second ended, once (at most settle + 1 s, within the function's timeout),
+    so a burst still arriving is crawled once when it is over, not once per crawl it overlaps.
+    It waits and then starts: an arrival whose invocation found a crawl running left its
+    object to this start, so this start is never handed over (docstring)."""
+    if settle <= 0:
+        return
+    newest = newest_second(s3, *arrivals)
+    if newest is not None:
+        sleep(max(0.0, min(settle + 1, newest + 1 + settle - clock())))
+
+
 def _reason_to_crawl_again(
-    glue: Any, s3: Any, crawler_name: str, arrivals: tuple[str, str]
+    glue: Any,
+    s3: Any,
+    crawler_name: str,
+    arrivals: tuple[str, str],
+    settle: float = 0.0,
+    sleep: Any = time.sleep,
+    clock: Any = time.time,
 ) -> tuple[str, str] | None:
     """(action, reason) when this crawl's success must not start the job yet (docstring)."""
     crawler = glue.get_crawler(Name=crawler_name)["Crawler"]
@@ -234,13 +266,21 @@ def _reason_to_crawl_again(
     newer = arrived_since(s3, *arrivals, start) if start else []
     if not newer:
         return None
+    _let_settle(s3, arrivals, settle, sleep, clock)
     if not _start_crawler(glue, crawler_name):
         return "deferred", "the crawler runs again: its success starts the job"
     return "recrawling", f"{len(newer)} objects arrived during the crawl, e.g. {newer[0]}"
 
 
 def handle_job_succeeded(
-    event: dict[str, Any], glue: Any, s3: Any, crawler_name: str, arrivals: tuple[str, str]
+    event: dict[str, Any],
+    glue: Any,
+    s3: Any,
+    crawler_name: str,
+    arrivals: tuple[str, str],
+    settle: float = 0.0,
+    sleep: Any = time.sleep,
+    clock: Any = time.time,
 ) -> dict[str, Any]:
     """A run of the job succeeded: crawl what arrived while it went (docstring)."""
     detail = event.get("detail") or {}
@@ -252,6 +292,7 @@ def handle_job_succeeded(
         reason = "nothing arrived while the run went"
         log("INFO", f"ignored: {reason}", **context)
         return {"action": "ignored", "reason": reason, "run_id": run_id}
+    _let_settle(s3, arrivals, settle, sleep, clock)
     started = _start_crawler(glue, crawler_name)
     reason = f"{len(newer)} objects arrived while the run went, e.g. {newer[0]}"
     action = "recrawling" if started else "absorbed"
@@ -266,9 +307,10 @@ def handle(
     crawler_name: str | None,
     s3: Any = None,
     arrivals: tuple[str, str] | None = None,
+    settle: float = 0.0,
 ) -> dict[str, Any]:
     """The decision and the one mutation, with the clients and configuration passed in;
-    `arrivals` (bucket, prefix) with trigger on-arrival."""
+    `arrivals` (bucket, prefix) and the settle window with trigger on-arrival."""
     event_id = event.get("id")
     crawler = (event.get("detail") or {}).get("crawlerName")
     context = {"event_id": event_id, "crawler": crawler, "job": job_name}
@@ -277,7 +319,7 @@ def handle(
         log("INFO", f"ignored: {ignore}", **context)
         return {"action": "ignored", "reason": ignore, "run_id": None}
     if arrivals and crawler_name:
-        again = _reason_to_crawl_again(glue, s3, crawler_name, arrivals)
+        again = _reason_to_crawl_again(glue, s3, crawler_name, arrivals, settle)
         if again:
             action, reason = again
             log("INFO", f"not starting {job_name}: {reason}", **context)
@@ -309,8 +351,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     bucket = os.environ.get("ARRIVAL_BUCKET")
     arrivals = (bucket, os.environ.get("ARRIVAL_PREFIX", "")) if bucket else None
     is_arrival = event.get("source") == "aws.s3" and event.get("detail-type") == OBJECT_CREATED
+    settle = float(os.environ.get("ARRIVAL_SETTLE_SECONDS") or 0)
     if arrivals and crawler_name and is_arrival:
-        settle = float(os.environ.get("ARRIVAL_SETTLE_SECONDS") or 0)
         return handle_arrival(event, _glue(), crawler_name, _client("s3"), arrivals, settle)
     detail = event.get("detail") or {}
     is_run_success = (
@@ -319,6 +361,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         and detail.get("state") == "SUCCEEDED"
     )
     if arrivals and crawler_name and is_run_success and detail.get("jobName") == job_name:
-        return handle_job_succeeded(event, _glue(), _client("s3"), crawler_name, arrivals)
+        return handle_job_succeeded(event, _glue(), _client("s3"), crawler_name, arrivals, settle)
     s3 = _client("s3") if arrivals else None
-    return handle(event, _glue(), job_name, crawler_name, s3, arrivals)
+    return handle(event, _glue(), job_name, crawler_name, s3, arrivals, settle)

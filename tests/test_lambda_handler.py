@@ -446,3 +446,47 @@ def test_the_settle_time_comes_from_the_environment(
     monkeypatch.setenv("ARRIVAL_SETTLE_SECONDS", "30")  # unset: no settling (tests above)
     assert handler_module.handler(older, None)["action"] == "deferred"
     assert glue.get_crawler(Name=CRAWLER)["Crawler"]["State"] == "READY"
+
+
+def test_the_crawl_after_a_run_waits_for_a_burst_still_arriving_to_settle(
+    handler_module: ModuleType, moto: None
+) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}burst-00.csv", Body=b"a\n1\n")
+    newest = int(s3.list_objects_v2(Bucket=BUCKET)["Contents"][0]["LastModified"].timestamp())
+    glue = boto3.client("glue", region_name="us-east-1")
+    event = fixture_event("job-succeeded")
+    run_id = event["detail"]["jobRunId"]
+    slept: list[float] = []
+    with Stubber(glue) as stub:
+        run = {"Id": run_id, "JobName": JOB, "StartedOn": datetime.now(UTC) - timedelta(seconds=30)}
+        stub.add_response("get_job_run", {"JobRun": run}, {"JobName": JOB, "RunId": run_id})
+        stub.add_response("start_crawler", {}, {"Name": CRAWLER})
+        result = handler_module.handle_job_succeeded(
+            event, glue, s3, CRAWLER, (BUCKET, PREFIX), SETTLE, slept.append, lambda: newest + 0.5
+        )
+        stub.assert_no_pending_responses()
+    assert result["action"] == "recrawling", result
+    # The newest object is half a second old: wait until SETTLE seconds after its second ended.
+    assert slept == [SETTLE + 0.5]
+
+
+def test_the_crawl_after_a_crawl_waits_for_the_burst_then_starts(
+    handler_module: ModuleType, glue: Any, arrivals: Any
+) -> None:
+    arrivals.put_object(Bucket=BUCKET, Key=f"{PREFIX}late.csv", Body=b"a\n1\n")
+    newest = int(arrivals.list_objects_v2(Bucket=BUCKET)["Contents"][0]["LastModified"].timestamp())
+    started = datetime.now(UTC) - timedelta(seconds=30)
+    slept: list[float] = []
+    stubbed = boto3.client("glue", region_name="us-east-1")
+    with Stubber(stubbed) as stub:
+        stub.add_response("get_crawler", _crawler("READY", started), {"Name": CRAWLER})
+        stub.add_response("start_crawler", {}, {"Name": CRAWLER})
+        again = handler_module._reason_to_crawl_again(
+            stubbed, arrivals, CRAWLER, (BUCKET, PREFIX), SETTLE, slept.append, lambda: newest + 9
+        )
+        stub.assert_no_pending_responses()
+    assert again is not None and again[0] == "recrawling", again
+    # Settled already (nine seconds after the newest second, SETTLE is five): no wait.
+    assert slept == [0.0]

@@ -113,6 +113,37 @@ def test_one_gateway_endpoint_per_service_and_route_table(client: Any) -> None:
     )
 
 
+def test_one_private_dns_interface_endpoint_per_service_and_vpc(client: Any) -> None:
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.8.1.0/24")["Subnet"]["SubnetId"]
+
+    def interface(service: str, private_dns: bool) -> dict[str, Any]:
+        return dict(
+            ec2.create_vpc_endpoint(
+                VpcEndpointType="Interface",
+                VpcId=vpc,
+                ServiceName=f"com.amazonaws.us-east-1.{service}",
+                SubnetIds=[subnet],
+                PrivateDnsEnabled=private_dns,
+            )["VpcEndpoint"]
+        )
+
+    first = interface("secretsmanager", True)
+    with pytest.raises(ClientError) as exc:
+        interface("secretsmanager", True)
+    assert _code(exc) == "InvalidParameter"
+    assert str(exc.value).endswith(
+        "private-dns-enabled cannot be set because there is already a conflicting DNS domain "
+        f"for secretsmanager.us-east-1.amazonaws.com in the VPC {vpc}"
+    )
+    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc]}])
+    assert [e["VpcEndpointId"] for e in endpoints["VpcEndpoints"]] == [first["VpcEndpointId"]]
+    # Without private DNS, or for another service, AWS makes it.
+    interface("secretsmanager", False)
+    interface("logs", True)
+
+
 def test_create_bucket_keeps_its_tags(client: Any) -> None:
     s3 = client("s3")
     s3.create_bucket(

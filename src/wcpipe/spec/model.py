@@ -529,7 +529,10 @@ class Spec(_Model):
 
     def _arrival_settle_fits(self) -> None:
         """The settle time is waited out inside the Lambda's invocation: it must fit."""
-        if "arrival_settle_seconds" in self.model_fields_set and not self.on_arrival:
+        # A set value other than the default: a spec dumped and read back (every field set)
+        # still validates; a settle time written for a manual trigger is refused.
+        changed = self.arrival_settle_seconds != ARRIVAL_SETTLE_DEFAULT
+        if "arrival_settle_seconds" in self.model_fields_set and changed and not self.on_arrival:
             raise ValueError("arrival_settle_seconds applies only to trigger: on-arrival")
         timeout = self.lambda_.timeout_seconds
         if self.on_arrival and self.arrival_settle_seconds + ARRIVAL_SETTLE_MARGIN > timeout:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wcpipe.core.errors import WcpipeError
+from wcpipe.core.errors import WcpipeError, error_code
 from wcpipe.provision import reachability
 from wcpipe.provision.resources.base import (
     Difference,
@@ -108,15 +108,23 @@ class SecretsEndpoint(Resource):
                 "endpoint's private DNS needs both (EC2 API Reference, CreateVpcEndpoint)",
                 hint=_dns_hint(net.vpc_id, missing),
             )
-        self.ctx.client("ec2").create_vpc_endpoint(
-            VpcEndpointType="Interface",
-            VpcId=net.vpc_id,
-            ServiceName=self.name,
-            SubnetIds=[net.subnet_id],
-            SecurityGroupIds=[self.ctx.output(GROUP, "group_id")],
-            PrivateDnsEnabled=True,
-            TagSpecifications=[{"ResourceType": "vpc-endpoint", "Tags": self.ctx.tag_list()}],
-        )
+        try:
+            self.ctx.client("ec2").create_vpc_endpoint(
+                VpcEndpointType="Interface",
+                VpcId=net.vpc_id,
+                ServiceName=self.name,
+                SubnetIds=[net.subnet_id],
+                SecurityGroupIds=[self.ctx.output(GROUP, "group_id")],
+                PrivateDnsEnabled=True,
+                TagSpecifications=[{"ResourceType": "vpc-endpoint", "Tags": self.ctx.tag_list()}],
+            )
+        except Exception as exc:
+            # A VPC resolves a service's private DNS name through one endpoint only: one
+            # appeared since the describe (a concurrent run made it), and AWS refuses a second
+            # ("private-dns-enabled cannot be set because there is already a conflicting DNS
+            # domain ..."). It serves this subnet now, or the next describe says what is wrong.
+            if error_code(exc) != "InvalidParameter" or "conflicting DNS domain" not in str(exc):
+                raise
         return None  # the engine describes it again (with the VPC's DNS attributes)
 
     def update(self, observed: Observed, fields: Differences) -> None:

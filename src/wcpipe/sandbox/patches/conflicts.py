@@ -7,6 +7,10 @@ runs create the same thing at once, or when a create carries its tags.
 - EC2 CreateVpcEndpoint (Gateway) on a route table that already routes the service's prefix list
   through another endpoint: AWS answers RouteAlreadyExists; moto makes a second endpoint and a
   second route.
+- EC2 CreateVpcEndpoint (Interface) with private DNS for a service that an endpoint of the VPC
+  already serves with private DNS: AWS answers InvalidParameter ("private-dns-enabled cannot be
+  set because there is already a conflicting DNS domain for <service host> in the VPC <vpc>", the
+  text AWS users report, e.g. hashicorp/terraform-provider-aws#17535); moto makes a second one.
 - S3 CreateBucket with `CreateBucketConfiguration.Tags`: AWS creates the bucket with those tags
   in one step; moto drops them.
 
@@ -72,6 +76,18 @@ def _create_vpc_endpoint(original: Any) -> Any:
                                 f"route table {table_id} already has a route with "
                                 f"destination-prefix-list-id {route.destination_prefix_list_id}",
                             )
+            private_dns = kw.get("private_dns_enabled")
+            if (endpoint_type or "").lower() == "interface" and private_dns:
+                for other in self.vpc_end_points.values():
+                    same = other.vpc_id == vpc_id and other.service_name == service_name
+                    if same and other.private_dns_enabled and other.state != "deleted":
+                        parts = service_name.split(".")  # com.amazonaws.<region>.<service>
+                        host = f"{parts[-1]}.{parts[-2]}"
+                        raise EC2ClientError(
+                            "InvalidParameter",
+                            "private-dns-enabled cannot be set because there is already a "
+                            f"conflicting DNS domain for {host}.amazonaws.com in the VPC {vpc_id}",
+                        )
             return original(self, vpc_id, service_name, *args, **kw)
 
     return create_vpc_endpoint
