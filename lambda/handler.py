@@ -160,11 +160,17 @@ def _covered(glue: Any, crawler_name: str, event: dict[str, Any]) -> tuple[str, 
     return None
 
 
-def newest_after(s3: Any, bucket: str, prefix: str, second: int) -> str | None:
-    """A key under the prefix whose LastModified second is after `second`, or None."""
+def newest_after(
+    s3: Any, bucket: str, prefix: str, second: int, key: str | None = None
+) -> str | None:
+    """A key under the prefix newer than (`second`, `key`), or None: its LastModified second is
+    later, or the same second and the key sorts after `key`. Whole seconds cannot order the
+    objects of one second, so the last key of the newest second leads and the others leave
+    the start to it: they wake together otherwise, and each starts a crawl."""
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
-            if int(_seconds(obj["LastModified"])) > second:
+            modified = int(_seconds(obj["LastModified"]))
+            if modified > second or (key is not None and modified == second and obj["Key"] > key):
                 return str(obj["Key"])
     return None
 
@@ -175,11 +181,12 @@ def _settled(
     """Wait until `settle` seconds after the arrival's second ended; the key of a newer arrival
     (its own invocation starts the crawl then) or None when nothing newer came (docstring)."""
     arrived = int(_seconds(event.get("time") or clock()))
-    newer = newest_after(s3, *arrivals, arrived)
+    key = ((event.get("detail") or {}).get("object") or {}).get("key")
+    newer = newest_after(s3, *arrivals, arrived, key)
     if newer is None:
         # LastModified and event times have whole seconds: the arrival was before `arrived + 1`.
         sleep(max(0.0, min(settle + 1, arrived + 1 + settle - clock())))
-        newer = newest_after(s3, *arrivals, arrived)
+        newer = newest_after(s3, *arrivals, arrived, key)
     return newer
 
 

@@ -490,3 +490,37 @@ def test_the_crawl_after_a_crawl_waits_for_the_burst_then_starts(
     assert again is not None and again[0] == "recrawling", again
     # Settled already (nine seconds after the newest second, SETTLE is five): no wait.
     assert slept == [0.0]
+
+
+def test_arrivals_of_one_second_leave_the_start_to_the_last_key(
+    handler_module: ModuleType, glue: Any, arrivals: Any
+) -> None:
+    # Two objects of one burst in the same second: whole seconds cannot order them, so both
+    # would wake together and each start a crawl. The last key leads; the other defers at once.
+    for name in ("burst-01.csv", "burst-02.csv"):
+        arrivals.put_object(Bucket=BUCKET, Key=f"{PREFIX}{name}", Body=b"a\n1\n")
+    listed = arrivals.list_objects_v2(Bucket=BUCKET)["Contents"]
+    seconds = {int(o["LastModified"].timestamp()) for o in listed}
+    if len(seconds) != 1:  # the two puts straddled a second: the later one is newer anyway
+        seconds = {max(seconds)}
+    second = seconds.pop()
+    slept: list[float] = []
+    first = _settle(
+        handler_module,
+        glue,
+        arrivals,
+        object_created(f"{PREFIX}burst-01.csv", _at(second)),
+        slept.append,
+    )
+    assert first["action"] == "deferred", first
+    assert first["reason"].startswith(f"{PREFIX}burst-02.csv arrived after it")
+    assert slept == []
+    last = _settle(
+        handler_module,
+        glue,
+        arrivals,
+        object_created(f"{PREFIX}burst-02.csv", _at(second)),
+        slept.append,
+    )
+    assert last["action"] == "started", last
+    assert slept == [SETTLE + 0.5]
