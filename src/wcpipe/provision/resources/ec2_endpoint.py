@@ -50,8 +50,8 @@ from wcpipe.provision.resources.base import (
 from wcpipe.provision.resources.ec2 import network
 from wcpipe.spec.names import OWNER_TAG
 
-_GONE_STATES = {"deleting", "deleted", "failed", "rejected", "expired"}
-_NOT_FOUND = ("InvalidVpcEndpointId.NotFound", "InvalidVpcEndpoint.NotFound")
+GONE_STATES = {"deleting", "deleted", "failed", "rejected", "expired"}
+NOT_FOUND = ("InvalidVpcEndpointId.NotFound", "InvalidVpcEndpoint.NotFound")
 
 USES_TAG = "wcpipe:uses:"
 """+ a pipeline's name: the route table that pipeline needs the endpoint routed on."""
@@ -93,7 +93,7 @@ class S3Endpoint(Resource):
                 {"Name": "vpc-endpoint-type", "Values": ["Gateway"]},
             ]
         )["VpcEndpoints"]
-        live = [e for e in endpoints if e.get("State", "").lower() not in _GONE_STATES]
+        live = [e for e in endpoints if e.get("State", "").lower() not in GONE_STATES]
         if not live:
             return None
 
@@ -109,11 +109,11 @@ class S3Endpoint(Resource):
         """The endpoint read again by id (before `delete` decides), or None once it is gone."""
         client = self.ctx.client("ec2")
         found = ignoring(
-            lambda: client.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id]), *_NOT_FOUND
+            lambda: client.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id]), *NOT_FOUND
         )
         if found is None:
             return None
-        live = [e for e in found["VpcEndpoints"] if e.get("State", "").lower() not in _GONE_STATES]
+        live = [e for e in found["VpcEndpoints"] if e.get("State", "").lower() not in GONE_STATES]
         return _observed(live[0]) if live else None
 
     # What this pipeline needs, and what it may take off ----------------------------------------
@@ -250,7 +250,7 @@ class S3Endpoint(Resource):
         if self._me in users(observed.tags):
             client, key = self.ctx.client("ec2"), f"{USES_TAG}{self._me}"
             # Gone already (another pipeline's `down` was the last out): nothing to take off.
-            ignoring(lambda: client.delete_tags(Resources=[eid], Tags=[{"Key": key}]), *_NOT_FOUND)
+            ignoring(lambda: client.delete_tags(Resources=[eid], Tags=[{"Key": key}]), *NOT_FOUND)
         # Read it again before deciding: another user may have left meanwhile.
         current = self._describe_id(eid)
         if current is None:
@@ -265,7 +265,7 @@ class S3Endpoint(Resource):
         response = self.ctx.client("ec2").delete_vpc_endpoints(VpcEndpointIds=[eid])
         for item in response.get("Unsuccessful", []):
             code = item.get("Error", {}).get("Code")
-            if code not in _NOT_FOUND:
+            if code not in NOT_FOUND:
                 raise WcpipeError(
                     f"deleting S3 gateway endpoint {eid} failed: {code}: "
                     f"{item.get('Error', {}).get('Message', '')}"

@@ -28,10 +28,9 @@ from wcpipe.provision.resources.base import (
     tags_from_list,
 )
 from wcpipe.provision.resources.ec2 import network, retag
+from wcpipe.provision.resources.ec2_endpoint import GONE_STATES, NOT_FOUND
 from wcpipe.spec.names import OWNER_TAG
 
-_GONE_STATES = {"deleting", "deleted", "failed", "rejected", "expired"}
-_ABSENT = ("InvalidVpcEndpointId.NotFound", "InvalidVpcEndpoint.NotFound")
 GROUP = "ec2.security-group"
 
 
@@ -60,7 +59,7 @@ class SecretsEndpoint(Resource):
                 {"Name": "vpc-endpoint-type", "Values": ["Interface"]},
             ]
         )["VpcEndpoints"]
-        live = [e for e in found if e.get("State", "").lower() not in _GONE_STATES]
+        live = [e for e in found if e.get("State", "").lower() not in GONE_STATES]
         ours = [
             e for e in live if tags_from_list(e.get("Tags")).get(OWNER_TAG) == self.ctx.spec.name
         ]
@@ -145,7 +144,7 @@ class SecretsEndpoint(Resource):
         response = self.ctx.client("ec2").delete_vpc_endpoints(VpcEndpointIds=[eid])
         for item in response.get("Unsuccessful", []):
             error = item.get("Error", {})
-            if error.get("Code") not in _ABSENT:
+            if error.get("Code") not in NOT_FOUND:
                 raise WcpipeError(
                     f"deleting {self.kind} {eid} failed: {error.get('Code')}: "
                     f"{error.get('Message', '')}"
