@@ -7,13 +7,15 @@ error log) and `wcpipe run` names the service and why. `up` puts it back."""
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from support.cli import CliResult
-from support.harness import Pipeline, new_pipeline
+from support.harness import Pipeline, new_pipeline, tagged
+from support.requests import Requests
 
 pytestmark = pytest.mark.e2e
 
@@ -108,3 +110,54 @@ def test_without_the_s3_route_the_run_fails_naming_s3(pipeline: Network) -> None
     assert "no S3 gateway endpoint routes on it" in result.err, result
     assert pipeline.wcpipe("up", "--yes").code == 0  # the route goes back on
     assert pipeline.run().code == 0
+
+
+def _secrets_change(plan: CliResult) -> dict[str, Any]:
+    [change] = [
+        c for c in json.loads(plan.out)["changes"] if c["resource"] == "ec2.secrets-endpoint"
+    ]
+    return dict(change)
+
+
+def test_vpc_dns_off_is_said_by_plan_and_up_creates_nothing(
+    sandbox: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A VPC with enableDnsHostnames off cannot give the endpoint private DNS: `plan` shows its
+    create as blocked with the fix, `up` refuses in one line before any mutating request, and
+    once the attribute is on `up` makes everything."""
+    pl = new_pipeline(sandbox, tmp_path_factory.mktemp("dns-off"))
+    ec2 = pl.client("ec2")
+    ec2.modify_vpc_attribute(VpcId=pl.vpc_id, EnableDnsHostnames={"Value": False})
+    fix = f"aws ec2 modify-vpc-attribute --vpc-id {pl.vpc_id} --enable-dns-hostnames"
+
+    plan = pl.cli("--output", "json", "plan")
+    assert plan.code == 0, plan
+    change = _secrets_change(plan)
+    assert change["action"] == "blocked", change
+    [why] = change["differences"]
+    assert (why["field"], why["action"]) == ("vpc_dns", "blocked")
+    assert f"VPC {pl.vpc_id} has enableDnsHostnames off" in why["reason"] and fix in why["reason"]
+    shown = pl.cli("plan")
+    assert "`up` will refuse this change (blocked)" in shown.err, shown
+
+    requests = Requests.everywhere()
+    try:
+        up = pl.cli("up", "--yes")
+    finally:
+        requests.close()
+    assert up.code == 1, up
+    errors = [line for line in up.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, up.err
+    assert errors[0].startswith("error: cannot create: Secrets Manager interface endpoint"), errors
+    assert "enableDnsHostnames off" in errors[0] and fix in errors[0], errors
+    assert "Traceback" not in up.err
+    assert requests.mutating == []
+    assert tagged(sandbox, pl.name) == []
+
+    ec2.modify_vpc_attribute(VpcId=pl.vpc_id, EnableDnsHostnames={"Value": True})
+    assert _secrets_change(pl.cli("--output", "json", "plan"))["action"] == "create"
+    up = pl.cli("up", "--yes")
+    assert up.code == 0, up
+    assert Network(pl).endpoint(SECRETS)["PrivateDnsEnabled"] is True
+    assert pl.cli("down", "--yes").code == 0
+    assert pl.cli("down", "--yes").code == 0

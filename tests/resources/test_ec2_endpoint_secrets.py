@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from support.requests import Requests
 
-from wcpipe.core.errors import WcpipeError
+from wcpipe.core.errors import BlockedChange
 from wcpipe.provision import reachability
 from wcpipe.provision.resources import ec2, ec2_endpoint_secrets
 from wcpipe.provision.resources.base import Context
@@ -98,9 +98,44 @@ def test_secrets_endpoint_refused_without_the_vpcs_dns_attributes(ctx: Context) 
     client.modify_vpc_attribute(VpcId=net.vpc_id, EnableDnsHostnames={"Value": False})
     ep = _endpoint(ctx)
     sent = Requests.on(client)
-    with pytest.raises(WcpipeError, match="enableDnsHostnames off") as raised:
-        ep.ensure()
-    assert f"modify-vpc-attribute --vpc-id {net.vpc_id} --enable-dns-hostnames" in str(
-        raised.value.hint
+    assert ep.describe() is None
+    [blocked] = ep.blocked_create()
+    assert (blocked.field, blocked.action, blocked.old) == (
+        "vpc_dns",
+        "blocked",
+        ["enableDnsHostnames"],
     )
+    fix = f"aws ec2 modify-vpc-attribute --vpc-id {net.vpc_id} --enable-dns-hostnames"
+    assert blocked.reason is not None and fix in blocked.reason
+    with pytest.raises(BlockedChange, match="enableDnsHostnames off") as raised:
+        ep.ensure()
+    assert str(raised.value).startswith(f"cannot create: {ep.kind} {ep.name}: vpc_dns")
+    assert fix in str(raised.value) and "nothing was created" in str(raised.value.hint)
     assert sent.mutating == []
+    assert _live(client) == []
+
+    client.modify_vpc_attribute(VpcId=net.vpc_id, EnableDnsHostnames={"Value": True})
+    assert ep.ensure() == "created"
+    assert ep.ensure() == "unchanged"
+    assert ep.destroy() == "deleted"
+    assert ep.destroy() == "absent"
+
+
+def test_secrets_endpoint_through_a_nat_needs_no_dns_attributes(ctx: Context) -> None:
+    """A NAT reaches Secrets Manager's public name: the VPC's DNS attributes are not asked."""
+    client = ctx.client("ec2")
+    net = ec2.network(ctx)
+    client.modify_vpc_attribute(VpcId=net.vpc_id, EnableDnsSupport={"Value": False})
+    nat = client.create_nat_gateway(SubnetId=net.subnet_ids[-1])["NatGateway"]["NatGatewayId"]
+    client.create_route(
+        RouteTableId=net.subnet_route_table_id, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat
+    )
+    ep = _endpoint(ctx)
+    sent = Requests.on(client)
+    assert ep.blocked_create() == []
+    assert ep.ensure() == "unchanged"
+    assert ep.ensure() == "unchanged"
+    assert ep.destroy() == "kept"
+    assert ep.destroy() == "kept"
+    assert sent.mutating == []
+    assert _live(client) == []

@@ -56,7 +56,13 @@ class NotOwnedError(WcpipeError):
 class BlockedChange(WcpipeError):
     """The spec asks for a change AWS cannot make in place (`plan` shows it as `blocked`)."""
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, *, creating: bool = False) -> None:
+        if creating:  # a create that cannot be made until something outside the spec changes
+            super().__init__(
+                f"cannot create: {message}",
+                hint=hint or "nothing was created: do what it says, then `wcpipe up` again",
+            )
+            return
         super().__init__(
             f"cannot change in place: {message}",
             hint=hint or "put the spec back, or `wcpipe down` and `up` to start afresh",

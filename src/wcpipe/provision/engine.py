@@ -2,8 +2,9 @@
 
 - `plan` describes every resource once (only read calls; concurrently, each after its
   dependencies, whose outputs it may read) and decides per resource: create, update (with each
-  differing field, old -> new), blocked (a difference AWS cannot make in place, with the
-  reason), no change, or not owned.
+  differing field, old -> new), blocked (a difference AWS cannot make in place, or a create
+  AWS would refuse until something outside the spec changes: `Resource.blocked_create`; with
+  the reason), no change, or not owned.
 - `up` acts on exactly the differences `plan` showed (each Change carries them).
 - `up` reuses those observations, then converges the graph in dependency order, running
   independent resources concurrently; ties break by key so output is deterministic.
@@ -103,7 +104,8 @@ class Plan:
             if c.action == "not-owned":
                 raise NotOwnedError(c.kind, c.name, pipeline)
         for c in self.blocked:
-            raise blocked_error(c.kind, c.name, c.differences)
+            creating = c.key in self.observed and self.observed[c.key] is None
+            raise blocked_error(c.kind, c.name, c.differences, creating=creating)
 
 
 class Reporter:
@@ -317,7 +319,9 @@ def decide(
         for r in batch:
             obs = observed[r.key]
             if obs is None:
-                changes.append(Change(r.key, r.kind, r.name, "create", billable=r.billable))
+                refused = Differences(r.blocked_create())
+                made: Action = "blocked" if refused.blocked else "create"
+                changes.append(Change(r.key, r.kind, r.name, made, refused, r.billable))
                 continue
             ctx.publish(r.key, r.outputs(obs))
             if not r.owned(obs) and r.shared:
@@ -532,5 +536,7 @@ def status(
             "not-owned": "not-owned",
             "delete": "undeclared",
         }[c.action]  # type: ignore[assignment]
+        if obs is None and c.action == "blocked":
+            state = "missing"  # a create `up` refuses (`Resource.blocked_create`)
         out.append(Status(c.key, c.kind, c.name, state, facts, c.differences))
     return out

@@ -7,6 +7,10 @@ Contract of a `Resource`:
   differs from the spec; `plan` shows them and `update` acts on exactly those. A difference AWS
   cannot make in place is `blocked` with the reason, so `plan` says so and `up` refuses before
   it changes anything.
+- `blocked_create()` is read only (it uses what `describe` read): where `describe` found
+  nothing, what keeps AWS from creating it until something outside the spec changes (a VPC
+  attribute, say), as blocked Differences; `plan` shows that create as blocked and `up` refuses
+  before it creates anything. Most resources have none.
 - `create()`, `update(observed, differences)` and `delete(observed)` are the only methods that
   mutate.
   "Already exists" on create and "not found" on delete are outcomes, not failures.
@@ -110,19 +114,23 @@ class Context(Session):
             return key in self._absent
 
 
-def refuse_blocked(resource: Resource, differences: Differences) -> None:
-    """BlockedChange naming every difference of `resource` AWS cannot make in place, if any."""
+def refuse_blocked(resource: Resource, differences: Differences, *, creating: bool = False) -> None:
+    """BlockedChange naming every difference of `resource` AWS cannot make in place (or, when
+    `creating`, that keeps it from being created: `Resource.blocked_create`), if any."""
     if differences.blocked:
-        raise blocked_error(resource.kind, resource.name, differences)
+        raise blocked_error(resource.kind, resource.name, differences, creating=creating)
 
 
-def blocked_error(kind: str, name: str, differences: Differences) -> Exception:
-    """The one line for differences AWS cannot make in place: each, then the (first) reason."""
+def blocked_error(
+    kind: str, name: str, differences: Differences, *, creating: bool = False
+) -> Exception:
+    """The one line for differences AWS cannot make in place (or that keep a create from being
+    made): each, then the (first) reason."""
     from wcpipe.core.errors import BlockedChange
 
     blocked = differences.blocked
     listed = "; ".join(d.text(reason=False) for d in blocked)
-    return BlockedChange(f"{kind} {name}: {listed} ({blocked[0].reason})")
+    return BlockedChange(f"{kind} {name}: {listed} ({blocked[0].reason})", creating=creating)
 
 
 def warehouse_key(ctx: Context) -> str:
@@ -305,6 +313,12 @@ class Resource(ABC):
     def create(self) -> Observed | None:
         """Create it; return what a describe would (or None to have the engine describe again)."""
 
+    def blocked_create(self) -> list[Difference]:
+        """Read only, after `describe` found nothing: what keeps AWS from creating it until
+        something outside the spec changes, each a blocked Difference whose reason says what to
+        do (module docstring), else []."""
+        return []
+
     def update(self, observed: Observed, fields: Differences) -> None:
         raise NotImplementedError(f"{self.kind} cannot be updated in place ({fields.fields})")
 
@@ -374,6 +388,7 @@ class Resource(ABC):
         """Create, or update by `planned` (what `plan` showed for this observation; computed
         here when not given). A blocked difference is refused before anything changes."""
         if observed is None:
+            refuse_blocked(self, Differences(self.blocked_create()), creating=True)
             created = self.create()
             return "created", created if created is not None else self.describe()
         if self.shared and not self.owned(observed):

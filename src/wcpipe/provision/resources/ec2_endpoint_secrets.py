@@ -10,8 +10,11 @@ that subnet (and enableDnsSupport and enableDnsHostnames on). Then that path is 
 Interface, private DNS, the connection's subnet, the pipeline's security group (whose one rule,
 all TCP from itself, admits the ENIs of Glue in the same group on 443: `ec2.SecurityGroup`;
 never 0.0.0.0/0), tagged ours and deleted by `down`. It bills per hour per Availability Zone
-(spec/pricing.py). A VPC without both DNS attributes cannot use private DNS: `up` refuses with
-the command that turns them on, and changes nothing of the VPC itself.
+(spec/pricing.py). A VPC without both DNS attributes cannot use private DNS: where the endpoint
+must be made, `plan` shows its create as blocked (`blocked_create`, from what `describe` read)
+with the command that turns them on, and `up` refuses before it creates anything; it changes
+nothing of the VPC itself. Where the subnet reaches Secrets Manager another way (a NAT: no DNS
+involved), the attributes are not this resource's concern.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ class SecretsEndpoint(Resource):
     depends_on = (GROUP,)
     billable = True
     shared = True
+    _seen: reachability.Subnet | None = None
+    """The subnet as the last `describe` read it (`blocked_create` decides from it)."""
 
     @property
     def name(self) -> str:
@@ -51,7 +56,7 @@ class SecretsEndpoint(Resource):
         return reachability.read_subnet(ec2, net.vpc_id, net.subnet_id, net.subnet_route_table_id)
 
     def describe(self) -> Observed | None:
-        subnet = self._subnet()
+        subnet = self._seen = self._subnet()
         found = self.ctx.client("ec2").describe_vpc_endpoints(
             Filters=[
                 {"Name": "vpc-id", "Values": [subnet.vpc_id]},
@@ -91,22 +96,21 @@ class SecretsEndpoint(Resource):
             out.append(Difference("private_dns", False, True))
         missing = _dns_off(observed.data)
         if missing:
-            reason = _dns_hint(observed.data.get("vpc_id") or network(self.ctx).vpc_id, missing)
-            out.append(Difference("vpc_dns", missing, [], "blocked", reason))
+            vpc = observed.data.get("vpc_id") or network(self.ctx).vpc_id
+            out.append(_dns_blocked(vpc, missing))
         return out + self.tag_differences(observed)
+
+    def blocked_create(self) -> list[Difference]:
+        """A VPC without both DNS attributes: AWS refuses the endpoint's private DNS."""
+        subnet = self._seen or self._subnet()
+        if reachability.path(subnet, "secretsmanager") is not None:
+            return []  # reached another way (a NAT): nothing to create, DNS is not ours to ask
+        found = {"dns_support": subnet.dns_support, "dns_hostnames": subnet.dns_hostnames}
+        missing = _dns_off(found)
+        return [_dns_blocked(subnet.vpc_id, missing)] if missing else []
 
     def create(self) -> Observed | None:
         net = network(self.ctx)
-        subnet = self._subnet()
-        missing = _dns_off(
-            {"dns_support": subnet.dns_support, "dns_hostnames": subnet.dns_hostnames}
-        )
-        if missing:
-            raise WcpipeError(
-                f"VPC {net.vpc_id} has {' and '.join(missing)} off: a Secrets Manager interface "
-                "endpoint's private DNS needs both (EC2 API Reference, CreateVpcEndpoint)",
-                hint=_dns_hint(net.vpc_id, missing),
-            )
         try:
             self.ctx.client("ec2").create_vpc_endpoint(
                 VpcEndpointType="Interface",
@@ -178,11 +182,20 @@ def _dns_off(data: dict[str, Any]) -> list[str]:
     return [attribute for attribute, key in pairs if not data.get(key, True)]
 
 
-def _dns_hint(vpc_id: str, missing: list[str]) -> str:
+def _dns_blocked(vpc_id: str, missing: list[str]) -> Difference:
+    """The one reason, with the fix, for an endpoint whose VPC lacks DNS attributes (made or
+    to be made). AWS: "To use a private hosted zone, you must set the following VPC attributes
+    to true: enableDnsHostnames and enableDnsSupport" (EC2 API Reference, CreateVpcEndpoint,
+    PrivateDnsEnabled)."""
     flags = " && ".join(
         f"aws ec2 modify-vpc-attribute --vpc-id {vpc_id} --{_flag(a)}" for a in missing
     )
-    return f"turn them on (one attribute per call): {flags}"
+    reason = (
+        f"VPC {vpc_id} has {' and '.join(missing)} off: a Secrets Manager interface endpoint's "
+        f"private DNS needs both (EC2 API Reference, CreateVpcEndpoint); turn them on (one "
+        f"attribute per call): {flags}"
+    )
+    return Difference("vpc_dns", missing, [], "blocked", reason)
 
 
 def _flag(attribute: str) -> str:
