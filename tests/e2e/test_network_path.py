@@ -112,6 +112,15 @@ def test_without_the_s3_route_the_run_fails_naming_s3(pipeline: Network) -> None
     assert pipeline.run().code == 0
 
 
+def _mutating(pl: Pipeline, *args: str) -> tuple[CliResult, list[str]]:
+    """`wcpipe <args>`, and the mutating requests it sent."""
+    requests = Requests.everywhere()
+    try:
+        return pl.cli(*args), requests.mutating
+    finally:
+        requests.close()
+
+
 def _secrets_change(plan: CliResult) -> dict[str, Any]:
     [change] = [
         c for c in json.loads(plan.out)["changes"] if c["resource"] == "ec2.secrets-endpoint"
@@ -140,18 +149,14 @@ def test_vpc_dns_off_is_said_by_plan_and_up_creates_nothing(
     shown = pl.cli("plan")
     assert "`up` will refuse this change (blocked)" in shown.err, shown
 
-    requests = Requests.everywhere()
-    try:
-        up = pl.cli("up", "--yes")
-    finally:
-        requests.close()
+    up, mutating = _mutating(pl, "up", "--yes")
     assert up.code == 1, up
     errors = [line for line in up.err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, up.err
     assert errors[0].startswith("error: cannot create: Secrets Manager interface endpoint"), errors
     assert "enableDnsHostnames off" in errors[0] and fix in errors[0], errors
     assert "Traceback" not in up.err
-    assert requests.mutating == []
+    assert mutating == []
     assert tagged(sandbox, pl.name) == []
 
     ec2.modify_vpc_attribute(VpcId=pl.vpc_id, EnableDnsHostnames={"Value": True})
@@ -161,3 +166,97 @@ def test_vpc_dns_off_is_said_by_plan_and_up_creates_nothing(
     assert Network(pl).endpoint(SECRETS)["PrivateDnsEnabled"] is True
     assert pl.cli("down", "--yes").code == 0
     assert pl.cli("down", "--yes").code == 0
+
+
+def _main_table(pl: Pipeline) -> str:
+    """The VPC's main route table: the pipeline's subnet routes by it (no table of its own)."""
+    [main] = pl.client("ec2").describe_route_tables(
+        Filters=[
+            {"Name": "vpc-id", "Values": [pl.vpc_id]},
+            {"Name": "association.main", "Values": ["true"]},
+        ]
+    )["RouteTables"]
+    return str(main["RouteTableId"])
+
+
+def _nat_path(pl: Pipeline, table: str) -> str:
+    """A NAT gateway, and the route 0.0.0.0/0 to it on `table`."""
+    ec2 = pl.client("ec2")
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [pl.vpc_id]}])["Subnets"]
+    other = max(s["SubnetId"] for s in subnets if s["SubnetId"] != pl.spec().network.subnet_id)
+    nat = str(ec2.create_nat_gateway(SubnetId=other)["NatGateway"]["NatGatewayId"])
+    ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat)
+    return nat
+
+
+def _theirs(pl: Pipeline) -> str:
+    """Someone else's Secrets Manager interface endpoint, with private DNS, in the subnet."""
+    return str(
+        pl.client("ec2").create_vpc_endpoint(
+            VpcEndpointType="Interface",
+            VpcId=pl.vpc_id,
+            ServiceName=SECRETS,
+            SubnetIds=[pl.spec().network.subnet_id],
+            PrivateDnsEnabled=True,
+            TagSpecifications=[
+                {"ResourceType": "vpc-endpoint", "Tags": [{"Key": "team", "Value": "bi"}]}
+            ],
+        )["VpcEndpoint"]["VpcEndpointId"]
+    )
+
+
+def _path_state(pl: Pipeline, table: str) -> dict[str, Any]:
+    """The NAT gateways, the table's routes, the Secrets Manager endpoints: what down leaves."""
+    ec2 = pl.client("ec2")
+    vpc = [{"Name": "vpc-id", "Values": [pl.vpc_id]}]
+    nats = ec2.describe_nat_gateways(Filters=vpc)["NatGateways"]
+    [routes] = ec2.describe_route_tables(RouteTableIds=[table])["RouteTables"]
+    found = ec2.describe_vpc_endpoints(
+        Filters=[*vpc, {"Name": "service-name", "Values": [SECRETS]}]
+    )
+    return {
+        "nats": sorted((n["NatGatewayId"], n["State"]) for n in nats),
+        "default": [r for r in routes["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"],
+        "endpoints": sorted(
+            (e["VpcEndpointId"], e["State"], e.get("Tags") == [{"Key": "team", "Value": "bi"}])
+            for e in found["VpcEndpoints"]
+        ),
+    }
+
+
+@pytest.mark.parametrize("reached", ["nat", "their endpoint"])
+def test_down_leaves_a_path_not_ours_alone(
+    sandbox: Any, tmp_path_factory: pytest.TempPathFactory, reached: str
+) -> None:
+    """Where a NAT (or someone's endpoint) reaches Secrets Manager, `up` makes no endpoint and
+    `status` names that path; `down` says it keeps it and touches neither it nor its route,
+    and a second `down` sends no mutating request."""
+    pl = new_pipeline(sandbox, tmp_path_factory.mktemp("nat-path"))
+    table = _main_table(pl)
+    if reached == "nat":
+        path = f"NAT gateway {_nat_path(pl, table)}"
+    else:
+        path = f"interface endpoint {_theirs(pl)}"
+    before = _path_state(pl, table)
+
+    assert pl.cli("up", "--yes").code == 0
+    assert _path_state(pl, table)["endpoints"] == before["endpoints"]  # none of ours
+    status = pl.cli("--output", "json", "status")
+    [row] = [
+        r for r in json.loads(status.out)["resources"] if r["resource"] == "ec2.secrets-endpoint"
+    ]
+    assert (row["state"], row["facts"]) == ("present", {"path": path, "owner": "reused"})
+
+    down = pl.cli("--output", "json", "down", "--yes")
+    assert down.code == 0, down
+    [kept] = [c for c in json.loads(down.out)["kept"] if c["resource"] == "ec2.secrets-endpoint"]
+    assert kept["action"] == "keep"
+    assert kept["reason"] == f"reused, not made by wcpipe: the subnet reaches it through {path}"
+    assert _path_state(pl, table) == before
+    assert tagged(sandbox, pl.name) == []
+
+    again, mutating = _mutating(pl, "down", "--yes")
+    assert again.code == 0, again
+    assert f"Secrets Manager interface endpoint {SECRETS}: leaving it alone (reused" in again.err
+    assert mutating == []
+    assert _path_state(pl, table) == before

@@ -259,9 +259,10 @@ def down(app: App, yes: bool, final_snapshot: bool | None) -> None:
     doomed = [c for c in the_plan.changes if c.action == "delete"]
     kept = [c for c in the_plan.changes if c.action == "keep"]
     for c in kept:
-        why = f" ({c.reason})" if c.reason else ""
-        alone = "exists but is not owned by this pipeline: leaving it alone"
-        ui.warn(f"{c.kind} {c.name} {alone}{why}")
+        if c.reason:  # a shared path (S3 endpoint, a NAT) says why itself
+            ui.warn(f"{c.kind} {c.name}: leaving it alone ({c.reason})")
+            continue
+        ui.warn(f"{c.kind} {c.name} exists but is not owned by this pipeline: leaving it alone")
     if not doomed:
         if app.json:
             ui.emit_shape("down", {"deleted": [], "kept": [c.as_dict() for c in kept]})

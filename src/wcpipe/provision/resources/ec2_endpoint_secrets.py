@@ -26,6 +26,7 @@ from wcpipe.provision import reachability
 from wcpipe.provision.resources.base import (
     Difference,
     Differences,
+    DownAction,
     Observed,
     Resource,
     tags_from_list,
@@ -154,17 +155,28 @@ class SecretsEndpoint(Resource):
                     f"{error.get('Message', '')}"
                 )
 
+    def down_action(self, observed: Observed) -> tuple[DownAction, str | None]:
+        """Ours goes; a path that reaches Secrets Manager another way (a NAT and its route,
+        an endpoint not ours) was reused as it is and `down` leaves it so."""
+        if self.owned(observed):
+            return "delete", None
+        return "keep", f"reused, not made by wcpipe: the subnet reaches it through {_via(observed)}"
+
     def outputs(self, observed: Observed) -> dict[str, Any]:
         return {
             "endpoint_id": observed.data["endpoint_id"],
             "reused": not self.owned(observed),
-            "via": observed.data["via"] or f"interface endpoint {observed.data['endpoint_id']}",
+            "via": _via(observed),
         }
 
     def facts(self, observed: Observed) -> dict[str, str]:
         owner = "ours" if self.owned(observed) else "reused"
-        via = observed.data["via"] or f"interface endpoint {observed.data['endpoint_id']}"
-        return {"path": via, "owner": owner}
+        return {"path": _via(observed), "owner": owner}
+
+
+def _via(observed: Observed) -> str:
+    """How the subnet reaches Secrets Manager: a NAT, someone's endpoint, or ours."""
+    return str(observed.data["via"] or f"interface endpoint {observed.data['endpoint_id']}")
 
 
 def _data(endpoint: dict[str, Any]) -> dict[str, Any]:
