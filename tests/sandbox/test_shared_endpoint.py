@@ -16,7 +16,7 @@ from wcpipe.core.aws import Aws
 from wcpipe.core.wait import Timing
 from wcpipe.provision import engine
 from wcpipe.provision.resources import ec2, ec2_endpoint
-from wcpipe.provision.resources.base import Context
+from wcpipe.provision.resources.base import Context, Differences, tags_from_list
 from wcpipe.spec.model import Spec, load_spec
 from wcpipe.spec.names import OWNER_TAG
 
@@ -143,3 +143,79 @@ def test_s3_endpoint_two_downs_at_once_remove_it(ctx: Context) -> None:
     assert ep_b.describe() is None
     ep_a.delete(seen_a)  # a stale third: the endpoint is gone, nothing fails
     assert ep_a.describe() is None
+
+
+def _live_s3_endpoints(ctx: Context) -> list[dict[str, Any]]:
+    found = ctx.client("ec2").describe_vpc_endpoints(
+        Filters=[
+            {"Name": "vpc-id", "Values": [ec2.network(ctx).vpc_id]},
+            {"Name": "service-name", "Values": [ec2_endpoint.S3Endpoint(ctx).name]},
+        ]
+    )["VpcEndpoints"]
+    return [e for e in found if e["State"].lower() not in ec2_endpoint.GONE_STATES]
+
+
+@pytest.mark.parametrize(
+    "joins",
+    [
+        "after A's delete",  # B's CreateTags/ModifyVpcEndpoint reach a deleted endpoint
+        "before A's delete",  # ... land between A's last read and its DeleteVpcEndpoints
+        "right after A's delete",  # ... land before A reads the deleted endpoint again
+    ],
+)
+def test_s3_endpoint_last_down_and_first_up_at_once_leave_b_served(
+    ctx: Context, joins: str
+) -> None:
+    """A (the creator, its only user) goes down while B, which read the endpoint a moment
+    before, joins it. However the steps interleave, B ends with one endpoint routed on its
+    table and carrying its record: B makes it anew when its read after joining finds it gone,
+    A makes it again for B when its read after the delete finds B's record; where both do,
+    RouteAlreadyExists makes the second join the first."""
+    a = Context(spec=ctx.spec, aws=ctx.aws, timing=ctx.timing)
+    b = _other_pipeline(ctx, "cup", subnet=1)
+    table_a, table_b = ec2.network(a).subnet_route_table_id, ec2.network(b).subnet_route_table_id
+    assert ec2_endpoint.S3Endpoint(a).ensure() == "created"
+    ep_a, ep_b = ec2_endpoint.S3Endpoint(a), ec2_endpoint.S3Endpoint(b)
+    seen_b = ep_b.describe()  # B's plan: join A's endpoint
+    assert seen_b is not None
+    planned = Differences(ep_b.differences(seen_b))
+    assert planned.fields == (ec2_endpoint.USERS, "route_tables")
+    seen_a = ep_a.describe()  # A's plan: the last one out deletes it
+    assert seen_a is not None and ep_a.down_action(seen_a) == ("delete", None)
+    old = seen_a.data["endpoint_id"]
+
+    joined: list[str] = []
+
+    def b_joins(**_: Any) -> None:
+        if not joined:
+            joined.append(ep_b.converge(seen_b, planned)[0])
+
+    if joins == "after A's delete":
+        ep_a.delete(seen_a)
+        b_joins()
+    else:
+        event = "before-call" if joins == "before A's delete" else "after-call"
+        hook = f"{event}.ec2.DeleteVpcEndpoints"
+        a_client = a.client("ec2")
+        a_client.meta.events.register(hook, b_joins)
+        try:
+            ep_a.delete(seen_a)
+        finally:
+            a_client.meta.events.unregister(hook, b_joins)
+    assert joined == ["updated"]
+
+    [served] = _live_s3_endpoints(ctx)  # one endpoint, not the deleted one, not two
+    new = served["VpcEndpointId"]
+    assert new != old
+    assert served["RouteTableIds"] == [table_b]
+    assert _routes_s3(ctx, table_b, new) and not _routes_s3(ctx, table_a, new)
+    assert ec2_endpoint.users(tags_from_list(served["Tags"])) == {"cup": table_b}
+    assert ec2_endpoint.S3Endpoint(b).ensure() == "unchanged"
+    assert ec2_endpoint.S3Endpoint(b).ensure() == "unchanged"
+    assert _status(b).state == "present"
+
+    assert _down(a) == {"ec2.s3-endpoint": "kept"}  # A has no record on it
+    assert _down(b) == {"ec2.s3-endpoint": "deleted"}  # B, the last one out, removes it
+    assert _down(b) == {"ec2.s3-endpoint": "absent"}
+    assert _live_s3_endpoints(ctx) == []
+    assert not _routes_s3(ctx, table_b, new)

@@ -26,6 +26,23 @@ tag stays when its creator goes: it never lets one pipeline's `down` break anoth
 - Two `down`s at once: each removes its own record and then reads the endpoint again before it
   decides, so at least one of them sees no user left and deletes it; a delete that finds it gone
   is "absent", not a failure.
+- A last down and a first up at once (A the last user going, B joining the endpoint A is about
+  to delete). EC2 has no conditional delete, so A cannot delete "only if nobody joined"; each
+  side reads again after it acts instead:
+  - B, after its CreateTags and ModifyVpcEndpoint, reads the endpoint by id; gone or going
+    (deleting, deleted, or a change refused and then found gone), it creates one anew.
+  - A takes its own record off, reads by id, deletes only if no record is left, and then reads
+    the deleted endpoint once more: a record that went on before the delete gets the endpoint
+    made again for that user (its route tables and record, the creator's tags).
+  - Two creates at once (B's anew and A's for B) meet on B's route table: the second gets
+    RouteAlreadyExists and joins the first (`create`), so one endpoint serves B.
+  Guaranteed: B ends with one endpoint routed on its table and carrying its record when B's
+  read after joining comes after A's delete (B sees it gone), and when it comes before, as
+  long as EC2 still shows the deleted endpoint to A's read after the delete (the API's State
+  has `Deleting` and `Deleted`, botocore's ec2 model, VpcEndpoint.State; how long a deleted
+  one stays visible is not documented). Window left: B's read came before A's delete and AWS
+  had stopped showing the deleted endpoint by A's next read. B is then without one: its
+  `status` shows the endpoint missing and its next `up` makes it again.
 
 Tag limits (Amazon EC2 User Guide, "Tag your Amazon EC2 resources", tag restrictions: at most 50
 user tags per resource, keys up to 128 characters, values up to 256; `aws:` tags do not count):
@@ -105,16 +122,20 @@ class S3Endpoint(Resource):
         live.sort(key=lambda e: (not ours(e), e["VpcEndpointId"]))
         return _observed(live[0])
 
-    def _describe_id(self, endpoint_id: str) -> Observed | None:
-        """The endpoint read again by id (before `delete` decides), or None once it is gone."""
+    def _read_id(self, endpoint_id: str) -> dict[str, Any] | None:
+        """The endpoint by id in whatever state, deleted too; None once AWS no longer shows it."""
         client = self.ctx.client("ec2")
         found = ignoring(
             lambda: client.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id]), *NOT_FOUND
         )
-        if found is None:
-            return None
-        live = [e for e in found["VpcEndpoints"] if e.get("State", "").lower() not in GONE_STATES]
-        return _observed(live[0]) if live else None
+        return dict(found["VpcEndpoints"][0]) if found and found["VpcEndpoints"] else None
+
+    def _describe_id(self, endpoint_id: str) -> Observed | None:
+        """The endpoint read again by id (before `delete` decides, after `update` joined it),
+        or None once it is gone or going."""
+        found = self._read_id(endpoint_id)
+        live = found is not None and found.get("State", "").lower() not in GONE_STATES
+        return _observed(found) if found is not None and live else None
 
     # What this pipeline needs, and what it may take off ----------------------------------------
     def _table(self) -> str:
@@ -207,9 +228,20 @@ class S3Endpoint(Resource):
         # The record goes on first: a `down` of the last other user that reads the endpoint
         # after this sees it still has a user.
         put = self._record_tags(observed)
-        if put:
-            client.create_tags(Resources=[eid], Tags=tag_list(put))
-        self._reroute(observed, missing, extra)
+        try:
+            if put:
+                client.create_tags(Resources=[eid], Tags=tag_list(put))
+            self._reroute(observed, missing, extra)
+        except Exception:
+            # What AWS answers a change to an endpoint being deleted is not documented: the
+            # read below decides. One still there refused it for another reason.
+            if self._describe_id(eid) is not None:
+                raise
+        # Read it again: a last-out `down` that read it before the record went on deletes it
+        # anyway (module docstring, "a last down and a first up at once"). Gone: make it anew
+        # (`create` joins one that appeared meanwhile: its RouteAlreadyExists).
+        if self._describe_id(eid) is None:
+            self.create()
 
     def _reroute(self, observed: Observed, add: list[str], remove: list[str]) -> None:
         """Add and remove route tables; a removed table's `wcpipe:route:` tag goes with it."""
@@ -243,23 +275,53 @@ class S3Endpoint(Resource):
 
     def delete(self, observed: Observed) -> None:
         eid = observed.data["endpoint_id"]
-        creator = observed.tags.get(OWNER_TAG)
-        if not self._others(observed) and creator is not None:
-            self._delete_endpoint(eid)
-            return
         if self._me in users(observed.tags):
             client, key = self.ctx.client("ec2"), f"{USES_TAG}{self._me}"
             # Gone already (another pipeline's `down` was the last out): nothing to take off.
             ignoring(lambda: client.delete_tags(Resources=[eid], Tags=[{"Key": key}]), *NOT_FOUND)
-        # Read it again before deciding: another user may have left meanwhile.
+        # Read it again before deciding: another user may have left, or joined, meanwhile.
         current = self._describe_id(eid)
         if current is None:
             return
         others = self._others(current)
-        if not others and current.tags.get(OWNER_TAG) is not None:
-            self._delete_endpoint(eid)
+        if others or current.tags.get(OWNER_TAG) is None:
+            self._reroute(current, [], self._removable(current, set(others.values())))
             return
-        self._reroute(current, [], self._removable(current, set(others.values())))
+        self._delete_endpoint(eid)
+        self._hand_over(eid)
+
+    def _hand_over(self, eid: str) -> None:
+        """After the last-out delete: a pipeline whose record went on between the read that
+        decided it and the delete (a first `up` joining) gets the endpoint back as this `down`
+        would have left it had it seen that record: their records and route tables, the
+        creator's tags. One that made it anew itself already holds the route: RouteAlreadyExists
+        means it is served."""
+        gone = self._read_id(eid)
+        if gone is None:
+            return  # AWS no longer shows it: the window the module docstring names
+        seen = _observed(gone)
+        others = self._others(seen)
+        if not others:
+            return
+        tables = sorted({t for t in others.values() if t})
+        tags = {
+            k: v
+            for k, v in seen.tags.items()
+            if not k.lower().startswith("aws:")
+            and not (k.startswith(ROUTE_TAG) and k[len(ROUTE_TAG) :] not in tables)
+            and k != f"{USES_TAG}{self._me}"
+        }
+        client = self.ctx.client("ec2")
+        ignoring(
+            lambda: client.create_vpc_endpoint(
+                VpcEndpointType="Gateway",
+                VpcId=network(self.ctx).vpc_id,
+                ServiceName=self.name,
+                RouteTableIds=tables,
+                TagSpecifications=[{"ResourceType": "vpc-endpoint", "Tags": tag_list(tags)}],
+            ),
+            "RouteAlreadyExists",
+        )
 
     def _delete_endpoint(self, eid: str) -> None:
         response = self.ctx.client("ec2").delete_vpc_endpoints(VpcEndpointIds=[eid])

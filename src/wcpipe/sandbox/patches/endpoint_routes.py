@@ -29,7 +29,10 @@ def _modify_vpc_endpoint(original: Any) -> Any:
         prefix_list = endpoint.destination_prefix_list_id
         before = set(endpoint.route_table_ids or [])
         result = original(self, vpc_id, *args, **kw)
-        if prefix_list and endpoint.vpc_endpoint_type.lower() == "gateway":
+        # No route through an endpoint already deleted (moto keeps it, state "deleted", and
+        # accepts the modify; AWS never routes through a deleted endpoint).
+        gateway = endpoint.vpc_endpoint_type.lower() == "gateway" and endpoint.state != "deleted"
+        if prefix_list and gateway:
             after = set(endpoint.route_table_ids or [])
             for table in sorted(after - before):
                 self.create_route(
