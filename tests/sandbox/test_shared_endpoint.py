@@ -120,7 +120,9 @@ def test_s3_endpoint_shared_by_two_pipelines_goes_down_in_either_order(
     [again] = engine.plan_down(leaver, [ec2_endpoint.S3Endpoint(leaver)]).changes
     assert again.reason == f"used by {other}; {leaver.spec.name} has no record on it"
 
+    sent = Requests.on(client)
     assert _down(stayer) == {"ec2.s3-endpoint": "deleted"}  # the last one out removes it
+    assert sent.mutating == ["DeleteVpcEndpoints"]  # read again, then deleted: nothing else
     assert ec2_endpoint.S3Endpoint(stayer).describe() is None
     assert _down(stayer) == {"ec2.s3-endpoint": "absent"}
     assert _down(leaver) == {"ec2.s3-endpoint": "absent"}

@@ -31,9 +31,10 @@ tag stays when its creator goes: it never lets one pipeline's `down` break anoth
   side reads again after it acts instead:
   - B, after its CreateTags and ModifyVpcEndpoint, reads the endpoint by id; gone or going
     (deleting, deleted, or a change refused and then found gone), it creates one anew.
-  - A takes its own record off, reads by id, deletes only if no record is left, and then reads
-    the deleted endpoint once more: a record that went on before the delete gets the endpoint
-    made again for that user (its route tables and record, the creator's tags).
+  - A reads by id again and deletes only if no other record is there (one is: A leaves as a
+    shared user does), then reads the deleted endpoint once more: a record that went on
+    before the delete gets the endpoint made again for that user (its route tables and
+    record, the creator's tags).
   - Two creates at once (B's anew and A's for B) meet on B's route table: the second gets
     RouteAlreadyExists and joins the first (`create`), so one endpoint serves B.
   Guaranteed: B ends with one endpoint routed on its table and carrying its record when B's
@@ -275,6 +276,20 @@ class S3Endpoint(Resource):
 
     def delete(self, observed: Observed) -> None:
         eid = observed.data["endpoint_id"]
+        if not self._others(observed) and observed.tags.get(OWNER_TAG) is not None:
+            # The last one out: read again first, someone may have joined since.
+            current = self._describe_id(eid)
+            if current is None:
+                return
+            if not self._others(current):
+                self._delete_and_hand_over(eid)
+                return
+            observed = current
+        self._leave(eid, observed)
+
+    def _leave(self, eid: str, observed: Observed) -> None:
+        """Take this pipeline's record off, read again, then delete (nobody left) or take off
+        the route tables no remaining user needs."""
         if self._me in users(observed.tags):
             client, key = self.ctx.client("ec2"), f"{USES_TAG}{self._me}"
             # Gone already (another pipeline's `down` was the last out): nothing to take off.
@@ -284,9 +299,12 @@ class S3Endpoint(Resource):
         if current is None:
             return
         others = self._others(current)
-        if others or current.tags.get(OWNER_TAG) is None:
-            self._reroute(current, [], self._removable(current, set(others.values())))
+        if not others and current.tags.get(OWNER_TAG) is not None:
+            self._delete_and_hand_over(eid)
             return
+        self._reroute(current, [], self._removable(current, set(others.values())))
+
+    def _delete_and_hand_over(self, eid: str) -> None:
         self._delete_endpoint(eid)
         self._hand_over(eid)
 
