@@ -207,7 +207,8 @@ def _dns_blocked(vpc_id: str, missing: list[str]) -> Difference:
         f"private DNS needs both (EC2 API Reference, CreateVpcEndpoint); turn them on (one "
         f"attribute per call): {flags}"
     )
-    return Difference("vpc_dns", missing, [], "blocked", reason)
+    off, on = {a: False for a in missing}, {a: True for a in missing}
+    return Difference("vpc_dns", off, on, "blocked", reason)
 
 
 def _flag(attribute: str) -> str:
