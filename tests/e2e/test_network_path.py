@@ -148,6 +148,9 @@ def test_vpc_dns_off_is_said_by_plan_and_up_creates_nothing(
     assert f"VPC {pl.vpc_id} has enableDnsHostnames off" in why["reason"] and fix in why["reason"]
     shown = pl.cli("plan")
     assert "`up` will refuse this change (blocked)" in shown.err, shown
+    status = json.loads(pl.cli("--output", "json", "status").out)["resources"]
+    [row] = [r for r in status if r["resource"] == "ec2.secrets-endpoint"]
+    assert (row["state"], [d["field"] for d in row["drift"]]) == ("missing", ["vpc_dns"])
 
     up, mutating = _mutating(pl, "up", "--yes")
     assert up.code == 1, up
