@@ -233,10 +233,10 @@ class S3Endpoint(Resource):
             if put:
                 client.create_tags(Resources=[eid], Tags=tag_list(put))
             self._reroute(observed, missing, extra)
-        except Exception:
+        except Exception as exc:
             # What AWS answers a change to an endpoint being deleted is not documented: the
             # read below decides. One still there refused it for another reason.
-            if self._describe_id(eid) is not None:
+            if error_code(exc) is None or self._describe_id(eid) is not None:
                 raise
         # Read it again: a last-out `down` that read it before the record went on deletes it
         # anyway (module docstring, "a last down and a first up at once"). Gone: make it anew
