@@ -92,14 +92,15 @@ class Variant:
     # this warehouse type and alerts, whose other resources the life's `up` removes (the
     # policy's Undeclared* statements: `resources.undeclared`).
     switched_from: str | None = None
-    # This pipeline is PEER, in a subnet on a route table of its own, and the project's
-    # pipeline made the VPC's S3 gateway endpoint first (by the sandbox's own credentials):
-    # "joins" - it is still there; "last-out" - PEER joined it, then the first one left.
+    # Two pipelines share the VPC's S3 gateway endpoint. The project's pipeline made it, and
+    # PEER's subnet is on a route table of its own (set up by the sandbox's own credentials).
+    # This life is PEER's: "joins" - the first one is still there; "last-out" - PEER had joined
+    # it and the first one left. Or the first one's: "creator-leaves" - PEER had joined it.
     peer: str | None = None
 
     @property
     def name(self) -> str:
-        return PEER if self.peer else FIRST
+        return PEER if self.peer in ("joins", "last-out") else FIRST
 
     @property
     def life(self) -> tuple[tuple[str, ...], ...]:
@@ -117,6 +118,7 @@ VARIANTS = (
     Variant("on-arrival", "provisioned", arrival=True),
     Variant("joins-shared-endpoint", "provisioned", peer="joins"),
     Variant("last-out-of-shared-endpoint", "provisioned", peer="last-out"),
+    Variant("creator-leaves-shared-endpoint", "provisioned", peer="creator-leaves"),
 )
 
 
@@ -213,7 +215,7 @@ def operating(warehouse_dsn: str, root: Path, variant: Variant) -> Iterator[Oper
         earlier = _earlier(root, variant, sandbox.endpoint, unrestricted)
         if variant.peer:
             with _as(unrestricted):
-                earlier = _sharing(spec, sandbox, variant.peer, unrestricted)
+                earlier = _sharing(root, spec, sandbox, variant, unrestricted)
         earlier()
         for key, value in sandbox.operator_credentials.items():
             mp.setenv(key, value)
@@ -250,29 +252,37 @@ def _earlier(
 
 
 def _sharing(
-    spec: Path, sandbox: Any, peer: str, unrestricted: dict[str, str | None]
+    root: Path, spec: Path, sandbox: Any, variant: Variant, unrestricted: dict[str, str | None]
 ) -> Callable[[], None]:
-    """PEER's spec placed in a subnet on a route table of its own, and what its life starts
-    from: the project's pipeline's S3 gateway endpoint (its resource's own `ensure`, by the
-    sandbox's credentials); for "last-out", PEER joined it and then the first pipeline left."""
+    """PEER's spec placed in a subnet on a route table of its own, and what the variant's life
+    starts from (each pipeline's S3Endpoint `ensure`/`down`, by the sandbox's credentials): the
+    first pipeline's endpoint; PEER joined it ("last-out", "creator-leaves"); then the first
+    one left ("last-out")."""
     aws = Aws(region=sandbox.region, endpoint_url=sandbox.endpoint)
     first = Context(spec=load_spec(SPEC_PATH), aws=aws)
+    peer_spec = (
+        spec
+        if variant.name == PEER
+        else _spec(root / "peer", Variant("", "provisioned", peer="joins"))
+    )
     ec2 = first.client("ec2")
     net = network(first)
     subnet = net.subnet_ids[1]
     table = ec2.create_route_table(VpcId=net.vpc_id)["RouteTable"]["RouteTableId"]
     ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
-    raw = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    raw = yaml.safe_load(peer_spec.read_text(encoding="utf-8"))
     raw["network"] = {**(raw.get("network") or {}), "subnet_id": subnet}
-    spec.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    peer_spec.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
 
     def start() -> None:
         with _as(unrestricted):
             a = Context(spec=load_spec(SPEC_PATH), aws=aws)
-            assert S3Endpoint(a).ensure() in ("created", "unchanged")
-            if peer == "last-out":
-                b = Context(spec=load_spec(spec), aws=aws)
-                assert S3Endpoint(b).ensure() in ("updated", "unchanged")
+            assert S3Endpoint(a).ensure() in ("created", "updated", "unchanged")
+            if variant.peer == "joins":
+                return
+            b = Context(spec=load_spec(peer_spec), aws=aws)
+            assert S3Endpoint(b).ensure() in ("updated", "unchanged")
+            if variant.peer == "last-out":
                 resources = [S3Endpoint(a)]
                 engine.destroy(a, resources, engine.plan_down(a, resources))
                 left = S3Endpoint(b).describe()
