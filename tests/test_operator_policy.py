@@ -14,7 +14,11 @@ import yaml
 from support.cli import run_cli
 from support.paths import SPEC_PATH
 
-from wcpipe.provision.operator_policy import MANAGED_POLICY_MAX_CHARS, policy_chars
+from wcpipe.provision.operator_policy import (
+    MANAGED_POLICY_MAX_CHARS,
+    operator_statements,
+    policy_chars,
+)
 
 ACCOUNT = "123456789012"
 # The actions AWS accepts only on "*" (no resource type in the Service Authorization Reference).
@@ -196,3 +200,40 @@ def test_on_arrival_adds_its_resources_and_manual_only_finds_and_removes_them() 
     assert manual["UndeclaredBucketEvents"]["Action"] == arrival["BucketEvents"]["Action"]
     assert "events:PutRule" not in manual["UndeclaredArrivalRules"]["Action"]
     assert "events:DeleteRule" in manual["UndeclaredArrivalRules"]["Action"]
+
+
+def test_a_shared_s3_endpoint_is_tagged_routed_and_deleted_only_as_its_users_need() -> None:
+    """The statements for the VPC's S3 gateway endpoint another pipeline made
+    (resources/ec2_endpoint.py), judged by the sandbox's evaluator: this pipeline's record and
+    route marks only; routing only an endpoint carrying its record; deleting only an S3
+    endpoint a wcpipe pipeline made."""
+    from wcpipe.sandbox.authz import evaluate
+    from wcpipe.spec.model import load_spec
+    from wcpipe.spec.names import OWNER_TAG, Names
+
+    names = Names.of(load_spec(SPEC_PATH), ACCOUNT, "us-east-1")
+    documents = [
+        {"Version": "2012-10-17", "Statement": operator_statements(names, "aws", "provisioned")}
+    ]
+    endpoint = f"arn:aws:ec2:us-east-1:{ACCOUNT}:vpc-endpoint/vpce-1"
+    made = {f"aws:ResourceTag/{OWNER_TAG}": "cup"}  # another wcpipe pipeline made it
+
+    def allowed(action: str, context: dict[str, Any]) -> bool:
+        return evaluate(documents, action, endpoint, context).allowed
+
+    def keys(*tags: str) -> dict[str, Any]:
+        return {**made, "aws:TagKeys": list(tags)}
+
+    assert allowed("ec2:CreateTags", keys("wcpipe:uses:fifa", "wcpipe:route:rtb-1"))
+    assert allowed("ec2:DeleteTags", keys("wcpipe:route:rtb-2"))
+    assert not allowed("ec2:CreateTags", keys("wcpipe:uses:cup"))
+    assert not allowed("ec2:DeleteTags", keys(OWNER_TAG))
+    assert not allowed("ec2:DeleteTags", made)  # no Tags: every tag would go
+    recorded = {**made, "aws:ResourceTag/wcpipe:uses:fifa": "rtb-1"}
+    assert allowed("ec2:ModifyVpcEndpoint", recorded)
+    assert not allowed("ec2:ModifyVpcEndpoint", made)  # not this pipeline's record
+    s3 = {"ec2:VpceServiceName": "com.amazonaws.us-east-1.s3"}
+    assert allowed("ec2:DeleteVpcEndpoints", {**made, **s3})
+    assert not allowed("ec2:DeleteVpcEndpoints", s3)  # made outside wcpipe
+    secrets = {"ec2:VpceServiceName": "com.amazonaws.us-east-1.secretsmanager"}
+    assert not allowed("ec2:DeleteVpcEndpoints", {**made, **secrets})

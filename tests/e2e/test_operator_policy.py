@@ -2,7 +2,9 @@
 authorises the operator's own requests as a role holding exactly those documents
 (`started_sandbox(..., operator_policy=...)`, as `wcpipe sandbox serve --operator-policy`), and
 the pipeline's whole life (up, run, verify on Athena, status, logs, down) runs under it, for
-both warehouse types, with alerts, and with trigger on-arrival.
+both warehouse types, with alerts, and with trigger on-arrival; and for a second pipeline in
+the VPC, which joins the first one's S3 gateway endpoint and, in another life, is the last out of
+it (resources/ec2_endpoint.py: tagging, routing and deleting an endpoint it did not create).
 
 Necessary: EVERY statement of each printed policy, removed in turn, breaks the command that
 needs it with AccessDenied naming an action of that statement. Fast because each removal
@@ -13,7 +15,9 @@ the order of their first use, each replaying its command on the pipeline as the 
 left it (a failed `up` stops where the next statement's first use still lies ahead). Where
 that state does not exercise the statement, the try is repeated once from a clean pipeline
 brought to that command under the whole policy, so a statement is judged unnecessary only
-from a clean start. A statement in several variants' policies is tried once. QUIET lists the
+from a clean start. A statement in several variants' policies is tried once (the second
+pipeline's statements are its names in the same shapes), and one no variant uses is unused,
+a failure. QUIET lists the
 statements whose denial the command reports without naming the action (with why). The
 figure is printed."""
 
@@ -22,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,9 +39,15 @@ from support.cli import CliResult, run_cli
 from support.paths import ROOT, SPEC_PATH
 from support.sandbox import started_sandbox
 
+from wcpipe.core.aws import Aws
+from wcpipe.provision import engine
+from wcpipe.provision.resources.base import Context
+from wcpipe.provision.resources.ec2 import network
+from wcpipe.provision.resources.ec2_endpoint import S3Endpoint, users
 from wcpipe.sandbox.authz import Decision
 from wcpipe.sandbox.core import DEFAULT_ACCOUNT
 from wcpipe.sandbox.patches.actors import OPERATOR_ROLE, denials, record_grants
+from wcpipe.spec.model import load_spec
 
 pytestmark = pytest.mark.e2e
 
@@ -52,6 +63,11 @@ LIFE = (
 # With trigger on-arrival, `up`'s upload starts the crawl and the load by itself (the Lambda's
 # work, as its role): the operator only brings the arrival resources up and down.
 ARRIVAL_LIFE = (("up", "--yes"), ("status",), ("down", "--yes"))
+# The second pipeline: its `up` joins the VPC's S3 gateway endpoint, its `down` leaves it (or,
+# the last out, deletes it); the rest of its life is the first pipeline's in the same shapes.
+PEER_LIFE = (("up", "--yes"), ("status",), ("down", "--yes"))
+FIRST = "fifa"  # the project's pipeline (config/pipeline.yaml)
+PEER = "peer"
 
 # Statements whose removal the command reports without naming the action, and why.
 QUIET = {
@@ -76,16 +92,33 @@ class Variant:
     # this warehouse type and alerts, whose other resources the life's `up` removes (the
     # policy's Undeclared* statements: `resources.undeclared`).
     switched_from: str | None = None
+    # Two pipelines share the VPC's S3 gateway endpoint. The project's pipeline made it, and
+    # PEER's subnet is on a route table of its own (set up by the sandbox's own credentials).
+    # This life is PEER's: "joins" - the first one is still there; "last-out" - PEER had joined
+    # it and the first one left. Or the first one's: "creator-leaves" - PEER had joined it.
+    peer: str | None = None
+
+    @property
+    def name(self) -> str:
+        return PEER if self.peer in ("joins", "last-out") else FIRST
 
     @property
     def life(self) -> tuple[tuple[str, ...], ...]:
-        return ARRIVAL_LIFE if self.arrival else LIFE
+        return ARRIVAL_LIFE if self.arrival else PEER_LIFE if self.peer else LIFE
+
+    def shape(self, statement: dict[str, Any]) -> str:
+        """The statement as JSON, the pipeline's name as the first pipeline's: one shape."""
+        text = json.dumps(statement, sort_keys=True)
+        return re.sub(rf"(?<![a-z0-9]){self.name}(?![a-z0-9])", FIRST, text)
 
 
 VARIANTS = (
     Variant("provisioned+alerts", "provisioned", alerts=True),
     Variant("serverless", "serverless", switched_from="provisioned"),
     Variant("on-arrival", "provisioned", arrival=True),
+    Variant("joins-shared-endpoint", "provisioned", peer="joins"),
+    Variant("last-out-of-shared-endpoint", "provisioned", peer="last-out"),
+    Variant("creator-leaves-shared-endpoint", "provisioned", peer="creator-leaves"),
 )
 
 
@@ -117,10 +150,12 @@ class Operator:
             iam.attach_role_policy(RoleName=OPERATOR_ROLE, PolicyArn=arn["Policy"]["Arn"])
 
     def without(self, sid: str) -> list[dict[str, Any]]:
-        return [
+        """The documents without statement `sid` (a document left empty is not attached)."""
+        kept = [
             dict(d, Statement=[s for s in d["Statement"] if s["Sid"] != sid])
             for d in self.documents
         ]
+        return [d for d in kept if d["Statement"]]
 
     def statements(self) -> list[dict[str, Any]]:
         return [s for d in self.documents for s in d["Statement"]]
@@ -142,6 +177,8 @@ def _spec(root: Path, variant: Variant) -> Path:
     (root / "config").mkdir(parents=True)
     shutil.copytree(ROOT / "data", root / "data")
     raw = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    assert raw["name"] == FIRST
+    raw["name"] = variant.name
     raw["warehouse"]["type"] = variant.warehouse
     if variant.alerts:
         raw["alerts"] = {"email": ["ops@example.com"]}
@@ -176,11 +213,26 @@ def operating(warehouse_dsn: str, root: Path, variant: Variant) -> Iterator[Oper
         mp.setenv("WCPIPE_POLL_INTERVAL", "0.1")
         unrestricted = {k: os.environ.get(k) for k in sandbox.operator_credentials}
         earlier = _earlier(root, variant, sandbox.endpoint, unrestricted)
+        if variant.peer:
+            with _as(unrestricted):
+                earlier = _sharing(root, spec, sandbox, variant, unrestricted)
         earlier()
         for key, value in sandbox.operator_credentials.items():
             mp.setenv(key, value)
         base = ["-c", str(spec), "--endpoint-url", sandbox.endpoint]
         yield Operator(sandbox, base, documents, variant.life, earlier)
+
+
+@contextlib.contextmanager
+def _as(credentials: dict[str, str | None]) -> Iterator[None]:
+    """Requests made meanwhile use `credentials` (the sandbox's own: unrestricted)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in credentials.items():
+            if value is None:
+                mp.delenv(key, raising=False)
+            else:
+                mp.setenv(key, value)
+        yield
 
 
 def _earlier(
@@ -192,16 +244,51 @@ def _earlier(
     spec = _spec(root / "earlier", Variant("", variant.switched_from, alerts=True))
 
     def bring_up() -> None:
-        with pytest.MonkeyPatch.context() as mp:
-            for key, value in unrestricted.items():
-                if value is None:
-                    mp.delenv(key, raising=False)
-                else:
-                    mp.setenv(key, value)
+        with _as(unrestricted):
             up = run_cli("-c", str(spec), "--endpoint-url", endpoint, "up", "--yes")
         assert up.code == 0, up
 
     return bring_up
+
+
+def _sharing(
+    root: Path, spec: Path, sandbox: Any, variant: Variant, unrestricted: dict[str, str | None]
+) -> Callable[[], None]:
+    """PEER's spec placed in a subnet on a route table of its own, and what the variant's life
+    starts from (each pipeline's S3Endpoint `ensure`/`down`, by the sandbox's credentials): the
+    first pipeline's endpoint; PEER joined it ("last-out", "creator-leaves"); then the first
+    one left ("last-out")."""
+    aws = Aws(region=sandbox.region, endpoint_url=sandbox.endpoint)
+    first = Context(spec=load_spec(SPEC_PATH), aws=aws)
+    peer_spec = (
+        spec
+        if variant.name == PEER
+        else _spec(root / "peer", Variant("", "provisioned", peer="joins"))
+    )
+    ec2 = first.client("ec2")
+    net = network(first)
+    subnet = net.subnet_ids[1]
+    table = ec2.create_route_table(VpcId=net.vpc_id)["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+    raw = yaml.safe_load(peer_spec.read_text(encoding="utf-8"))
+    raw["network"] = {**(raw.get("network") or {}), "subnet_id": subnet}
+    peer_spec.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+
+    def start() -> None:
+        with _as(unrestricted):
+            a = Context(spec=load_spec(SPEC_PATH), aws=aws)
+            assert S3Endpoint(a).ensure() in ("created", "updated", "unchanged")
+            if variant.peer == "joins":
+                return
+            b = Context(spec=load_spec(peer_spec), aws=aws)
+            assert S3Endpoint(b).ensure() in ("updated", "unchanged")
+            if variant.peer == "last-out":
+                resources = [S3Endpoint(a)]
+                engine.destroy(a, resources, engine.plan_down(a, resources))
+                left = S3Endpoint(b).describe()
+                assert left is not None and list(users(left.tags)) == [PEER]
+
+    return start
 
 
 def _operator(decisions: list[Decision]) -> list[Decision]:
@@ -238,7 +325,7 @@ class Figure:
     quiet: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)  # no request of the life used them
     unnecessary: list[str] = field(default_factory=list)  # used, yet the command still ran
-    seen: set[str] = field(default_factory=set)  # the statements tried, as JSON
+    seen: set[str] = field(default_factory=set)  # the statements tried: `Variant.shape`
 
     def line(self) -> str:
         necessary = len(self.failing) + len(self.quiet)
@@ -286,17 +373,20 @@ def test_every_statement_of_the_operator_policy_is_necessary(
     warehouse_dsn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     figure = Figure()
+    offered: dict[str, str] = {}  # each statement's shape -> where it was first offered
     for variant in VARIANTS:
         with operating(warehouse_dsn, tmp_path / variant.label, variant) as op:
             first = _first_uses(op)
-            new = [s for s in op.statements() if json.dumps(s, sort_keys=True) not in figure.seen]
-            figure.seen |= {json.dumps(s, sort_keys=True) for s in new}
-            figure.unused += [f"{variant.label}:{s['Sid']}" for s in new if s["Sid"] not in first]
-            tried = sorted((s["Sid"] for s in new if s["Sid"] in first), key=first.__getitem__)
-            for sid in tried:
+            for s in op.statements():
+                offered.setdefault(variant.shape(s), f"{variant.label}:{s['Sid']}")
+            new = [s for s in op.statements() if s["Sid"] in first]
+            new = [s for s in new if variant.shape(s) not in figure.seen]
+            figure.seen |= {variant.shape(s) for s in new}
+            for sid in sorted((s["Sid"] for s in new), key=first.__getitem__):
                 figure.tried += 1
                 _judge(op, figure, sid, first[sid][0])
             op.bring(len(op.life))  # down: the next variant starts clean
+    figure.unused = [where for shape, where in offered.items() if shape not in figure.seen]
     with capsys.disabled():
         print(f"\n{figure.line()}")
     assert figure.unused == [], figure.line()

@@ -107,6 +107,23 @@ def test_evaluate_for_all_values_tag_keys(names: Names) -> None:
     assert not evaluate(policy, "ec2:CreateTags", eni, other).allowed
 
 
+def test_evaluate_null_guards_a_for_all_values_condition(names: Names) -> None:
+    """ForAllValues holds for a request without the key: a DeleteTags without Tags (which
+    deletes every tag) is refused only by the Null guard."""
+    policy = [glue_policy(names, "aws")]
+    eni = _arn("ec2", "network-interface/eni-1")
+    assert not evaluate(policy, "ec2:DeleteTags", eni, {}).allowed
+    assert evaluate(
+        policy, "ec2:DeleteTags", eni, {"aws:TagKeys": ["aws-glue-service-resource"]}
+    ).allowed
+    present = {"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+                             "Condition": {"Null": {"aws:TagKeys": "true"}}}}  # fmt: skip
+    assert evaluate([present], "s3:GetObject", "arn:aws:s3:::b/k", {}).allowed
+    assert not evaluate(
+        [present], "s3:GetObject", "arn:aws:s3:::b/k", {"aws:TagKeys": ["k"]}
+    ).allowed
+
+
 def test_evaluate_unmodelled_operator_is_refused() -> None:
     doc = {
         "Statement": {

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+from wcpipe.provision.resources.ec2_endpoint import ROUTE_TAG, USES_TAG
 from wcpipe.provision.resources.iam_policies import VERSION, _allow, _Arns
 from wcpipe.spec.names import GLUE_CRAWLER_LOG_GROUP, GLUE_JOB_LOG_GROUPS, OWNER_TAG, Names
 
@@ -337,6 +338,51 @@ def _ec2(names: Names, a: _Arns, vpc_id: str | None) -> list[dict[str, Any]]:
             ),
             [group, endpoint],
             Condition=ours,
+        ),
+        *_shared_s3_endpoint(names, endpoint),
+    ]
+
+
+def _shared_s3_endpoint(names: Names, endpoint: str) -> list[dict[str, Any]]:
+    """A VPC's S3 gateway endpoint is shared (resources/ec2_endpoint.py): this pipeline joins
+    one another pipeline (or someone outside wcpipe) made, records itself on it, routes its
+    subnet's table through it, takes its tables and record off when it goes, and, the last
+    wcpipe user out, deletes one a wcpipe pipeline made. Such an endpoint is not tagged ours, so
+    ChangeOwned does not cover it. What each statement may be scoped by is what the Service
+    Authorization Reference (Amazon EC2) lists for the vpc-endpoint resource of that action:
+    CreateTags/DeleteTags take the tags (aws:TagKeys: only this pipeline's record and the route
+    marks, `ec2_endpoint.USES_TAG`/`ROUTE_TAG`); ModifyVpcEndpoint takes only resource tags and
+    attributes, so it is allowed on an endpoint that carries this pipeline's record (`update`
+    tags before it routes, `delete` routes before it untags); DeleteVpcEndpoints takes
+    `ec2:VpceServiceName` (S3's) and the ownership tag (an endpoint a wcpipe pipeline made)."""
+    record = f"{USES_TAG}{names.pipeline}"
+    return [
+        _allow(
+            "RecordOnS3Endpoint",
+            ["ec2:CreateTags", "ec2:DeleteTags"],
+            endpoint,
+            Condition={
+                "ForAllValues:StringLike": {"aws:TagKeys": [record, f"{ROUTE_TAG}rtb-*"]},
+                # ForAllValues holds for a request without tag keys, and a DeleteTags without
+                # Tags deletes every tag (IAM User Guide, "Multivalued context key examples";
+                # Amazon EC2 API Reference, DeleteTags).
+                "Null": {"aws:TagKeys": "false"},
+            },
+        ),
+        _allow(
+            "RouteS3Endpoint",
+            ["ec2:ModifyVpcEndpoint"],
+            endpoint,
+            Condition={"Null": {f"aws:ResourceTag/{record}": "false"}},
+        ),
+        _allow(
+            "LastOutOfS3Endpoint",
+            ["ec2:DeleteVpcEndpoints"],
+            endpoint,
+            Condition={
+                "StringEquals": {"ec2:VpceServiceName": f"com.amazonaws.{names.region}.s3"},
+                "Null": {f"aws:ResourceTag/{OWNER_TAG}": "false"},
+            },
         ),
     ]
 

@@ -194,6 +194,18 @@ _STAR: Resolver = lambda r: ["*"]  # noqa: E731  (no resource type: "*")
 
 # (service, operation) -> the resources its action acts on. Resource types from the Service
 # Authorization Reference for each service.
+VPCE_SERVICE_NAME = {"CreateVpcEndpoint", "DeleteVpcEndpoints"}
+"""The EC2 actions on a vpc-endpoint whose Service Authorization Reference entry lists
+ec2:VpceServiceName (Amazon EC2, Actions table; tests/sandbox/test_arns.py checks it against
+parliament's copy of that table): ModifyVpcEndpoint and CreateTags/DeleteTags do not, so a
+condition on it never holds for them."""
+_TAGGING = {"CreateTags", "DeleteTags"}
+"""EC2's tagging calls name their tags as Tag.N.Key/Value: the keys are the request's
+aws:TagKeys (and, with a value, aws:RequestTag/<key>) as for a TagSpecification (Amazon EC2
+User Guide, "Grant permission to tag resources": aws:TagKeys and aws:RequestTag on CreateTags
+and DeleteTags). A DeleteTags without Tags has no aws:TagKeys at all: it deletes every tag."""
+
+
 _RESOURCES: dict[tuple[str, str], Resolver] = {
     **{("glue", op): _glue_job for op in ("StartJobRun", "GetJobRun", "GetJobRuns", "GetJob")},
     **{("glue", op): _glue_job for op in ("BatchStopJobRun", "UpdateJob", "DeleteJob")},
@@ -311,7 +323,7 @@ _RESOURCES: dict[tuple[str, str], Resolver] = {
         "VpcEndpointId",
         tables="AddRouteTableId RemoveRouteTableId AddSubnetId AddSecurityGroupId",
     ),
-    ("ec2", "CreateTags"): _ec2("ResourceId"),
+    **{("ec2", op): _ec2("ResourceId") for op in sorted(_TAGGING)},
     **{
         key: _STAR
         for key in [
@@ -378,34 +390,49 @@ def _roles(r: _Request, path: tuple[str, ...]) -> list[str]:
     return [v if str(v).startswith("arn:") else f"arn:aws:iam::{account}:role/{v}" for v in values]
 
 
-def _ec2_request_tags(r: _Request) -> tuple[Context, str | None]:
-    """aws:RequestTag/* and aws:TagKeys from TagSpecification.N.Tag.M (and the create action)."""
-    tags: dict[str, str] = {}
+def _ec2_request_tags(r: _Request, operation: str) -> tuple[Context, str | None]:
+    """aws:RequestTag/* and aws:TagKeys from TagSpecification.N.Tag.M (and the create action),
+    or from Tag.N of CreateTags/DeleteTags."""
+    tags: dict[str, str | None] = {}
+    pattern = r"^(Tag)\.(\d+)\.Key$" if operation in _TAGGING else (
+        r"^(TagSpecification\.\d+\.Tag)\.(\d+)\.Key$"
+    )  # fmt: skip
     for key, value in r.params.items():
-        if m := re.match(r"^TagSpecification\.(\d+)\.Tag\.(\d+)\.Key$", key):
-            tags[str(value)] = str(r.params.get(f"TagSpecification.{m[1]}.Tag.{m[2]}.Value", ""))
+        if m := re.match(pattern, key):
+            tags[str(value)] = r.params.get(f"{m[1]}.{m[2]}.Value")
     if not tags:
         return {}, None
-    context: Context = {f"aws:RequestTag/{k}": v for k, v in tags.items()}
+    context: Context = {f"aws:RequestTag/{k}": str(v) for k, v in tags.items() if v is not None}
     context["aws:TagKeys"] = sorted(tags)
     return context, "tagged"
 
 
-def _ec2_resource_tags(r: _Request, arn: str) -> Context:
+def _ec2_resource_tags(r: _Request, operation: str, arn: str) -> Context:
+    """aws:ResourceTag/<key> of an existing resource, and a VPC endpoint's ec2:VpceServiceName
+    for the actions that take it (`VPCE_SERVICE_NAME`)."""
     resource_id = arn.rsplit("/", 1)[-1]
     if resource_id == "*":
         return {}
-    tags = r.sandbox.backend("ec2").tags.get(resource_id, {})
-    return {f"aws:ResourceTag/{k}": v for k, v in tags.items()}
+    backend = r.sandbox.backend("ec2")
+    context: Context = {
+        f"aws:ResourceTag/{k}": v for k, v in backend.tags.get(resource_id, {}).items()
+    }
+    endpoint = backend.vpc_end_points.get(resource_id)
+    if endpoint is not None and operation in VPCE_SERVICE_NAME:
+        context["ec2:VpceServiceName"] = endpoint.service_name
+    return context
 
 
 def _own(r: _Request, operation: str, resources: list[str]) -> list[Check]:
     action = f"{r.service}:{operation}"
     if r.service != "ec2":
         return [Check(action, arn) for arn in resources]
-    request_tags, tagged = _ec2_request_tags(r)
+    request_tags, tagged = _ec2_request_tags(r, operation)
+    if operation == "CreateVpcEndpoint":
+        request_tags["ec2:VpceServiceName"] = r.get("ServiceName")
     checks = [
-        Check(action, arn, {**request_tags, **_ec2_resource_tags(r, arn)}) for arn in resources
+        Check(action, arn, {**request_tags, **_ec2_resource_tags(r, operation, arn)})
+        for arn in resources
     ]
     if tagged and operation.startswith("Create"):
         checks += [

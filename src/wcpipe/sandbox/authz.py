@@ -16,7 +16,7 @@ Contract:
   the operators the project's policies use are judged here (IAM JSON policy elements:
   Condition operators):
   StringEquals/NotEquals, StringLike/NotLike, ArnEquals/ArnLike (and Not), Bool, each with
-  `...IfExists`, and the `ForAllValues:`/`ForAnyValue:` set qualifiers. Condition keys match
+  `...IfExists`, the `ForAllValues:`/`ForAnyValue:` set qualifiers, and Null. Condition keys match
   case-insensitively; a key absent from the request fails its condition, except under
   IfExists and ForAllValues (IAM: "Condition with multiple context keys or values"). An
   operator not modelled raises ValueError: a policy is never judged by half its condition.
@@ -138,7 +138,22 @@ def _glob(pattern: str) -> str:
     return pattern.replace("[", "[[]")
 
 
+def _null(key_values: Mapping[str, Any], lowered: Mapping[str, Any]) -> bool:
+    """`Null`: "true" holds where the key is absent (or empty), "false" where it is present
+    (IAM JSON policy elements: Condition operators, "Condition operator to check existence of
+    condition keys"). The guard a `ForAllValues:` condition needs, since that qualifier holds
+    for a request without the key (IAM User Guide, "Multivalued context key examples")."""
+    for key, expected in key_values.items():
+        value = lowered.get(key.lower())
+        absent = value is None or value == [] or value == ""
+        if str(expected).lower() != str(absent).lower():
+            return False
+    return True
+
+
 def _holds(operator: str, key_values: Mapping[str, Any], context: Mapping[str, Any]) -> bool:
+    if operator == "Null":
+        return _null(key_values, {k.lower(): v for k, v in context.items()})
     qualifier, _, op = operator.rpartition(":")
     if_exists = op.endswith("IfExists")
     op = op.removesuffix("IfExists")

@@ -23,9 +23,14 @@ tag stays when its creator goes: it never lets one pipeline's `down` break anoth
 - `down` removes its record and the route tables wcpipe added that no remaining user needs. The
   last wcpipe user out deletes an endpoint a wcpipe pipeline created, whoever created it; one
   without the ownership tag is never deleted. `plan`/`down` and `status` say "shared with B".
+- `down` takes off the route tables no other user needs while its record is still on the
+  endpoint (the operator's policy lets a pipeline change only an endpoint carrying its record:
+  operator_policy's RouteS3Endpoint), then its record.
 - Two `down`s at once: each removes its own record and then reads the endpoint again before it
   decides, so at least one of them sees no user left and deletes it; a delete that finds it gone
-  is "absent", not a failure.
+  is "absent", not a failure. Two downs at once of pipelines that share one route table each
+  keep it for the other: the route stays until the next `up` of a remaining user, which removes
+  a table wcpipe added that no user needs (`_extra_tables`), or the last one out deletes it.
 - A last down and a first up at once (A the last user going, B joining the endpoint A is about
   to delete). EC2 has no conditional delete, so A cannot delete "only if nobody joined"; each
   side reads again after it acts instead:
@@ -43,7 +48,9 @@ tag stays when its creator goes: it never lets one pipeline's `down` break anoth
   has `Deleting` and `Deleted`, botocore's ec2 model, VpcEndpoint.State; how long a deleted
   one stays visible is not documented). Window left: B's read came before A's delete and AWS
   had stopped showing the deleted endpoint by A's next read. B is then without one: its
-  `status` shows the endpoint missing and its next `up` makes it again.
+  `status` shows the endpoint missing and its next `up` makes it again. Under the operator's
+  policy A's create for B carries the creator's ownership tag, so it is allowed only when A
+  made the endpoint (operator_policy: CreateOwned); otherwise it is B's read that serves B.
 
 Tag limits (Amazon EC2 User Guide, "Tag your Amazon EC2 resources", tag restrictions: at most 50
 user tags per resource, keys up to 128 characters, values up to 256; `aws:` tags do not count):
@@ -288,21 +295,21 @@ class S3Endpoint(Resource):
         self._leave(eid, observed)
 
     def _leave(self, eid: str, observed: Observed) -> None:
-        """Take this pipeline's record off, read again, then delete (nobody left) or take off
-        the route tables no remaining user needs."""
+        """Take off the route tables no other user needs, then this pipeline's record; read
+        again, and delete it when nobody is left."""
         if self._me in users(observed.tags):
+            # The route tables no other user needs go while this pipeline's record is still on
+            # the endpoint: the operator's policy lets a pipeline change only an endpoint that
+            # carries its record (operator_policy: RouteS3Endpoint).
+            others = self._others(observed)
+            self._reroute(observed, [], self._removable(observed, set(others.values())))
             client, key = self.ctx.client("ec2"), f"{USES_TAG}{self._me}"
             # Gone already (another pipeline's `down` was the last out): nothing to take off.
             ignoring(lambda: client.delete_tags(Resources=[eid], Tags=[{"Key": key}]), *NOT_FOUND)
         # Read it again before deciding: another user may have left, or joined, meanwhile.
         current = self._describe_id(eid)
-        if current is None:
-            return
-        others = self._others(current)
-        if not others and current.tags.get(OWNER_TAG) is not None:
+        if current is not None and not self._others(current) and current.tags.get(OWNER_TAG):
             self._delete_and_hand_over(eid)
-            return
-        self._reroute(current, [], self._removable(current, set(others.values())))
 
     def _delete_and_hand_over(self, eid: str) -> None:
         self._delete_endpoint(eid)

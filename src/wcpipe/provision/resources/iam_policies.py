@@ -186,7 +186,15 @@ def glue_policy(names: Names, partition: str) -> dict[str, Any]:
             "TagNetworkInterfaces",
             ["ec2:CreateTags", "ec2:DeleteTags"],
             eni,
-            Condition={"ForAllValues:StringEquals": {"aws:TagKeys": ["aws-glue-service-resource"]}},
+            # AWSGlueServiceRole's own condition, plus the guard it lacks: ForAllValues holds
+            # for a request without tag keys too (IAM User Guide, "Multivalued context key
+            # examples"), and a DeleteTags without Tags deletes every tag of the resource
+            # (Amazon EC2 API Reference, DeleteTags: "If you omit this parameter, we delete
+            # all user-defined tags for the specified resources").
+            Condition={
+                "ForAllValues:StringEquals": {"aws:TagKeys": ["aws-glue-service-resource"]},
+                "Null": {"aws:TagKeys": "false"},
+            },
         ),
         # EC2's Describe* actions do not support resource-level permissions: AWS accepts only
         # "*" for them. They read network metadata and change nothing.
