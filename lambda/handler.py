@@ -68,6 +68,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 CRAWLER_EVENT = "Glue Crawler State Change"
@@ -81,6 +83,28 @@ RECENT_RUNS = 50
 """Duplicates arrive within minutes, so the newest runs are enough to recognise one."""
 
 _clients: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class Settle:
+    """The settle window (ARRIVAL_SETTLE_SECONDS; 0: none) and the time it is waited with:
+    built once from the environment by the entry point, with a fake clock by the tests."""
+
+    seconds: float = 0.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+
+    @classmethod
+    def from_environment(cls) -> Settle:
+        return cls(float(os.environ.get("ARRIVAL_SETTLE_SECONDS") or 0))
+
+    def wait_past(self, second: int) -> None:
+        """Sleep until `seconds` after `second` ended, at most seconds + 1 (whole seconds:
+        what happened in `second` happened before `second + 1`)."""
+        self.sleep(max(0.0, min(self.seconds + 1, second + 1 + self.seconds - self.clock())))
+
+
+NO_SETTLE = Settle()
 
 
 def _client(service: str) -> Any:
@@ -176,16 +200,15 @@ def newest_after(
 
 
 def _settled(
-    event: dict[str, Any], s3: Any, arrivals: tuple[str, str], settle: float, sleep: Any, clock: Any
+    event: dict[str, Any], s3: Any, arrivals: tuple[str, str], settle: Settle
 ) -> str | None:
-    """Wait until `settle` seconds after the arrival's second ended; the key of a newer arrival
+    """Wait until the settle time after the arrival's second ended; the key of a newer arrival
     (its own invocation starts the crawl then) or None when nothing newer came (docstring)."""
-    arrived = int(_seconds(event.get("time") or clock()))
+    arrived = int(_seconds(event.get("time") or settle.clock()))
     key = ((event.get("detail") or {}).get("object") or {}).get("key")
     newer = newest_after(s3, *arrivals, arrived, key)
     if newer is None:
-        # LastModified and event times have whole seconds: the arrival was before `arrived + 1`.
-        sleep(max(0.0, min(settle + 1, arrived + 1 + settle - clock())))
+        settle.wait_past(arrived)
         newer = newest_after(s3, *arrivals, arrived, key)
     return newer
 
@@ -196,17 +219,15 @@ def handle_arrival(
     crawler_name: str,
     s3: Any = None,
     arrivals: tuple[str, str] | None = None,
-    settle: float = 0.0,
-    sleep: Any = time.sleep,
-    clock: Any = time.time,
+    settle: Settle = NO_SETTLE,
 ) -> dict[str, Any]:
     """An object arrived: start the crawler once the burst settled, unless a crawl covers the
     object or a newer arrival's invocation starts it (docstring)."""
     key = ((event.get("detail") or {}).get("object") or {}).get("key")
     context = {"event_id": event.get("id"), "crawler": crawler_name, "key": key}
     covered = _covered(glue, crawler_name, event)
-    if covered is None and settle > 0 and arrivals:
-        newer = _settled(event, s3, arrivals, settle, sleep, clock)
+    if covered is None and settle.seconds > 0 and arrivals:
+        newer = _settled(event, s3, arrivals, settle)
         if newer is not None:
             reason = f"{newer} arrived after it: that arrival starts the crawl once settled"
             covered = ("deferred", reason)
@@ -243,17 +264,17 @@ def newest_second(s3: Any, bucket: str, prefix: str) -> int | None:
     return newest
 
 
-def _let_settle(s3: Any, arrivals: tuple[str, str], settle: float, sleep: Any, clock: Any) -> None:
-    """Before a crawl that follows a crawl or a run: wait until `settle` seconds after the
+def _let_settle(s3: Any, arrivals: tuple[str, str], settle: Settle) -> None:
+    """Before a crawl that follows a crawl or a run: wait until the settle time after the
     newest object's second ended, once (at most settle + 1 s, within the function's timeout),
     so a burst still arriving is crawled once when it is over, not once per crawl it overlaps.
     It waits and then starts: an arrival whose invocation found a crawl running left its
     object to this start, so this start is never handed over (docstring)."""
-    if settle <= 0:
+    if settle.seconds <= 0:
         return
     newest = newest_second(s3, *arrivals)
     if newest is not None:
-        sleep(max(0.0, min(settle + 1, newest + 1 + settle - clock())))
+        settle.wait_past(newest)
 
 
 def _reason_to_crawl_again(
@@ -261,9 +282,7 @@ def _reason_to_crawl_again(
     s3: Any,
     crawler_name: str,
     arrivals: tuple[str, str],
-    settle: float = 0.0,
-    sleep: Any = time.sleep,
-    clock: Any = time.time,
+    settle: Settle = NO_SETTLE,
 ) -> tuple[str, str] | None:
     """(action, reason) when this crawl's success must not start the job yet (docstring)."""
     crawler = glue.get_crawler(Name=crawler_name)["Crawler"]
@@ -273,7 +292,7 @@ def _reason_to_crawl_again(
     newer = arrived_since(s3, *arrivals, start) if start else []
     if not newer:
         return None
-    _let_settle(s3, arrivals, settle, sleep, clock)
+    _let_settle(s3, arrivals, settle)
     if not _start_crawler(glue, crawler_name):
         return "deferred", "the crawler runs again: its success starts the job"
     return "recrawling", f"{len(newer)} objects arrived during the crawl, e.g. {newer[0]}"
@@ -285,9 +304,7 @@ def handle_job_succeeded(
     s3: Any,
     crawler_name: str,
     arrivals: tuple[str, str],
-    settle: float = 0.0,
-    sleep: Any = time.sleep,
-    clock: Any = time.time,
+    settle: Settle = NO_SETTLE,
 ) -> dict[str, Any]:
     """A run of the job succeeded: crawl what arrived while it went (docstring)."""
     detail = event.get("detail") or {}
@@ -299,7 +316,7 @@ def handle_job_succeeded(
         reason = "nothing arrived while the run went"
         log("INFO", f"ignored: {reason}", **context)
         return {"action": "ignored", "reason": reason, "run_id": run_id}
-    _let_settle(s3, arrivals, settle, sleep, clock)
+    _let_settle(s3, arrivals, settle)
     started = _start_crawler(glue, crawler_name)
     reason = f"{len(newer)} objects arrived while the run went, e.g. {newer[0]}"
     action = "recrawling" if started else "absorbed"
@@ -314,7 +331,7 @@ def handle(
     crawler_name: str | None,
     s3: Any = None,
     arrivals: tuple[str, str] | None = None,
-    settle: float = 0.0,
+    settle: Settle = NO_SETTLE,
 ) -> dict[str, Any]:
     """The decision and the one mutation, with the clients and configuration passed in;
     `arrivals` (bucket, prefix) and the settle window with trigger on-arrival."""
@@ -358,7 +375,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     bucket = os.environ.get("ARRIVAL_BUCKET")
     arrivals = (bucket, os.environ.get("ARRIVAL_PREFIX", "")) if bucket else None
     is_arrival = event.get("source") == "aws.s3" and event.get("detail-type") == OBJECT_CREATED
-    settle = float(os.environ.get("ARRIVAL_SETTLE_SECONDS") or 0)
+    settle = Settle.from_environment()
     if arrivals and crawler_name and is_arrival:
         return handle_arrival(event, _glue(), crawler_name, _client("s3"), arrivals, settle)
     detail = event.get("detail") or {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
@@ -24,12 +25,14 @@ def fixture_event(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def handler_module() -> ModuleType:
+def handler_module(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """lambda/handler.py loaded by path as `handler` (as Lambda does), fresh for each test so
-    its cached Glue client never outlives one moto mock."""
+    its cached Glue client never outlives one moto mock. In sys.modules while it loads, as an
+    import puts it (its dataclass looks its own module up there)."""
     spec = importlib.util.spec_from_file_location("handler", ROOT / "lambda" / "handler.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "handler", module)
     spec.loader.exec_module(module)
     return module
 
@@ -390,9 +393,8 @@ def _at(second: int) -> str:
 
 def _settle(handler_module: ModuleType, glue: Any, s3: Any, event: Any, sleep: Any) -> Any:
     arrived = handler_module._seconds(event["time"])
-    return handler_module.handle_arrival(
-        event, glue, CRAWLER, s3, (BUCKET, PREFIX), SETTLE, sleep, lambda: arrived + 0.5
-    )
+    settle = handler_module.Settle(SETTLE, sleep, lambda: arrived + 0.5)
+    return handler_module.handle_arrival(event, glue, CRAWLER, s3, (BUCKET, PREFIX), settle)
 
 
 def test_an_arrival_with_a_newer_one_leaves_the_start_to_it_without_waiting(
@@ -463,8 +465,9 @@ def test_the_crawl_after_a_run_waits_for_a_burst_still_arriving_to_settle(
         run = {"Id": run_id, "JobName": JOB, "StartedOn": datetime.now(UTC) - timedelta(seconds=30)}
         stub.add_response("get_job_run", {"JobRun": run}, {"JobName": JOB, "RunId": run_id})
         stub.add_response("start_crawler", {}, {"Name": CRAWLER})
+        settle = handler_module.Settle(SETTLE, slept.append, lambda: newest + 0.5)
         result = handler_module.handle_job_succeeded(
-            event, glue, s3, CRAWLER, (BUCKET, PREFIX), SETTLE, slept.append, lambda: newest + 0.5
+            event, glue, s3, CRAWLER, (BUCKET, PREFIX), settle
         )
         stub.assert_no_pending_responses()
     assert result["action"] == "recrawling", result
@@ -483,8 +486,9 @@ def test_the_crawl_after_a_crawl_waits_for_the_burst_then_starts(
     with Stubber(stubbed) as stub:
         stub.add_response("get_crawler", _crawler("READY", started), {"Name": CRAWLER})
         stub.add_response("start_crawler", {}, {"Name": CRAWLER})
+        settle = handler_module.Settle(SETTLE, slept.append, lambda: newest + 9)
         again = handler_module._reason_to_crawl_again(
-            stubbed, arrivals, CRAWLER, (BUCKET, PREFIX), SETTLE, slept.append, lambda: newest + 9
+            stubbed, arrivals, CRAWLER, (BUCKET, PREFIX), settle
         )
         stub.assert_no_pending_responses()
     assert again is not None and again[0] == "recrawling", again
