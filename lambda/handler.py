@@ -18,9 +18,11 @@ that arrives while a crawl runs is not left behind.
   the event's second is a newer arrival, whose own invocation starts the crawl, so this one
   leaves it: {"action": "deferred"}. With none newer it sleeps until the settle time has passed
   since the event's second ended and lists again: still none newer, it starts the crawler (or a
-  crawl that another invocation of the same second started meanwhile covers it). So a burst
-  uploaded one by one, with gaps shorter than the settle time, costs one crawl that starts after
-  its last object: only the newest arrival's invocation gets past the second listing.
+  crawl that another invocation of the same second started meanwhile covers it). An invocation
+  that runs after that time has passed (a retry, Lambda's queue behind a burst) lists once. So
+  a burst uploaded one by one, with gaps shorter than the settle time, costs one crawl that
+  starts after its last object: only the newest arrival's invocation gets past the second
+  listing.
   The crawl that follows a crawl or a job run (below) settles too: it waits once until the
   settle time has passed since the newest object's second, then starts, so a burst that began
   during a crawl or a run is crawled once when it is over.
@@ -98,10 +100,13 @@ class Settle:
     def from_environment(cls) -> Settle:
         return cls(float(os.environ.get("ARRIVAL_SETTLE_SECONDS") or 0))
 
-    def wait_past(self, second: int) -> None:
-        """Sleep until `seconds` after `second` ended, at most seconds + 1 (whole seconds:
+    def remaining(self, second: int) -> float:
+        """Seconds until `seconds` after `second` ended, at most seconds + 1 (whole seconds:
         what happened in `second` happened before `second + 1`)."""
-        self.sleep(max(0.0, min(self.seconds + 1, second + 1 + self.seconds - self.clock())))
+        return max(0.0, min(self.seconds + 1, second + 1 + self.seconds - self.clock()))
+
+    def wait_past(self, second: int) -> None:
+        self.sleep(self.remaining(second))
 
 
 NO_SETTLE = Settle()
@@ -206,11 +211,14 @@ def _settled(
     (its own invocation starts the crawl then) or None when nothing newer came (docstring)."""
     arrived = int(_seconds(event.get("time") or settle.clock()))
     key = ((event.get("detail") or {}).get("object") or {}).get("key")
-    newer = newest_after(s3, *arrivals, arrived, key)
-    if newer is None:
-        settle.wait_past(arrived)
+    # The look before the wait only spares the wait: none is left for a late invocation (a
+    # retry, or Lambda's queue behind a burst), and one listing after it decides.
+    if settle.remaining(arrived) > 0:
         newer = newest_after(s3, *arrivals, arrived, key)
-    return newer
+        if newer is not None:
+            return newer
+        settle.wait_past(arrived)
+    return newest_after(s3, *arrivals, arrived, key)
 
 
 def handle_arrival(
@@ -243,38 +251,28 @@ def handle_arrival(
     return {"action": "started", "reason": f"{key} arrived", "run_id": None}
 
 
-def arrived_since(s3: Any, bucket: str, prefix: str, start: Any) -> list[str]:
-    """The keys under the prefix whose LastModified is not before `start`'s second."""
+def arrived_since(s3: Any, bucket: str, prefix: str, start: Any) -> dict[str, int]:
+    """Key -> LastModified second of the objects under the prefix not older than `start`'s
+    second, in key order. The newest of them is the newest under the prefix (the others are
+    older than `start`), so one listing serves both questions."""
     since = int(_seconds(start))
-    keys = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            if int(_seconds(obj["LastModified"])) >= since:
-                keys.append(obj["Key"])
-    return keys
-
-
-def newest_second(s3: Any, bucket: str, prefix: str) -> int | None:
-    """The newest LastModified second under the prefix, or None when it is empty."""
-    newest = None
+    keys = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             second = int(_seconds(obj["LastModified"]))
-            newest = second if newest is None else max(newest, second)
-    return newest
+            if second >= since:
+                keys[str(obj["Key"])] = second
+    return keys
 
 
-def _let_settle(s3: Any, arrivals: tuple[str, str], settle: Settle) -> None:
+def _let_settle(newer: dict[str, int], settle: Settle) -> None:
     """Before a crawl that follows a crawl or a run: wait until the settle time after the
     newest object's second ended, once (at most settle + 1 s, within the function's timeout),
     so a burst still arriving is crawled once when it is over, not once per crawl it overlaps.
     It waits and then starts: an arrival whose invocation found a crawl running left its
     object to this start, so this start is never handed over (docstring)."""
-    if settle.seconds <= 0:
-        return
-    newest = newest_second(s3, *arrivals)
-    if newest is not None:
-        settle.wait_past(newest)
+    if settle.seconds > 0 and newer:
+        settle.wait_past(max(newer.values()))
 
 
 def _reason_to_crawl_again(
@@ -289,13 +287,13 @@ def _reason_to_crawl_again(
     if crawler.get("State") in CRAWLING_STATES:
         return "deferred", "the crawler runs again: its success starts the job"
     start = (crawler.get("LastCrawl") or {}).get("StartTime")
-    newer = arrived_since(s3, *arrivals, start) if start else []
+    newer = arrived_since(s3, *arrivals, start) if start else {}
     if not newer:
         return None
-    _let_settle(s3, arrivals, settle)
+    _let_settle(newer, settle)
     if not _start_crawler(glue, crawler_name):
         return "deferred", "the crawler runs again: its success starts the job"
-    return "recrawling", f"{len(newer)} objects arrived during the crawl, e.g. {newer[0]}"
+    return "recrawling", f"{len(newer)} objects arrived during the crawl, e.g. {min(newer)}"
 
 
 def handle_job_succeeded(
@@ -311,14 +309,14 @@ def handle_job_succeeded(
     run_id = detail.get("jobRunId")
     context = {"event_id": event.get("id"), "crawler": crawler_name, "run_id": run_id}
     run = glue.get_job_run(JobName=detail.get("jobName"), RunId=run_id)["JobRun"]
-    newer = arrived_since(s3, *arrivals, run["StartedOn"]) if run.get("StartedOn") else []
+    newer = arrived_since(s3, *arrivals, run["StartedOn"]) if run.get("StartedOn") else {}
     if not newer:
         reason = "nothing arrived while the run went"
         log("INFO", f"ignored: {reason}", **context)
         return {"action": "ignored", "reason": reason, "run_id": run_id}
-    _let_settle(s3, arrivals, settle)
+    _let_settle(newer, settle)
     started = _start_crawler(glue, crawler_name)
-    reason = f"{len(newer)} objects arrived while the run went, e.g. {newer[0]}"
+    reason = f"{len(newer)} objects arrived while the run went, e.g. {min(newer)}"
     action = "recrawling" if started else "absorbed"
     log("INFO", f"{action} {crawler_name}: {reason}", **context)
     return {"action": action, "reason": reason, "run_id": run_id}

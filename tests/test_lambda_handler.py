@@ -391,19 +391,31 @@ def _at(second: int) -> str:
     return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _settle(handler_module: ModuleType, glue: Any, s3: Any, event: Any, sleep: Any) -> Any:
+def _count_listings(s3: Any) -> list[str]:
+    """The ListObjectsV2 calls (pages) the client sends from now on."""
+    calls: list[str] = []
+    s3.meta.events.register("before-call.s3.ListObjectsV2", lambda **_: calls.append(""))
+    return calls
+
+
+def _settle(
+    handler_module: ModuleType, glue: Any, s3: Any, event: Any, sleep: Any, after: float = 0.5
+) -> Any:
+    """handle_arrival with the settle window, invoked `after` seconds past the event's time."""
     arrived = handler_module._seconds(event["time"])
-    settle = handler_module.Settle(SETTLE, sleep, lambda: arrived + 0.5)
+    settle = handler_module.Settle(SETTLE, sleep, lambda: arrived + after)
     return handler_module.handle_arrival(event, glue, CRAWLER, s3, (BUCKET, PREFIX), settle)
 
 
+# Invoked at once (the look before the wait finds the newer one) or late (the one listing does).
+@pytest.mark.parametrize("after", [0.5, 60.0])
 def test_an_arrival_with_a_newer_one_leaves_the_start_to_it_without_waiting(
-    handler_module: ModuleType, glue: Any, arrivals: Any
+    handler_module: ModuleType, glue: Any, arrivals: Any, after: float
 ) -> None:
     arrivals.put_object(Bucket=BUCKET, Key=f"{PREFIX}newer.csv", Body=b"a\n1\n")
     older = object_created(f"{PREFIX}older.csv", _at(_second(-5)))
     slept: list[float] = []
-    result = _settle(handler_module, glue, arrivals, older, slept.append)
+    result = _settle(handler_module, glue, arrivals, older, slept.append, after)
     assert result["action"] == "deferred", result
     assert result["reason"].startswith(f"{PREFIX}newer.csv arrived after it")
     assert slept == []
@@ -461,6 +473,7 @@ def test_the_crawl_after_a_run_waits_for_a_burst_still_arriving_to_settle(
     event = fixture_event("job-succeeded")
     run_id = event["detail"]["jobRunId"]
     slept: list[float] = []
+    calls = _count_listings(s3)
     with Stubber(glue) as stub:
         run = {"Id": run_id, "JobName": JOB, "StartedOn": datetime.now(UTC) - timedelta(seconds=30)}
         stub.add_response("get_job_run", {"JobRun": run}, {"JobName": JOB, "RunId": run_id})
@@ -473,6 +486,7 @@ def test_the_crawl_after_a_run_waits_for_a_burst_still_arriving_to_settle(
     assert result["action"] == "recrawling", result
     # The newest object is half a second old: wait until SETTLE seconds after its second ended.
     assert slept == [SETTLE + 0.5]
+    assert len(calls) == 1  # what arrived during the run, and the newest of it: one listing
 
 
 def test_the_crawl_after_a_crawl_waits_for_the_burst_then_starts(
@@ -482,6 +496,7 @@ def test_the_crawl_after_a_crawl_waits_for_the_burst_then_starts(
     newest = int(arrivals.list_objects_v2(Bucket=BUCKET)["Contents"][0]["LastModified"].timestamp())
     started = datetime.now(UTC) - timedelta(seconds=30)
     slept: list[float] = []
+    calls = _count_listings(arrivals)
     stubbed = boto3.client("glue", region_name="us-east-1")
     with Stubber(stubbed) as stub:
         stub.add_response("get_crawler", _crawler("READY", started), {"Name": CRAWLER})
@@ -494,6 +509,7 @@ def test_the_crawl_after_a_crawl_waits_for_the_burst_then_starts(
     assert again is not None and again[0] == "recrawling", again
     # Settled already (nine seconds after the newest second, SETTLE is five): no wait.
     assert slept == [0.0]
+    assert len(calls) == 1
 
 
 def test_arrivals_of_one_second_leave_the_start_to_the_last_key(
@@ -528,3 +544,18 @@ def test_arrivals_of_one_second_leave_the_start_to_the_last_key(
     )
     assert last["action"] == "started", last
     assert slept == [SETTLE + 0.5]
+
+
+def test_a_late_arrival_lists_the_prefix_once_and_does_not_wait(
+    handler_module: ModuleType, glue: Any, arrivals: Any
+) -> None:
+    # Its invocation runs after the settle time passed (a retry, or Lambda's queue behind a
+    # burst): the look before the wait would spare nothing, so only the deciding listing runs.
+    arrivals.put_object(Bucket=BUCKET, Key=f"{PREFIX}late.csv", Body=b"a\n1\n")
+    [listed] = arrivals.list_objects_v2(Bucket=BUCKET)["Contents"]
+    second = int(listed["LastModified"].timestamp())
+    calls, slept = _count_listings(arrivals), []
+    event = object_created(f"{PREFIX}late.csv", _at(second))
+    result = _settle(handler_module, glue, arrivals, event, slept.append, after=SETTLE + 30)
+    assert result["action"] == "started", result
+    assert (len(calls), slept) == (1, [])
