@@ -11,6 +11,8 @@ returns at once. Cases:
   one that starts the crawl);
 - arrival, late: the same, its invocation running after the settle time has passed (a retry,
   or Lambda's asynchronous queue behind a burst);
+- arrival, deferred: the object before the newest in key order (a burst named in order), its
+  invocation running at once: it leaves the start to the newest;
 - crawl succeeded / run succeeded: every object arrived after the crawl's (run's) start, so
   the crawler starts again.
 """
@@ -44,7 +46,7 @@ def _crawler(state: str, start: datetime) -> dict[str, Any]:
     return {"Crawler": {"Name": CRAWLER, "State": state, "LastCrawl": last}}
 
 
-def _cases(handler: Any, s3: Any, newest: int) -> dict[str, Any]:
+def _cases(handler: Any, s3: Any, before: int, newest: int) -> dict[str, Any]:
     """name -> a call of the handler's decision for that case (each stubs its own Glue)."""
     import boto3
     from botocore.stub import Stubber
@@ -64,6 +66,15 @@ def _cases(handler: Any, s3: Any, newest: int) -> dict[str, Any]:
                 _event(key, newest), glue, CRAWLER, s3, arrivals, settle
             )
         assert result["action"] == "started", result
+
+    def deferred() -> None:
+        glue = boto3.client("glue", region_name="us-east-1")
+        settle = handler.Settle(SETTLE, lambda seconds: None, lambda: before + 0.5)
+        event = _event(f"{PREFIX}zz-before.csv", before)
+        with Stubber(glue) as stub:
+            stub.add_response("get_crawler", _crawler("READY", long_ago), {"Name": CRAWLER})
+            result = handler.handle_arrival(event, glue, CRAWLER, s3, arrivals, settle)
+        assert result["action"] == "deferred", result
 
     def crawl_succeeded() -> None:
         glue = boto3.client("glue", region_name="us-east-1")
@@ -88,6 +99,7 @@ def _cases(handler: Any, s3: Any, newest: int) -> dict[str, Any]:
     return {
         "arrival, newest": lambda: arrival(0.5),
         "arrival, late": lambda: arrival(SETTLE + 30),
+        "arrival, deferred": deferred,
         "crawl succeeded": crawl_succeeded,
         "run succeeded": run_succeeded,
     }
@@ -105,13 +117,14 @@ def measure() -> dict[str, dict[int, int]]:
         with mock_aws():
             s3 = boto3.client("s3", region_name="us-east-1")
             s3.create_bucket(Bucket=BUCKET)
-            for n in range(size - 1):
+            for n in range(size - 2):
                 s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}part-{n:05d}.csv", Body=b"a\n1\n")
-            s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}zz-newest.csv", Body=b"a\n1\n")
+            for name in ("zz-before.csv", "zz-newest.csv"):
+                s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}{name}", Body=b"a\n1\n")
             listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX, StartAfter=f"{PREFIX}zz")
-            newest = int(listed["Contents"][0]["LastModified"].timestamp())
+            before, newest = (int(o["LastModified"].timestamp()) for o in listed["Contents"])
             s3.meta.events.register("before-call.s3.ListObjectsV2", lambda **_: calls.append(""))
-            for name, case in _cases(handler, s3, newest).items():
+            for name, case in _cases(handler, s3, before, newest).items():
                 calls.clear()
                 with contextlib.redirect_stdout(io.StringIO()):  # the handler's log lines
                     case()

@@ -14,15 +14,22 @@ that arrives while a crawl runs is not left behind.
   object's event time (it read the object): {"action": "skipped"}. Event times and S3's
   LastModified have whole seconds, so "the same second" always counts as "maybe after".
 - Settle window (ARRIVAL_SETTLE_SECONDS, the spec's arrival_settle_seconds; 0 or unset: none).
-  Before starting, the invocation lists the prefix: an object whose LastModified second is after
-  the event's second is a newer arrival, whose own invocation starts the crawl, so this one
-  leaves it: {"action": "deferred"}. With none newer it sleeps until the settle time has passed
-  since the event's second ended and lists again: still none newer, it starts the crawler (or a
-  crawl that another invocation of the same second started meanwhile covers it). An invocation
-  that runs after that time has passed (a retry, Lambda's queue behind a burst) lists once. So
-  a burst uploaded one by one, with gaps shorter than the settle time, costs one crawl that
-  starts after its last object: only the newest arrival's invocation gets past the second
-  listing.
+  Before starting, the invocation looks under the prefix: an object whose LastModified second
+  is after the event's second is a newer arrival, whose own invocation starts the crawl, so this
+  one leaves it: {"action": "deferred"}. With none newer it sleeps until the settle time has
+  passed since the event's second ended and lists the whole prefix: still none newer, it starts
+  the crawler (or a crawl that another invocation of the same second started meanwhile covers
+  it). So a burst uploaded one by one, with gaps shorter than the settle time, costs one crawl
+  that starts after its last object: only the newest arrival's invocation gets past the
+  listing after the wait, and that listing alone decides. The look before the wait only spares
+  the wait: it reads two pages at most (the prefix's first and the one after the object's own
+  key: `newer_nearby`), and an invocation that runs after the settle time has passed (a retry,
+  Lambda's queue behind a burst) skips it. ListObjectsV2 pages per event, measured on moto
+  (benchmarks/arrival_listings.py), 10 / 5,000 objects under the prefix, before -> now:
+  newest arrival 2 -> 2 / 10 -> 7; late 2 -> 1 / 10 -> 5; deferred to the next key 1 -> 1 /
+  5 -> 2; the crawl after a crawl or a run 2 -> 1 / 10 -> 5. What is left grows with the
+  prefix (one whole listing): S3 cannot list by time, so only a whole listing proves that
+  nothing newer arrived.
   The crawl that follows a crawl or a job run (below) settles too: it waits once until the
   settle time has passed since the newest object's second, then starts, so a burst that began
   during a crawl or a run is crawled once when it is over.
@@ -189,19 +196,42 @@ def _covered(glue: Any, crawler_name: str, event: dict[str, Any]) -> tuple[str, 
     return None
 
 
+def _newer_in(page: dict[str, Any], second: int, key: str | None) -> str | None:
+    """The first key of a ListObjectsV2 page newer than (`second`, `key`): its LastModified
+    second is later, or the same second and the key sorts after `key`. Whole seconds cannot
+    order the objects of one second, so the last key of the newest second leads and the
+    others leave the start to it: they wake together otherwise, and each starts a crawl."""
+    for obj in page.get("Contents", []):
+        modified = int(_seconds(obj["LastModified"]))
+        if modified > second or (key is not None and modified == second and obj["Key"] > key):
+            return str(obj["Key"])
+    return None
+
+
 def newest_after(
     s3: Any, bucket: str, prefix: str, second: int, key: str | None = None
 ) -> str | None:
-    """A key under the prefix newer than (`second`, `key`), or None: its LastModified second is
-    later, or the same second and the key sorts after `key`. Whole seconds cannot order the
-    objects of one second, so the last key of the newest second leads and the others leave
-    the start to it: they wake together otherwise, and each starts a crawl."""
+    """A key under the prefix newer than (`second`, `key`), or None (`_newer_in`)."""
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            modified = int(_seconds(obj["LastModified"]))
-            if modified > second or (key is not None and modified == second and obj["Key"] > key):
-                return str(obj["Key"])
+        newer = _newer_in(page, second, key)
+        if newer is not None:
+            return newer
     return None
+
+
+def newer_nearby(s3: Any, bucket: str, prefix: str, second: int, key: str | None) -> str | None:
+    """The look before the wait, two requests at most however many objects the prefix holds:
+    its first page (all of it up to 1,000 keys) and, when there are more, the page after the
+    arrival's own key, where the next object of a burst named in order sorts. ListObjectsV2
+    returns keys in ascending order and starts after any key given as StartAfter; it cannot
+    filter by time (Amazon S3 API Reference, ListObjectsV2), so a newer object elsewhere is
+    found only by a whole listing: the one after the wait, which decides (docstring)."""
+    first = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
+    newer = _newer_in(first, second, key)
+    if newer is None and key and first.get("IsTruncated"):
+        after = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, StartAfter=key)
+        newer = _newer_in(after, second, key)
+    return newer
 
 
 def _settled(
@@ -214,7 +244,7 @@ def _settled(
     # The look before the wait only spares the wait: none is left for a late invocation (a
     # retry, or Lambda's queue behind a burst), and one listing after it decides.
     if settle.remaining(arrived) > 0:
-        newer = newest_after(s3, *arrivals, arrived, key)
+        newer = newer_nearby(s3, *arrivals, arrived, key)
         if newer is not None:
             return newer
         settle.wait_past(arrived)

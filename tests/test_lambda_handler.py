@@ -559,3 +559,65 @@ def test_a_late_arrival_lists_the_prefix_once_and_does_not_wait(
     result = _settle(handler_module, glue, arrivals, event, slept.append, after=SETTLE + 30)
     assert result["action"] == "started", result
     assert (len(calls), slept) == (1, [])
+
+
+def _page(second: int, *names: str, more: str | None = None) -> dict[str, Any]:
+    """A ListObjectsV2 page of objects of `second`; `more`: the token of a next page."""
+    modified = datetime.fromtimestamp(second, UTC)
+    contents = [{"Key": f"{PREFIX}{n}", "LastModified": modified, "Size": 8} for n in names]
+    page: dict[str, Any] = {"Contents": contents, "IsTruncated": more is not None}
+    return {**page, "NextContinuationToken": more} if more else page
+
+
+ARRIVED = f"{PREFIX}part-0500.csv"
+LISTING = {"Bucket": BUCKET, "Prefix": PREFIX}
+AFTER_IT = {**LISTING, "StartAfter": ARRIVED}
+NOW = _second(0)
+
+
+@pytest.mark.parametrize(
+    ("pages", "newer", "slept"),
+    [
+        # The look reads the prefix's first page and the page after the arrival's own key,
+        # where the next object of a burst named in order sorts, and no more: two requests
+        # however many pages the prefix has, and no wait.
+        (
+            [
+                (_page(NOW - 60, "old.csv", more="t"), LISTING),
+                (_page(NOW, "part-0501.csv", more="u"), AFTER_IT),
+            ],
+            "part-0501.csv",
+            [],
+        ),
+        # A newer object beyond both (sorting before the arrival's key, past the first page):
+        # the whole listing after the wait finds it, so the start is still left to it.
+        (
+            [
+                (_page(NOW - 60, "a.csv", more="t"), LISTING),
+                (_page(NOW - 60, "part-0501.csv"), AFTER_IT),
+                (_page(NOW - 60, "a.csv", more="t"), LISTING),
+                (_page(NOW + 1, "b.csv"), {**LISTING, "ContinuationToken": "t"}),
+            ],
+            "b.csv",
+            [SETTLE + 0.5],
+        ),
+    ],
+    ids=["found-by-the-look", "found-after-the-wait"],
+)
+def test_the_look_before_the_wait_reads_two_pages_and_the_listing_after_it_decides(
+    handler_module: ModuleType,
+    glue: Any,
+    arrivals: Any,
+    pages: list[tuple[dict[str, Any], dict[str, Any]]],
+    newer: str,
+    slept: list[float],
+) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    waits: list[float] = []
+    with Stubber(s3) as stub:  # exactly these requests, in this order
+        for page, request in pages:
+            stub.add_response("list_objects_v2", page, request)
+        result = _settle(handler_module, glue, s3, object_created(ARRIVED, _at(NOW)), waits.append)
+        stub.assert_no_pending_responses()
+    assert (result["action"], waits) == ("deferred", slept), result
+    assert result["reason"].startswith(f"{PREFIX}{newer} arrived after it")
