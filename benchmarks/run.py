@@ -7,7 +7,8 @@
 
 Subsets: api (request counts), converge (latency profile), startup, load (job-run load path),
 incremental (one new object after 100), verify (count_rows against wc -l), spark (the Glue
-job on real PySpark against the Python emulation).
+job on real PySpark against the Python emulation), arrival (the on-arrival Lambda's
+S3 listings per event).
 Nothing here reaches AWS: everything runs against an in-process sandbox with fake credentials.
 """
 
@@ -36,6 +37,7 @@ SUBSETS = {
     "incremental": "incremental",
     "verify": "verify_count",
     "spark": "spark_job",
+    "arrival": "arrival_listings",
 }
 
 

@@ -14,13 +14,22 @@ that arrives while a crawl runs is not left behind.
   object's event time (it read the object): {"action": "skipped"}. Event times and S3's
   LastModified have whole seconds, so "the same second" always counts as "maybe after".
 - Settle window (ARRIVAL_SETTLE_SECONDS, the spec's arrival_settle_seconds; 0 or unset: none).
-  Before starting, the invocation lists the prefix: an object whose LastModified second is after
-  the event's second is a newer arrival, whose own invocation starts the crawl, so this one
-  leaves it: {"action": "deferred"}. With none newer it sleeps until the settle time has passed
-  since the event's second ended and lists again: still none newer, it starts the crawler (or a
-  crawl that another invocation of the same second started meanwhile covers it). So a burst
-  uploaded one by one, with gaps shorter than the settle time, costs one crawl that starts after
-  its last object: only the newest arrival's invocation gets past the second listing.
+  Before starting, the invocation looks under the prefix: an object whose LastModified second
+  is after the event's second is a newer arrival, whose own invocation starts the crawl, so this
+  one leaves it: {"action": "deferred"}. With none newer it sleeps until the settle time has
+  passed since the event's second ended and lists the whole prefix: still none newer, it starts
+  the crawler (or a crawl that another invocation of the same second started meanwhile covers
+  it). So a burst uploaded one by one, with gaps shorter than the settle time, costs one crawl
+  that starts after its last object: only the newest arrival's invocation gets past the
+  listing after the wait, and that listing alone decides. The look before the wait only spares
+  the wait: it reads two pages at most (the prefix's first and the one after the object's own
+  key: `newer_nearby`), and an invocation that runs after the settle time has passed (a retry,
+  Lambda's queue behind a burst) skips it. ListObjectsV2 pages per event, measured on moto
+  (benchmarks/arrival_listings.py), 10 / 5,000 objects under the prefix, before -> now:
+  newest arrival 2 -> 2 / 10 -> 7; late 2 -> 1 / 10 -> 5; deferred to the next key 1 -> 1 /
+  5 -> 2; the crawl after a crawl or a run 2 -> 1 / 10 -> 5. What is left grows with the
+  prefix (one whole listing): S3 cannot list by time, so only a whole listing proves that
+  nothing newer arrived.
   The crawl that follows a crawl or a job run (below) settles too: it waits once until the
   settle time has passed since the newest object's second, then starts, so a burst that began
   during a crawl or a run is crawled once when it is over.
@@ -68,6 +77,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 CRAWLER_EVENT = "Glue Crawler State Change"
@@ -81,6 +92,31 @@ RECENT_RUNS = 50
 """Duplicates arrive within minutes, so the newest runs are enough to recognise one."""
 
 _clients: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class Settle:
+    """The settle window (ARRIVAL_SETTLE_SECONDS; 0: none) and the time it is waited with:
+    built once from the environment by the entry point, with a fake clock by the tests."""
+
+    seconds: float = 0.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+
+    @classmethod
+    def from_environment(cls) -> Settle:
+        return cls(float(os.environ.get("ARRIVAL_SETTLE_SECONDS") or 0))
+
+    def remaining(self, second: int) -> float:
+        """Seconds until `seconds` after `second` ended, at most seconds + 1 (whole seconds:
+        what happened in `second` happened before `second + 1`)."""
+        return max(0.0, min(self.seconds + 1, second + 1 + self.seconds - self.clock()))
+
+    def wait_past(self, second: int) -> None:
+        self.sleep(self.remaining(second))
+
+
+NO_SETTLE = Settle()
 
 
 def _client(service: str) -> Any:
@@ -160,34 +196,59 @@ def _covered(glue: Any, crawler_name: str, event: dict[str, Any]) -> tuple[str, 
     return None
 
 
-def newest_after(
-    s3: Any, bucket: str, prefix: str, second: int, key: str | None = None
-) -> str | None:
-    """A key under the prefix newer than (`second`, `key`), or None: its LastModified second is
-    later, or the same second and the key sorts after `key`. Whole seconds cannot order the
-    objects of one second, so the last key of the newest second leads and the others leave
-    the start to it: they wake together otherwise, and each starts a crawl."""
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            modified = int(_seconds(obj["LastModified"]))
-            if modified > second or (key is not None and modified == second and obj["Key"] > key):
-                return str(obj["Key"])
+def _newer_in(page: dict[str, Any], second: int, key: str | None) -> str | None:
+    """The first key of a ListObjectsV2 page newer than (`second`, `key`): its LastModified
+    second is later, or the same second and the key sorts after `key`. Whole seconds cannot
+    order the objects of one second, so the last key of the newest second leads and the
+    others leave the start to it: they wake together otherwise, and each starts a crawl."""
+    for obj in page.get("Contents", []):
+        modified = int(_seconds(obj["LastModified"]))
+        if modified > second or (key is not None and modified == second and obj["Key"] > key):
+            return str(obj["Key"])
     return None
 
 
-def _settled(
-    event: dict[str, Any], s3: Any, arrivals: tuple[str, str], settle: float, sleep: Any, clock: Any
+def newest_after(
+    s3: Any, bucket: str, prefix: str, second: int, key: str | None = None
 ) -> str | None:
-    """Wait until `settle` seconds after the arrival's second ended; the key of a newer arrival
-    (its own invocation starts the crawl then) or None when nothing newer came (docstring)."""
-    arrived = int(_seconds(event.get("time") or clock()))
-    key = ((event.get("detail") or {}).get("object") or {}).get("key")
-    newer = newest_after(s3, *arrivals, arrived, key)
-    if newer is None:
-        # LastModified and event times have whole seconds: the arrival was before `arrived + 1`.
-        sleep(max(0.0, min(settle + 1, arrived + 1 + settle - clock())))
-        newer = newest_after(s3, *arrivals, arrived, key)
+    """A key under the prefix newer than (`second`, `key`), or None (`_newer_in`)."""
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        newer = _newer_in(page, second, key)
+        if newer is not None:
+            return newer
+    return None
+
+
+def newer_nearby(s3: Any, bucket: str, prefix: str, second: int, key: str | None) -> str | None:
+    """The look before the wait, two requests at most however many objects the prefix holds:
+    its first page (all of it up to 1,000 keys) and, when there are more, the page after the
+    arrival's own key, where the next object of a burst named in order sorts. ListObjectsV2
+    returns keys in ascending order and starts after any key given as StartAfter; it cannot
+    filter by time (Amazon S3 API Reference, ListObjectsV2), so a newer object elsewhere is
+    found only by a whole listing: the one after the wait, which decides (docstring)."""
+    first = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
+    newer = _newer_in(first, second, key)
+    if newer is None and key and first.get("IsTruncated"):
+        after = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, StartAfter=key)
+        newer = _newer_in(after, second, key)
     return newer
+
+
+def _settled(
+    event: dict[str, Any], s3: Any, arrivals: tuple[str, str], settle: Settle
+) -> str | None:
+    """Wait until the settle time after the arrival's second ended; the key of a newer arrival
+    (its own invocation starts the crawl then) or None when nothing newer came (docstring)."""
+    arrived = int(_seconds(event.get("time") or settle.clock()))
+    key = ((event.get("detail") or {}).get("object") or {}).get("key")
+    # The look before the wait only spares the wait: none is left for a late invocation (a
+    # retry, or Lambda's queue behind a burst), and one listing after it decides.
+    if settle.remaining(arrived) > 0:
+        newer = newer_nearby(s3, *arrivals, arrived, key)
+        if newer is not None:
+            return newer
+        settle.wait_past(arrived)
+    return newest_after(s3, *arrivals, arrived, key)
 
 
 def handle_arrival(
@@ -196,17 +257,15 @@ def handle_arrival(
     crawler_name: str,
     s3: Any = None,
     arrivals: tuple[str, str] | None = None,
-    settle: float = 0.0,
-    sleep: Any = time.sleep,
-    clock: Any = time.time,
+    settle: Settle = NO_SETTLE,
 ) -> dict[str, Any]:
     """An object arrived: start the crawler once the burst settled, unless a crawl covers the
     object or a newer arrival's invocation starts it (docstring)."""
     key = ((event.get("detail") or {}).get("object") or {}).get("key")
     context = {"event_id": event.get("id"), "crawler": crawler_name, "key": key}
     covered = _covered(glue, crawler_name, event)
-    if covered is None and settle > 0 and arrivals:
-        newer = _settled(event, s3, arrivals, settle, sleep, clock)
+    if covered is None and settle.seconds > 0 and arrivals:
+        newer = _settled(event, s3, arrivals, settle)
         if newer is not None:
             reason = f"{newer} arrived after it: that arrival starts the crawl once settled"
             covered = ("deferred", reason)
@@ -222,38 +281,28 @@ def handle_arrival(
     return {"action": "started", "reason": f"{key} arrived", "run_id": None}
 
 
-def arrived_since(s3: Any, bucket: str, prefix: str, start: Any) -> list[str]:
-    """The keys under the prefix whose LastModified is not before `start`'s second."""
+def arrived_since(s3: Any, bucket: str, prefix: str, start: Any) -> dict[str, int]:
+    """Key -> LastModified second of the objects under the prefix not older than `start`'s
+    second, in key order. The newest of them is the newest under the prefix (the others are
+    older than `start`), so one listing serves both questions."""
     since = int(_seconds(start))
-    keys = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            if int(_seconds(obj["LastModified"])) >= since:
-                keys.append(obj["Key"])
-    return keys
-
-
-def newest_second(s3: Any, bucket: str, prefix: str) -> int | None:
-    """The newest LastModified second under the prefix, or None when it is empty."""
-    newest = None
+    keys = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             second = int(_seconds(obj["LastModified"]))
-            newest = second if newest is None else max(newest, second)
-    return newest
+            if second >= since:
+                keys[str(obj["Key"])] = second
+    return keys
 
 
-def _let_settle(s3: Any, arrivals: tuple[str, str], settle: float, sleep: Any, clock: Any) -> None:
-    """Before a crawl that follows a crawl or a run: wait until `settle` seconds after the
+def _let_settle(newer: dict[str, int], settle: Settle) -> None:
+    """Before a crawl that follows a crawl or a run: wait until the settle time after the
     newest object's second ended, once (at most settle + 1 s, within the function's timeout),
     so a burst still arriving is crawled once when it is over, not once per crawl it overlaps.
     It waits and then starts: an arrival whose invocation found a crawl running left its
     object to this start, so this start is never handed over (docstring)."""
-    if settle <= 0:
-        return
-    newest = newest_second(s3, *arrivals)
-    if newest is not None:
-        sleep(max(0.0, min(settle + 1, newest + 1 + settle - clock())))
+    if settle.seconds > 0 and newer:
+        settle.wait_past(max(newer.values()))
 
 
 def _reason_to_crawl_again(
@@ -261,22 +310,20 @@ def _reason_to_crawl_again(
     s3: Any,
     crawler_name: str,
     arrivals: tuple[str, str],
-    settle: float = 0.0,
-    sleep: Any = time.sleep,
-    clock: Any = time.time,
+    settle: Settle = NO_SETTLE,
 ) -> tuple[str, str] | None:
     """(action, reason) when this crawl's success must not start the job yet (docstring)."""
     crawler = glue.get_crawler(Name=crawler_name)["Crawler"]
     if crawler.get("State") in CRAWLING_STATES:
         return "deferred", "the crawler runs again: its success starts the job"
     start = (crawler.get("LastCrawl") or {}).get("StartTime")
-    newer = arrived_since(s3, *arrivals, start) if start else []
+    newer = arrived_since(s3, *arrivals, start) if start else {}
     if not newer:
         return None
-    _let_settle(s3, arrivals, settle, sleep, clock)
+    _let_settle(newer, settle)
     if not _start_crawler(glue, crawler_name):
         return "deferred", "the crawler runs again: its success starts the job"
-    return "recrawling", f"{len(newer)} objects arrived during the crawl, e.g. {newer[0]}"
+    return "recrawling", f"{len(newer)} objects arrived during the crawl, e.g. {min(newer)}"
 
 
 def handle_job_succeeded(
@@ -285,23 +332,21 @@ def handle_job_succeeded(
     s3: Any,
     crawler_name: str,
     arrivals: tuple[str, str],
-    settle: float = 0.0,
-    sleep: Any = time.sleep,
-    clock: Any = time.time,
+    settle: Settle = NO_SETTLE,
 ) -> dict[str, Any]:
     """A run of the job succeeded: crawl what arrived while it went (docstring)."""
     detail = event.get("detail") or {}
     run_id = detail.get("jobRunId")
     context = {"event_id": event.get("id"), "crawler": crawler_name, "run_id": run_id}
     run = glue.get_job_run(JobName=detail.get("jobName"), RunId=run_id)["JobRun"]
-    newer = arrived_since(s3, *arrivals, run["StartedOn"]) if run.get("StartedOn") else []
+    newer = arrived_since(s3, *arrivals, run["StartedOn"]) if run.get("StartedOn") else {}
     if not newer:
         reason = "nothing arrived while the run went"
         log("INFO", f"ignored: {reason}", **context)
         return {"action": "ignored", "reason": reason, "run_id": run_id}
-    _let_settle(s3, arrivals, settle, sleep, clock)
+    _let_settle(newer, settle)
     started = _start_crawler(glue, crawler_name)
-    reason = f"{len(newer)} objects arrived while the run went, e.g. {newer[0]}"
+    reason = f"{len(newer)} objects arrived while the run went, e.g. {min(newer)}"
     action = "recrawling" if started else "absorbed"
     log("INFO", f"{action} {crawler_name}: {reason}", **context)
     return {"action": action, "reason": reason, "run_id": run_id}
@@ -314,7 +359,7 @@ def handle(
     crawler_name: str | None,
     s3: Any = None,
     arrivals: tuple[str, str] | None = None,
-    settle: float = 0.0,
+    settle: Settle = NO_SETTLE,
 ) -> dict[str, Any]:
     """The decision and the one mutation, with the clients and configuration passed in;
     `arrivals` (bucket, prefix) and the settle window with trigger on-arrival."""
@@ -358,7 +403,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     bucket = os.environ.get("ARRIVAL_BUCKET")
     arrivals = (bucket, os.environ.get("ARRIVAL_PREFIX", "")) if bucket else None
     is_arrival = event.get("source") == "aws.s3" and event.get("detail-type") == OBJECT_CREATED
-    settle = float(os.environ.get("ARRIVAL_SETTLE_SECONDS") or 0)
+    settle = Settle.from_environment()
     if arrivals and crawler_name and is_arrival:
         return handle_arrival(event, _glue(), crawler_name, _client("s3"), arrivals, settle)
     detail = event.get("detail") or {}

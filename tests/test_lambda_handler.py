@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
@@ -24,12 +25,14 @@ def fixture_event(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def handler_module() -> ModuleType:
+def handler_module(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """lambda/handler.py loaded by path as `handler` (as Lambda does), fresh for each test so
-    its cached Glue client never outlives one moto mock."""
+    its cached Glue client never outlives one moto mock. In sys.modules while it loads, as an
+    import puts it (its dataclass looks its own module up there)."""
     spec = importlib.util.spec_from_file_location("handler", ROOT / "lambda" / "handler.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "handler", module)
     spec.loader.exec_module(module)
     return module
 
@@ -388,20 +391,31 @@ def _at(second: int) -> str:
     return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _settle(handler_module: ModuleType, glue: Any, s3: Any, event: Any, sleep: Any) -> Any:
+def _count_listings(s3: Any) -> list[str]:
+    """The ListObjectsV2 calls (pages) the client sends from now on."""
+    calls: list[str] = []
+    s3.meta.events.register("before-call.s3.ListObjectsV2", lambda **_: calls.append(""))
+    return calls
+
+
+def _settle(
+    handler_module: ModuleType, glue: Any, s3: Any, event: Any, sleep: Any, after: float = 0.5
+) -> Any:
+    """handle_arrival with the settle window, invoked `after` seconds past the event's time."""
     arrived = handler_module._seconds(event["time"])
-    return handler_module.handle_arrival(
-        event, glue, CRAWLER, s3, (BUCKET, PREFIX), SETTLE, sleep, lambda: arrived + 0.5
-    )
+    settle = handler_module.Settle(SETTLE, sleep, lambda: arrived + after)
+    return handler_module.handle_arrival(event, glue, CRAWLER, s3, (BUCKET, PREFIX), settle)
 
 
+# Invoked at once (the look before the wait finds the newer one) or late (the one listing does).
+@pytest.mark.parametrize("after", [0.5, 60.0])
 def test_an_arrival_with_a_newer_one_leaves_the_start_to_it_without_waiting(
-    handler_module: ModuleType, glue: Any, arrivals: Any
+    handler_module: ModuleType, glue: Any, arrivals: Any, after: float
 ) -> None:
     arrivals.put_object(Bucket=BUCKET, Key=f"{PREFIX}newer.csv", Body=b"a\n1\n")
     older = object_created(f"{PREFIX}older.csv", _at(_second(-5)))
     slept: list[float] = []
-    result = _settle(handler_module, glue, arrivals, older, slept.append)
+    result = _settle(handler_module, glue, arrivals, older, slept.append, after)
     assert result["action"] == "deferred", result
     assert result["reason"].startswith(f"{PREFIX}newer.csv arrived after it")
     assert slept == []
@@ -459,17 +473,20 @@ def test_the_crawl_after_a_run_waits_for_a_burst_still_arriving_to_settle(
     event = fixture_event("job-succeeded")
     run_id = event["detail"]["jobRunId"]
     slept: list[float] = []
+    calls = _count_listings(s3)
     with Stubber(glue) as stub:
         run = {"Id": run_id, "JobName": JOB, "StartedOn": datetime.now(UTC) - timedelta(seconds=30)}
         stub.add_response("get_job_run", {"JobRun": run}, {"JobName": JOB, "RunId": run_id})
         stub.add_response("start_crawler", {}, {"Name": CRAWLER})
+        settle = handler_module.Settle(SETTLE, slept.append, lambda: newest + 0.5)
         result = handler_module.handle_job_succeeded(
-            event, glue, s3, CRAWLER, (BUCKET, PREFIX), SETTLE, slept.append, lambda: newest + 0.5
+            event, glue, s3, CRAWLER, (BUCKET, PREFIX), settle
         )
         stub.assert_no_pending_responses()
     assert result["action"] == "recrawling", result
     # The newest object is half a second old: wait until SETTLE seconds after its second ended.
     assert slept == [SETTLE + 0.5]
+    assert len(calls) == 1  # what arrived during the run, and the newest of it: one listing
 
 
 def test_the_crawl_after_a_crawl_waits_for_the_burst_then_starts(
@@ -479,17 +496,20 @@ def test_the_crawl_after_a_crawl_waits_for_the_burst_then_starts(
     newest = int(arrivals.list_objects_v2(Bucket=BUCKET)["Contents"][0]["LastModified"].timestamp())
     started = datetime.now(UTC) - timedelta(seconds=30)
     slept: list[float] = []
+    calls = _count_listings(arrivals)
     stubbed = boto3.client("glue", region_name="us-east-1")
     with Stubber(stubbed) as stub:
         stub.add_response("get_crawler", _crawler("READY", started), {"Name": CRAWLER})
         stub.add_response("start_crawler", {}, {"Name": CRAWLER})
+        settle = handler_module.Settle(SETTLE, slept.append, lambda: newest + 9)
         again = handler_module._reason_to_crawl_again(
-            stubbed, arrivals, CRAWLER, (BUCKET, PREFIX), SETTLE, slept.append, lambda: newest + 9
+            stubbed, arrivals, CRAWLER, (BUCKET, PREFIX), settle
         )
         stub.assert_no_pending_responses()
     assert again is not None and again[0] == "recrawling", again
     # Settled already (nine seconds after the newest second, SETTLE is five): no wait.
     assert slept == [0.0]
+    assert len(calls) == 1
 
 
 def test_arrivals_of_one_second_leave_the_start_to_the_last_key(
@@ -524,3 +544,80 @@ def test_arrivals_of_one_second_leave_the_start_to_the_last_key(
     )
     assert last["action"] == "started", last
     assert slept == [SETTLE + 0.5]
+
+
+def test_a_late_arrival_lists_the_prefix_once_and_does_not_wait(
+    handler_module: ModuleType, glue: Any, arrivals: Any
+) -> None:
+    # Its invocation runs after the settle time passed (a retry, or Lambda's queue behind a
+    # burst): the look before the wait would spare nothing, so only the deciding listing runs.
+    arrivals.put_object(Bucket=BUCKET, Key=f"{PREFIX}late.csv", Body=b"a\n1\n")
+    [listed] = arrivals.list_objects_v2(Bucket=BUCKET)["Contents"]
+    second = int(listed["LastModified"].timestamp())
+    calls, slept = _count_listings(arrivals), []
+    event = object_created(f"{PREFIX}late.csv", _at(second))
+    result = _settle(handler_module, glue, arrivals, event, slept.append, after=SETTLE + 30)
+    assert result["action"] == "started", result
+    assert (len(calls), slept) == (1, [])
+
+
+def _page(second: int, *names: str, more: str | None = None) -> dict[str, Any]:
+    """A ListObjectsV2 page of objects of `second`; `more`: the token of a next page."""
+    modified = datetime.fromtimestamp(second, UTC)
+    contents = [{"Key": f"{PREFIX}{n}", "LastModified": modified, "Size": 8} for n in names]
+    page: dict[str, Any] = {"Contents": contents, "IsTruncated": more is not None}
+    return {**page, "NextContinuationToken": more} if more else page
+
+
+ARRIVED = f"{PREFIX}part-0500.csv"
+LISTING = {"Bucket": BUCKET, "Prefix": PREFIX}
+AFTER_IT = {**LISTING, "StartAfter": ARRIVED}
+NOW = _second(0)
+
+
+@pytest.mark.parametrize(
+    ("pages", "newer", "slept"),
+    [
+        # The look reads the prefix's first page and the page after the arrival's own key,
+        # where the next object of a burst named in order sorts, and no more: two requests
+        # however many pages the prefix has, and no wait.
+        (
+            [
+                (_page(NOW - 60, "old.csv", more="t"), LISTING),
+                (_page(NOW, "part-0501.csv", more="u"), AFTER_IT),
+            ],
+            "part-0501.csv",
+            [],
+        ),
+        # A newer object beyond both (sorting before the arrival's key, past the first page):
+        # the whole listing after the wait finds it, so the start is still left to it.
+        (
+            [
+                (_page(NOW - 60, "a.csv", more="t"), LISTING),
+                (_page(NOW - 60, "part-0501.csv"), AFTER_IT),
+                (_page(NOW - 60, "a.csv", more="t"), LISTING),
+                (_page(NOW + 1, "b.csv"), {**LISTING, "ContinuationToken": "t"}),
+            ],
+            "b.csv",
+            [SETTLE + 0.5],
+        ),
+    ],
+    ids=["found-by-the-look", "found-after-the-wait"],
+)
+def test_the_look_before_the_wait_reads_two_pages_and_the_listing_after_it_decides(
+    handler_module: ModuleType,
+    glue: Any,
+    arrivals: Any,
+    pages: list[tuple[dict[str, Any], dict[str, Any]]],
+    newer: str,
+    slept: list[float],
+) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    waits: list[float] = []
+    with Stubber(s3) as stub:  # exactly these requests, in this order
+        for page, request in pages:
+            stub.add_response("list_objects_v2", page, request)
+        result = _settle(handler_module, glue, s3, object_created(ARRIVED, _at(NOW)), waits.append)
+        stub.assert_no_pending_responses()
+    assert (result["action"], waits) == ("deferred", slept), result
+    assert result["reason"].startswith(f"{PREFIX}{newer} arrived after it")
