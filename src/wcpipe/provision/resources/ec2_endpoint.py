@@ -39,7 +39,7 @@ tag stays when its creator goes: it never lets one pipeline's `down` break anoth
   - A reads by id again and deletes only if no other record is there (one is: A leaves as a
     shared user does), then reads the deleted endpoint once more: a record that went on
     before the delete gets the endpoint made again for that user (its route tables and
-    record, the creator's tags).
+    record, the creator's tags, its own ownership tag).
   - Two creates at once (B's anew and A's for B) meet on B's route table: the second gets
     RouteAlreadyExists and joins the first (`create`), so one endpoint serves B.
   Guaranteed: B ends with one endpoint routed on its table and carrying its record when B's
@@ -48,9 +48,9 @@ tag stays when its creator goes: it never lets one pipeline's `down` break anoth
   has `Deleting` and `Deleted`, botocore's ec2 model, VpcEndpoint.State; how long a deleted
   one stays visible is not documented). Window left: B's read came before A's delete and AWS
   had stopped showing the deleted endpoint by A's next read. B is then without one: its
-  `status` shows the endpoint missing and its next `up` makes it again. Under the operator's
-  policy A's create for B carries the creator's ownership tag, so it is allowed only when A
-  made the endpoint (operator_policy: CreateOwned); otherwise it is B's read that serves B.
+  `status` shows the endpoint missing and its next `up` makes it again. A's create for B
+  carries A's ownership tag (A made this one), the create the operator's policy allows A
+  (operator_policy: CreateOwned).
 
 Tag limits (Amazon EC2 User Guide, "Tag your Amazon EC2 resources", tag restrictions: at most 50
 user tags per resource, keys up to 128 characters, values up to 256; `aws:` tags do not count):
@@ -336,6 +336,10 @@ class S3Endpoint(Resource):
             and not (k.startswith(ROUTE_TAG) and k[len(ROUTE_TAG) :] not in tables)
             and k != f"{USES_TAG}{self._me}"
         }
+        # This pipeline makes it, so it carries this pipeline's ownership tag: the tag's
+        # meaning ("a wcpipe pipeline made it", so the last user out deletes it), and the only
+        # create the operator's policy allows it (operator_policy: CreateOwned).
+        tags[OWNER_TAG] = self._me
         client = self.ctx.client("ec2")
         ignoring(
             lambda: client.create_vpc_endpoint(
