@@ -348,3 +348,28 @@ def test_ctrl_c_during_up_abandons_the_wait_and_says_what_was_done(setup) -> Non
     again = engine.plan(ctx, resources)
     assert [c.key for c in again.pending] == ["d"]
     assert engine.apply(ctx, resources, again)["d"] == "created"
+
+
+def test_a_create_blocked_outside_the_spec_is_planned_blocked_and_up_creates_nothing(
+    setup,  # type: ignore[no-untyped-def]
+) -> None:
+    """`Resource.blocked_create`: plan shows the create as blocked with its reason, `up`
+    refuses before any resource is created (not only the blocked one), and once the outside
+    condition holds the same plan creates everything."""
+    ctx, world, resources = setup
+    world.refused = "turn the VPC attribute on"  # type: ignore[attr-defined]
+
+    def blocked_create() -> list[Difference]:
+        reason = getattr(world, "refused", None)
+        return [Difference("vpc_dns", False, True, "blocked", reason)] if reason else []
+
+    resources[3].blocked_create = blocked_create  # type: ignore[method-assign]
+    plan = engine.plan(ctx, resources)
+    assert [(c.key, c.action) for c in plan.changes if c.action != "create"] == [("d", "blocked")]
+    with pytest.raises(WcpipeError, match=r"cannot create: thing d: .*turn the VPC attribute on"):
+        engine.apply(ctx, resources, plan)
+    assert world.items == {}
+    assert world.log == []
+    world.refused = None  # type: ignore[attr-defined]
+    engine.apply(ctx, resources, engine.plan(ctx, resources))
+    assert world.items.keys() == {"a", "b", "c", "d"}
