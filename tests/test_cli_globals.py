@@ -137,3 +137,34 @@ def test_a_remote_endpoint_that_cannot_be_reached_does_not_name_the_sandbox() ->
     error = translate(EndpointConnectionError(endpoint_url="https://glue.eu-west-1.amazonaws.com"))
     assert "cannot reach https://glue.eu-west-1.amazonaws.com" in str(error)
     assert "sandbox" not in (error.hint or "")
+
+
+def test_a_denied_request_points_at_the_policy_wcpipe_needs() -> None:
+    """A real AccessDenied (moto authorising a user with no policy): the hint says where the
+    least-privilege policy comes from."""
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+    from moto.core import set_initial_no_auth_action_count
+
+    from wcpipe.core.errors import translate
+
+    @set_initial_no_auth_action_count(2)  # create_user and create_access_key, then authorised
+    @mock_aws
+    def denied() -> ClientError:
+        iam = boto3.client("iam", region_name="us-east-1")
+        iam.create_user(UserName="operator")
+        key = iam.create_access_key(UserName="operator")["AccessKey"]
+        s3 = boto3.client(  # S3: moto answers its denial in AWS's shape (XML, AccessDenied)
+            "s3",
+            region_name="us-east-1",
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+        )
+        with pytest.raises(ClientError) as caught:
+            s3.list_objects_v2(Bucket="wcpipe-fifa-123456789012-us-east-1")
+        return caught.value
+
+    error = translate(denied(), "describing S3 bucket wcpipe-fifa-123456789012-us-east-1")
+    assert "describing S3 bucket" in str(error)
+    assert "`wcpipe iam-policy`" in (error.hint or "")

@@ -124,9 +124,13 @@ def error_message(exc: BaseException) -> str:
     return str(exc)
 
 
+_DENIED = (
+    "the credentials in use lack this permission: `wcpipe iam-policy` prints the policy this "
+    "spec needs; check --profile"
+)
 _HINTS = {
-    "AccessDenied": "the credentials in use lack this permission; check --profile and IAM",
-    "AccessDeniedException": "the credentials in use lack this permission; check --profile",
+    "AccessDenied": _DENIED,
+    "AccessDeniedException": _DENIED,
     "UnrecognizedClientException": "the credentials are not valid for this endpoint/region",
     "InvalidClientTokenId": "the credentials are not valid; check --profile",
     "ExpiredToken": "the session token expired; refresh your credentials",
