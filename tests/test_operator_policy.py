@@ -16,6 +16,7 @@ from support.paths import SPEC_PATH
 
 from wcpipe.provision.operator_policy import (
     MANAGED_POLICY_MAX_CHARS,
+    Declared,
     operator_statements,
     policy_chars,
 )
@@ -183,18 +184,17 @@ def test_the_alert_statements_come_only_with_alerts(tmp_path: Path) -> None:
 
 
 def test_on_arrival_adds_its_resources_and_manual_only_finds_and_removes_them() -> None:
-    from wcpipe.provision.operator_policy import operator_statements
     from wcpipe.spec.model import load_spec
     from wcpipe.spec.names import Names
 
     names = Names.of(load_spec(SPEC_PATH), "123456789012", "us-east-1")
-    arrival = {s["Sid"]: s for s in operator_statements(names, "aws", "provisioned", arrival=True)}
+    arrival = {s["Sid"]: s for s in operator_statements(names, "aws", Declared(arrival=True))}
     assert arrival["BucketEvents"]["Action"] == [
         "s3:GetBucketNotification",
         "s3:PutBucketNotification",
     ]
     assert "events:PutRule" in arrival["ArrivalRules"]["Action"]
-    manual = {s["Sid"]: s for s in operator_statements(names, "aws", "provisioned")}
+    manual = {s["Sid"]: s for s in operator_statements(names, "aws", Declared())}
     assert "BucketEvents" not in manual and "ArrivalRules" not in manual
     # Turning the bucket's EventBridge setting off is a Put of the configuration without it.
     assert manual["UndeclaredBucketEvents"]["Action"] == arrival["BucketEvents"]["Action"]
@@ -213,7 +213,7 @@ def test_a_shared_s3_endpoint_is_tagged_routed_and_deleted_only_as_its_users_nee
 
     names = Names.of(load_spec(SPEC_PATH), ACCOUNT, "us-east-1")
     documents = [
-        {"Version": "2012-10-17", "Statement": operator_statements(names, "aws", "provisioned")}
+        {"Version": "2012-10-17", "Statement": operator_statements(names, "aws", Declared())}
     ]
     endpoint = f"arn:aws:ec2:us-east-1:{ACCOUNT}:vpc-endpoint/vpce-1"
     made = {f"aws:ResourceTag/{OWNER_TAG}": "cup"}  # another wcpipe pipeline made it
@@ -237,3 +237,26 @@ def test_a_shared_s3_endpoint_is_tagged_routed_and_deleted_only_as_its_users_nee
     assert not allowed("ec2:DeleteVpcEndpoints", s3)  # made outside wcpipe
     secrets = {"ec2:VpceServiceName": "com.amazonaws.us-east-1.secretsmanager"}
     assert not allowed("ec2:DeleteVpcEndpoints", {**made, **secrets})
+
+
+@pytest.mark.parametrize(
+    ("warehouse", "alerts", "trigger"),
+    [("provisioned", False, "manual"), ("serverless", True, "on-arrival")],
+)
+def test_the_policy_follows_what_the_catalog_declares(
+    tmp_path: Path, warehouse: str, alerts: bool, trigger: str
+) -> None:
+    """`resources.classes` alone decides what a spec has; the policy reads it from there."""
+    from wcpipe.provision.resources import classes, events, redshift_serverless, sns
+    from wcpipe.spec.model import load_spec
+
+    raw = yaml.safe_load(_spec(tmp_path, warehouse, alerts).read_text(encoding="utf-8"))
+    raw["trigger"] = trigger
+    path = tmp_path / "variant.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    spec = load_spec(path)
+    declared = {kind for kind, on in classes(spec) if on}
+    assert (redshift_serverless.Namespace in declared) == (warehouse == "serverless")
+    assert (sns.Topic in declared) == alerts
+    assert (events.ArrivalRule in declared) == (trigger == "on-arrival")
+    assert Declared.of(spec) == Declared(warehouse, alerts, trigger == "on-arrival")  # type: ignore[arg-type]

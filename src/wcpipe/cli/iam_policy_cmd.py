@@ -36,20 +36,13 @@ def iam_policy(app: App, account_id: str | None, part: int | None, out_dir: str 
 
     from wcpipe import ui
     from wcpipe.core.errors import UsageError
-    from wcpipe.provision.operator_policy import operator_documents
+    from wcpipe.provision.operator_policy import Declared, operator_documents
     from wcpipe.spec.names import Names
 
     spec = app.spec
     aws = app.context.aws
     names = Names.of(spec, account_id or aws.account_id, aws.region)
-    documents = operator_documents(
-        names,
-        aws.partition,
-        spec.warehouse.type,
-        spec.network.vpc_id,
-        alerts=spec.alerts is not None,
-        arrival=spec.on_arrival,
-    )
+    documents = operator_documents(names, aws.partition, Declared.of(spec), spec.network.vpc_id)
     if out_dir is not None:
         directory = Path(out_dir)
         directory.mkdir(parents=True, exist_ok=True)

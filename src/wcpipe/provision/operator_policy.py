@@ -2,7 +2,9 @@
 `status`, `logs` and `down` for one spec, scoped to that pipeline's names and ARNs.
 
 Contract: pure data, as `resources/iam_policies.py` (no AWS call). `operator_statements(names,
-partition, warehouse, vpc_id)` lists the statements; `operator_documents(...)` packs them into
+partition, declared, vpc_id)` lists the statements, `declared` being what the resource catalog
+says this spec declares (`Declared.of(spec)`: `resources.classes` alone decides which resources a
+spec has; the policy follows it); `operator_documents(...)` packs them into
 policy documents of at most `MANAGED_POLICY_MAX_CHARS` characters each (as IAM counts them:
 whitespace excluded), in order, so each one is ready for `aws iam create-policy
 --policy-document file://...`.
@@ -28,7 +30,8 @@ but our own statements.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from wcpipe.provision.resources.ec2_endpoint import ROUTE_TAG, USES_TAG
 from wcpipe.provision.resources.iam_policies import VERSION, _allow, _Arns
@@ -39,6 +42,30 @@ from wcpipe.spec.names import GLUE_CRAWLER_LOG_GROUP, GLUE_JOB_LOG_GROUPS, OWNER
 MANAGED_POLICY_MAX_CHARS = 6144
 
 Warehouse = Literal["provisioned", "serverless"]
+
+if TYPE_CHECKING:
+    from wcpipe.spec.model import Spec
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What a spec declares that the operator's policy depends on, as the resource catalog
+    decides it (`of`): the warehouse type's resources, the alert resources, on-arrival's."""
+
+    warehouse: Warehouse = "provisioned"
+    alerts: bool = False
+    arrival: bool = False
+
+    @classmethod
+    def of(cls, spec: Spec) -> Declared:
+        from wcpipe.provision.resources import classes, events, redshift_serverless, sns
+
+        kinds = {kind for kind, declared in classes(spec) if declared}
+        return cls(
+            warehouse="serverless" if redshift_serverless.Namespace in kinds else "provisioned",
+            alerts=sns.Topic in kinds,
+            arrival=events.ArrivalRule in kinds,
+        )
 
 
 def _acts(prefix: str, actions: str) -> list[str]:
@@ -469,19 +496,14 @@ def _removal_only(statements: list[dict[str, Any]], taken: set[str]) -> list[dic
 
 
 def operator_statements(
-    names: Names,
-    partition: str,
-    warehouse: Warehouse,
-    vpc_id: str | None = None,
-    *,
-    alerts: bool = False,
-    arrival: bool = False,
+    names: Names, partition: str, declared: Declared, vpc_id: str | None = None
 ) -> list[dict[str, Any]]:
-    """Every statement of the operator's policy, in a stable order (see the module docstring);
-    with `alerts`, those of the alert resources too; then the reads and deletes of what this
-    spec does not declare but the pipeline may own from an earlier one (`_removal_only`)."""
+    """Every statement of the operator's policy, in a stable order (see the module docstring):
+    those of what the spec declares, then the reads and deletes of what it does not declare but
+    the pipeline may own from an earlier spec (`_removal_only`)."""
     a = _Arns(names, partition)
-    declared = [
+    warehouse, alerts, arrival = declared.warehouse, declared.alerts, declared.arrival
+    statements = [
         *_iam(names, a, warehouse),
         *_s3_lambda_events_logs(names, a),
         *_glue(names, a),
@@ -494,7 +516,7 @@ def operator_statements(
     other: Warehouse = "provisioned" if warehouse == "serverless" else "serverless"
     undeclared = _redshift(names, a, other) + ([] if alerts else _alerts(names, a))
     undeclared += [] if arrival else _arrival(names, a)
-    return declared + _removal_only(undeclared, {st["Sid"] for st in declared})
+    return statements + _removal_only(undeclared, {st["Sid"] for st in statements})
 
 
 def policy_chars(document: dict[str, Any]) -> int:
@@ -503,20 +525,12 @@ def policy_chars(document: dict[str, Any]) -> int:
 
 
 def operator_documents(
-    names: Names,
-    partition: str,
-    warehouse: Warehouse,
-    vpc_id: str | None = None,
-    *,
-    alerts: bool = False,
-    arrival: bool = False,
+    names: Names, partition: str, declared: Declared, vpc_id: str | None = None
 ) -> list[dict[str, Any]]:
     """The statements packed, in order, into as few documents as fit the managed-policy size."""
     documents: list[dict[str, Any]] = []
     current: list[dict[str, Any]] = []
-    for statement in operator_statements(
-        names, partition, warehouse, vpc_id, alerts=alerts, arrival=arrival
-    ):
+    for statement in operator_statements(names, partition, declared, vpc_id):
         trial = {"Version": VERSION, "Statement": [*current, statement]}
         if current and policy_chars(trial) > MANAGED_POLICY_MAX_CHARS:
             documents.append({"Version": VERSION, "Statement": current})

@@ -28,23 +28,29 @@ Dependency keys (`<service>.<what>`), for orientation:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from wcpipe.provision.resources.base import Context, Resource
+
+if TYPE_CHECKING:
+    from wcpipe.spec.model import Spec
 
 
 def catalog(ctx: Context) -> list[Resource]:
     """Every resource the spec declares, in no particular order (the engine orders them)."""
-    return [cls(ctx) for cls, declared in _classes(ctx) if declared]
+    return [cls(ctx) for cls, declared in classes(ctx.spec) if declared]
 
 
 def undeclared(ctx: Context) -> list[Resource]:
     """Every resource this pipeline may own under another spec that this spec does not declare
     (the other warehouse type's, after `warehouse.type` changed; each says under which setting
     it is declared): `plan` shows their removal where they exist, `up` and `down` delete them."""
-    return [cls(ctx) for cls, declared in _classes(ctx) if not declared]
+    return [cls(ctx) for cls, declared in classes(ctx.spec) if not declared]
 
 
-def _classes(ctx: Context) -> list[tuple[type[Resource], bool]]:
-    """Each resource class a pipeline can have, and whether this spec declares it.
+def classes(spec: Spec) -> list[tuple[type[Resource], bool]]:
+    """Each resource class a pipeline can have, and whether this spec declares it: the one
+    place that decides it (the operator's policy asks here too: `operator_policy.Declared`).
 
     The service modules are imported here, not at the top, so that importing `resources.base`
     alone (for `Context`) loads none of them. No service module imports this package's
@@ -69,7 +75,7 @@ def _classes(ctx: Context) -> list[tuple[type[Resource], bool]]:
     import wcpipe.provision.resources.secretsmanager as secretsmanager
     import wcpipe.provision.resources.sns as sns
 
-    classes: list[type[Resource]] = [
+    always: list[type[Resource]] = [
         s3.Bucket,
         s3_objects.Artifacts,
         iam.GlueRole,
@@ -94,13 +100,13 @@ def _classes(ctx: Context) -> list[tuple[type[Resource], bool]]:
         athena.Workgroup,
     ]
     # data.source: the data is already in S3, in a bucket that is not ours: nothing to upload.
-    if ctx.spec.data.source is None:
-        classes.append(s3_objects.DataFiles)
-    serverless = ctx.spec.warehouse.type == "serverless"
-    alerts = ctx.spec.alerts is not None
-    arrival = ctx.spec.on_arrival
+    if spec.data.source is None:
+        always.append(s3_objects.DataFiles)
+    serverless = spec.warehouse.type == "serverless"
+    alerts = spec.alerts is not None
+    arrival = spec.on_arrival
     return [
-        *((cls, True) for cls in classes),
+        *((cls, True) for cls in always),
         (redshift_serverless.Namespace, serverless),
         (redshift_serverless.Workgroup, serverless),
         (redshift.SubnetGroup, not serverless),
