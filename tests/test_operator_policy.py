@@ -202,11 +202,12 @@ def test_on_arrival_adds_its_resources_and_manual_only_finds_and_removes_them() 
     assert "events:DeleteRule" in manual["UndeclaredArrivalRules"]["Action"]
 
 
-def test_a_shared_s3_endpoint_is_tagged_routed_and_deleted_only_as_its_users_need() -> None:
-    """The statements for the VPC's S3 gateway endpoint another pipeline made
-    (resources/ec2_endpoint.py), judged by the sandbox's evaluator: this pipeline's record and
-    route marks only; routing only an endpoint carrying its record; deleting only an S3
-    endpoint a wcpipe pipeline made."""
+def test_a_shared_endpoint_is_tagged_changed_and_deleted_only_as_its_users_need() -> None:
+    """The statements for the VPC's shared endpoints another pipeline made (the S3 gateway
+    endpoint, resources/ec2_endpoint.py; the Secrets Manager interface endpoint,
+    ec2_endpoint_secrets.py), judged by the sandbox's evaluator: this pipeline's record and route
+    marks only; changing only an endpoint carrying its record; deleting only an S3 or Secrets
+    Manager endpoint a wcpipe pipeline made."""
     from wcpipe.sandbox.authz import evaluate
     from wcpipe.spec.model import load_spec
     from wcpipe.spec.names import OWNER_TAG, Names
@@ -236,7 +237,10 @@ def test_a_shared_s3_endpoint_is_tagged_routed_and_deleted_only_as_its_users_nee
     assert allowed("ec2:DeleteVpcEndpoints", {**made, **s3})
     assert not allowed("ec2:DeleteVpcEndpoints", s3)  # made outside wcpipe
     secrets = {"ec2:VpceServiceName": "com.amazonaws.us-east-1.secretsmanager"}
-    assert not allowed("ec2:DeleteVpcEndpoints", {**made, **secrets})
+    assert allowed("ec2:DeleteVpcEndpoints", {**made, **secrets})  # the shared interface one
+    assert not allowed("ec2:DeleteVpcEndpoints", secrets)
+    kms = {"ec2:VpceServiceName": "com.amazonaws.us-east-1.kms"}
+    assert not allowed("ec2:DeleteVpcEndpoints", {**made, **kms})
 
 
 @pytest.mark.parametrize(

@@ -97,6 +97,41 @@ def test_without_the_secrets_endpoint_the_run_and_the_crawl_fail_naming_it(
     assert pipeline.run().code == 0
 
 
+def test_an_endpoint_that_shuts_the_connections_group_out_fails_the_run_naming_it(
+    pipeline: Network,
+) -> None:
+    """The endpoint's security groups decide who reaches it: with the pipeline's group taken
+    off (another in its place), the job's ENIs time out as on AWS, `run` says whose groups
+    are shut out, and `up` puts the pipeline's group back."""
+    ec2 = pipeline.pl.client("ec2")
+    endpoint = pipeline.endpoint(SECRETS)
+    [ours] = [g["GroupId"] for g in endpoint["Groups"]]
+    stranger = ec2.create_security_group(
+        GroupName="stranger", Description="admits nobody", VpcId=pipeline.pl.vpc_id
+    )["GroupId"]
+    ec2.modify_vpc_endpoint(
+        VpcEndpointId=endpoint["VpcEndpointId"],
+        AddSecurityGroupIds=[stranger],
+        RemoveSecurityGroupIds=[ours],
+    )
+
+    result = pipeline.run()
+    assert result.code == 1, result
+    assert 'Connect timeout on endpoint URL: "https://secretsmanager.' in result.err, result
+    assert (
+        f"the security groups of interface endpoint {endpoint['VpcEndpointId']} ({stranger}) "
+        f"let none of the connection's groups ({ours}) in on TCP 443"
+    ) in result.err, result
+
+    assert pipeline.wcpipe("up", "--yes").code == 0
+    assert ours in [g["GroupId"] for g in pipeline.endpoint(SECRETS)["Groups"]]
+    assert pipeline.run().code == 0
+    ec2.modify_vpc_endpoint(
+        VpcEndpointId=endpoint["VpcEndpointId"], RemoveSecurityGroupIds=[stranger]
+    )
+    ec2.delete_security_group(GroupId=stranger)
+
+
 def test_without_the_s3_route_the_run_fails_naming_s3(pipeline: Network) -> None:
     ec2 = pipeline.pl.client("ec2")
     gateway = pipeline.endpoint(S3)
@@ -192,14 +227,25 @@ def _nat_path(pl: Pipeline, table: str) -> str:
     return nat
 
 
-def _theirs(pl: Pipeline) -> str:
-    """Someone else's Secrets Manager interface endpoint, with private DNS, in the subnet."""
+def _theirs(pl: Pipeline, open_to_vpc: bool = True) -> str:
+    """Someone else's Secrets Manager interface endpoint, with private DNS, in the subnet; its
+    group lets the whole VPC in on HTTPS (`open_to_vpc`), or only itself."""
+    ec2 = pl.client("ec2")
+    group = ec2.create_security_group(
+        GroupName=f"bi-{open_to_vpc}", Description="the BI team's endpoint", VpcId=pl.vpc_id
+    )["GroupId"]
+    if open_to_vpc:
+        cidr = ec2.describe_vpcs(VpcIds=[pl.vpc_id])["Vpcs"][0]["CidrBlock"]
+        ec2.authorize_security_group_ingress(
+            GroupId=group, IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=cidr
+        )
     return str(
-        pl.client("ec2").create_vpc_endpoint(
+        ec2.create_vpc_endpoint(
             VpcEndpointType="Interface",
             VpcId=pl.vpc_id,
             ServiceName=SECRETS,
             SubnetIds=[pl.spec().network.subnet_id],
+            SecurityGroupIds=[group],
             PrivateDnsEnabled=True,
             TagSpecifications=[
                 {"ResourceType": "vpc-endpoint", "Tags": [{"Key": "team", "Value": "bi"}]}
@@ -231,9 +277,9 @@ def _path_state(pl: Pipeline, table: str) -> dict[str, Any]:
 def test_down_leaves_a_path_not_ours_alone(
     sandbox: Any, tmp_path_factory: pytest.TempPathFactory, reached: str
 ) -> None:
-    """Where a NAT (or someone's endpoint) reaches Secrets Manager, `up` makes no endpoint and
-    `status` names that path; `down` says it keeps it and touches neither it nor its route,
-    and a second `down` sends no mutating request."""
+    """Where a NAT (or someone's endpoint whose group lets the VPC in) reaches Secrets Manager,
+    `up` makes no endpoint and `status` names that path; `down` says it keeps it and touches
+    neither it nor its route, and a second `down` sends no mutating request."""
     pl = new_pipeline(sandbox, tmp_path_factory.mktemp("nat-path"))
     table = _main_table(pl)
     if reached == "nat":
@@ -263,3 +309,32 @@ def test_down_leaves_a_path_not_ours_alone(
     assert f"Secrets Manager interface endpoint {SECRETS}: leaving it alone (reused" in again.err
     assert mutating == []
     assert _path_state(pl, table) == before
+
+
+def test_their_endpoint_that_shuts_the_pipeline_out_is_joined_and_left_as_it_was(
+    sandbox: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Someone's private-DNS endpoint whose group lets only itself in: a second endpoint would
+    be refused ("conflicting DNS domain"), so `up` joins it (the pipeline's group and its
+    record on it), the run reaches Secrets Manager through it, and `down` takes exactly those
+    off and leaves it as it was."""
+    pl = new_pipeline(sandbox, tmp_path_factory.mktemp("their-endpoint"))
+    table = _main_table(pl)
+    theirs = _theirs(pl, open_to_vpc=False)
+    before = _path_state(pl, table)
+    groups = [g["GroupId"] for g in Network(pl).endpoint(SECRETS)["Groups"]]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WCPIPE_POLL_INTERVAL", "0.1")
+        assert pl.cli("up", "--yes").code == 0
+        net = Network(pl)
+        joined = net.endpoint(SECRETS)
+        assert joined["VpcEndpointId"] == theirs
+        assert len(joined["Groups"]) == 2
+        tags = {t["Key"]: t["Value"] for t in joined["Tags"]}
+        assert tags == {"team": "bi", f"wcpipe:uses:{pl.name}": tags[f"wcpipe:uses:{pl.name}"]}
+        assert net.run().code == 0
+        down = pl.cli("down", "--yes")
+        assert down.code == 0, down
+    assert [g["GroupId"] for g in net.endpoint(SECRETS)["Groups"]] == groups
+    assert _path_state(pl, table) == before
+    assert tagged(sandbox, pl.name) == []

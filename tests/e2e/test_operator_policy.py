@@ -42,8 +42,9 @@ from support.sandbox import started_sandbox
 from wcpipe.core.aws import Aws
 from wcpipe.provision import engine
 from wcpipe.provision.resources.base import Context
-from wcpipe.provision.resources.ec2 import network
+from wcpipe.provision.resources.ec2 import SecurityGroup, network
 from wcpipe.provision.resources.ec2_endpoint import S3Endpoint, users
+from wcpipe.provision.resources.ec2_endpoint_secrets import SecretsEndpoint
 from wcpipe.sandbox.authz import Decision
 from wcpipe.sandbox.core import DEFAULT_ACCOUNT
 from wcpipe.sandbox.patches.actors import OPERATOR_ROLE, denials, record_grants
@@ -255,9 +256,9 @@ def _sharing(
     root: Path, spec: Path, sandbox: Any, variant: Variant, unrestricted: dict[str, str | None]
 ) -> Callable[[], None]:
     """PEER's spec placed in a subnet on a route table of its own, and what the variant's life
-    starts from (each pipeline's S3Endpoint `ensure`/`down`, by the sandbox's credentials): the
-    first pipeline's endpoint; PEER joined it ("last-out", "creator-leaves"); then the first
-    one left ("last-out")."""
+    starts from (each pipeline's S3Endpoint, SecurityGroup and SecretsEndpoint `ensure`/`down`,
+    by the sandbox's credentials): the first pipeline's endpoints; PEER joined them ("last-out",
+    "creator-leaves"); then the first one left ("last-out")."""
     aws = Aws(region=sandbox.region, endpoint_url=sandbox.endpoint)
     first = Context(spec=load_spec(SPEC_PATH), aws=aws)
     peer_spec = (
@@ -274,19 +275,25 @@ def _sharing(
     raw["network"] = {**(raw.get("network") or {}), "subnet_id": subnet}
     peer_spec.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
 
+    def endpoints(ctx: Context) -> list[Any]:
+        return [S3Endpoint(ctx), SecurityGroup(ctx), SecretsEndpoint(ctx)]
+
     def start() -> None:
         with _as(unrestricted):
             a = Context(spec=load_spec(SPEC_PATH), aws=aws)
-            assert S3Endpoint(a).ensure() in ("created", "updated", "unchanged")
+            for resource in endpoints(a):
+                assert resource.ensure() in ("created", "updated", "unchanged")
             if variant.peer == "joins":
                 return
             b = Context(spec=load_spec(peer_spec), aws=aws)
-            assert S3Endpoint(b).ensure() in ("updated", "unchanged")
+            for resource in endpoints(b):  # joins both endpoints
+                assert resource.ensure() in ("created", "updated", "unchanged")
             if variant.peer == "last-out":
-                resources = [S3Endpoint(a)]
+                resources = endpoints(a)
                 engine.destroy(a, resources, engine.plan_down(a, resources))
-                left = S3Endpoint(b).describe()
-                assert left is not None and list(users(left.tags)) == [PEER]
+                for shared in (S3Endpoint(b), SecretsEndpoint(b)):
+                    left = shared.describe()
+                    assert left is not None and list(users(left.tags)) == [PEER]
 
     return start
 

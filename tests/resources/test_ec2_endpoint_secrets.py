@@ -44,10 +44,15 @@ def test_secrets_endpoint_ensure_twice_and_delete_twice(ctx: Context) -> None:
     assert [g["GroupId"] for g in made["Groups"]] == [ctx.output("ec2.security-group", "group_id")]
     assert {t["Key"]: t["Value"] for t in made["Tags"]}[OWNER_TAG] == "fifa"
     assert ctx.output("ec2.secrets-endpoint", "reused") is False
-    subnet = reachability.read_subnet(client, net.vpc_id, net.subnet_id, net.subnet_route_table_id)
+    group = ctx.output("ec2.security-group", "group_id")
+    table = net.subnet_route_table_id
+    subnet = reachability.read_subnet(client, net.vpc_id, net.subnet_id, table, [group])
     assert (
         reachability.path(subnet, "secretsmanager") == f"interface endpoint {made['VpcEndpointId']}"
     )
+    assert {t["Key"]: t["Value"] for t in made["Tags"]}["wcpipe:uses:fifa"] == group
+    other = reachability.read_subnet(client, net.vpc_id, net.subnet_id, table, ["sg-other"])
+    assert reachability.path(other, "secretsmanager") is None  # its group lets only ours in
     assert ep.destroy() == "deleted"
     assert ep.destroy() == "absent"
     assert _live(client) == []
@@ -73,16 +78,31 @@ def test_secrets_endpoint_not_made_where_a_nat_reaches_it(ctx: Context) -> None:
     }
 
 
-def test_secrets_endpoint_reuses_one_not_ours_untouched(ctx: Context) -> None:
+def _theirs(client: Any, net: ec2.Network, **groups: Any) -> str:
+    """An endpoint someone outside wcpipe made, with private DNS."""
+    return str(
+        client.create_vpc_endpoint(
+            VpcEndpointType="Interface",
+            VpcId=net.vpc_id,
+            ServiceName=SERVICE,
+            SubnetIds=[net.subnet_id],
+            PrivateDnsEnabled=True,
+            **groups,
+        )["VpcEndpoint"]["VpcEndpointId"]
+    )
+
+
+def test_secrets_endpoint_reuses_one_not_ours_that_lets_it_in_untouched(ctx: Context) -> None:
     client = ctx.client("ec2")
     net = ec2.network(ctx)
-    theirs = client.create_vpc_endpoint(
-        VpcEndpointType="Interface",
-        VpcId=net.vpc_id,
-        ServiceName=SERVICE,
-        SubnetIds=[net.subnet_id],
-        PrivateDnsEnabled=True,
-    )["VpcEndpoint"]["VpcEndpointId"]
+    vpc_wide = client.create_security_group(
+        GroupName="theirs", Description="HTTPS from the VPC", VpcId=net.vpc_id
+    )["GroupId"]
+    cidr = client.describe_vpcs(VpcIds=[net.vpc_id])["Vpcs"][0]["CidrBlock"]
+    client.authorize_security_group_ingress(
+        GroupId=vpc_wide, IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=cidr
+    )
+    theirs = _theirs(client, net, SecurityGroupIds=[vpc_wide])
     ep = _endpoint(ctx)
     sent = Requests.on(client)
     assert ep.ensure() == "unchanged"
@@ -90,6 +110,38 @@ def test_secrets_endpoint_reuses_one_not_ours_untouched(ctx: Context) -> None:
     assert sent.mutating == []
     assert [e["VpcEndpointId"] for e in _live(client)] == [theirs]
     assert ctx.output("ec2.secrets-endpoint", "via") == f"interface endpoint {theirs}"
+
+
+def test_secrets_endpoint_joins_one_not_ours_and_leaves_it_as_it_was(ctx: Context) -> None:
+    """The VPC's private-DNS endpoint answers Secrets Manager's name for every subnet, and a
+    second is refused: one whose groups do not let the pipeline in is joined (its group, its
+    record), and `down` takes exactly those off again; one nobody in wcpipe made stays."""
+    client = ctx.client("ec2")
+    net = ec2.network(ctx)
+    default = client.describe_security_groups(
+        Filters=[
+            {"Name": "vpc-id", "Values": [net.vpc_id]},
+            {"Name": "group-name", "Values": ["default"]},
+        ]
+    )["SecurityGroups"][0]["GroupId"]
+    theirs = _theirs(client, net, SecurityGroupIds=[default])
+    ep = _endpoint(ctx)
+    group = ctx.output("ec2.security-group", "group_id")
+    assert ep.ensure() == "updated"
+    [joined] = _live(client)
+    assert sorted(g["GroupId"] for g in joined["Groups"]) == sorted([default, group])
+    tags = {t["Key"]: t["Value"] for t in joined.get("Tags", [])}
+    assert tags == {"wcpipe:uses:fifa": group}  # the record only: not claimed as ours
+    sent = Requests.on(client)
+    assert ep.ensure() == "unchanged"
+    assert sent.mutating == []
+    assert ctx.output("ec2.secrets-endpoint", "reused") is True
+    assert ep.destroy() == "deleted"  # this pipeline's share
+    [left] = _live(client)
+    assert left["VpcEndpointId"] == theirs
+    assert [g["GroupId"] for g in left["Groups"]] == [default]
+    assert not left.get("Tags")
+    assert ep.destroy() == "kept"
 
 
 def test_secrets_endpoint_refused_without_the_vpcs_dns_attributes(ctx: Context) -> None:

@@ -8,14 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from support.clock import FakeClock
 from support.paths import SPEC_PATH
 from support.requests import Requests
 
 from wcpipe.core.aws import Aws
 from wcpipe.core.wait import Timing
-from wcpipe.provision import engine
-from wcpipe.provision.resources import ec2, ec2_endpoint
+from wcpipe.provision import engine, reachability
+from wcpipe.provision.resources import ec2, ec2_endpoint, ec2_endpoint_secrets
 from wcpipe.provision.resources.base import Context, Differences, tags_from_list
 from wcpipe.spec.model import Spec, load_spec
 from wcpipe.spec.names import OWNER_TAG
@@ -221,3 +222,95 @@ def test_s3_endpoint_last_down_and_first_up_at_once_leave_b_served(
     assert _down(b) == {"ec2.s3-endpoint": "absent"}
     assert _live_s3_endpoints(ctx) == []
     assert not _routes_s3(ctx, table_b, new)
+
+
+def _secrets_reachable(ctx: Context) -> str | None:
+    """How this pipeline's Glue ENIs (in its security group) reach Secrets Manager, or None."""
+    net = ec2.network(ctx)
+    group = ctx.output("ec2.security-group", "group_id")
+    subnet = reachability.read_subnet(
+        ctx.client("ec2"), net.vpc_id, net.subnet_id, net.subnet_route_table_id, [group]
+    )
+    return reachability.path(subnet, "secretsmanager")
+
+
+def _secrets_down(ctx: Context) -> dict[str, str]:
+    resources = [ec2.SecurityGroup(ctx), ec2_endpoint_secrets.SecretsEndpoint(ctx)]
+    return engine.destroy(ctx, resources, engine.plan_down(ctx, resources))
+
+
+@pytest.mark.parametrize("first", ["creator", "joiner"])
+def test_secrets_endpoint_shared_by_two_pipelines_goes_down_in_either_order(
+    ctx: Context, first: str
+) -> None:
+    """The VPC takes one private-DNS Secrets Manager endpoint: the second pipeline joins it
+    (its security group on the endpoint, so its Glue ENIs are let in, and its record), and
+    either can go down first without the other losing Secrets Manager. The sandbox refuses to
+    delete a group an endpoint still holds, as AWS does (patches/conflicts.py)."""
+    a = Context(spec=ctx.spec, aws=ctx.aws, timing=ctx.timing)
+    b = _other_pipeline(ctx, "cup", subnet=1)
+    for p in (a, b):
+        ec2.SecurityGroup(p).ensure()
+    assert ec2_endpoint_secrets.SecretsEndpoint(a).ensure() == "created"
+    assert _secrets_reachable(a) is not None
+    assert _secrets_reachable(b) is None  # a's group only: b's ENIs are not let in
+    assert ec2_endpoint_secrets.SecretsEndpoint(b).ensure() == "updated"
+    client = ctx.client("ec2")
+    sent = Requests.on(client)
+    assert ec2_endpoint_secrets.SecretsEndpoint(b).ensure() == "unchanged"
+    assert ec2_endpoint_secrets.SecretsEndpoint(a).ensure() == "unchanged"
+    assert sent.mutating == []
+    group = {p.spec.name: p.output("ec2.security-group", "group_id") for p in (a, b)}
+    both = ec2_endpoint_secrets.SecretsEndpoint(a).describe()
+    assert both is not None
+    assert both.data["group_ids"] == sorted(group.values())
+    assert ec2_endpoint.users(both.tags) == group
+    assert both.tags[OWNER_TAG] == "fifa"
+    eid = both.data["endpoint_id"]
+    assert _secrets_reachable(a) == _secrets_reachable(b) == f"interface endpoint {eid}"
+
+    leaver, stayer = (a, b) if first == "creator" else (b, a)
+    [change] = [
+        c
+        for c in engine.plan_down(leaver, [ec2_endpoint_secrets.SecretsEndpoint(leaver)]).changes
+        if c.key == "ec2.secrets-endpoint"
+    ]
+    assert (change.action, change.reason) == (
+        "delete",
+        f"shared with {stayer.spec.name}: only {leaver.spec.name}'s record and security group "
+        "go; the endpoint stays",
+    )
+    assert _secrets_down(leaver) == {
+        "ec2.secrets-endpoint": "deleted",
+        "ec2.security-group": "deleted",
+    }
+    left = ec2_endpoint_secrets.SecretsEndpoint(stayer).describe()
+    assert left is not None and left.data["endpoint_id"] == eid
+    assert left.data["group_ids"] == [group[stayer.spec.name]]
+    assert ec2_endpoint.users(left.tags) == {stayer.spec.name: group[stayer.spec.name]}
+    assert _secrets_reachable(stayer) == f"interface endpoint {eid}"
+    [stays] = engine.status(stayer, [ec2_endpoint_secrets.SecretsEndpoint(stayer)])
+    assert stays.state == "present"
+    assert _secrets_down(leaver) == {"ec2.secrets-endpoint": "kept", "ec2.security-group": "absent"}
+
+    assert _secrets_down(stayer) == {
+        "ec2.secrets-endpoint": "deleted",
+        "ec2.security-group": "deleted",
+    }
+    assert ec2_endpoint_secrets.SecretsEndpoint(stayer).describe() is None
+    assert _secrets_down(stayer) == {
+        "ec2.secrets-endpoint": "absent",
+        "ec2.security-group": "absent",
+    }
+
+
+def test_a_group_an_interface_endpoint_holds_cannot_be_deleted(ctx: Context) -> None:
+    ec2.SecurityGroup(ctx).ensure()
+    ec2_endpoint_secrets.SecretsEndpoint(ctx).ensure()
+    group = ctx.output("ec2.security-group", "group_id")
+    with pytest.raises(ClientError, match=r"DependencyViolation.*has a dependent object"):
+        ctx.client("ec2").delete_security_group(GroupId=group)
+    assert _secrets_down(ctx) == {
+        "ec2.secrets-endpoint": "deleted",
+        "ec2.security-group": "deleted",
+    }

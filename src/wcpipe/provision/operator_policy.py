@@ -366,26 +366,30 @@ def _ec2(names: Names, a: _Arns, vpc_id: str | None) -> list[dict[str, Any]]:
             [group, endpoint],
             Condition=ours,
         ),
-        *_shared_s3_endpoint(names, endpoint),
+        *_shared_endpoints(names, endpoint),
     ]
 
 
-def _shared_s3_endpoint(names: Names, endpoint: str) -> list[dict[str, Any]]:
-    """A VPC's S3 gateway endpoint is shared (resources/ec2_endpoint.py): this pipeline joins
-    one another pipeline (or someone outside wcpipe) made, records itself on it, routes its
-    subnet's table through it, takes its tables and record off when it goes, and, the last
-    wcpipe user out, deletes one a wcpipe pipeline made. Such an endpoint is not tagged ours, so
-    ChangeOwned does not cover it. What each statement may be scoped by is what the Service
-    Authorization Reference (Amazon EC2) lists for the vpc-endpoint resource of that action:
-    CreateTags/DeleteTags take the tags (aws:TagKeys: only this pipeline's record and the route
-    marks, `ec2_endpoint.USES_TAG`/`ROUTE_TAG`); ModifyVpcEndpoint takes only resource tags and
-    attributes, so it is allowed on an endpoint that carries this pipeline's record (`update`
-    tags before it routes, `delete` routes before it untags); DeleteVpcEndpoints takes
-    `ec2:VpceServiceName` (S3's) and the ownership tag (an endpoint a wcpipe pipeline made)."""
+def _shared_endpoints(names: Names, endpoint: str) -> list[dict[str, Any]]:
+    """A VPC's S3 gateway endpoint and its private-DNS Secrets Manager interface endpoint are
+    shared (resources/ec2_endpoint.py, ec2_endpoint_secrets.py): this pipeline joins one another
+    pipeline (or someone outside wcpipe) made, records itself on it, routes its subnet's table
+    through it or puts its security group on it, takes those and its record off when it goes,
+    and, the last wcpipe user out, deletes one a wcpipe pipeline made. Such an endpoint is not
+    tagged ours, so ChangeOwned does not cover it. What each statement may be scoped by is what
+    the Service Authorization Reference (Amazon EC2) lists for the vpc-endpoint resource of that
+    action: CreateTags/DeleteTags take the tags (aws:TagKeys: only this pipeline's record and
+    the route marks, `ec2_endpoint.USES_TAG`/`ROUTE_TAG`); ModifyVpcEndpoint takes only resource
+    tags and attributes, so it is allowed on an endpoint that carries this pipeline's record
+    (`update` tags before it changes the endpoint, `delete` changes it before it untags; the
+    route table or security group it adds or removes is InterfaceEndpoint's and RouteEndpoint's);
+    DeleteVpcEndpoints takes `ec2:VpceServiceName` (S3's and Secrets Manager's) and the
+    ownership tag (an endpoint a wcpipe pipeline made)."""
     record = f"{USES_TAG}{names.pipeline}"
+    services = [f"com.amazonaws.{names.region}.{s}" for s in ("s3", "secretsmanager")]
     return [
         _allow(
-            "RecordOnS3Endpoint",
+            "RecordOnSharedEndpoint",
             ["ec2:CreateTags", "ec2:DeleteTags"],
             endpoint,
             Condition={
@@ -397,17 +401,17 @@ def _shared_s3_endpoint(names: Names, endpoint: str) -> list[dict[str, Any]]:
             },
         ),
         _allow(
-            "RouteS3Endpoint",
+            "ChangeSharedEndpoint",
             ["ec2:ModifyVpcEndpoint"],
             endpoint,
             Condition={"Null": {f"aws:ResourceTag/{record}": "false"}},
         ),
         _allow(
-            "LastOutOfS3Endpoint",
+            "LastOutOfSharedEndpoint",
             ["ec2:DeleteVpcEndpoints"],
             endpoint,
             Condition={
-                "StringEquals": {"ec2:VpceServiceName": f"com.amazonaws.{names.region}.s3"},
+                "StringEquals": {"ec2:VpceServiceName": services},
                 "Null": {f"aws:ResourceTag/{OWNER_TAG}": "false"},
             },
         ),

@@ -25,7 +25,7 @@ tag stays when its creator goes: it never lets one pipeline's `down` break anoth
   without the ownership tag is never deleted. `plan`/`down` and `status` say "shared with B".
 - `down` takes off the route tables no other user needs while its record is still on the
   endpoint (the operator's policy lets a pipeline change only an endpoint carrying its record:
-  operator_policy's RouteS3Endpoint), then its record.
+  operator_policy's ChangeSharedEndpoint), then its record.
 - Two `down`s at once: each removes its own record and then reads the endpoint again before it
   decides, so at least one of them sees no user left and deletes it; a delete that finds it gone
   is "absent", not a failure. Two downs at once of pipelines that share one route table each
@@ -93,7 +93,8 @@ def users(tags: dict[str, str]) -> dict[str, str]:
     return {k[len(USES_TAG) :]: v for k, v in sorted(tags.items()) if k.startswith(USES_TAG)}
 
 
-def _user_tags(tags: dict[str, str]) -> int:
+def user_tags(tags: dict[str, str]) -> int:
+    """The tags EC2 counts against its limit (not `aws:` ones)."""
     return sum(not k.lower().startswith("aws:") for k in tags)
 
 
@@ -192,9 +193,9 @@ class S3Endpoint(Resource):
         if observed.tags.get(OWNER_TAG) == self._me:
             out += self.tag_differences(observed)
         after = {**observed.tags, **self._record_tags(observed)}
-        if _user_tags(after) > MAX_TAGS and out:
+        if user_tags(after) > MAX_TAGS and out:
             reason = (
-                f"it would carry {_user_tags(after)} tags and EC2 allows {MAX_TAGS} per resource: "
+                f"it would carry {user_tags(after)} tags and EC2 allows {MAX_TAGS} per resource: "
                 "remove tags others added to it, or give this pipeline another VPC"
             )
             out = [Difference(d.field, d.old, d.new, "blocked", reason) for d in out]
@@ -300,7 +301,7 @@ class S3Endpoint(Resource):
         if self._me in users(observed.tags):
             # The route tables no other user needs go while this pipeline's record is still on
             # the endpoint: the operator's policy lets a pipeline change only an endpoint that
-            # carries its record (operator_policy: RouteS3Endpoint).
+            # carries its record (operator_policy: ChangeSharedEndpoint).
             others = self._others(observed)
             self._reroute(observed, [], self._removable(observed, set(others.values())))
             client, key = self.ctx.client("ec2"), f"{USES_TAG}{self._me}"

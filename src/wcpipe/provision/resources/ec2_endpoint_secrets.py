@@ -2,26 +2,42 @@
 the warehouse's crawler, in the connection's subnet, can read the connection's SECRET_ID.
 
 Contract (see `resources/base.py`): `describe` makes only read calls; `differences` is pure; only
-`create`/`update`/`delete` write. Whether the subnet already reaches Secrets Manager is
-`provision/reachability.py`'s decision: its route table sends 0.0.0.0/0 to a NAT gateway, or
-the VPC has an interface endpoint com.amazonaws.<region>.secretsmanager with private DNS in
-that subnet (and enableDnsSupport and enableDnsHostnames on). Then that path is reused as it is
-(`shared`: never changed or deleted, `status` names it). Otherwise `up` creates one: type
-Interface, private DNS, the connection's subnet, the pipeline's security group (whose one rule,
-all TCP from itself, admits the ENIs of Glue in the same group on 443: `ec2.SecurityGroup`;
-never 0.0.0.0/0), tagged ours and deleted by `down`. It bills per hour per Availability Zone
-(spec/pricing.py). A VPC without both DNS attributes cannot use private DNS: where the endpoint
-must be made, `plan` shows its create as blocked (`blocked_create`, from what `describe` read)
-with the command that turns them on, and `up` refuses before it creates anything; it changes
-nothing of the VPC itself. Where the subnet reaches Secrets Manager another way (a NAT: no DNS
-involved), the attributes are not this resource's concern.
+`create`/`update`/`delete` write. How the subnet reaches Secrets Manager is
+`provision/reachability.py`'s decision, for clients in the pipeline's security group: a route
+of 0.0.0.0/0 to a NAT gateway, or the VPC's interface endpoint com.amazonaws.<region>.secretsmanager
+with private DNS whose security groups let the pipeline's group in on HTTPS.
+
+- A NAT, or an endpoint that already lets this pipeline's group in without its doing (a rule
+  for the VPC's CIDR, say): reused as it is (`via`: never changed or deleted, `status` names it).
+- Otherwise the VPC's private-DNS endpoint is joined, as the S3 gateway endpoint is
+  (resources/ec2_endpoint.py): a VPC resolves the service's name through one such endpoint only
+  (a second is refused, "conflicting DNS domain"), and it serves every subnet of the VPC. The
+  pipeline adds its security group to the endpoint (whose one rule, all TCP from itself, lets
+  its Glue ENIs in: `ec2.SecurityGroup`; never 0.0.0.0/0) and records itself on it,
+  `wcpipe:uses:<pipeline>` = that group. `down` takes its group and record off (putting on any
+  recorded user's group that is missing, so the endpoint keeps letting every remaining user
+  in), and the last wcpipe user out deletes an endpoint a wcpipe pipeline made (the ownership
+  tag); one nobody in wcpipe made is never deleted. Before, a second pipeline reused the
+  first's endpoint untouched: its ENIs were not let in (only the first's group was on it), and
+  the first's `down` deleted it under the second.
+- No such endpoint: `up` creates one (type Interface, private DNS, the connection's subnet, the
+  pipeline's group, its record and the ownership tag), billed per hour per Availability Zone
+  (spec/pricing.py). Only its creator changes its subnets, private DNS and our other tags.
+- A VPC without both DNS attributes cannot use private DNS: where the endpoint must be made,
+  `plan` shows its create as blocked (`blocked_create`) with the command that turns them on, and
+  `up` refuses before it creates anything; it changes nothing of the VPC itself.
+- A last `down` and a first `up` at once: the `up` reads the endpoint again after joining and
+  makes one anew if it is gone; the `down` reads again before it deletes. Window left: the up's
+  read came before the delete. Its `status` then shows the endpoint missing and its next `up`
+  makes one (no hand-over as the S3 endpoint's: a new private-DNS endpoint may be refused while
+  the deleted one's DNS domain is still held, and how long that lasts is not documented).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from wcpipe.core.errors import WcpipeError, error_code
+from wcpipe.core.errors import WcpipeError, error_code, ignoring
 from wcpipe.provision import reachability
 from wcpipe.provision.resources.base import (
     Difference,
@@ -29,13 +45,24 @@ from wcpipe.provision.resources.base import (
     DownAction,
     Observed,
     Resource,
+    tag_list,
     tags_from_list,
 )
-from wcpipe.provision.resources.ec2 import network, retag
-from wcpipe.provision.resources.ec2_endpoint import GONE_STATES, NOT_FOUND
+from wcpipe.provision.resources.ec2 import network
+from wcpipe.provision.resources.ec2_endpoint import (
+    GONE_STATES,
+    MAX_TAGS,
+    NOT_FOUND,
+    USERS,
+    USES_TAG,
+    user_tags,
+    users,
+)
 from wcpipe.spec.names import OWNER_TAG
 
 GROUP = "ec2.security-group"
+NEW_GROUP = "(the pipeline's security group)"
+"""Shown for this pipeline's group in `plan` before `up` has created it."""
 
 
 class SecretsEndpoint(Resource):
@@ -51,13 +78,28 @@ class SecretsEndpoint(Resource):
     def name(self) -> str:
         return f"com.amazonaws.{self.ctx.aws.region}.secretsmanager"
 
+    @property
+    def _me(self) -> str:
+        return self.ctx.spec.name
+
+    def _group(self) -> str:
+        return str(self.ctx.output_or(GROUP, "group_id") or "")
+
     def _subnet(self) -> reachability.Subnet:
         net = network(self.ctx)
         ec2 = self.ctx.client("ec2")
-        return reachability.read_subnet(ec2, net.vpc_id, net.subnet_id, net.subnet_route_table_id)
+        groups = [self._group()] if self._group() else []
+        return reachability.read_subnet(
+            ec2, net.vpc_id, net.subnet_id, net.subnet_route_table_id, groups
+        )
 
     def describe(self) -> Observed | None:
         subnet = self._seen = self._subnet()
+        dns = {"dns_support": subnet.dns_support, "dns_hostnames": subnet.dns_hostnames}
+        if subnet.nat_gateway_id:
+            via = f"NAT gateway {subnet.nat_gateway_id}"
+            data = {"endpoint_id": "", "subnet_ids": [], "group_ids": [], "private_dns": True}
+            return Observed({**data, **dns, "via": via}, {})
         found = self.ctx.client("ec2").describe_vpc_endpoints(
             Filters=[
                 {"Name": "vpc-id", "Values": [subnet.vpc_id]},
@@ -66,86 +108,213 @@ class SecretsEndpoint(Resource):
             ]
         )["VpcEndpoints"]
         live = [e for e in found if e.get("State", "").lower() not in GONE_STATES]
-        ours = [
-            e for e in live if tags_from_list(e.get("Tags")).get(OWNER_TAG) == self.ctx.spec.name
-        ]
-        dns = {"dns_support": subnet.dns_support, "dns_hostnames": subnet.dns_hostnames}
-        if ours:
-            endpoint = min(ours, key=lambda e: e["VpcEndpointId"])
-            return Observed(
-                {**_data(endpoint), **dns, "via": ""}, tags_from_list(endpoint.get("Tags"))
-            )
-        via = reachability.path(subnet, "secretsmanager")
-        if via is None:
+
+        # One this pipeline made or relies on first; else the VPC's private-DNS endpoint.
+        def rank(e: dict[str, Any]) -> tuple[int, str]:
+            tags = tags_from_list(e.get("Tags"))
+            mine = tags.get(OWNER_TAG) == self._me or f"{USES_TAG}{self._me}" in tags
+            return (0 if mine else 1 if e.get("PrivateDnsEnabled") else 2, e["VpcEndpointId"])
+
+        live.sort(key=rank)
+        if not live or rank(live[0])[0] == 2:
+            return None  # none, or only ones without private DNS: they do not answer the name
+        endpoint = live[0]
+        tags = tags_from_list(endpoint.get("Tags"))
+        joined = tags.get(OWNER_TAG) is not None or USES_TAG + self._me in tags
+        seen = next(
+            (e for e in subnet.endpoints if e.endpoint_id == endpoint["VpcEndpointId"]), None
+        )
+        # Someone's endpoint that lets this pipeline in already: reused, never touched.
+        untouched = not joined and seen is not None and reachability.usable_interface(subnet, seen)
+        via = f"interface endpoint {endpoint['VpcEndpointId']}" if untouched else ""
+        return Observed({**_data(endpoint), **dns, "via": via}, tags)
+
+    def _read_id(self, endpoint_id: str) -> Observed | None:
+        """The endpoint read again by id, or None once it is gone or going."""
+        client = self.ctx.client("ec2")
+        found = ignoring(
+            lambda: client.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id]), *NOT_FOUND
+        )
+        items = (found or {}).get("VpcEndpoints") or []
+        if not items or items[0].get("State", "").lower() in GONE_STATES:
             return None
-        # Reached another way (a NAT, an endpoint not ours): reused, never changed.
-        used = next((e for e in live if via.endswith(e["VpcEndpointId"])), None)
-        data = _data(used) if used else {"endpoint_id": "", "subnet_ids": [], "group_ids": []}
-        return Observed({**data, **dns, "private_dns": True, "via": via}, {})
+        return Observed(_data(items[0]), tags_from_list(items[0].get("Tags")))
+
+    # Who relies on it ------------------------------------------------------------------------
+    def _creator(self, observed: Observed) -> bool:
+        return observed.tags.get(OWNER_TAG) == self._me
+
+    def _others(self, observed: Observed) -> dict[str, str]:
+        return {p: g for p, g in users(observed.tags).items() if p != self._me}
+
+    def _record_tags(self, observed: Observed) -> dict[str, str]:
+        """The tags `update` puts: the record, and the creator's own tags."""
+        put = {f"{USES_TAG}{self._me}": self._group() or NEW_GROUP}
+        if self._creator(observed):
+            put |= self.tag_changes(observed).put
+        return {k: v for k, v in put.items() if observed.tags.get(k) != v}
 
     def differences(self, observed: Observed) -> list[Difference]:
-        if not self.owned(observed):
-            return []
+        if observed.data["via"]:
+            return []  # reached another way: not this pipeline's to change
         out = []
-        subnet = network(self.ctx).subnet_id
-        if subnet not in observed.data["subnet_ids"]:
-            out.append(Difference("subnets", observed.data["subnet_ids"], [subnet]))
-        group = self.ctx.output_or(GROUP, "group_id")
-        if group and group not in observed.data["group_ids"]:
-            out.append(Difference("security_groups", observed.data["group_ids"], [group]))
-        if not observed.data["private_dns"]:
-            out.append(Difference("private_dns", False, True))
-        missing = _dns_off(observed.data)
-        if missing:
-            vpc = observed.data.get("vpc_id") or network(self.ctx).vpc_id
-            out.append(_dns_blocked(vpc, missing))
-        return out + self.tag_differences(observed)
+        mine = users(observed.tags).get(self._me)
+        group = self._group() or NEW_GROUP
+        if mine != group:
+            before = users(observed.tags)
+            out.append(Difference(USERS, before, {**before, self._me: group}))
+        have = observed.data["group_ids"]
+        if group not in have:
+            out.append(Difference("security_groups", have, sorted([*have, group])))
+        if self._creator(observed):
+            subnet = network(self.ctx).subnet_id
+            if subnet not in observed.data["subnet_ids"]:
+                out.append(Difference("subnets", observed.data["subnet_ids"], [subnet]))
+            if not observed.data["private_dns"]:
+                out.append(Difference("private_dns", False, True))
+            missing = _dns_off(observed.data)
+            if missing:
+                vpc = observed.data.get("vpc_id") or network(self.ctx).vpc_id
+                out.append(_dns_blocked(vpc, missing))
+            out += self.tag_differences(observed)
+        after = {**observed.tags, **self._record_tags(observed)}
+        if user_tags(after) > MAX_TAGS and out:
+            reason = (
+                f"it would carry {user_tags(after)} tags and EC2 allows {MAX_TAGS} per resource: "
+                "remove tags others added to it, or give this pipeline another VPC"
+            )
+            out = [Difference(d.field, d.old, d.new, "blocked", reason) for d in out]
+        return out
 
     def blocked_create(self) -> list[Difference]:
         """A VPC without both DNS attributes: AWS refuses the endpoint's private DNS."""
         subnet = self._seen or self._subnet()
-        if reachability.path(subnet, "secretsmanager") is not None:
-            return []  # reached another way (a NAT): nothing to create, DNS is not ours to ask
+        if subnet.nat_gateway_id:
+            return []  # reached through a NAT: nothing to create, DNS is not ours to ask
         found = {"dns_support": subnet.dns_support, "dns_hostnames": subnet.dns_hostnames}
         missing = _dns_off(found)
         return [_dns_blocked(subnet.vpc_id, missing)] if missing else []
 
     def create(self) -> Observed | None:
         net = network(self.ctx)
+        tags = {**self.ctx.tags, f"{USES_TAG}{self._me}": self._group()}
         try:
             self.ctx.client("ec2").create_vpc_endpoint(
                 VpcEndpointType="Interface",
                 VpcId=net.vpc_id,
                 ServiceName=self.name,
                 SubnetIds=[net.subnet_id],
-                SecurityGroupIds=[self.ctx.output(GROUP, "group_id")],
+                SecurityGroupIds=[self._group()],
                 PrivateDnsEnabled=True,
-                TagSpecifications=[{"ResourceType": "vpc-endpoint", "Tags": self.ctx.tag_list()}],
+                TagSpecifications=[{"ResourceType": "vpc-endpoint", "Tags": tag_list(tags)}],
             )
         except Exception as exc:
             # A VPC resolves a service's private DNS name through one endpoint only: one
             # appeared since the describe (a concurrent run made it), and AWS refuses a second
             # ("private-dns-enabled cannot be set because there is already a conflicting DNS
-            # domain ..."). It serves this subnet now, or the next describe says what is wrong.
+            # domain ..."). It is the VPC's endpoint now: join it.
             if error_code(exc) != "InvalidParameter" or "conflicting DNS domain" not in str(exc):
                 raise
+            observed = self.describe()
+            if observed is None:
+                raise
+            fields = Differences(self.differences(observed))
+            if fields:
+                self.update(observed, fields)
         return None  # the engine describes it again (with the VPC's DNS attributes)
 
     def update(self, observed: Observed, fields: Differences) -> None:
+        client = self.ctx.client("ec2")
         eid = observed.data["endpoint_id"]
-        change: dict[str, Any] = {}
-        if "subnets" in fields:
-            change["AddSubnetIds"] = [network(self.ctx).subnet_id]
-        if "security_groups" in fields:
-            change["AddSecurityGroupIds"] = [self.ctx.output(GROUP, "group_id")]
-        if "private_dns" in fields:
-            change["PrivateDnsEnabled"] = True
-        if change:
-            self.ctx.client("ec2").modify_vpc_endpoint(VpcEndpointId=eid, **change)
-        retag(self, eid, observed)
+        # The record goes on first: a `down` of the last other user that reads the endpoint
+        # after this sees it still has a user.
+        put = self._record_tags(observed)
+        try:
+            if put:
+                client.create_tags(Resources=[eid], Tags=tag_list(put))
+            change: dict[str, Any] = {}
+            if self._group() not in observed.data["group_ids"]:
+                change["AddSecurityGroupIds"] = [self._group()]
+            if self._creator(observed) and "subnets" in fields:
+                change["AddSubnetIds"] = [network(self.ctx).subnet_id]
+            if self._creator(observed) and "private_dns" in fields:
+                change["PrivateDnsEnabled"] = True
+            if change:
+                client.modify_vpc_endpoint(VpcEndpointId=eid, **change)
+        except Exception as exc:
+            # What AWS answers a change to an endpoint being deleted is not documented: the
+            # read below decides. One still there refused it for another reason.
+            if error_code(exc) is None or self._read_id(eid) is not None:
+                raise
+        # Read it again: a last-out `down` that read it before the record went on deletes it
+        # anyway (module docstring). Gone: make one anew.
+        if self._read_id(eid) is None:
+            self.create()
+
+    def down_action(self, observed: Observed) -> tuple[DownAction, str | None]:
+        """What `down` does: delete the endpoint (the last wcpipe user of one wcpipe made),
+        take only this pipeline's share off it, or nothing (reached another way, or no record
+        of this pipeline on it)."""
+        if observed.data["via"]:
+            return (
+                "keep",
+                f"reused, not made by wcpipe: the subnet reaches it through {_via(observed)}",
+            )
+        others, creator = self._others(observed), observed.tags.get(OWNER_TAG)
+        recorded = self._me in users(observed.tags)
+        if not recorded and not (creator == self._me and not users(observed.tags)):
+            who = f"used by {', '.join(others)}" if others else f"created by {creator or 'others'}"
+            return "keep", f"{who}; {self._me} has no record on it"
+        if not others and creator is not None:
+            return "delete", None
+        why = f"shared with {', '.join(others)}" if others else "not created by wcpipe"
+        return (
+            "delete",
+            f"{why}: only {self._me}'s record and security group go; the endpoint stays",
+        )
 
     def delete(self, observed: Observed) -> None:
         eid = observed.data["endpoint_id"]
+        if not self._others(observed) and observed.tags.get(OWNER_TAG) is not None:
+            # The last one out: read again first, someone may have joined since.
+            current = self._read_id(eid)
+            if current is None:
+                return
+            if not self._others(current):
+                self._delete_endpoint(eid)
+                return
+            observed = current
+        self._leave(eid, observed)
+
+    def _leave(self, eid: str, observed: Observed) -> None:
+        """Take this pipeline's group off (putting on any remaining user's group that is
+        missing), then its record; read again, and delete it when nobody is left."""
+        client = self.ctx.client("ec2")
+        if self._me in users(observed.tags):
+            # The group changes while this pipeline's record is still on the endpoint: the
+            # operator's policy lets a pipeline change only an endpoint that carries its record
+            # (operator_policy: ChangeSharedEndpoint). An endpoint keeps at least one group.
+            have = set(observed.data["group_ids"])
+            needed = {g for g in self._others(observed).values() if g and g != NEW_GROUP}
+            add = sorted(needed - have)
+            mine = users(observed.tags)[self._me]
+            remove = [mine] if mine in have and (have - {mine}) | set(add) else []
+            if add or remove:
+                ignoring(
+                    lambda: client.modify_vpc_endpoint(
+                        VpcEndpointId=eid, AddSecurityGroupIds=add, RemoveSecurityGroupIds=remove
+                    ),
+                    *NOT_FOUND,
+                )
+            key = f"{USES_TAG}{self._me}"
+            # Gone already (another pipeline's `down` was the last out): nothing to take off.
+            ignoring(lambda: client.delete_tags(Resources=[eid], Tags=[{"Key": key}]), *NOT_FOUND)
+        # Read it again before deciding: another user may have left, or joined, meanwhile.
+        current = self._read_id(eid)
+        if current is not None and not self._others(current) and current.tags.get(OWNER_TAG):
+            self._delete_endpoint(eid)
+
+    def _delete_endpoint(self, eid: str) -> None:
         response = self.ctx.client("ec2").delete_vpc_endpoints(VpcEndpointIds=[eid])
         for item in response.get("Unsuccessful", []):
             error = item.get("Error", {})
@@ -155,23 +324,25 @@ class SecretsEndpoint(Resource):
                     f"{error.get('Message', '')}"
                 )
 
-    def down_action(self, observed: Observed) -> tuple[DownAction, str | None]:
-        """Ours goes; a path that reaches Secrets Manager another way (a NAT and its route,
-        an endpoint not ours) was reused as it is and `down` leaves it so."""
-        if self.owned(observed):
-            return "delete", None
-        return "keep", f"reused, not made by wcpipe: the subnet reaches it through {_via(observed)}"
+    def owned(self, observed: Observed) -> bool:
+        """Every pipeline may add and remove its own share of the endpoint (`update` and
+        `delete` touch nothing else): which of that `down` does is `down_action`'s."""
+        return True
 
     def outputs(self, observed: Observed) -> dict[str, Any]:
         return {
             "endpoint_id": observed.data["endpoint_id"],
-            "reused": not self.owned(observed),
+            "reused": not self._creator(observed),
             "via": _via(observed),
         }
 
     def facts(self, observed: Observed) -> dict[str, str]:
-        owner = "ours" if self.owned(observed) else "reused"
-        return {"path": _via(observed), "owner": owner}
+        owner = "ours" if self._creator(observed) else "reused"
+        out = {"path": _via(observed), "owner": owner}
+        others = self._others(observed)
+        if others:
+            out["shared_with"] = ", ".join(others)
+        return out
 
 
 def _via(observed: Observed) -> str:

@@ -13,6 +13,10 @@ runs create the same thing at once, or when a create carries its tags.
   text AWS users report, e.g. hashicorp/terraform-provider-aws#17535); moto makes a second one.
 - S3 CreateBucket with `CreateBucketConfiguration.Tags`: AWS creates the bucket with those tags
   in one step; moto drops them.
+- EC2 DeleteSecurityGroup of a group an interface endpoint still holds (its network interfaces
+  carry the endpoint's groups: CreateVpcEndpoint, SecurityGroupIds): AWS answers
+  DependencyViolation, "resource <group> has a dependent object"; moto deletes the group (its
+  endpoint interfaces carry no groups).
 
 Each check-then-act runs under one lock, as AWS's own is atomic. Patches moto only, never wcpipe:
 `install()` applies the patches once per process (`context.once`), each as `context.or_moto`
@@ -93,6 +97,23 @@ def _create_vpc_endpoint(original: Any) -> Any:
     return create_vpc_endpoint
 
 
+def _delete_security_group(original: Any) -> Any:
+    @functools.wraps(original)
+    def delete_security_group(
+        self: Any, name: str | None = None, group_id: str | None = None
+    ) -> Any:
+        from moto.ec2.exceptions import DependencyViolationError
+
+        with _lock:
+            for endpoint in self.vpc_end_points.values():
+                held = group_id in (endpoint.security_group_ids or [])
+                if held and str(endpoint.state).lower() not in ("deleted", "deleting"):
+                    raise DependencyViolationError(f"resource {group_id} has a dependent object")
+            return original(self, name, group_id)
+
+    return delete_security_group
+
+
 def _bucket_response_put(original: Any) -> Any:
     @functools.wraps(original)
     def bucket_response_put(self: Any, request: Any, bucket_name: str, querystring: Any) -> Any:
@@ -132,6 +153,8 @@ PINS: tuple[tuple[str, str], ...] = (
     ("moto.awslambda.exceptions", "LambdaClientError"),
     ("moto.ec2.models.vpcs", "VPCBackend"),
     ("moto.ec2.exceptions", "EC2ClientError"),
+    ("moto.ec2.exceptions", "DependencyViolationError"),
+    ("moto.ec2.models.security_groups", "SecurityGroupBackend"),
     ("moto.s3.responses", "S3Response"),
 )
 
@@ -140,12 +163,14 @@ PINS: tuple[tuple[str, str], ...] = (
 def install() -> None:
     """Patch moto (each patch as `context.or_moto`: moto's own behaviour without a sandbox)."""
     from moto.awslambda.policy import Policy
+    from moto.ec2.models.security_groups import SecurityGroupBackend
     from moto.ec2.models.vpcs import VPCBackend
     from moto.s3.responses import S3Response
 
     for owner, name, wrap in (
         (Policy, "add_statement", _add_statement),
         (VPCBackend, "create_vpc_endpoint", _create_vpc_endpoint),
+        (SecurityGroupBackend, "delete_security_group", _delete_security_group),
         (S3Response, "_bucket_response_put", _bucket_response_put),
     ):
         original = getattr(owner, name)

@@ -5,11 +5,12 @@ Contract: `require_reachable(sandbox, connection, services)` raises `Unreachable
 connection's subnet cannot reach one of `services` ("s3", "secretsmanager"), decided by
 `provision/reachability.py` (the same decision `up` makes) on what moto's EC2 backend holds: the
 subnet's route table (its explicit association, else the VPC's main table, as
-`resources/ec2.network` finds it), its 0.0.0.0/0 route to a NAT gateway, the VPC's endpoints and
-its DNS attributes. Only a connection with a subnet is modelled (a crawl or run without one
-goes through Glue's own network). `Unreachable.aws_error` is what the job's SDK raises on AWS,
-botocore's ConnectTimeoutError to the service's regional hostname; `Unreachable.why` is the
-sentence `wcpipe run` gives.
+`resources/ec2.network` finds it), its 0.0.0.0/0 route to a NAT gateway, the VPC's endpoints (an
+interface endpoint's security groups and their inbound rules too, against the connection's
+security groups) and its DNS attributes. Only a connection with a subnet is modelled (a crawl or
+run without one goes through Glue's own network). `Unreachable.aws_error` is what the job's SDK
+raises on AWS, botocore's ConnectTimeoutError to the service's regional hostname;
+`Unreachable.why` is the sentence `wcpipe run` gives.
 
 Which service each needs (connection-VPC-disable-proxy: Glue's local proxy carries the script,
 the logs and metrics and the Data Catalog, nothing else): the job reads the data and stages
@@ -19,6 +20,7 @@ the warehouse's crawler reads only the secret (its target is the warehouse, over
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from wcpipe.provision import reachability
@@ -49,8 +51,11 @@ def _on(value: Any) -> bool:
     return str(value).lower() == "true"
 
 
-def subnet_view(sandbox: SandboxView, subnet_id: str) -> reachability.Subnet | None:
-    """The subnet as `reachability` sees it, from moto's EC2 backend (None: no such subnet)."""
+def subnet_view(
+    sandbox: SandboxView, subnet_id: str, client_groups: Iterable[str] = ()
+) -> reachability.Subnet | None:
+    """The subnet as `reachability` sees it for clients in `client_groups` (the connection's
+    security groups), from moto's EC2 backend (None: no such subnet)."""
     ec2 = sandbox.backend("ec2")
     try:
         vpc_id = str(ec2.get_subnet(subnet_id).vpc_id)
@@ -68,13 +73,17 @@ def subnet_view(sandbox: SandboxView, subnet_id: str) -> reachability.Subnet | N
             if route.destination_cidr_block == reachability.DEFAULT_ROUTE and route.nat_gateway:
                 nat = str(route.nat_gateway.id)
     endpoints = tuple(
-        reachability.Endpoint(
-            e.id,
-            reachability.short_service(e.service_name),
-            str(e.vpc_endpoint_type or ""),
-            tuple(e.route_table_ids or ()),
-            tuple(e.subnet_ids or ()),
-            _on(e.private_dns_enabled),
+        reachability.endpoint(
+            {
+                "VpcEndpointId": e.id,
+                "ServiceName": e.service_name,
+                "VpcEndpointType": str(e.vpc_endpoint_type or ""),
+                "RouteTableIds": e.route_table_ids,
+                "SubnetIds": e.subnet_ids,
+                "PrivateDnsEnabled": _on(e.private_dns_enabled),
+                "Groups": [{"GroupId": g} for g in e.security_group_ids or ()],
+            },
+            [p for g in e.security_group_ids or () for p in _inbound(ec2, g)],
         )
         for e in ec2.vpc_end_points.values()
         if e.vpc_id == vpc_id and str(e.state).lower() not in _GONE
@@ -87,14 +96,35 @@ def subnet_view(sandbox: SandboxView, subnet_id: str) -> reachability.Subnet | N
         _on(vpc.enable_dns_support),
         _on(vpc.enable_dns_hostnames),
         endpoints,
+        tuple(client_groups),
+        str(ec2.get_subnet(subnet_id).cidr_block),
     )
 
 
-def connection_subnet(sandbox: SandboxView, name: str) -> str | None:
+def _inbound(ec2: Any, group_id: str) -> list[dict[str, Any]]:
+    """A group's inbound rules in DescribeSecurityGroups' IpPermissions shape, from moto's
+    SecurityGroupRule objects (one source each: `ip_range` or `source_group`)."""
+    group = ec2.get_security_group_from_id(group_id)
+    return [
+        {
+            "IpProtocol": rule.ip_protocol,
+            "FromPort": rule.from_port,
+            "ToPort": rule.to_port,
+            "IpRanges": [rule.ip_range] if rule.ip_range else [],
+            "UserIdGroupPairs": [rule.source_group] if rule.source_group else [],
+        }
+        for rule in (group.ingress_rules if group is not None else [])
+    ]
+
+
+def _physical(sandbox: SandboxView, name: str) -> dict[str, Any]:
     connection = sandbox.backend("glue").connections.get(name)
     inputs = (connection.connection_input or {}) if connection else {}
-    physical = inputs.get("PhysicalConnectionRequirements") or {}
-    subnet = physical.get("SubnetId")
+    return dict(inputs.get("PhysicalConnectionRequirements") or {})
+
+
+def connection_subnet(sandbox: SandboxView, name: str) -> str | None:
+    subnet = _physical(sandbox, name).get("SubnetId")
     return str(subnet) if subnet else None
 
 
@@ -103,7 +133,8 @@ def require_reachable(sandbox: SandboxView, connection: str, services: tuple[str
     subnet_id = connection_subnet(sandbox, connection)
     if not subnet_id:
         return
-    subnet = subnet_view(sandbox, subnet_id)
+    groups = _physical(sandbox, connection).get("SecurityGroupIdList") or ()
+    subnet = subnet_view(sandbox, subnet_id, groups)
     if subnet is None:
         return
     for service in services:
