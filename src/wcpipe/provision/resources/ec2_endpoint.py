@@ -98,18 +98,116 @@ def user_tags(tags: dict[str, str]) -> int:
     return sum(not k.lower().startswith("aws:") for k in tags)
 
 
-class S3Endpoint(Resource):
-    key = "ec2.s3-endpoint"
-    kind = "S3 gateway endpoint"
-    shared = True
+class SharedEndpoint(Resource):
+    """What the VPC's shared endpoints have in common (the S3 gateway endpoint here, the
+    Secrets Manager interface endpoint in `ec2_endpoint_secrets`): the records of who relies on
+    one, reading it again by id, and `down`'s choice between taking this pipeline's share off
+    (`_take_share_off`: its route table, or its security group) and, the last wcpipe user out,
+    deleting one a wcpipe pipeline made (`_last_out`). Module docstring for the rules."""
 
-    @property
-    def name(self) -> str:
-        return f"com.amazonaws.{self.ctx.aws.region}.s3"
+    shared = True
 
     @property
     def _me(self) -> str:
         return self.ctx.spec.name
+
+    def _observed(self, endpoint: dict[str, Any]) -> Observed:
+        raise NotImplementedError
+
+    def _share(self, observed: Observed, others: dict[str, str]) -> str:
+        """What goes with this pipeline's record when it leaves (" and route table rtb-1")."""
+        raise NotImplementedError
+
+    def _take_share_off(self, eid: str, observed: Observed) -> None:
+        raise NotImplementedError
+
+    def _others(self, observed: Observed) -> dict[str, str]:
+        return {p: t for p, t in users(observed.tags).items() if p != self._me}
+
+    def _read_id(self, endpoint_id: str) -> dict[str, Any] | None:
+        """The endpoint by id in whatever state, deleted too; None once AWS no longer shows it."""
+        client = self.ctx.client("ec2")
+        found = ignoring(
+            lambda: client.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id]), *NOT_FOUND
+        )
+        return dict(found["VpcEndpoints"][0]) if found and found["VpcEndpoints"] else None
+
+    def _describe_id(self, endpoint_id: str) -> Observed | None:
+        """The endpoint read again by id (before `delete` decides, after `update` joined it),
+        or None once it is gone or going."""
+        found = self._read_id(endpoint_id)
+        live = found is not None and found.get("State", "").lower() not in GONE_STATES
+        return self._observed(found) if found is not None and live else None
+
+    def down_action(self, observed: Observed) -> tuple[DownAction, str | None]:
+        """What `down` does: delete the endpoint (the last wcpipe user of one wcpipe made),
+        take only this pipeline's share off it, or nothing (it has no record here)."""
+        others, creator = self._others(observed), observed.tags.get(OWNER_TAG)
+        recorded = self._me in users(observed.tags)
+        if not recorded and not (creator == self._me and not users(observed.tags)):
+            who = f"used by {', '.join(others)}" if others else f"created by {creator or 'others'}"
+            return "keep", f"{who}; {self._me} has no record on it"
+        if not others and creator is not None:
+            return "delete", None
+        share = f"only {self._me}'s record{self._share(observed, others)}"
+        why = f"shared with {', '.join(others)}" if others else "not created by wcpipe"
+        return "delete", f"{why}: {share} go; the endpoint stays"
+
+    def delete(self, observed: Observed) -> None:
+        eid = observed.data["endpoint_id"]
+        if not self._others(observed) and observed.tags.get(OWNER_TAG) is not None:
+            # The last one out: read again first, someone may have joined since.
+            current = self._describe_id(eid)
+            if current is None:
+                return
+            if not self._others(current):
+                self._last_out(eid)
+                return
+            observed = current
+        self._leave(eid, observed)
+
+    def _leave(self, eid: str, observed: Observed) -> None:
+        """Take this pipeline's share off, then its record; read again, and delete it when
+        nobody is left."""
+        if self._me in users(observed.tags):
+            # The share goes while this pipeline's record is still on the endpoint: the
+            # operator's policy lets a pipeline change only an endpoint that carries its record
+            # (operator_policy: ChangeSharedEndpoint).
+            self._take_share_off(eid, observed)
+            client, key = self.ctx.client("ec2"), f"{USES_TAG}{self._me}"
+            # Gone already (another pipeline's `down` was the last out): nothing to take off.
+            ignoring(lambda: client.delete_tags(Resources=[eid], Tags=[{"Key": key}]), *NOT_FOUND)
+        # Read it again before deciding: another user may have left, or joined, meanwhile.
+        current = self._describe_id(eid)
+        if current is not None and not self._others(current) and current.tags.get(OWNER_TAG):
+            self._last_out(eid)
+
+    def _last_out(self, eid: str) -> None:
+        self._delete_endpoint(eid)
+
+    def _delete_endpoint(self, eid: str) -> None:
+        response = self.ctx.client("ec2").delete_vpc_endpoints(VpcEndpointIds=[eid])
+        for item in response.get("Unsuccessful", []):
+            code = item.get("Error", {}).get("Code")
+            if code not in NOT_FOUND:
+                raise WcpipeError(
+                    f"deleting {self.kind} {eid} failed: {code}: "
+                    f"{item.get('Error', {}).get('Message', '')}"
+                )
+
+    def owned(self, observed: Observed) -> bool:
+        """Every pipeline may add and remove its own share of the endpoint (`update` and
+        `delete` touch nothing else): which of that `down` does is `down_action`'s."""
+        return True
+
+
+class S3Endpoint(SharedEndpoint):
+    key = "ec2.s3-endpoint"
+    kind = "S3 gateway endpoint"
+
+    @property
+    def name(self) -> str:
+        return f"com.amazonaws.{self.ctx.aws.region}.s3"
 
     def describe(self) -> Observed | None:
         endpoints = self.ctx.client("ec2").describe_vpc_endpoints(
@@ -131,27 +229,12 @@ class S3Endpoint(Resource):
         live.sort(key=lambda e: (not ours(e), e["VpcEndpointId"]))
         return _observed(live[0])
 
-    def _read_id(self, endpoint_id: str) -> dict[str, Any] | None:
-        """The endpoint by id in whatever state, deleted too; None once AWS no longer shows it."""
-        client = self.ctx.client("ec2")
-        found = ignoring(
-            lambda: client.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id]), *NOT_FOUND
-        )
-        return dict(found["VpcEndpoints"][0]) if found and found["VpcEndpoints"] else None
-
-    def _describe_id(self, endpoint_id: str) -> Observed | None:
-        """The endpoint read again by id (before `delete` decides, after `update` joined it),
-        or None once it is gone or going."""
-        found = self._read_id(endpoint_id)
-        live = found is not None and found.get("State", "").lower() not in GONE_STATES
-        return _observed(found) if found is not None and live else None
+    def _observed(self, endpoint: dict[str, Any]) -> Observed:
+        return _observed(endpoint)
 
     # What this pipeline needs, and what it may take off ----------------------------------------
     def _table(self) -> str:
         return network(self.ctx).subnet_route_table_id or ""
-
-    def _others(self, observed: Observed) -> dict[str, str]:
-        return {p: t for p, t in users(observed.tags).items() if p != self._me}
 
     def _missing_tables(self, observed: Observed) -> list[str]:
         table = self._table()
@@ -265,54 +348,16 @@ class S3Endpoint(Resource):
         if marks:
             client.delete_tags(Resources=[eid], Tags=marks)
 
-    def down_action(self, observed: Observed) -> tuple[DownAction, str | None]:
-        """What `down` does: delete the endpoint (the last wcpipe user of one wcpipe made),
-        take only this pipeline's share off it, or nothing (it has no record here)."""
-        others, creator = self._others(observed), observed.tags.get(OWNER_TAG)
-        recorded = self._me in users(observed.tags)
-        if not recorded and not (creator == self._me and not users(observed.tags)):
-            who = f"used by {', '.join(others)}" if others else f"created by {creator or 'others'}"
-            return "keep", f"{who}; {self._me} has no record on it"
-        if not others and creator is not None:
-            return "delete", None
-        share = f"only {self._me}'s record"
+    def _share(self, observed: Observed, others: dict[str, str]) -> str:
         gone = self._removable(observed, set(others.values()))
-        if gone:
-            share += f" and route table {', '.join(gone)}"
-        why = f"shared with {', '.join(others)}" if others else "not created by wcpipe"
-        return "delete", f"{why}: {share} go; the endpoint stays"
+        return f" and route table {', '.join(gone)}" if gone else ""
 
-    def delete(self, observed: Observed) -> None:
-        eid = observed.data["endpoint_id"]
-        if not self._others(observed) and observed.tags.get(OWNER_TAG) is not None:
-            # The last one out: read again first, someone may have joined since.
-            current = self._describe_id(eid)
-            if current is None:
-                return
-            if not self._others(current):
-                self._delete_and_hand_over(eid)
-                return
-            observed = current
-        self._leave(eid, observed)
+    def _take_share_off(self, eid: str, observed: Observed) -> None:
+        """The route tables no other user needs."""
+        others = self._others(observed)
+        self._reroute(observed, [], self._removable(observed, set(others.values())))
 
-    def _leave(self, eid: str, observed: Observed) -> None:
-        """Take off the route tables no other user needs, then this pipeline's record; read
-        again, and delete it when nobody is left."""
-        if self._me in users(observed.tags):
-            # The route tables no other user needs go while this pipeline's record is still on
-            # the endpoint: the operator's policy lets a pipeline change only an endpoint that
-            # carries its record (operator_policy: ChangeSharedEndpoint).
-            others = self._others(observed)
-            self._reroute(observed, [], self._removable(observed, set(others.values())))
-            client, key = self.ctx.client("ec2"), f"{USES_TAG}{self._me}"
-            # Gone already (another pipeline's `down` was the last out): nothing to take off.
-            ignoring(lambda: client.delete_tags(Resources=[eid], Tags=[{"Key": key}]), *NOT_FOUND)
-        # Read it again before deciding: another user may have left, or joined, meanwhile.
-        current = self._describe_id(eid)
-        if current is not None and not self._others(current) and current.tags.get(OWNER_TAG):
-            self._delete_and_hand_over(eid)
-
-    def _delete_and_hand_over(self, eid: str) -> None:
+    def _last_out(self, eid: str) -> None:
         self._delete_endpoint(eid)
         self._hand_over(eid)
 
@@ -352,21 +397,6 @@ class S3Endpoint(Resource):
             ),
             "RouteAlreadyExists",
         )
-
-    def _delete_endpoint(self, eid: str) -> None:
-        response = self.ctx.client("ec2").delete_vpc_endpoints(VpcEndpointIds=[eid])
-        for item in response.get("Unsuccessful", []):
-            code = item.get("Error", {}).get("Code")
-            if code not in NOT_FOUND:
-                raise WcpipeError(
-                    f"deleting S3 gateway endpoint {eid} failed: {code}: "
-                    f"{item.get('Error', {}).get('Message', '')}"
-                )
-
-    def owned(self, observed: Observed) -> bool:
-        """Every pipeline may add and remove its own share of the endpoint (`update` and
-        `delete` touch nothing else): which of that `down` does is `down_action`'s."""
-        return True
 
     def outputs(self, observed: Observed) -> dict[str, Any]:
         reused = observed.tags.get(OWNER_TAG) != self._me

@@ -37,14 +37,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from wcpipe.core.errors import WcpipeError, error_code, ignoring
+from wcpipe.core.errors import error_code, ignoring
 from wcpipe.provision import reachability
 from wcpipe.provision.resources.base import (
     Difference,
     Differences,
     DownAction,
     Observed,
-    Resource,
     tag_list,
     tags_from_list,
 )
@@ -55,6 +54,7 @@ from wcpipe.provision.resources.ec2_endpoint import (
     NOT_FOUND,
     USERS,
     USES_TAG,
+    SharedEndpoint,
     user_tags,
     users,
 )
@@ -65,22 +65,17 @@ NEW_GROUP = "(the pipeline's security group)"
 """Shown for this pipeline's group in `plan` before `up` has created it."""
 
 
-class SecretsEndpoint(Resource):
+class SecretsEndpoint(SharedEndpoint):
     key = "ec2.secrets-endpoint"
     kind = "Secrets Manager interface endpoint"
     depends_on = (GROUP,)
     billable = True
-    shared = True
     _seen: reachability.Subnet | None = None
     """The subnet as the last `describe` read it (`blocked_create` decides from it)."""
 
     @property
     def name(self) -> str:
         return f"com.amazonaws.{self.ctx.aws.region}.secretsmanager"
-
-    @property
-    def _me(self) -> str:
-        return self.ctx.spec.name
 
     def _group(self) -> str:
         return str(self.ctx.output_or(GROUP, "group_id") or "")
@@ -129,23 +124,12 @@ class SecretsEndpoint(Resource):
         via = f"interface endpoint {endpoint['VpcEndpointId']}" if untouched else ""
         return Observed({**_data(endpoint), **dns, "via": via}, tags)
 
-    def _read_id(self, endpoint_id: str) -> Observed | None:
-        """The endpoint read again by id, or None once it is gone or going."""
-        client = self.ctx.client("ec2")
-        found = ignoring(
-            lambda: client.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id]), *NOT_FOUND
-        )
-        items = (found or {}).get("VpcEndpoints") or []
-        if not items or items[0].get("State", "").lower() in GONE_STATES:
-            return None
-        return Observed(_data(items[0]), tags_from_list(items[0].get("Tags")))
+    def _observed(self, endpoint: dict[str, Any]) -> Observed:
+        return Observed(_data(endpoint), tags_from_list(endpoint.get("Tags")))
 
     # Who relies on it ------------------------------------------------------------------------
     def _creator(self, observed: Observed) -> bool:
         return observed.tags.get(OWNER_TAG) == self._me
-
-    def _others(self, observed: Observed) -> dict[str, str]:
-        return {p: g for p, g in users(observed.tags).items() if p != self._me}
 
     def _record_tags(self, observed: Observed) -> dict[str, str]:
         """The tags `update` puts: the record, and the creator's own tags."""
@@ -244,90 +228,41 @@ class SecretsEndpoint(Resource):
         except Exception as exc:
             # What AWS answers a change to an endpoint being deleted is not documented: the
             # read below decides. One still there refused it for another reason.
-            if error_code(exc) is None or self._read_id(eid) is not None:
+            if error_code(exc) is None or self._describe_id(eid) is not None:
                 raise
         # Read it again: a last-out `down` that read it before the record went on deletes it
         # anyway (module docstring). Gone: make one anew.
-        if self._read_id(eid) is None:
+        if self._describe_id(eid) is None:
             self.create()
 
     def down_action(self, observed: Observed) -> tuple[DownAction, str | None]:
-        """What `down` does: delete the endpoint (the last wcpipe user of one wcpipe made),
-        take only this pipeline's share off it, or nothing (reached another way, or no record
-        of this pipeline on it)."""
+        """A path that reaches Secrets Manager another way (a NAT, someone's endpoint that lets
+        this pipeline in) was reused as it is and `down` leaves it so; else as any shared
+        endpoint (`SharedEndpoint.down_action`)."""
         if observed.data["via"]:
-            return (
-                "keep",
-                f"reused, not made by wcpipe: the subnet reaches it through {_via(observed)}",
+            why = f"reused, not made by wcpipe: the subnet reaches it through {_via(observed)}"
+            return "keep", why
+        return super().down_action(observed)
+
+    def _share(self, observed: Observed, others: dict[str, str]) -> str:
+        return " and security group"
+
+    def _take_share_off(self, eid: str, observed: Observed) -> None:
+        """This pipeline's group, putting on any remaining user's group that is missing (an
+        endpoint keeps at least one group, and lets every remaining user in)."""
+        have = set(observed.data["group_ids"])
+        needed = {g for g in self._others(observed).values() if g and g != NEW_GROUP}
+        add = sorted(needed - have)
+        mine = users(observed.tags)[self._me]
+        remove = [mine] if mine in have and (have - {mine}) | set(add) else []
+        if add or remove:
+            client = self.ctx.client("ec2")
+            ignoring(
+                lambda: client.modify_vpc_endpoint(
+                    VpcEndpointId=eid, AddSecurityGroupIds=add, RemoveSecurityGroupIds=remove
+                ),
+                *NOT_FOUND,
             )
-        others, creator = self._others(observed), observed.tags.get(OWNER_TAG)
-        recorded = self._me in users(observed.tags)
-        if not recorded and not (creator == self._me and not users(observed.tags)):
-            who = f"used by {', '.join(others)}" if others else f"created by {creator or 'others'}"
-            return "keep", f"{who}; {self._me} has no record on it"
-        if not others and creator is not None:
-            return "delete", None
-        why = f"shared with {', '.join(others)}" if others else "not created by wcpipe"
-        return (
-            "delete",
-            f"{why}: only {self._me}'s record and security group go; the endpoint stays",
-        )
-
-    def delete(self, observed: Observed) -> None:
-        eid = observed.data["endpoint_id"]
-        if not self._others(observed) and observed.tags.get(OWNER_TAG) is not None:
-            # The last one out: read again first, someone may have joined since.
-            current = self._read_id(eid)
-            if current is None:
-                return
-            if not self._others(current):
-                self._delete_endpoint(eid)
-                return
-            observed = current
-        self._leave(eid, observed)
-
-    def _leave(self, eid: str, observed: Observed) -> None:
-        """Take this pipeline's group off (putting on any remaining user's group that is
-        missing), then its record; read again, and delete it when nobody is left."""
-        client = self.ctx.client("ec2")
-        if self._me in users(observed.tags):
-            # The group changes while this pipeline's record is still on the endpoint: the
-            # operator's policy lets a pipeline change only an endpoint that carries its record
-            # (operator_policy: ChangeSharedEndpoint). An endpoint keeps at least one group.
-            have = set(observed.data["group_ids"])
-            needed = {g for g in self._others(observed).values() if g and g != NEW_GROUP}
-            add = sorted(needed - have)
-            mine = users(observed.tags)[self._me]
-            remove = [mine] if mine in have and (have - {mine}) | set(add) else []
-            if add or remove:
-                ignoring(
-                    lambda: client.modify_vpc_endpoint(
-                        VpcEndpointId=eid, AddSecurityGroupIds=add, RemoveSecurityGroupIds=remove
-                    ),
-                    *NOT_FOUND,
-                )
-            key = f"{USES_TAG}{self._me}"
-            # Gone already (another pipeline's `down` was the last out): nothing to take off.
-            ignoring(lambda: client.delete_tags(Resources=[eid], Tags=[{"Key": key}]), *NOT_FOUND)
-        # Read it again before deciding: another user may have left, or joined, meanwhile.
-        current = self._read_id(eid)
-        if current is not None and not self._others(current) and current.tags.get(OWNER_TAG):
-            self._delete_endpoint(eid)
-
-    def _delete_endpoint(self, eid: str) -> None:
-        response = self.ctx.client("ec2").delete_vpc_endpoints(VpcEndpointIds=[eid])
-        for item in response.get("Unsuccessful", []):
-            error = item.get("Error", {})
-            if error.get("Code") not in NOT_FOUND:
-                raise WcpipeError(
-                    f"deleting {self.kind} {eid} failed: {error.get('Code')}: "
-                    f"{error.get('Message', '')}"
-                )
-
-    def owned(self, observed: Observed) -> bool:
-        """Every pipeline may add and remove its own share of the endpoint (`update` and
-        `delete` touch nothing else): which of that `down` does is `down_action`'s."""
-        return True
 
     def outputs(self, observed: Observed) -> dict[str, Any]:
         return {
