@@ -95,16 +95,12 @@ def test_the_glue_role_reads_the_source_prefix_only(tmp_path: Path) -> None:
     assert sorted(
         (s["Sid"], tuple(s["Action"]), json.dumps(s["Resource"])) for s in on_landing
     ) == [
-        (
-            "BucketLocation",
-            ("s3:GetBucketLocation",),
-            json.dumps(
-                ["arn:aws:s3:::wcpipe-landed-123456789012-us-east-1", "arn:aws:s3:::landing"]
-            ),
-        ),
         ("ListSource", ("s3:ListBucket",), json.dumps("arn:aws:s3:::landing")),
         ("ReadData", ("s3:GetObject",), json.dumps("arn:aws:s3:::landing/in/*")),
     ]
+    # The connector's bucket checks are on the TempDir's bucket, ours, only.
+    checks = next(s for s in policy["Statement"] if s["Sid"] == "TempDirChecks")
+    assert checks["Resource"] == "arn:aws:s3:::wcpipe-landed-123456789012-us-east-1"
     listing = next(s for s in on_landing if s["Sid"] == "ListSource")
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["in", "in/*"]}}
     # The pipeline bucket is listed only under the temp dir now: no data there.

@@ -89,6 +89,9 @@ def test_the_shipped_job_loads_the_fifa_file_on_real_spark(
     assert run.code == 0, run.err
     errors = _job_log(sandbox, "wcpipe-fifaspark-load", "/aws-glue/jobs/error")
     assert any("wcpipe fault:" in ln for ln in errors), "the faults did not fire"
+    # The connector's checks of the TempDir's bucket found its lifecycle rule, as the job role:
+    # none of their lines (awsglue/_bucket_checks.py).
+    assert [ln for ln in errors if ln.startswith(("WARN Utils$: ", "ERROR Utils$: "))] == []
     table = "public.fifaspark"
     assert _rows(sandbox, f"SELECT count(*), count(DISTINCT year) FROM {table}") == [(22, 22)]
     assert _rows(sandbox, f"SELECT sum(total_attendance) FROM {table}") == [(43936730,)]
@@ -217,4 +220,18 @@ def test_the_script_acts_as_the_job_role_and_copy_as_the_redshift_role(
         assert ("Forbidden" if role == glue_role else "s3:GetObject") in errors, errors[-2000:]
     # Nothing a denied run did reached the table (the first run's rows, untouched).
     assert _rows(sandbox, "SELECT count(*) FROM public.fifadeny") == [(22,)]
+    # The connector's bucket checks denied: the run loads, and each check's warning quotes
+    # S3's AccessDenied for the job role.
+    glue.reset_job_bookmark(JobName=job)
+    deployed = _without(sandbox, glue_role, "TempDirChecks")
+    try:
+        run = wcpipe(*base, "start-job", "--wait")
+    finally:
+        _put(sandbox, glue_role, deployed)
+    assert run.code == 0, run
+    errors = _job_log(sandbox, job, "/aws-glue/jobs/error")
+    warned = [ln for ln in errors if ln.startswith("WARN Utils$: An error occurred")]
+    actions = ["s3:GetBucketLocation", "s3:GetLifecycleConfiguration"]
+    assert len(warned) == 2 and all(a in ln for a, ln in zip(actions, warned, strict=True)), errors
+    assert _rows(sandbox, "SELECT count(*) FROM public.fifadeny") == [(22,)]  # merged again
     assert wcpipe(*base, "down", "--yes").code == 0

@@ -115,14 +115,15 @@ def glue_policy(names: Names, partition: str) -> dict[str, Any]:
     source = names.source_bucket is not None
     listed = (temp,) if source else (names.prefix, temp)
     statements = [
-        # Kept without a modelled need: AWSGlueServiceRole grants it (moto/iam/
-        # aws_managed_policies.py, its first statement), and AWS asks a crawler's role for that
-        # policy "or equivalent (or a scoped down version of this policy)" (AWS Glue Developer
-        # Guide, "Crawler prerequisites"); Glue's S3 client may look up the bucket's Region.
+        # Glue's Redshift connector checks the TempDir's bucket before it writes
+        # (spark-redshift-community RedshiftWriter.scala `checkS3BucketUsage`; Utils.scala
+        # `getRegionForS3Bucket`, for a JDBC URL that names the cluster's Region, and
+        # `checkThatBucketHasObjectLifecycleConfiguration`); denied, it only warns in every
+        # run's log. Only our bucket: the connector checks no other (not data.source's).
         _allow(
-            "BucketLocation",
-            ["s3:GetBucketLocation"],
-            [a.bucket, a.data_bucket] if source else a.bucket,
+            "TempDirChecks",
+            ["s3:GetBucketLocation", "s3:GetLifecycleConfiguration"],
+            a.bucket,
         ),
         _allow(
             "ListDataAndTemp",

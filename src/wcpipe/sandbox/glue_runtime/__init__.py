@@ -14,5 +14,7 @@ Contract:
   (spark-redshift-community `RedshiftWriter.saveToRedshift`). Where a shim cannot be faithful it
   says so in its docstring, and it refuses what AWS refuses.
 - The shim never imports `wcpipe`: the script sees only `awsglue`, pyspark and the lib zip, as on
-  Glue, so a module missing from the zip fails here as it would there.
+  Glue, so a module missing from the zip fails here as it would there. One file of it imports
+  nothing at all, `awsglue/_bucket_checks.py` (the connector's checks of the TempDir's bucket):
+  the sandbox's fast engine loads it too (`patches/glue_access`), so both engines log alike.
 """

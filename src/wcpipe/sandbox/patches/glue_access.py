@@ -34,6 +34,10 @@ policy AWS Glue's developer guide tells crawler and job roles to start from):
   (s3:PutObject), and Redshift, as the `aws_iam_role` it assumes, lists the TempDir and gets
   the manifest and the files (COPY usage notes, "IAM permissions for COPY": LIST the bucket and
   GET the objects and the manifest);
+- the connector's checks of the TempDir's bucket before it writes (spark-redshift-community
+  `RedshiftWriter.checkS3BucketUsage`): s3:GetBucketLocation (only for a JDBC URL that names
+  the cluster's Region) and s3:GetLifecycleConfiguration on the bucket; a denial is quiet, a
+  warning in the run's error log (`bucket_usage`);
 - logs: logs:CreateLogGroup (a group that does not exist yet), CreateLogStream (a new stream) and
   PutLogEvents on /aws-glue/* (AWSGlueServiceRole's logs statement; `actors.may_log`);
 - metrics: cloudwatch:PutMetricData with cloudwatch:namespace = Glue, for a job with
@@ -43,7 +47,12 @@ policy AWS Glue's developer guide tells crawler and job roles to start from):
 
 from __future__ import annotations
 
+import importlib.resources
+import importlib.util
+import uuid
 import zlib
+from functools import cache
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from wcpipe.sandbox import authz
@@ -195,6 +204,63 @@ def stage_and_copy(
         return
     require(sandbox, copier, "s3:ListBucket", f"arn:aws:s3:::{bucket}", {"s3:prefix": run_dir})
     require(sandbox, copier, "s3:GetObject", manifest)
+
+
+@cache
+def _bucket_checks() -> ModuleType:
+    """The shim's `awsglue/_bucket_checks.py`, loaded from its file: it imports nothing, but
+    the package `awsglue` is on the job's path only, never on the sandbox's."""
+    path = importlib.resources.files("wcpipe.sandbox.glue_runtime") / "awsglue/_bucket_checks.py"
+    spec = importlib.util.spec_from_file_location("wcpipe_awsglue_bucket_checks", str(path))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def bucket_usage(
+    sandbox: SandboxView, actor: authz.Actor, connection: str, temp_dir: str
+) -> list[str]:
+    """The connector's checks of the TempDir's bucket (the shim's `_bucket_checks`), each S3
+    call asked of the role first: the log lines they write. A denial is S3's AccessDenied
+    quoted in a warning; the write goes on."""
+    checks = _bucket_checks()
+    s3 = sandbox.backend("s3")
+
+    def asked(action: str, bucket: str) -> None:
+        denied = check(sandbox, actor, action, f"arn:aws:s3:::{bucket}")
+        if denied is not None:
+            raise checks.S3Error(checks.sdk_message(denied.message, 403, _request_id()))
+
+    def location(bucket: str) -> str | None:
+        asked("s3:GetBucketLocation", bucket)
+        return str(s3.get_bucket_location(bucket))
+
+    def rules(bucket: str) -> list[dict[str, Any]]:
+        asked("s3:GetLifecycleConfiguration", bucket)
+        found = s3.get_bucket_lifecycle_configuration(bucket)
+        if not found:  # S3's NoSuchLifecycleConfiguration
+            message = "The lifecycle configuration does not exist"
+            raise checks.S3Error(checks.sdk_message(message, 404, _request_id()))
+        return [_rule(r) for r in found]
+
+    glue = sandbox.backend("glue").connections.get(connection)
+    url = str(((glue.connection_properties or {}) if glue else {}).get("JDBC_CONNECTION_URL", ""))
+    lines: list[str] = checks.bucket_usage({}, url, temp_dir, location, rules)
+    return lines
+
+
+def _rule(rule: Any) -> dict[str, Any]:
+    """A moto LifecycleRule as GetBucketLifecycleConfiguration's Rules item (Status, Filter)."""
+    found: dict[str, Any] = {"Status": rule.status}
+    if rule.filter is not None:
+        prefix = rule.filter.prefix
+        found["Filter"] = {"Prefix": prefix} if prefix is not None else {}
+    return found
+
+
+def _request_id() -> str:
+    return uuid.uuid4().hex[:16].upper()  # S3's x-amz-request-id: 16 hex digits
 
 
 def may_put_metrics(sandbox: SandboxView, actor: authz.Actor, arguments: dict[str, Any]) -> bool:

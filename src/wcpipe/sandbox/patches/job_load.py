@@ -22,7 +22,9 @@ Contract (the run itself, its states, events, metrics and log groups are `jobs.p
 - Lines printed to `out`: counts per object, then `transform.counts_line`.
 - With the job's role (`actor`), the catalog reads, the listing and each object read, the
   TempDir staging and COPY are asked of it first (`glue_access`); a refusal raises
-  `actors.RoleDenied` before anything is loaded.
+  `actors.RoleDenied` before anything is loaded. Before the staging, the connector's checks of
+  the TempDir's bucket (`glue_access.bucket_usage`): their WARN/ERROR lines go to the error log,
+  and a denial of theirs is quiet.
 - Reads moto's backends directly (the Glue catalog table, S3 objects); the moto names it relies
   on are pinned in `jobs.PINS`.
 """
@@ -150,6 +152,9 @@ def load(
         glue_access.read_objects(sandbox, actor, source.bucket, source.prefix, keys)
         temp_dir = str((run.arguments or {}).get("--TempDir") or "")
         if objects and temp_dir:
+            # The connector's checks of the TempDir's bucket first, with glue/load.py's options
+            for line in glue_access.bucket_usage(sandbox, actor, config.connection, temp_dir):
+                out.error(line)  # log4j's line, on the run's error log as on Glue
             glue_access.stage_and_copy(sandbox, actor, config.iam_role, temp_dir, run.job_run_id)
     mapper = Mapper(config)
     try:

@@ -2,7 +2,12 @@
 AWS's Redshift connector (spark-redshift-community, `RedshiftWriter.saveToRedshift` and
 `doRedshiftLoad`; `Parameters.scala` for the options) run against the sandbox's PostgreSQL.
 
-In the connector's order, on ONE connection with autocommit off, committed once at the end and
+Before anything is written, the connector's checks of the TempDir's bucket (`checkS3BucketUsage`,
+`_bucket_checks`): GetBucketLocation and GetBucketLifecycleConfiguration with the job role's S3
+client; what they find (or an error of theirs) is a WARN or ERROR line on stderr, as log4j writes
+the connector's on Glue (the run's error log), and the write goes on.
+
+Then, in the connector's order, on ONE connection with autocommit off, committed once at the end and
 rolled back on any error (`setAutoCommit(conn, false)` … `commit(conn)`):
 1. the frame is written to a fresh directory under `redshift_tmp_dir` as CSV files with the
    connector's `csvnullstring` (`@NULL@`), and a `manifest.json` listing them (`unloadData`);
@@ -17,6 +22,7 @@ their own would commit it early.
 Refused as AWS refuses:
 - no `dbtable`, or `aws_iam_role` together with temporary credentials (Parameters.scala's
   `require`s);
+- a `check_s3_bucket_usage` other than true or false (Parameters.scala reads it with `toBoolean`);
 - an `aws_iam_role` that the cluster (or the Serverless workgroup's namespace) does not have
   among its IAM roles fails the COPY with
   Redshift's "not authorized to assume IAM Role" error. Without `aws_iam_role` Glue passes the
@@ -33,12 +39,13 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from awsglue import _runtime
+from awsglue import _bucket_checks, _runtime
 
 NULL_STRING = "@NULL@"  # Parameters.scala DEFAULT_PARAMETERS "csvnullstring"
 
@@ -81,12 +88,51 @@ def _actions(option: str, table: str) -> list[str]:
     ]
 
 
-def _connection(name: str) -> tuple[str, int, str]:
+def _jdbc_url(name: str) -> str:
     props = _runtime.client("glue").get_connection(Name=name, HidePassword=True)["Connection"][
         "ConnectionProperties"
     ]
-    url = urlparse(str(props["JDBC_CONNECTION_URL"]).removeprefix("jdbc:"))
+    return str(props["JDBC_CONNECTION_URL"])
+
+
+def _connection(jdbc_url: str) -> tuple[str, int, str]:
+    url = urlparse(jdbc_url.removeprefix("jdbc:"))
     return url.hostname or "", url.port or 5439, url.path.lstrip("/")
+
+
+def _asked(call: Any, **kwargs: Any) -> Any:
+    """One S3 call of the connector's checks; S3's error raised with the SDK's message."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return call(**kwargs)
+    except ClientError as exc:
+        meta: dict[str, Any] = dict(exc.response.get("ResponseMetadata") or {})
+        raise _bucket_checks.S3Error(
+            _bucket_checks.sdk_message(
+                str(exc.response.get("Error", {}).get("Message") or ""),
+                int(meta.get("HTTPStatusCode") or 0),
+                meta.get("RequestId"),
+                meta.get("HostId") or None,
+            )
+        ) from None
+
+
+def check_bucket_usage(options: dict[str, Any], jdbc_url: str, tmp_dir: str) -> None:
+    """RedshiftWriter.checkS3BucketUsage with the job role's S3 client (`_bucket_checks`): its
+    log lines on stderr; never fails the write."""
+    s3 = _runtime.client("s3")
+
+    def location(bucket: str) -> str | None:
+        answer = _asked(s3.get_bucket_location, Bucket=bucket)
+        return answer.get("LocationConstraint")
+
+    def rules(bucket: str) -> list[dict[str, Any]]:
+        answer = _asked(s3.get_bucket_lifecycle_configuration, Bucket=bucket)
+        return list(answer.get("Rules") or [])
+
+    for line in _bucket_checks.bucket_usage(options, jdbc_url, tmp_dir, location, rules):
+        print(line, file=sys.stderr)
 
 
 def _check_role(host: str, role: str) -> None:
@@ -180,8 +226,10 @@ def write(frame_df: Any, catalog_connection: str, options: dict[str, Any], tmp_d
             "The aws_iam_role, forward_spark_s3_credentials, and temporary_aws_*. options are "
             "mutually-exclusive; please specify only one."
         )
-    host, _port, url_db = _connection(catalog_connection)
+    jdbc_url = _jdbc_url(catalog_connection)
+    host, _port, url_db = _connection(jdbc_url)
     database = str(options.get("database") or url_db)
+    check_bucket_usage(options, jdbc_url, tmp_dir)  # saveToRedshift: before anything is written
     if role:
         _check_role(host, str(role))
         credentials = f"aws_iam_role={role}"
