@@ -149,9 +149,10 @@ class SharedEndpoint(Resource):
             return "keep", f"{who}; {self._me} has no record on it"
         if not others and creator is not None:
             return "delete", None
-        share = f"only {self._me}'s record{self._share(observed, others)}"
+        extra = self._share(observed, others)
+        share = f"only {self._me}'s record{extra} {'go' if extra else 'goes'}"
         why = f"shared with {', '.join(others)}" if others else "not created by wcpipe"
-        return "delete", f"{why}: {share} go; the endpoint stays"
+        return "delete", f"{why}: {share}; the endpoint stays"
 
     def delete(self, observed: Observed) -> None:
         eid = observed.data["endpoint_id"]
