@@ -287,6 +287,10 @@ def test_down_leaves_a_path_not_ours_alone(
     else:
         path = f"interface endpoint {_theirs(pl)}"
     before = _path_state(pl, table)
+    plan = pl.cli("--output", "json", "plan")
+    assert plan.code == 0, plan
+    costs = {c["resource"] for c in json.loads(plan.out)["costs"]}
+    assert "ec2.secrets-endpoint" not in costs and "redshift.cluster" in costs  # none to bill
 
     assert pl.cli("up", "--yes").code == 0
     assert _path_state(pl, table)["endpoints"] == before["endpoints"]  # none of ours

@@ -9,7 +9,10 @@ import click
 from wcpipe.cli.app import App
 
 if TYPE_CHECKING:
+    from collections.abc import Container
+
     from wcpipe.provision.engine import Change, Plan
+    from wcpipe.spec.pricing import Cost
 
 
 DETAILED_EXITCODE_HELP = (
@@ -105,8 +108,19 @@ def _costs(app: App, the_plan: Plan) -> list[dict[str, Any]]:
     from wcpipe.spec.pricing import costs
 
     actions = {c.key: c.action for c in the_plan.changes}
-    found = costs(app.spec, app.context.names)
-    return [{**c.as_dict(), "action": actions[c.resource]} for c in found if c.resource in actions]
+    found = _billed(app, costs(app.spec, app.context.names), actions)
+    return [{**c.as_dict(), "action": actions[c.resource]} for c in found]
+
+
+def _billed(app: App, found: list[Cost], planned: Container[str]) -> list[Cost]:
+    """The costs of the plan's resources that bill this pipeline: not one whose path the plan
+    found reached another way (its `billed` output: the Secrets Manager endpoint where a NAT
+    or someone's endpoint already serves the subnet)."""
+    return [
+        c
+        for c in found
+        if c.resource in planned and app.context.output_or(c.resource, "billed", True)
+    ]
 
 
 def _costs_table(app: App, the_plan: Plan) -> None:
@@ -117,8 +131,7 @@ def _costs_table(app: App, the_plan: Plan) -> None:
     keys = {c.key for c in the_plan.changes}
     rows = [
         (f"{c.kind} {c.name}", c.rate_text(), c.bills)
-        for c in costs(app.spec, app.context.names)
-        if c.resource in keys
+        for c in _billed(app, costs(app.spec, app.context.names), keys)
     ]
     title = f"What it costs (AWS on-demand list prices in {PRICED_REGION}, read {READ_ON})"
     ui.table(["billable", "rate", "billed"], rows, title=title)

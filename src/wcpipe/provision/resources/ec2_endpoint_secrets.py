@@ -269,6 +269,9 @@ class SecretsEndpoint(SharedEndpoint):
             "endpoint_id": observed.data["endpoint_id"],
             "reused": not self._creator(observed),
             "via": _via(observed),
+            # Reached through a NAT or someone's endpoint that lets it in: no endpoint of this
+            # pipeline's bills by the hour (the cost guard leaves it out).
+            "billed": not observed.data["via"],
         }
 
     def facts(self, observed: Observed) -> dict[str, str]:
