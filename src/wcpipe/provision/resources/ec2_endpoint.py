@@ -121,8 +121,30 @@ class SharedEndpoint(Resource):
     def _take_share_off(self, eid: str, observed: Observed) -> None:
         raise NotImplementedError
 
+    def _record_tags(self, observed: Observed) -> dict[str, str]:
+        """The tags `update` puts on the endpoint (this pipeline's record among them)."""
+        raise NotImplementedError
+
     def _others(self, observed: Observed) -> dict[str, str]:
         return {p: t for p, t in users(observed.tags).items() if p != self._me}
+
+    def _record_difference(self, observed: Observed, needs: str) -> list[Difference]:
+        """This pipeline's record, when it is missing or says other than `needs`."""
+        before = users(observed.tags)
+        if before.get(self._me) == needs:
+            return []
+        return [Difference(USERS, before, {**before, self._me: needs})]
+
+    def _within_tag_limit(self, observed: Observed, out: list[Difference]) -> list[Difference]:
+        """`out`, every difference blocked where the tags `update` puts would pass EC2's limit."""
+        after = {**observed.tags, **self._record_tags(observed)}
+        if user_tags(after) <= MAX_TAGS or not out:
+            return out
+        reason = (
+            f"it would carry {user_tags(after)} tags and EC2 allows {MAX_TAGS} per resource: "
+            "remove tags others added to it, or give this pipeline another VPC"
+        )
+        return [Difference(d.field, d.old, d.new, "blocked", reason) for d in out]
 
     def _read_id(self, endpoint_id: str) -> dict[str, Any] | None:
         """The endpoint by id in whatever state, deleted too; None once AWS no longer shows it."""
@@ -264,11 +286,7 @@ class S3Endpoint(SharedEndpoint):
         return {k: v for k, v in put.items() if observed.tags.get(k) != v}
 
     def differences(self, observed: Observed) -> list[Difference]:
-        out = []
-        mine = users(observed.tags).get(self._me)
-        if mine != self._table():
-            before = users(observed.tags)
-            out.append(Difference(USERS, before, {**before, self._me: self._table()}))
+        out = self._record_difference(observed, self._table())
         missing, extra = self._missing_tables(observed), self._extra_tables(observed)
         if missing or extra:
             have = sorted(observed.data["route_table_ids"])
@@ -276,14 +294,7 @@ class S3Endpoint(SharedEndpoint):
             out.append(Difference("route_tables", have, wanted))
         if observed.tags.get(OWNER_TAG) == self._me:
             out += self.tag_differences(observed)
-        after = {**observed.tags, **self._record_tags(observed)}
-        if user_tags(after) > MAX_TAGS and out:
-            reason = (
-                f"it would carry {user_tags(after)} tags and EC2 allows {MAX_TAGS} per resource: "
-                "remove tags others added to it, or give this pipeline another VPC"
-            )
-            out = [Difference(d.field, d.old, d.new, "blocked", reason) for d in out]
-        return out
+        return self._within_tag_limit(observed, out)
 
     def create(self) -> Observed | None:
         net = network(self.ctx)

@@ -50,12 +50,9 @@ from wcpipe.provision.resources.base import (
 from wcpipe.provision.resources.ec2 import network
 from wcpipe.provision.resources.ec2_endpoint import (
     GONE_STATES,
-    MAX_TAGS,
     NOT_FOUND,
-    USERS,
     USES_TAG,
     SharedEndpoint,
-    user_tags,
     users,
 )
 from wcpipe.spec.names import OWNER_TAG
@@ -141,12 +138,8 @@ class SecretsEndpoint(SharedEndpoint):
     def differences(self, observed: Observed) -> list[Difference]:
         if observed.data["via"]:
             return []  # reached another way: not this pipeline's to change
-        out = []
-        mine = users(observed.tags).get(self._me)
         group = self._group() or NEW_GROUP
-        if mine != group:
-            before = users(observed.tags)
-            out.append(Difference(USERS, before, {**before, self._me: group}))
+        out = self._record_difference(observed, group)
         have = observed.data["group_ids"]
         if group not in have:
             out.append(Difference("security_groups", have, sorted([*have, group])))
@@ -161,14 +154,7 @@ class SecretsEndpoint(SharedEndpoint):
                 vpc = observed.data.get("vpc_id") or network(self.ctx).vpc_id
                 out.append(_dns_blocked(vpc, missing))
             out += self.tag_differences(observed)
-        after = {**observed.tags, **self._record_tags(observed)}
-        if user_tags(after) > MAX_TAGS and out:
-            reason = (
-                f"it would carry {user_tags(after)} tags and EC2 allows {MAX_TAGS} per resource: "
-                "remove tags others added to it, or give this pipeline another VPC"
-            )
-            out = [Difference(d.field, d.old, d.new, "blocked", reason) for d in out]
-        return out
+        return self._within_tag_limit(observed, out)
 
     def blocked_create(self) -> list[Difference]:
         """A VPC without both DNS attributes: AWS refuses the endpoint's private DNS."""

@@ -58,9 +58,10 @@ def subnet_view(
     security groups), from moto's EC2 backend (None: no such subnet)."""
     ec2 = sandbox.backend("ec2")
     try:
-        vpc_id = str(ec2.get_subnet(subnet_id).vpc_id)
+        subnet = ec2.get_subnet(subnet_id)
     except Exception:  # moto's InvalidSubnetIdError: Glue could not place its ENI either
         return None
+    vpc_id = str(subnet.vpc_id)
     vpc = ec2.vpcs[vpc_id]
     tables = [t for t in ec2.route_tables.values() if t.vpc_id == vpc_id]
     shaped = [{"RouteTableId": t.id, "Associations": t.associations} for t in tables]
@@ -97,7 +98,7 @@ def subnet_view(
         _on(vpc.enable_dns_hostnames),
         endpoints,
         tuple(client_groups),
-        str(ec2.get_subnet(subnet_id).cidr_block),
+        str(subnet.cidr_block),
     )
 
 
